@@ -1,0 +1,94 @@
+package checks
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Kind is the type of a health check. Its zero value is invalid.
+type Kind uint8
+
+// Check kinds.
+const (
+	KindInvalid Kind = iota
+	KindTCP
+	KindHTTP
+	KindHTTPS
+	KindScript
+	KindUDP
+	KindDNS
+	KindPing
+)
+
+// String returns the configuration name of the kind ("tcp", "http", ...).
+func (k Kind) String() string {
+	switch k {
+	case KindTCP:
+		return "tcp"
+	case KindHTTP:
+		return "http"
+	case KindHTTPS:
+		return "https"
+	case KindScript:
+		return "script"
+	case KindUDP:
+		return "udp"
+	case KindDNS:
+		return "dns"
+	case KindPing:
+		return "ping"
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
+// StatusRange is an inclusive range of HTTP status codes.
+type StatusRange struct{ Lo, Hi int }
+
+// HTTPSpec configures an HTTP or HTTPS GET check.
+type HTTPSpec struct {
+	Path          string
+	Host          string        // Host header; empty means the target address
+	Status        []StatusRange // accepted codes; empty means 200-299
+	Digest        string        // hex MD5 of the body as keepalived's genhash prints it; empty to skip
+	Regex         string        // body must match; empty to skip
+	TLSServerName string
+	TLSVerify     bool  // verify the server certificate (default off, like keepalived)
+	MaxBody       int64 // bytes read at most; 0 means a built-in default
+}
+
+// ScriptSpec configures a script check: argv is executed without a shell.
+type ScriptSpec struct {
+	Argv []string
+}
+
+// UDPSpec configures a UDP check: send Payload, optionally expect a reply.
+type UDPSpec struct {
+	Payload     []byte
+	ExpectReply bool
+}
+
+// DNSSpec configures a DNS check: query Name of Type and expect an answer.
+type DNSSpec struct {
+	Name string
+	Type string // "A", "AAAA", ...
+}
+
+// Spec describes one health check of one real server.
+type Spec struct {
+	Kind              Kind
+	Target            netip.AddrPort // address and port checked (port may differ from the real server's)
+	Source            netip.Addr     // bind address; zero for the kernel's choice
+	Interval, Timeout time.Duration
+	// Retry is the number of consecutive failures before the server is
+	// declared down (keepalived's retry); Rise the consecutive successes
+	// before it is declared up. Both default to 1.
+	Retry, Rise      int
+	DelayBeforeRetry time.Duration
+	Warmup           time.Duration // random delay before the first check, at most this
+	Alpha            bool          // start down until proven up
+	HTTP             *HTTPSpec
+	Script           *ScriptSpec
+	UDP              *UDPSpec
+	DNS              *DNSSpec
+}

@@ -1,0 +1,89 @@
+package conf
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/havsd/havsd/checks"
+	"github.com/havsd/havsd/lvs"
+	"github.com/havsd/havsd/vrrp"
+)
+
+// Config is a loaded, validated and compiled configuration: the typed models
+// of vrrp, lvs and checks that the director runs.
+type Config struct {
+	Global     Global
+	Instances  []vrrp.Config
+	SyncGroups []vrrp.SyncGroup
+	Services   []VirtualService
+	// Marks are the firewall-mark classification rules havsd owns.
+	Marks []lvs.MarkRule
+}
+
+// IPVSMode says on which directors the IPVS table is programmed.
+type IPVSMode uint8
+
+// IPVS programming modes.
+const (
+	IPVSModeInvalid IPVSMode = iota
+	IPVSAlways               // warm standby: every director programs IPVS (default)
+	IPVSMasterOnly           // only a director that is master of the owning instance
+)
+
+// String returns the configuration spelling ("always", "master").
+func (m IPVSMode) String() string {
+	switch m {
+	case IPVSAlways:
+		return "always"
+	case IPVSMasterOnly:
+		return "master"
+	}
+	return "invalid"
+}
+
+// Global holds director-wide settings.
+type Global struct {
+	RouterID          string
+	ControlSocket     string // default /run/havsd/havsd.sock
+	MetricsListen     string // e.g. "127.0.0.1:9473"; empty disables metrics
+	LogFormat         string // "text" (default) or "json"
+	LogLevel          string // "debug", "info" (default), "warn", "error"
+	IPVSMode          IPVSMode
+	ReconcileInterval time.Duration // periodic drift repair; default 10s
+	PruneForeign      bool          // delete IPVS services havsd does not own
+	SetSysctls        bool          // set ip_forward / vs.conntrack when a mode needs them
+	// IPVS connection timeouts (ipvsadm --set); zero leaves the kernel's.
+	TimeoutTCP, TimeoutTCPFin, TimeoutUDP time.Duration
+}
+
+// VirtualService is one IPVS virtual service with the health-checked real
+// servers and the policies that turn health into weights.
+type VirtualService struct {
+	Name string // the block label, used in logs and status
+	// Service holds the key, scheduler, flags and persistence. Its
+	// Destinations are empty: the real servers below are the source of truth.
+	Service lvs.Service
+	Reals   []RealServer
+	Sorry   *RealServer // sorry server, used while quorum is lost; nil for none
+	// Quorum is the minimum sum of live weights; below Quorum-Hysteresis the
+	// sorry server comes in, at or above Quorum+Hysteresis it leaves.
+	Quorum, Hysteresis int
+	// Instance names the VRRP instance whose VIP this service uses; with
+	// IPVSMasterOnly the service is programmed only while that instance is master.
+	Instance string
+	// Graceful removal: a real server dropped from the config is drained
+	// (weight 0) for DrainFor before it is deleted. Zero deletes at once.
+	DrainFor time.Duration
+}
+
+// RealServer is one real server of a virtual service.
+type RealServer struct {
+	Dest lvs.Destination // Forward is Masq for full-NAT
+	// FullNAT adds an SNAT rule so that the real server sees SNATSource as the
+	// client: masq plus SNAT, since mainline IPVS has no full-NAT.
+	FullNAT    bool
+	SNATSource netip.Addr
+	// InhibitOnFailure keeps a failed server at weight 0 instead of removing it.
+	InhibitOnFailure bool
+	Checks           []checks.Spec
+}
