@@ -1,0 +1,301 @@
+package ipvsadm
+
+import (
+	"errors"
+	"math/rand/v2"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/havsd/havsd/lvs"
+)
+
+var (
+	addrCmp = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
+)
+
+func tcp(addr string) lvs.ServiceKey {
+	ap := netip.MustParseAddrPort(addr)
+	return lvs.ServiceKey{Family: lvs.FamilyOf(ap.Addr()), Proto: lvs.TCP, Addr: ap.Addr(), Port: ap.Port()}
+}
+
+func dest(addr string, w int, f lvs.Forward) lvs.Destination {
+	ap := netip.MustParseAddrPort(addr)
+	return lvs.Destination{Addr: ap.Addr(), Port: ap.Port(), Weight: w, Forward: f}
+}
+
+func TestFormat(t *testing.T) {
+	tests := []struct {
+		name string
+		svcs []lvs.Service
+		want string
+	}{
+		{
+			name: "tutorial 4.1 nat rr, reals given out of order",
+			svcs: []lvs.Service{{Key: tcp("172.0.0.30:80"), Scheduler: "rr", Destinations: []lvs.Destination{
+				dest("192.168.1.20:80", 1, lvs.Masq), dest("192.168.1.10:80", 1, lvs.Masq)}}},
+			want: "-A -t 172.0.0.30:80 -s rr\n" +
+				"-a -t 172.0.0.30:80 -r 192.168.1.10:80 -m -w 1\n" +
+				"-a -t 172.0.0.30:80 -r 192.168.1.20:80 -m -w 1\n",
+		},
+		{
+			name: "fwmark with persistence after a plain service",
+			svcs: []lvs.Service{
+				{Key: lvs.ServiceKey{Family: lvs.IPv4, Proto: lvs.ProtoNone, FWMark: 66}, Scheduler: "rr", Timeout: 3000 * time.Second,
+					Destinations: []lvs.Destination{dest("192.168.0.101:0", 1, lvs.Route)}},
+				{Key: tcp("192.168.0.100:443"), Scheduler: "wlc"},
+			},
+			want: "-A -t 192.168.0.100:443 -s wlc\n" +
+				"-A -f 66 -s rr -p 3000\n" +
+				"-a -f 66 -r 192.168.0.101:0 -g -w 1\n",
+		},
+		{
+			name: "persistence netmask, pe, sh flags, tunnel, udp, sctp",
+			svcs: []lvs.Service{
+				{Key: lvs.ServiceKey{Family: lvs.IPv4, Proto: lvs.UDP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 5060},
+					Scheduler: "sh", Flags: lvs.FlagPort | lvs.FlagFallback, Timeout: 300 * time.Second, NetmaskBits: 24, PE: "sip",
+					Destinations: []lvs.Destination{dest("10.0.1.1:5060", 3, lvs.Tunnel)}},
+				{Key: lvs.ServiceKey{Family: lvs.IPv4, Proto: lvs.SCTP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 9}, Scheduler: "wrr", Flags: lvs.FlagSched3},
+				{Key: tcp("10.0.0.1:80"), Scheduler: "mh", Flags: lvs.FlagPort, Timeout: 60 * time.Second, NetmaskBits: 32},
+			},
+			want: "-A -t 10.0.0.1:80 -s mh -p 60 -b mh-port\n" +
+				"-A -u 10.0.0.1:5060 -s sh -p 300 -M 255.255.255.0 --pe sip -b sh-fallback,sh-port\n" +
+				"-a -u 10.0.0.1:5060 -r 10.0.1.1:5060 -i -w 3 --tun-type ipip\n" +
+				"-A --sctp-service 10.0.0.1:9 -s wrr -b flag-3\n",
+		},
+		{
+			name: "ipv6 service and ipv6 fwmark",
+			svcs: []lvs.Service{
+				{Key: lvs.ServiceKey{Family: lvs.IPv6, FWMark: 7, Proto: lvs.ProtoNone}, Scheduler: "lc", Timeout: time.Hour, NetmaskBits: 64,
+					Destinations: []lvs.Destination{dest("[2001:db8::2]:0", 0, lvs.Route)}},
+				{Key: tcp("[2001:db8::1]:80"), Scheduler: "wlc", Destinations: []lvs.Destination{dest("[2001:db8::10]:8080", 5, lvs.Masq)}},
+			},
+			want: "-A -t [2001:db8::1]:80 -s wlc\n" +
+				"-a -t [2001:db8::1]:80 -r [2001:db8::10]:8080 -m -w 5\n" +
+				"-A -f 7 -6 -s lc -p 3600 -M 64\n" +
+				"-a -f 7 -6 -r [2001:db8::2]:0 -g -w 0\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, Format(tt.svcs)); diff != "" {
+				t.Errorf("Format (-want +got):\n%s", diff)
+			}
+			back, err := Parse(strings.NewReader(tt.want))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if got := Format(back); got != tt.want {
+				t.Errorf("Format(Parse(x)) != x:\n%s", got)
+			}
+		})
+	}
+}
+
+func TestFormatThresholds(t *testing.T) {
+	d := dest("10.0.0.2:80", 1, lvs.Masq)
+	d.UpperThreshold, d.LowerThreshold = 100, 50
+	svcs := []lvs.Service{{Key: tcp("10.0.0.1:80"), Scheduler: "wlc", Destinations: []lvs.Destination{d}}}
+	if got, want := Format(svcs), "-A -t 10.0.0.1:80 -s wlc\n-a -t 10.0.0.1:80 -r 10.0.0.2:80 -m -w 1\n"; got != want {
+		t.Errorf("Format = %q, want %q (ipvsadm does not save thresholds)", got, want)
+	}
+	want := "-A -t 10.0.0.1:80 -s wlc\n-a -t 10.0.0.1:80 -r 10.0.0.2:80 -m -w 1 -x 100 -y 50\n"
+	if got := FormatWith(svcs, Options{Thresholds: true}); got != want {
+		t.Errorf("FormatWith = %q, want %q", got, want)
+	}
+	back, err := Parse(strings.NewReader(want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(Normalize(svcs), back, addrCmp); diff != "" {
+		t.Errorf("Parse (-want +got):\n%s", diff)
+	}
+}
+
+// TestParseSpellings checks the defaults and long spellings ipvsadm -R accepts.
+func TestParseSpellings(t *testing.T) {
+	in := `# tutorial section 3.3 style, hand written
+--add-service --tcp-service 172.25.254.100:80 --scheduler=rr
+-a -t 172.25.254.100:80 -r 192.168.0.30 -m
+-a -t 172.25.254.100:80 --real-server=192.168.0.40 --masquerading --weight 2
+-A -f 66 -p 3000
+
+-a --fwmark-service 66 -r 192.168.0.101
+-A -t 192.168.0.100:443 -s rr -p
+-a -t 192.168.0.100:443 -r 192.168.0.102:80 --gatewaying
+-A -u [2001:db8::1]:53 -s wrr -p 10 -M 48
+-a -u [2001:db8::1]:53 -r 2001:db8::53 -m -x 10 -y 5
+-A -t 192.168.0.100:0 -p 30 -M 255.255.0.0 -n
+`
+	want := "-A -t 172.25.254.100:80 -s rr\n" +
+		"-a -t 172.25.254.100:80 -r 192.168.0.30:80 -m -w 1\n" +
+		"-a -t 172.25.254.100:80 -r 192.168.0.40:80 -m -w 2\n" +
+		"-A -t 192.168.0.100:0 -s wlc -p 30 -M 255.255.0.0\n" +
+		"-A -t 192.168.0.100:443 -s rr -p 360\n" +
+		"-a -t 192.168.0.100:443 -r 192.168.0.102:443 -g -w 1\n" +
+		"-A -u [2001:db8::1]:53 -s wrr -p 10 -M 48\n" +
+		"-a -u [2001:db8::1]:53 -r [2001:db8::53]:53 -m -w 1\n" +
+		"-A -f 66 -s wlc -p 3000\n" +
+		"-a -f 66 -r 192.168.0.101:0 -g -w 1\n"
+	svcs, err := Parse(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, Format(svcs)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if d := svcs[3].Destinations[0]; d.UpperThreshold != 10 || d.LowerThreshold != 5 {
+		t.Errorf("thresholds = %d/%d, want 10/5", d.UpperThreshold, d.LowerThreshold)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		in       string
+		line     int
+		contains string
+	}{
+		{"-A -t 1.2.3.4:80\n-A -t 1.2.3.4:80\n", 2, "already exists"},
+		{"\n-a -t 1.2.3.4:80 -r 5.6.7.8\n", 2, "not defined"},
+		{"-A -t 1.2.3.4:80 -s rr -b sh-port\n", 1, "incompatible scheduler flag"},
+		{"-A -t 1.2.3.4:80 -o\n", 1, "one-packet"},
+		{"-A -t 1.2.3.4\n", 1, "zero port"},
+		{"-A -t host.example:80\n", 1, "illegal virtual server"},
+		{"-A -t 1.2.3.4:80\n-a -t 1.2.3.4:80 -r ::1 -m\n", 2, "family"},
+		{"-A -t 1.2.3.4:80\n-a -t 1.2.3.4:80 -r 5.6.7.8 -w 70000\n", 2, "illegal weight"},
+		{"-A -t 1.2.3.4:80 -p 0\n", 1, "invalid timeout"},
+		{"-A -t 1.2.3.4:80 -p 1 -M 255.0.255.0\n", 1, "not contiguous"},
+		{"-A -f 0\n", 1, "invalid fwmark"},
+		{"-A -6 -f 1\n", 1, "-6 used before -f"},
+		{"-A -t 1.2.3.4:80 --bogus\n", 1, "unknown option"},
+		{"-t 1.2.3.4:80\n", 1, "no command"},
+		{"-A -t 1.2.3.4:80 -s\n", 1, "needs a value"},
+		{"-A -t 1.2.3.4:80\n-a -t 1.2.3.4:80 -r 5.6.7.8 -i --tun-type gue\n", 2, "not supported"},
+		{"-A -t 1.2.3.4:80\n-a -t 1.2.3.4:80 -r 5.6.7.8 -m\n-a -t 1.2.3.4:80 -r 5.6.7.8:80\n", 3, "already exists"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.contains, func(t *testing.T) {
+			_, err := Parse(strings.NewReader(tt.in))
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("Parse(%q) = %v, want a ParseError", tt.in, err)
+			}
+			if pe.Line != tt.line || !strings.Contains(err.Error(), tt.contains) {
+				t.Errorf("Parse(%q) = %v, want line %d containing %q", tt.in, err, tt.line, tt.contains)
+			}
+		})
+	}
+}
+
+// RandomServices returns a random table that ipvsadm could hold, for
+// property tests here and in other packages.
+func randomServices(r *rand.Rand) []lvs.Service {
+	scheds := []string{"rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "lblc", "lblcr", "fo", "ovf", "mh", "twos"}
+	n := r.IntN(6)
+	seen := map[lvs.ServiceKey]bool{}
+	var out []lvs.Service
+	for range n {
+		v6 := r.IntN(3) == 0
+		addr := func() netip.Addr {
+			if v6 {
+				return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(r.IntN(256)), 14: byte(r.IntN(3))})
+			}
+			return netip.AddrFrom4([4]byte{byte(1 + r.IntN(223)), byte(r.IntN(256)), 0, byte(r.IntN(256))})
+		}
+		fam := lvs.IPv4
+		if v6 {
+			fam = lvs.IPv6
+		}
+		var s lvs.Service
+		if r.IntN(4) == 0 {
+			s.Key = lvs.ServiceKey{Family: fam, Proto: lvs.ProtoNone, FWMark: uint32(1 + r.IntN(1000))}
+		} else {
+			s.Key = lvs.ServiceKey{Family: fam, Proto: []lvs.Protocol{lvs.TCP, lvs.UDP, lvs.SCTP}[r.IntN(3)], Addr: addr(), Port: uint16(1 + r.IntN(65535))}
+		}
+		if seen[s.Key] {
+			continue
+		}
+		seen[s.Key] = true
+		s.Scheduler = scheds[r.IntN(len(scheds))]
+		switch s.Scheduler {
+		case "sh", "mh":
+			s.Flags = lvs.SchedFlags(r.IntN(4))
+		default:
+			s.Flags = lvs.SchedFlags(r.IntN(8))
+		}
+		if r.IntN(2) == 0 {
+			s.Timeout = time.Duration(1+r.IntN(86400)) * time.Second
+			if v6 {
+				s.NetmaskBits = 1 + r.IntN(128)
+			} else {
+				s.NetmaskBits = 1 + r.IntN(32)
+			}
+			if r.IntN(4) == 0 {
+				s.PE = "sip"
+			}
+		} else if s.Key.Port == 0 && s.Key.FWMark == 0 {
+			s.Key.Port = 1
+		}
+		dseen := map[lvs.DestKey]bool{}
+		for range r.IntN(5) {
+			d := lvs.Destination{Addr: addr(), Weight: r.IntN(65536), Forward: []lvs.Forward{lvs.Masq, lvs.Route, lvs.Tunnel}[r.IntN(3)]}
+			d.Port = uint16(r.IntN(65536))
+			if s.Key.FWMark == 0 && d.Forward != lvs.Masq {
+				d.Port = s.Key.Port
+			}
+			if r.IntN(3) == 0 {
+				d.UpperThreshold, d.LowerThreshold = uint32(r.IntN(1000)), uint32(r.IntN(1000))
+			}
+			if dseen[d.Key()] {
+				continue
+			}
+			dseen[d.Key()] = true
+			s.Destinations = append(s.Destinations, d)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestRoundTripRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 2000 {
+		svcs := randomServices(r)
+		for _, opt := range []Options{{}, {Thresholds: true}} {
+			text := FormatWith(svcs, opt)
+			back, err := Parse(strings.NewReader(text))
+			if err != nil {
+				t.Fatalf("set %d: Parse(Format(x)): %v\n%s", i, err, text)
+			}
+			if again := FormatWith(back, opt); again != text {
+				t.Fatalf("set %d: Format(Parse(Format(x))) differs:\n%s", i, cmp.Diff(text, again))
+			}
+			if opt.Thresholds {
+				if diff := cmp.Diff(Normalize(svcs), back, addrCmp); diff != "" {
+					t.Fatalf("set %d: Parse(Format(x)) != Normalize(x):\n%s", i, diff)
+				}
+			}
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add("-A -t 172.0.0.30:80 -s rr\n-a -t 172.0.0.30:80 -r 192.168.1.10:80 -m -w 1\n")
+	f.Add("-A -f 66 -6 -s rr -p 3000 -M 64\n-a -f 66 -6 -r [2001:db8::1]:0 -g -w 1\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		svcs, err := Parse(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		text := FormatWith(svcs, Options{Thresholds: true})
+		back, err := Parse(strings.NewReader(text))
+		if err != nil {
+			t.Fatalf("Parse(Format(Parse(x))): %v\n%s", err, text)
+		}
+		if again := FormatWith(back, Options{Thresholds: true}); again != text {
+			t.Fatalf("not stable:\n%s", cmp.Diff(text, again))
+		}
+	})
+}
