@@ -1,0 +1,358 @@
+package vrrp
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// State is the state of a virtual router (RFC 5798 §6.4) plus Fault. The
+// zero value is invalid.
+type State uint8
+
+// States of an instance.
+const (
+	StateInvalid State = iota
+	StateInit          // Initialize: not participating (before start, after stop)
+	StateBackup        // monitoring the master
+	StateMaster        // holding the VIPs and advertising
+	StateFault         // a tracked interface is down: not participating
+)
+
+// String returns the state's name as operators know it, e.g. "MASTER".
+func (s State) String() string {
+	switch s {
+	case StateInit:
+		return "INIT"
+	case StateBackup:
+		return "BACKUP"
+	case StateMaster:
+		return "MASTER"
+	case StateFault:
+		return "FAULT"
+	}
+	return "INVALID"
+}
+
+// EventKind is what happened to the state machine. The zero value is invalid.
+type EventKind uint8
+
+// Events the state machine reacts to.
+const (
+	EvInvalid  EventKind = iota
+	EvStartup            // the instance starts (RFC Startup event)
+	EvShutdown           // graceful stop (RFC Shutdown event, make-before-break)
+	EvHandover           // planned handover: like shutdown but stay a yielding backup
+	EvResume             // undo a handover: preempt again
+	EvTimer              // a deadline may have passed
+	EvAdvert             // a valid advert from another router
+	EvCheck              // parameters changed (priority, interval, fault)
+	EvStepDown           // a sync group member left MASTER: follow it
+)
+
+// Advert is the part of a received, validated advertisement the state machine uses.
+type Advert struct {
+	Src      netip.Addr    // sender's primary address (IP source)
+	Priority uint8         // sender's priority
+	Interval time.Duration // sender's advert interval (v3: Master_Adver_Interval)
+}
+
+// Event is one input of the state machine.
+type Event struct {
+	Kind   EventKind
+	Advert Advert // for EvAdvert
+}
+
+// Params are the instance's current settings, read at each step.
+type Params struct {
+	Version        int
+	Priority       uint8 // effective priority: configured minus deltas, 1..255
+	AdvertInterval time.Duration
+	Preempt        bool
+	PreemptDelay   time.Duration
+	Local          netip.Addr // our primary address, for the equal-priority tie-break
+	Fault          bool       // a tracked interface (weight 0) or a sync group member is down
+}
+
+// ActionKind is an effect the state machine asks for. The zero value is invalid.
+type ActionKind uint8
+
+// Actions.
+const (
+	ActInvalid    ActionKind = iota
+	ActSend                  // send an advert with Action.Priority
+	ActAddVIPs               // add the VIPs and start gratuitous ARP / NA bursts
+	ActRemoveVIPs            // remove the VIPs
+	ActAnnounce              // re-send gratuitous ARP / NA for the VIPs held
+)
+
+// String names the action.
+func (k ActionKind) String() string {
+	return [...]string{"invalid", "send", "add-vips", "remove-vips", "announce"}[min(int(k), 4)]
+}
+
+// Action is one effect.
+type Action struct {
+	Kind     ActionKind
+	Priority uint8 // for ActSend
+}
+
+func (a Action) String() string {
+	if a.Kind == ActSend {
+		return fmt.Sprintf("send(%d)", a.Priority)
+	}
+	return a.Kind.String()
+}
+
+type leaveMode uint8
+
+const (
+	leaveNone leaveMode = iota
+	leaveHandover
+	leaveShutdown
+)
+
+// reannounceGap bounds how often a master re-announces its VIPs when it
+// hears a lower-priority master (split-brain heal).
+const reannounceGap = time.Second
+
+// Machine is the state of one virtual router; timers are deadlines (zero
+// means not running). Step is its only mutator.
+type Machine struct {
+	State               State
+	MasterAdverInterval time.Duration // learnt from the master in v3
+	MasterAddr          netip.Addr    // current master (ourselves when master)
+	MasterPriority      uint8
+	DownAt              time.Time // Master_Down_Timer (Backup)
+	AdvertAt            time.Time // Adver_Timer (Master)
+	PreemptAfter        time.Time // preemption allowed from then (preempt delay)
+	LowerMaster         bool      // a lower-priority master is tolerated until PreemptAfter
+	Yield               bool      // after a handover: never preempt until the master fails or EvResume
+	Leave               leaveMode
+	LeaveBy             time.Time // end of make-before-break: give up the VIPs by then
+	LastAnnounce        time.Time
+}
+
+// Leaving reports whether a master is handing over (priority-0 adverts sent,
+// VIPs still held until the new master is heard).
+func (m Machine) Leaving() bool { return m.Leave != leaveNone }
+
+// Next returns the earliest running deadline, or the zero time.
+func (m Machine) Next() time.Time {
+	var next time.Time
+	for _, t := range []time.Time{m.DownAt, m.AdvertAt, m.LeaveBy} {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	if m.LowerMaster && (next.IsZero() || m.PreemptAfter.Before(next)) {
+		next = m.PreemptAfter
+	}
+	return next
+}
+
+func due(t, now time.Time) bool { return !t.IsZero() && !now.Before(t) }
+
+// Step applies one event at time now and returns the new machine, the
+// actions to perform in order and, when the state changed, the reason.
+func Step(m Machine, p Params, ev Event, now time.Time) (Machine, []Action, string) {
+	if ev.Kind == EvShutdown || ev.Kind == EvHandover {
+		return leave(m, p, ev.Kind, now)
+	}
+	if m.State == StateInit && ev.Kind != EvStartup {
+		return m, nil, ""
+	}
+	if p.Fault && m.State != StateFault {
+		return toFault(m, p)
+	}
+	switch ev.Kind {
+	case EvStartup:
+		if m.State != StateInit {
+			return m, nil, ""
+		}
+		return start(m, p, now, "startup")
+	case EvResume:
+		m.Yield = false
+		return m, nil, ""
+	}
+	switch m.State {
+	case StateFault:
+		if !p.Fault {
+			return start(m, p, now, "tracked interfaces up again")
+		}
+	case StateBackup:
+		return backup(m, p, ev, now)
+	case StateMaster:
+		return master(m, p, ev, now)
+	}
+	return m, nil, ""
+}
+
+func start(m Machine, p Params, now time.Time, why string) (Machine, []Action, string) {
+	m.Leave, m.LeaveBy, m.Yield = leaveNone, time.Time{}, false
+	if p.Priority == 255 {
+		return toMaster(m, p, now, why+": address owner (priority 255)")
+	}
+	m.PreemptAfter = now.Add(p.PreemptDelay)
+	return toBackup(m, p, now, netip.Addr{}, 0, p.AdvertInterval, why)
+}
+
+func toFault(m Machine, p Params) (Machine, []Action, string) {
+	var acts []Action
+	if m.State == StateMaster {
+		acts = []Action{{Kind: ActSend, Priority: 0}, {Kind: ActRemoveVIPs}}
+	}
+	m = Machine{State: StateFault, MasterAdverInterval: p.AdvertInterval}
+	return m, acts, "fault: tracked interface down"
+}
+
+func toMaster(m Machine, p Params, now time.Time, why string) (Machine, []Action, string) {
+	m.State = StateMaster
+	m.DownAt, m.LowerMaster, m.Yield = time.Time{}, false, false
+	m.MasterAddr, m.MasterPriority, m.MasterAdverInterval = p.Local, p.Priority, p.AdvertInterval
+	m.AdvertAt = now.Add(p.AdvertInterval)
+	return m, []Action{{Kind: ActSend, Priority: p.Priority}, {Kind: ActAddVIPs}}, why
+}
+
+// toBackup enters (or stays in) Backup, learning the master from an advert.
+func toBackup(m Machine, p Params, now time.Time, src netip.Addr, prio uint8, interval time.Duration, why string) (Machine, []Action, string) {
+	var acts []Action
+	if m.State == StateMaster {
+		acts = append(acts, Action{Kind: ActRemoveVIPs})
+	}
+	m.State = StateBackup
+	m.AdvertAt, m.Leave, m.LeaveBy = time.Time{}, leaveNone, time.Time{}
+	m.MasterAddr, m.MasterPriority = src, prio
+	if p.Version == 3 && interval > 0 {
+		m.MasterAdverInterval = interval
+	} else {
+		m.MasterAdverInterval = p.AdvertInterval
+	}
+	m.DownAt = now.Add(MasterDownInterval(p.Version, p.Priority, m.MasterAdverInterval))
+	return m, acts, why
+}
+
+func backup(m Machine, p Params, ev Event, now time.Time) (Machine, []Action, string) {
+	switch ev.Kind {
+	case EvTimer:
+		if due(m.DownAt, now) {
+			return toMaster(m, p, now, "master down timer expired")
+		}
+		if m.LowerMaster && due(m.PreemptAfter, now) && p.Preempt && !m.Yield {
+			return toMaster(m, p, now, fmt.Sprintf("preempting master %v (priority %d) after preempt delay", m.MasterAddr, m.MasterPriority))
+		}
+	case EvAdvert:
+		a := ev.Advert
+		if a.Priority == 0 {
+			// The master is leaving: take over after Skew_Time.
+			m.DownAt = now.Add(SkewTime(p.Version, p.Priority, m.MasterAdverInterval))
+			m.LowerMaster = false
+			return m, nil, ""
+		}
+		if p.Preempt && !m.Yield && a.Priority < p.Priority {
+			if !now.Before(m.PreemptAfter) {
+				return toMaster(m, p, now, fmt.Sprintf("preempting master %v with lower priority %d", a.Src, a.Priority))
+			}
+			m.LowerMaster = true
+		} else {
+			m.LowerMaster = false
+		}
+		m, _, _ = toBackup(m, p, now, a.Src, a.Priority, a.Interval, "")
+	}
+	return m, nil, ""
+}
+
+// higher reports whether an advert beats us: higher priority, or equal
+// priority from a higher primary address (RFC 5798 §6.4.3).
+func higher(a Advert, p Params) bool {
+	return a.Priority > p.Priority || a.Priority == p.Priority && a.Src.Compare(p.Local) > 0
+}
+
+func master(m Machine, p Params, ev Event, now time.Time) (Machine, []Action, string) {
+	switch ev.Kind {
+	case EvTimer:
+		if m.Leave != leaveNone && due(m.LeaveBy, now) {
+			return left(m, p, now, Advert{}, "no new master heard before Master_Down_Interval")
+		}
+		if due(m.AdvertAt, now) {
+			return m, []Action{sendNow(&m, p, now)}, ""
+		}
+	case EvCheck:
+		// Tell backups our new priority now, so they can preempt.
+		return m, []Action{sendNow(&m, p, now)}, ""
+	case EvStepDown:
+		if m.Leave != leaveNone {
+			return m, nil, ""
+		}
+		m, acts, why := toBackup(m, p, now, netip.Addr{}, 0, 0, "sync group member left MASTER")
+		m.Yield = true
+		return m, append([]Action{{Kind: ActSend, Priority: 0}}, acts...), why
+	case EvAdvert:
+		a := ev.Advert
+		switch {
+		case m.Leave != leaveNone:
+			if a.Priority > 0 {
+				return left(m, p, now, a, fmt.Sprintf("new master %v heard (priority %d)", a.Src, a.Priority))
+			}
+		case a.Priority == 0:
+			return m, []Action{sendNow(&m, p, now)}, ""
+		case higher(a, p):
+			return toBackup(m, p, now, a.Src, a.Priority, a.Interval,
+				fmt.Sprintf("higher priority advert from %v (priority %d, ours %d)", a.Src, a.Priority, p.Priority))
+		default:
+			// Another master with lower priority (split brain healing):
+			// assert ourselves now and re-announce the VIPs.
+			acts := []Action{sendNow(&m, p, now)}
+			if now.Sub(m.LastAnnounce) >= reannounceGap {
+				m.LastAnnounce = now
+				acts = append(acts, Action{Kind: ActAnnounce})
+			}
+			return m, acts, ""
+		}
+	}
+	return m, nil, ""
+}
+
+func sendNow(m *Machine, p Params, now time.Time) Action {
+	m.AdvertAt = now.Add(p.AdvertInterval)
+	prio := p.Priority
+	if m.Leave != leaveNone {
+		prio = 0
+	}
+	return Action{Kind: ActSend, Priority: prio}
+}
+
+// leave starts a graceful stop or handover. A master advertises priority 0
+// and keeps its VIPs until it hears the new master or LeaveBy passes.
+func leave(m Machine, p Params, kind EventKind, now time.Time) (Machine, []Action, string) {
+	mode := leaveHandover
+	if kind == EvShutdown {
+		mode = leaveShutdown
+	}
+	if m.State != StateMaster {
+		if mode == leaveShutdown && m.State != StateInit {
+			return Machine{State: StateInit}, nil, "shutdown"
+		}
+		return m, nil, ""
+	}
+	first := m.Leave == leaveNone
+	if m.Leave < mode {
+		m.Leave = mode
+	}
+	if !first {
+		return m, nil, ""
+	}
+	m.LeaveBy = now.Add(MasterDownInterval(p.Version, p.Priority, p.AdvertInterval))
+	return m, []Action{sendNow(&m, p, now)}, ""
+}
+
+// left ends a make-before-break: the VIPs go, then Init (shutdown) or a
+// yielding Backup (handover).
+func left(m Machine, p Params, now time.Time, a Advert, why string) (Machine, []Action, string) {
+	if m.Leave == leaveShutdown {
+		return Machine{State: StateInit}, []Action{{Kind: ActRemoveVIPs}}, "shutdown: " + why
+	}
+	m, acts, _ := toBackup(m, p, now, a.Src, a.Priority, a.Interval, "")
+	m.Yield = true
+	return m, acts, "handover: " + why
+}

@@ -1,0 +1,266 @@
+package vrrp
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var (
+	t0    = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	peerA = netip.MustParseAddr("10.0.0.2") // higher than srcV4 (10.0.0.1)
+	peerL = netip.MustParseAddr("10.0.0.0") // lower than srcV4
+)
+
+// op is one line of an event script: advance the fake clock by wait (firing
+// every timer that falls due), then optionally inject an event, and check
+// the state and the actions of the whole line.
+type op struct {
+	wait   time.Duration
+	ev     EventKind
+	adv    Advert
+	params func(*Params)
+	state  State
+	acts   []Action
+}
+
+func send(p uint8) Action { return Action{Kind: ActSend, Priority: p} }
+
+var (
+	addVIPs = Action{Kind: ActAddVIPs}
+	rmVIPs  = Action{Kind: ActRemoveVIPs}
+	announc = Action{Kind: ActAnnounce}
+)
+
+func adv(src netip.Addr, prio uint8, iv time.Duration) Advert {
+	return Advert{Src: src, Priority: prio, Interval: iv}
+}
+
+// replay runs a script and returns the final machine and clock.
+func replay(t *testing.T, p Params, script []op) (Machine, time.Time) {
+	t.Helper()
+	m, now := Machine{State: StateInit}, t0
+	for i, o := range script {
+		var acts []Action
+		end := now.Add(o.wait)
+		for {
+			n := m.Next()
+			if n.IsZero() || n.After(end) {
+				break
+			}
+			now = n
+			var a []Action
+			m, a, _ = Step(m, p, Event{Kind: EvTimer}, now)
+			acts = append(acts, a...)
+		}
+		now = end
+		if o.params != nil {
+			o.params(&p)
+		}
+		if o.ev != EvInvalid {
+			var a []Action
+			m, a, _ = Step(m, p, Event{Kind: o.ev, Advert: o.adv}, now)
+			acts = append(acts, a...)
+		}
+		if m.State != o.state {
+			t.Fatalf("line %d (t=%v): state %v, want %v", i, now.Sub(t0), m.State, o.state)
+		}
+		if diff := cmp.Diff(o.acts, acts); diff != "" {
+			t.Fatalf("line %d (t=%v): actions (-want +got):\n%s", i, now.Sub(t0), diff)
+		}
+	}
+	return m, now
+}
+
+func v2params(prio uint8) Params {
+	return Params{Version: 2, Priority: prio, AdvertInterval: time.Second, Preempt: true, Local: srcV4}
+}
+
+func v3params(prio uint8, iv time.Duration) Params {
+	return Params{Version: 3, Priority: prio, AdvertInterval: iv, Preempt: true, Local: srcV4}
+}
+
+const mdi100 = 3609375 * time.Microsecond // v2, priority 100, 1 s
+
+func TestFSMScripts(t *testing.T) {
+	tests := []struct {
+		name   string
+		p      Params
+		script []op
+	}{
+		{"backup becomes master after Master_Down_Interval (RFC figure)", v2params(100), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: mdi100 - 1, state: StateBackup},
+			{wait: 1, state: StateMaster, acts: []Action{send(100), addVIPs}},
+			{wait: time.Second, state: StateMaster, acts: []Action{send(100)}},
+			{wait: 3 * time.Second, state: StateMaster, acts: []Action{send(100), send(100), send(100)}},
+		}},
+		{"address owner is master at once", v2params(255), []op{
+			{ev: EvStartup, state: StateMaster, acts: []Action{send(255), addVIPs}},
+		}},
+		{"backup hearing a higher master stays backup", v2params(100), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: 3 * time.Second, ev: EvAdvert, adv: adv(peerA, 200, time.Second), state: StateBackup},
+			{wait: 3 * time.Second, ev: EvAdvert, adv: adv(peerA, 200, time.Second), state: StateBackup},
+			{wait: mdi100 - 1, state: StateBackup},
+			{wait: 1, state: StateMaster, acts: []Action{send(100), addVIPs}},
+		}},
+		{"master steps down on a higher priority", v2params(100), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: 4 * time.Second, state: StateMaster, acts: []Action{send(100), addVIPs}},
+			{ev: EvAdvert, adv: adv(peerL, 101, time.Second), state: StateBackup, acts: []Action{rmVIPs}},
+		}},
+		{"equal priority: higher address wins", v2params(100), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: 4 * time.Second, state: StateMaster, acts: []Action{send(100), addVIPs}},
+			{wait: 2 * time.Second, ev: EvAdvert, adv: adv(peerL, 100, time.Second), state: StateMaster,
+				acts: []Action{send(100), send(100), send(100), announc}},
+			{ev: EvAdvert, adv: adv(peerL, 99, time.Second), state: StateMaster, acts: []Action{send(100)}}, // announce rate-limited
+			{ev: EvAdvert, adv: adv(peerA, 100, time.Second), state: StateBackup, acts: []Action{rmVIPs}},
+		}},
+		{"preempt: a higher backup takes over at the first lower advert", v2params(200), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: time.Second, ev: EvAdvert, adv: adv(peerA, 100, time.Second), state: StateMaster, acts: []Action{send(200), addVIPs}},
+		}},
+		{"nopreempt: a higher backup stays backup", func() Params { p := v2params(200); p.Preempt = false; return p }(), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: time.Second, ev: EvAdvert, adv: adv(peerA, 100, time.Second), state: StateBackup},
+			{wait: 3 * time.Second, ev: EvAdvert, adv: adv(peerA, 100, time.Second), state: StateBackup},
+		}},
+		{"preempt delay", func() Params { p := v2params(200); p.PreemptDelay = 10 * time.Second; return p }(), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: time.Second, ev: EvAdvert, adv: adv(peerA, 100, time.Second), state: StateBackup},
+			{wait: 3 * time.Second, ev: EvAdvert, adv: adv(peerA, 100, time.Second), state: StateBackup},
+			{wait: 3 * time.Second, ev: EvAdvert, adv: adv(peerA, 100, time.Second), state: StateBackup},
+			{wait: 2 * time.Second, ev: EvAdvert, adv: adv(peerA, 100, time.Second), state: StateBackup},
+			{wait: time.Second, state: StateMaster, acts: []Action{send(200), addVIPs}}, // at t=10s, by timer
+		}},
+		{"priority 0: backup takes over after Skew_Time", v2params(100), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: time.Second, ev: EvAdvert, adv: adv(peerA, 200, time.Second), state: StateBackup},
+			{wait: time.Second, ev: EvAdvert, adv: adv(peerA, 0, time.Second), state: StateBackup},
+			{wait: 609375*time.Microsecond - 1, state: StateBackup},
+			{wait: 1, state: StateMaster, acts: []Action{send(100), addVIPs}},
+		}},
+		{"graceful stop: make-before-break", v2params(200), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: 4 * time.Second, state: StateMaster, acts: []Action{send(200), addVIPs}},
+			{ev: EvShutdown, state: StateMaster, acts: []Action{send(0)}},
+			{wait: time.Second, state: StateMaster, acts: []Action{send(0)}},
+			{ev: EvAdvert, adv: adv(peerA, 0, time.Second), state: StateMaster},
+			{wait: 100 * time.Millisecond, ev: EvAdvert, adv: adv(peerA, 100, time.Second), state: StateInit, acts: []Action{rmVIPs}},
+			{wait: 10 * time.Second, state: StateInit},
+		}},
+		{"graceful stop alone: VIPs go after Master_Down_Interval", v2params(100), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: 4 * time.Second, state: StateMaster, acts: []Action{send(100), addVIPs}},
+			{ev: EvShutdown, state: StateMaster, acts: []Action{send(0)}},
+			{wait: mdi100, state: StateInit, acts: []Action{send(0), send(0), send(0), rmVIPs}},
+		}},
+		{"backup shutdown", v2params(100), []op{
+			{ev: EvStartup, state: StateBackup},
+			{ev: EvShutdown, state: StateInit},
+			{wait: 10 * time.Second, state: StateInit},
+		}},
+		{"handover: yield until the new master fails, then resume", v3params(200, 100*time.Millisecond), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: 400 * time.Millisecond, state: StateMaster, acts: []Action{send(200), addVIPs}},
+			{ev: EvHandover, state: StateMaster, acts: []Action{send(0)}},
+			{wait: 50 * time.Millisecond, ev: EvAdvert, adv: adv(peerA, 100, 100*time.Millisecond), state: StateBackup, acts: []Action{rmVIPs}},
+			{wait: 100 * time.Millisecond, ev: EvAdvert, adv: adv(peerA, 100, 100*time.Millisecond), state: StateBackup},
+			{wait: 100 * time.Millisecond, ev: EvAdvert, adv: adv(peerA, 100, 100*time.Millisecond), state: StateBackup},
+			{ev: EvResume, state: StateBackup},
+			{wait: 100 * time.Millisecond, ev: EvAdvert, adv: adv(peerA, 100, 100*time.Millisecond), state: StateMaster, acts: []Action{send(200), addVIPs}},
+		}},
+		{"handover: master failure ends the yield", v3params(200, 100*time.Millisecond), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: 400 * time.Millisecond, state: StateMaster, acts: []Action{send(200), addVIPs}},
+			{ev: EvHandover, state: StateMaster, acts: []Action{send(0)}},
+			{ev: EvAdvert, adv: adv(peerA, 100, 100*time.Millisecond), state: StateBackup, acts: []Action{rmVIPs}},
+			{wait: 400 * time.Millisecond, state: StateMaster, acts: []Action{send(200), addVIPs}},
+		}},
+		{"v3 backup learns the master's interval", v3params(100, time.Second), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: 500 * time.Millisecond, ev: EvAdvert, adv: adv(peerA, 200, 100*time.Millisecond), state: StateBackup},
+			{wait: 360937500 - 1, state: StateBackup},
+			{wait: 1, state: StateMaster, acts: []Action{send(100), addVIPs}},
+		}},
+		{"v2 backup keeps its own interval", v2params(100), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: 500 * time.Millisecond, ev: EvAdvert, adv: adv(peerA, 200, 2*time.Second), state: StateBackup},
+			{wait: mdi100 - 1, state: StateBackup},
+			{wait: 1, state: StateMaster, acts: []Action{send(100), addVIPs}},
+		}},
+		{"fault from master and back", v2params(100), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: 4 * time.Second, state: StateMaster, acts: []Action{send(100), addVIPs}},
+			{params: func(p *Params) { p.Fault = true }, ev: EvCheck, state: StateFault, acts: []Action{send(0), rmVIPs}},
+			{wait: 10 * time.Second, ev: EvAdvert, adv: adv(peerA, 1, time.Second), state: StateFault},
+			{params: func(p *Params) { p.Fault = false }, ev: EvCheck, state: StateBackup},
+			{wait: mdi100, state: StateMaster, acts: []Action{send(100), addVIPs}},
+		}},
+		{"fault at startup", func() Params { p := v2params(100); p.Fault = true; return p }(), []op{
+			{ev: EvStartup, state: StateFault},
+			{wait: 10 * time.Second, state: StateFault},
+		}},
+		{"lowered priority is advertised at once", v2params(200), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: 4 * time.Second, state: StateMaster, acts: []Action{send(200), addVIPs}},
+			{params: func(p *Params) { p.Priority = 50 }, ev: EvCheck, state: StateMaster, acts: []Action{send(50)}},
+			{ev: EvAdvert, adv: adv(peerL, 100, time.Second), state: StateBackup, acts: []Action{rmVIPs}},
+		}},
+		{"sync group step-down yields", v2params(200), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: 4 * time.Second, state: StateMaster, acts: []Action{send(200), addVIPs}},
+			{ev: EvStepDown, state: StateBackup, acts: []Action{send(0), rmVIPs}},
+			{wait: time.Second, ev: EvAdvert, adv: adv(peerA, 100, time.Second), state: StateBackup},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { replay(t, tc.p, tc.script) })
+	}
+}
+
+// TestSplitBrainHeal runs two machines that both became master while cut
+// off, then delivers each one's adverts to the other.
+func TestSplitBrainHeal(t *testing.T) {
+	pa, pb := v3params(100, 100*time.Millisecond), v3params(100, 100*time.Millisecond)
+	pb.Local = peerA // B wins the tie-break
+	a, b := Machine{State: StateInit}, Machine{State: StateInit}
+	now := t0
+	a, _, _ = Step(a, pa, Event{Kind: EvStartup}, now)
+	b, _, _ = Step(b, pb, Event{Kind: EvStartup}, now)
+	now = now.Add(time.Second)
+	a, _, _ = Step(a, pa, Event{Kind: EvTimer}, now)
+	b, _, _ = Step(b, pb, Event{Kind: EvTimer}, now)
+	if a.State != StateMaster || b.State != StateMaster {
+		t.Fatalf("cut off: states %v %v, want both MASTER", a.State, b.State)
+	}
+	// Heal: A's advert reaches B first; B asserts itself and re-announces.
+	b, actsB, _ := Step(b, pb, Event{Kind: EvAdvert, Advert: adv(pa.Local, 100, pa.AdvertInterval)}, now)
+	if diff := cmp.Diff([]Action{send(100), announc}, actsB); diff != "" {
+		t.Errorf("winner actions (-want +got):\n%s", diff)
+	}
+	a, actsA, why := Step(a, pa, Event{Kind: EvAdvert, Advert: adv(pb.Local, 100, pb.AdvertInterval)}, now)
+	if a.State != StateBackup || b.State != StateMaster {
+		t.Errorf("healed: states %v %v, want BACKUP MASTER", a.State, b.State)
+	}
+	if diff := cmp.Diff([]Action{rmVIPs}, actsA); diff != "" || why == "" {
+		t.Errorf("loser actions (-want +got):\n%s (reason %q)", diff, why)
+	}
+}
+
+func TestStateStrings(t *testing.T) {
+	for s, want := range map[State]string{StateInvalid: "INVALID", StateInit: "INIT", StateBackup: "BACKUP", StateMaster: "MASTER", StateFault: "FAULT"} {
+		if s.String() != want {
+			t.Errorf("%d.String() = %q, want %q", s, s.String(), want)
+		}
+	}
+	for _, r := range DropReasons() {
+		if r.String() == "unknown" || r.String() == "invalid" {
+			t.Errorf("reason %d has no name", r)
+		}
+	}
+}
