@@ -3,6 +3,7 @@ package checks
 import (
 	"fmt"
 	"net/netip"
+	"reflect"
 	"time"
 )
 
@@ -55,6 +56,10 @@ type HTTPSpec struct {
 	TLSServerName string
 	TLSVerify     bool  // verify the server certificate (default off, like keepalived)
 	MaxBody       int64 // bytes read at most; 0 means a built-in default
+	// KeepAlive reuses one idle connection per checker between checks.
+	// Off by default: like keepalived, each check opens a new connection,
+	// so a check proves that the server still accepts connections.
+	KeepAlive bool
 }
 
 // ScriptSpec configures a script check: argv is executed without a shell.
@@ -92,3 +97,38 @@ type Spec struct {
 	UDP              *UDPSpec
 	DNS              *DNSSpec
 }
+
+// Defaults applied by WithDefaults to zero fields, after keepalived's.
+const (
+	DefaultInterval         = 60 * time.Second // keepalived's delay_loop
+	DefaultTimeout          = 5 * time.Second  // keepalived's connect_timeout
+	DefaultDelayBeforeRetry = time.Second      // keepalived's delay_before_retry
+	DefaultMaxBody          = 1 << 20          // bytes of HTTP body read at most
+)
+
+// WithDefaults returns a copy of s with zero timing and count fields set to
+// their defaults. DelayBeforeRetry defaults to one second, capped at Interval.
+func (s Spec) WithDefaults() Spec {
+	if s.Interval <= 0 {
+		s.Interval = DefaultInterval
+	}
+	if s.Timeout <= 0 {
+		s.Timeout = DefaultTimeout
+	}
+	if s.Retry <= 0 {
+		s.Retry = 1
+	}
+	if s.Rise <= 0 {
+		s.Rise = 1
+	}
+	if s.DelayBeforeRetry <= 0 {
+		s.DelayBeforeRetry = min(DefaultDelayBeforeRetry, s.Interval)
+	}
+	if s.Warmup < 0 {
+		s.Warmup = 0
+	}
+	return s
+}
+
+// Equal reports whether two specs describe the same check.
+func (s Spec) Equal(o Spec) bool { return reflect.DeepEqual(s, o) }

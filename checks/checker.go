@@ -1,0 +1,117 @@
+package checks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+	"time"
+)
+
+// Checker probes one real server once. A nil error means the server passed;
+// otherwise the error says why it failed, in words fit for a log line.
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
+// New builds the checker a spec describes. It does no I/O. Each checker
+// applies the spec's Timeout to every Check on top of ctx.
+func New(spec Spec) (Checker, error) {
+	spec = spec.WithDefaults()
+	if !spec.Target.IsValid() && spec.Kind != KindScript {
+		return nil, fmt.Errorf("building %s check: no target address", spec.Kind)
+	}
+	switch spec.Kind {
+	case KindTCP:
+		return &tcpChecker{spec: spec}, nil
+	case KindHTTP, KindHTTPS:
+		return newHTTPChecker(spec)
+	case KindScript:
+		return newScriptChecker(spec)
+	case KindUDP:
+		return newUDPChecker(spec)
+	case KindDNS:
+		return newDNSChecker(spec)
+	case KindPing:
+		return &pingChecker{spec: spec}, nil
+	}
+	return nil, fmt.Errorf("building check: invalid kind %s", spec.Kind)
+}
+
+// CheckerFunc adapts a function to the Checker interface.
+type CheckerFunc func(ctx context.Context) error
+
+// Check calls f(ctx).
+func (f CheckerFunc) Check(ctx context.Context) error { return f(ctx) }
+
+// withTimeout bounds ctx by d and returns the context and its cancel.
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// netErr turns a network error into "OP ADDR: reason", replacing Go's
+// layered wording ("dial tcp 1.2.3.4:80: connect: connection refused") by
+// the operation and the kernel's reason, and a deadline by "timeout after D".
+func netErr(ctx context.Context, op, addr string, timeout time.Duration, err error) error {
+	if err == nil {
+		return nil
+	}
+	if isTimeout(ctx, err) {
+		return fmt.Errorf("%s %s: timeout after %s", op, addr, timeout)
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return fmt.Errorf("%s %s: %w", op, addr, errno)
+	}
+	return fmt.Errorf("%s %s: %w", op, addr, err)
+}
+
+// isTimeout reports whether err comes from a deadline, of ctx or a socket.
+func isTimeout(ctx context.Context, err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	if ctx != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// dialer returns a net.Dialer bound to the spec's source address, if any.
+func dialer(spec Spec, network string) *net.Dialer {
+	d := &net.Dialer{KeepAlive: -1}
+	if spec.Source.IsValid() {
+		switch network {
+		case "tcp":
+			d.LocalAddr = &net.TCPAddr{IP: spec.Source.AsSlice()}
+		case "udp":
+			d.LocalAddr = &net.UDPAddr{IP: spec.Source.AsSlice()}
+		}
+	}
+	return d
+}
+
+// tcpChecker passes when a TCP connection to the target is established.
+type tcpChecker struct{ spec Spec }
+
+func (c *tcpChecker) Check(ctx context.Context) error {
+	ctx, cancel := withTimeout(ctx, c.spec.Timeout)
+	defer cancel()
+	addr := c.spec.Target.String()
+	conn, err := dialer(c.spec, "tcp").DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return netErr(ctx, "connect", addr, c.spec.Timeout, err)
+	}
+	// Linger 0 sends RST: the check leaves no TIME_WAIT socket behind.
+	if tc, ok := conn.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	conn.Close()
+	return nil
+}
