@@ -127,16 +127,24 @@ func (c *httpChecker) Check(ctx context.Context) error {
 }
 
 func (c *httpChecker) describe(ctx context.Context, phase string, err error) error {
+	return describeFetch(ctx, c.url, c.spec.Timeout, phase, err)
+}
+
+// describeFetch words a failed GET: a connect error as netErr does, a
+// deadline as "timeout after D <phase>", anything else with its phase.
+func describeFetch(ctx context.Context, rawURL string, timeout time.Duration, phase string, err error) error {
 	if isTimeout(ctx, err) {
-		return fmt.Errorf("GET %s: timeout after %s %s", c.url, c.spec.Timeout, phase)
+		return fmt.Errorf("GET %s: timeout after %s %s", rawURL, timeout, phase)
 	}
-	if phase == "connecting" {
-		var oe *net.OpError
-		if errors.As(err, &oe) && oe.Op == "dial" {
-			return netErr(ctx, "connect", c.spec.Target.String(), c.spec.Timeout, err)
+	var oe *net.OpError
+	if phase == "connecting" && errors.As(err, &oe) && oe.Op == "dial" {
+		addr := rawURL
+		if oe.Addr != nil {
+			addr = oe.Addr.String()
 		}
+		return netErr(ctx, "connect", addr, timeout, err)
 	}
-	return fmt.Errorf("GET %s: %s: %w", c.url, phase, unwrapURLError(err))
+	return fmt.Errorf("GET %s: %s: %w", rawURL, phase, unwrapURLError(err))
 }
 
 func unwrapURLError(err error) error {
@@ -270,10 +278,7 @@ func Digest(ctx context.Context, r DigestRequest) (status int, digest string, er
 	client := newHTTPClient(Spec{Interval: r.Timeout}, h)
 	res, err := fetch(ctx, client, r.URL, r.Host, r.MaxBody, true)
 	if err != nil {
-		if isTimeout(ctx, err) {
-			return res.status, "", fmt.Errorf("GET %s: timeout after %s %s", r.URL, r.Timeout, res.phase)
-		}
-		return res.status, "", fmt.Errorf("GET %s: %s: %w", r.URL, res.phase, unwrapURLError(err))
+		return res.status, "", describeFetch(ctx, r.URL, r.Timeout, res.phase, err)
 	}
 	return res.status, res.digest, nil
 }
