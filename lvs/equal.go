@@ -14,7 +14,8 @@ const DefaultScheduler = "wlc"
 // service and its read-back compare equal: the default scheduler filled in,
 // the timeout cut to whole seconds, a full-length persistence netmask and any
 // netmask of a non-persistent service written as zero, IPv4-mapped addresses
-// unmapped, and destinations sorted by key. Counters are left as they are.
+// unmapped, an unset forwarding method as Route (ipvsadm's default), and
+// destinations sorted by key. Counters are left as they are.
 func (s Service) Canonical() Service {
 	c := s
 	c.Key = s.Key.canonical()
@@ -29,6 +30,9 @@ func (s Service) Canonical() Service {
 	c.Destinations = make([]Destination, len(s.Destinations))
 	for i, d := range s.Destinations {
 		d.Addr = d.Addr.Unmap()
+		if d.Forward == FwdInvalid {
+			d.Forward = Route // ipvsadm's default, -g
+		}
 		c.Destinations[i] = d
 	}
 	slices.SortFunc(c.Destinations, func(a, b Destination) int { return a.Key().Compare(b.Key()) })

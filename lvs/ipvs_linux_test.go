@@ -1,0 +1,68 @@
+package lvs
+
+import (
+	"errors"
+	"os"
+	"testing"
+)
+
+func TestOpenIPVSWithoutIPVS(t *testing.T) {
+	if _, err := os.Stat("/proc/net/ip_vs"); err == nil {
+		t.Skip("this kernel has IPVS loaded; the VM tests cover OpenIPVS")
+	}
+	_, err := OpenIPVS("")
+	if !errors.Is(err, ErrNoIPVS) {
+		t.Fatalf("OpenIPVS() error = %v, want ErrNoIPVS", err)
+	}
+	t.Logf("message: %v", err)
+}
+
+func TestParseServiceAttrs(t *testing.T) {
+	// A service as the kernel sends it: tcp [2001:db8::1]:443, sh with
+	// sh-port, persistent 300 s with a /64 netmask, the sip engine.
+	b := attrs(
+		attr(svcAttrAF, u16(10)), attr(svcAttrProtocol, u16(6)),
+		attr(svcAttrAddr, []byte{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}),
+		attr(svcAttrPort, []byte{1, 0xbb}), attr(svcAttrSchedName, []byte("sh\x00")),
+		attr(svcAttrFlags, append(u32(0x1|0x2|0x10), u32(0xffffffff)...)),
+		attr(svcAttrTimeout, u32(300)), attr(svcAttrNetmask, u32(64)),
+		attr(svcAttrPEName, []byte("sip\x00")),
+	)
+	s, err := parseServiceAttrs(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.Key.String(), "tcp [2001:db8::1]:443"; got != want {
+		t.Errorf("key %s, want %s", got, want)
+	}
+	if s.Scheduler != "sh" || s.Flags != FlagPort || s.Timeout.Seconds() != 300 || s.NetmaskBits != 64 || s.PE != "sip" {
+		t.Errorf("parsed %+v", s)
+	}
+	// An IPv4 mask arrives in network byte order.
+	if got := netmaskBits([]byte{255, 255, 255, 0}, IPv4); got != 24 {
+		t.Errorf("IPv4 netmask bits = %d, want 24", got)
+	}
+	if m := toMobyService(Service{Key: tcp("10.0.0.1", 80), Timeout: 1e9, NetmaskBits: 24}); string(u32(m.Netmask)) != "\xff\xff\xff\x00" {
+		t.Errorf("IPv4 netmask written as % x", u32(m.Netmask))
+	}
+}
+
+func u16(v uint16) []byte { return []byte{byte(v), byte(v >> 8)} }
+func u32(v uint32) []byte { return []byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)} }
+
+func attr(typ int, v []byte) []byte {
+	n := 4 + len(v)
+	b := append([]byte{byte(n), byte(n >> 8), byte(typ), byte(typ >> 8)}, v...)
+	for len(b)%4 != 0 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+func attrs(as ...[]byte) []byte {
+	var out []byte
+	for _, a := range as {
+		out = append(out, a...)
+	}
+	return out
+}
