@@ -1,0 +1,85 @@
+package director
+
+import (
+	"context"
+	"time"
+
+	"github.com/havsd/havsd/checks"
+	"github.com/havsd/havsd/conf"
+	"github.com/havsd/havsd/lvs"
+	"github.com/havsd/havsd/vrrp"
+)
+
+// VRRP is one running VRRP instance as the director drives it.
+type VRRP interface {
+	// Run runs the instance until ctx is done, then stops gracefully
+	// (priority 0, VIPs released once a new master is heard).
+	Run(ctx context.Context) error
+	// Update applies a reloaded configuration without resetting state.
+	Update(cfg vrrp.Config) error
+	// Handover makes a master give way to a backup without a gap.
+	Handover(ctx context.Context) error
+	// SetPriorityDelta lowers the effective priority by delta (0: none).
+	SetPriorityDelta(delta int)
+	// Status reports the instance's state for status and metrics.
+	Status() InstanceStatus
+}
+
+// StateChange is a VRRP transition reported to the director.
+type StateChange struct {
+	Instance string
+	From, To string // "init", "backup", "master", "fault", "stopped"
+	Reason   string
+	At       time.Time
+}
+
+// IPVS is the reconciler that programs the kernel's table.
+type IPVS interface {
+	Run(ctx context.Context) error
+	SetDesired(d lvs.Desired)
+	Observed() []lvs.Service
+	Status() IPVSStatus
+}
+
+// Health is the check scheduler.
+type Health interface {
+	Run(ctx context.Context) error
+	// Set replaces the checked targets; unchanged targets keep their state.
+	Set(targets map[string][]checks.Spec)
+	// Status reports each target's health.
+	Status() map[string]HealthStatus
+}
+
+// HealthStatus is one target's health as the scheduler sees it.
+type HealthStatus struct {
+	Up        bool
+	LastError string
+}
+
+// HealthChange is a check transition reported to the director.
+type HealthChange struct {
+	ID     string
+	Up     bool
+	Reason string
+}
+
+// Loaded is the outcome of loading the configuration file.
+type Loaded struct {
+	Config      *conf.Config
+	Diagnostics string // rendered diagnostics (warnings or errors)
+	Err         error  // non-nil when the file did not load or validate
+}
+
+// Deps are the director's connections to the world. Tests pass fakes.
+type Deps struct {
+	// Load reads and validates the configuration file.
+	Load func() Loaded
+	// NewVRRP builds an instance that reports transitions on events.
+	NewVRRP func(cfg vrrp.Config, events chan<- StateChange) (VRRP, error)
+	// ReleaseVIPs removes an instance's VIPs when its loop died (dead-man switch).
+	ReleaseVIPs func(cfg vrrp.Config) error
+	IPVS        IPVS
+	// NewHealth builds the scheduler that reports transitions on events.
+	NewHealth func(events chan<- HealthChange) Health
+	Now       func() time.Time
+}

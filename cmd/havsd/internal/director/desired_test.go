@@ -1,0 +1,130 @@
+package director
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/havsd/havsd/checks"
+	"github.com/havsd/havsd/conf"
+	"github.com/havsd/havsd/lvs"
+)
+
+var (
+	vip   = netip.MustParseAddr("172.25.254.100")
+	rs1   = netip.MustParseAddr("192.168.0.101")
+	rs2   = netip.MustParseAddr("192.168.0.102")
+	sorry = netip.MustParseAddr("192.168.0.200")
+	key80 = lvs.ServiceKey{Family: lvs.IPv4, Proto: lvs.TCP, Addr: vip, Port: 80}
+)
+
+func real(a netip.Addr, w int, inhibit bool) conf.RealServer {
+	return conf.RealServer{
+		Dest:             lvs.Destination{Addr: a, Port: 80, Weight: w, Forward: lvs.Masq},
+		InhibitOnFailure: inhibit,
+		Checks:           []checks.Spec{{Kind: checks.KindTCP, Target: netip.AddrPortFrom(a, 80), Interval: time.Second}},
+	}
+}
+
+func webConfig(inhibit bool, quorum, hyst int) *conf.Config {
+	s := real(sorry, 1, false)
+	s.Checks = nil
+	return &conf.Config{
+		Global: conf.Global{IPVSMode: conf.IPVSAlways},
+		Services: []conf.VirtualService{{
+			Name:     "web",
+			Service:  lvs.Service{Key: key80, Scheduler: "wrr"},
+			Reals:    []conf.RealServer{real(rs1, 2, inhibit), real(rs2, 1, inhibit)},
+			Sorry:    &s,
+			Quorum:   quorum,
+			Instance: "VI_1",
+		}},
+	}
+}
+
+// weights returns "addr:port" → weight of the first service, or nil if absent.
+func weights(d lvs.Desired) map[string]int {
+	if len(d.Services) == 0 {
+		return nil
+	}
+	m := map[string]int{}
+	for _, x := range d.Services[0].Destinations {
+		m[x.Key().String()] = x.Weight
+	}
+	return m
+}
+
+func TestCompute(t *testing.T) {
+	id1, id2 := RealID(key80, lvs.DestKey{Addr: rs1, Port: 80}), RealID(key80, lvs.DestKey{Addr: rs2, Port: 80})
+	tests := []struct {
+		name   string
+		cfg    *conf.Config
+		in     Inputs
+		want   map[string]int
+		quorum bool
+	}{
+		{"all up", webConfig(true, 0, 0), Inputs{}, map[string]int{"192.168.0.101:80": 2, "192.168.0.102:80": 1}, true},
+		{"one down inhibited", webConfig(true, 0, 0), Inputs{Health: map[string]bool{id1: false}},
+			map[string]int{"192.168.0.101:80": 0, "192.168.0.102:80": 1}, true},
+		{"one down removed", webConfig(false, 0, 0), Inputs{Health: map[string]bool{id1: false}},
+			map[string]int{"192.168.0.102:80": 1}, true},
+		{"all down: sorry server", webConfig(true, 0, 0), Inputs{Health: map[string]bool{id1: false, id2: false}},
+			map[string]int{"192.168.0.101:80": 0, "192.168.0.102:80": 0, "192.168.0.200:80": 1}, false},
+		{"quorum 3 lost at live weight 2", webConfig(true, 3, 0), Inputs{Health: map[string]bool{id2: false}},
+			map[string]int{"192.168.0.101:80": 2, "192.168.0.102:80": 0, "192.168.0.200:80": 1}, false},
+		{"master-only, backup here: not programmed", webConfig(true, 0, 0), Inputs{MasterOnly: true, Master: map[string]bool{"VI_1": false}}, nil, true},
+		{"master-only, master here", webConfig(true, 0, 0), Inputs{MasterOnly: true, Master: map[string]bool{"VI_1": true}},
+			map[string]int{"192.168.0.101:80": 2, "192.168.0.102:80": 1}, true},
+		{"draining real kept at 0", webConfig(true, 0, 0), Inputs{Draining: map[lvs.ServiceKey][]Drain{key80: {{Dest: lvs.Destination{Addr: netip.MustParseAddr("192.168.0.103"), Port: 80, Weight: 5, Forward: lvs.Masq}}}}},
+			map[string]int{"192.168.0.101:80": 2, "192.168.0.102:80": 1, "192.168.0.103:80": 0}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := Compute(tt.cfg, tt.in)
+			if diff := cmp.Diff(tt.want, weights(out.Desired)); diff != "" {
+				t.Errorf("weights (-want +got):\n%s", diff)
+			}
+			if tt.want != nil && out.QuorumUp[key80] != tt.quorum {
+				t.Errorf("quorum up = %v, want %v", out.QuorumUp[key80], tt.quorum)
+			}
+		})
+	}
+}
+
+// TestQuorumHysteresis walks the live weight down and up across a quorum of 4
+// with hysteresis 1: lost below 3, regained at 5 or more.
+func TestQuorumHysteresis(t *testing.T) {
+	vs := &conf.VirtualService{Service: lvs.Service{Key: key80}, Quorum: 4, Hysteresis: 1}
+	steps := []struct {
+		live int
+		want bool
+	}{{6, true}, {3, true}, {2, false}, {3, false}, {4, false}, {5, true}, {3, true}, {0, false}}
+	prev := map[lvs.ServiceKey]bool{}
+	for i, s := range steps {
+		got := quorum(vs, s.live, prev)
+		if got != s.want {
+			t.Fatalf("step %d: live %d: quorum up = %v, want %v", i, s.live, got, s.want)
+		}
+		prev[key80] = got
+	}
+}
+
+func TestComputeFullNATAndMarks(t *testing.T) {
+	snat := netip.MustParseAddr("192.168.0.1")
+	cfg := webConfig(true, 0, 0)
+	cfg.Services[0].Reals[0].FullNAT = true
+	cfg.Services[0].Reals[0].SNATSource = snat
+	mark := lvs.ServiceKey{Family: lvs.IPv4, Proto: lvs.ProtoNone, FWMark: 66}
+	cfg.Services = append(cfg.Services, conf.VirtualService{Name: "fw", Service: lvs.Service{Key: mark, Scheduler: "rr"}})
+	cfg.Marks = []lvs.MarkRule{{Mark: 66, Addr: vip, Proto: lvs.TCP, Ports: []uint16{80, 443}}, {Mark: 67, Addr: vip, Proto: lvs.TCP}}
+	out := Compute(cfg, Inputs{})
+	want := []lvs.SNATRule{{Dest: lvs.DestKey{Addr: rs1, Port: 80}, Proto: lvs.TCP, Source: snat}}
+	if diff := cmp.Diff(want, out.Desired.SNAT, cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+		t.Errorf("SNAT (-want +got):\n%s", diff)
+	}
+	if len(out.Desired.Marks) != 1 || out.Desired.Marks[0].Mark != 66 {
+		t.Errorf("marks = %+v, want only mark 66 (67 has no service)", out.Desired.Marks)
+	}
+}

@@ -1,0 +1,317 @@
+package director
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/havsd/havsd/conf"
+	"github.com/havsd/havsd/lvs"
+	"github.com/havsd/havsd/vrrp"
+)
+
+// Director owns the running state. Build it with New, start it with Run.
+type Director struct {
+	deps       Deps
+	log        *slog.Logger
+	configFile string
+
+	reloadCh chan chan ReloadStatus // buffered(1): a burst of reloads is one
+	reqCh    chan func()            // closures run on the director goroutine
+	events   chan StateChange
+	healthCh chan HealthChange
+
+	// Owned by the Run goroutine.
+	cfg       *conf.Config
+	health    Health
+	instances map[string]*instance
+	up        map[string]bool
+	quorum    map[lvs.ServiceKey]bool
+	draining  map[lvs.ServiceKey][]Drain
+	reload    ReloadStatus
+	started   time.Time
+	wg        sync.WaitGroup
+}
+
+// instance is a running VRRP instance and its bookkeeping.
+type instance struct {
+	cfg    vrrp.Config
+	vrrp   VRRP
+	cancel context.CancelFunc
+	done   chan struct{}
+	state  string
+	last   *Transition
+	count  uint64
+}
+
+// New returns a director for the given initial configuration. It does no I/O.
+func New(cfg *conf.Config, configFile string, deps Deps, log *slog.Logger) *Director {
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	return &Director{
+		deps:       deps,
+		log:        log.With("component", "director"),
+		configFile: configFile,
+		reloadCh:   make(chan chan ReloadStatus, 1),
+		reqCh:      make(chan func()),
+		events:     make(chan StateChange, 64),
+		healthCh:   make(chan HealthChange, 256),
+		cfg:        cfg,
+		instances:  make(map[string]*instance),
+		up:         make(map[string]bool),
+		quorum:     make(map[lvs.ServiceKey]bool),
+		draining:   make(map[lvs.ServiceKey][]Drain),
+	}
+}
+
+// Reload asks for a reload. It never blocks: while one is pending, further
+// requests join it. If reply is non-nil it receives the outcome.
+func (d *Director) Reload(reply chan ReloadStatus) {
+	select {
+	case d.reloadCh <- reply:
+	default:
+		if reply != nil {
+			// A reload is already queued; it will read the same file.
+			go func() {
+				select {
+				case d.reloadCh <- reply:
+				case <-time.After(30 * time.Second):
+				}
+			}()
+		}
+	}
+}
+
+// do runs f on the director goroutine and waits for it.
+func (d *Director) do(ctx context.Context, f func()) error {
+	done := make(chan struct{})
+	select {
+	case d.reqCh <- func() { f(); close(done) }:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Status returns a snapshot of the director's state.
+func (d *Director) Status(ctx context.Context) (Status, error) {
+	var st Status
+	err := d.do(ctx, func() { st = d.status() })
+	return st, err
+}
+
+// Run runs the director until ctx is done, then stops every instance
+// gracefully. The IPVS table is left programmed so that a restart does not
+// drop connections.
+func (d *Director) Run(ctx context.Context) error {
+	d.started = d.deps.Now()
+	runCtx, cancelAll := context.WithCancel(context.Background())
+	defer cancelAll()
+
+	d.health = d.deps.NewHealth(d.healthCh)
+	d.goRun(runCtx, "health", d.health.Run)
+	d.goRun(runCtx, "ipvs", d.deps.IPVS.Run)
+	d.health.Set(Targets(d.cfg))
+	for _, ic := range d.cfg.Instances {
+		if err := d.startInstance(ic); err != nil {
+			d.stopInstances()
+			return err
+		}
+	}
+	d.apply()
+
+	drainTick := time.NewTicker(time.Second)
+	defer drainTick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			d.log.Info("stopping: releasing VIPs after handing over")
+			d.stopInstances()
+			cancelAll()
+			d.wg.Wait()
+			return nil
+		case ev := <-d.events:
+			d.onStateChange(ev)
+		case hc := <-d.healthCh:
+			d.onHealth(hc)
+		case reply := <-d.reloadCh:
+			st := d.doReload()
+			if reply != nil {
+				reply <- st
+			}
+		case f := <-d.reqCh:
+			f()
+		case <-drainTick.C:
+			if d.expireDrains() {
+				d.apply()
+			}
+		}
+	}
+}
+
+func (d *Director) goRun(ctx context.Context, name string, run func(context.Context) error) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			d.log.Error("component stopped", "part", name, "err", err)
+		}
+	}()
+}
+
+// apply recomputes the desired table and hands it to the reconciler.
+func (d *Director) apply() {
+	in := Inputs{
+		Health:     d.up,
+		Master:     make(map[string]bool, len(d.instances)),
+		QuorumUp:   d.quorum,
+		Draining:   d.draining,
+		MasterOnly: d.cfg.Global.IPVSMode == conf.IPVSMasterOnly,
+	}
+	for name, in2 := range d.instances {
+		in.Master[name] = in2.state == "master"
+	}
+	out := Compute(d.cfg, in)
+	for k, q := range out.QuorumUp {
+		if was, ok := d.quorum[k]; (ok && was != q) || (!ok && !q) {
+			d.log.Warn("quorum changed", "service", k.String(), "quorum_up", q)
+		}
+	}
+	d.quorum = out.QuorumUp
+	d.deps.IPVS.SetDesired(out.Desired)
+}
+
+func (d *Director) onHealth(hc HealthChange) {
+	if was, ok := d.up[hc.ID]; ok && was == hc.Up {
+		return
+	}
+	d.up[hc.ID] = hc.Up
+	state := "down"
+	if hc.Up {
+		state = "up"
+	}
+	d.log.Info("real server health changed", "backend", hc.ID, "state", state, "reason", hc.Reason)
+	d.apply()
+}
+
+func (d *Director) onStateChange(ev StateChange) {
+	in, ok := d.instances[ev.Instance]
+	if !ok {
+		return
+	}
+	in.state = ev.To
+	in.count++
+	in.last = &Transition{From: ev.From, To: ev.To, Reason: ev.Reason, At: ev.At}
+	if d.cfg.Global.IPVSMode == conf.IPVSMasterOnly {
+		d.apply()
+	}
+}
+
+// startInstance builds and runs one VRRP instance.
+func (d *Director) startInstance(cfg vrrp.Config) error {
+	v, err := d.deps.NewVRRP(cfg, d.events)
+	if err != nil {
+		return fmt.Errorf("starting VRRP instance %s: %w", cfg.Name, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	in := &instance{cfg: cfg, vrrp: v, cancel: cancel, done: make(chan struct{}), state: "init"}
+	d.instances[cfg.Name] = in
+	go func() {
+		defer close(in.done)
+		err := v.Run(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		// Dead-man switch: the instance died on its own. Never risk two
+		// masters: drop its VIPs.
+		d.log.Error("VRRP instance stopped unexpectedly; releasing its VIPs", "instance", cfg.Name, "err", err)
+		if d.deps.ReleaseVIPs != nil {
+			if rerr := d.deps.ReleaseVIPs(cfg); rerr != nil {
+				d.log.Error("releasing VIPs", "instance", cfg.Name, "err", rerr)
+			}
+		}
+		select {
+		case d.events <- StateChange{Instance: cfg.Name, From: "", To: "stopped", Reason: "instance loop died", At: d.deps.Now()}:
+		case <-time.After(5 * time.Second):
+		}
+	}()
+	return nil
+}
+
+// stopInstances stops every instance gracefully and waits, bounded.
+func (d *Director) stopInstances() {
+	for _, in := range d.instances {
+		in.cancel()
+	}
+	for name, in := range d.instances {
+		d.waitInstance(name, in)
+	}
+}
+
+func (d *Director) waitInstance(name string, in *instance) {
+	bound := 3*maxDuration(in.cfg.AdvertInterval, 10*time.Millisecond) + 2*time.Second
+	select {
+	case <-in.done:
+	case <-time.After(bound):
+		d.log.Error("VRRP instance did not stop in time", "instance", name, "waited", bound)
+	}
+}
+
+func maxDuration(a, b time.Duration) time.Duration {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// Handover asks the named instances (all if name is empty) to hand the master
+// role over. It returns when every master has heard its successor.
+func (d *Director) Handover(ctx context.Context, name string) ([]string, error) {
+	var targets map[string]VRRP
+	err := d.do(ctx, func() {
+		targets = make(map[string]VRRP)
+		for n, in := range d.instances {
+			if name == "" || n == name {
+				targets[n] = in.vrrp
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(targets) == 0 {
+		return nil, fmt.Errorf("no VRRP instance named %q", name)
+	}
+	var (
+		mu    sync.Mutex
+		done  []string
+		errs  []error
+		group sync.WaitGroup
+	)
+	for _, n := range slicesSorted(maps.Keys(targets)) {
+		group.Add(1)
+		go func() {
+			defer group.Done()
+			err := targets[n].Handover(ctx)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", n, err))
+				return
+			}
+			done = append(done, n)
+		}()
+	}
+	group.Wait()
+	return done, errors.Join(errs...)
+}

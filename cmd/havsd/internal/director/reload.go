@@ -1,0 +1,193 @@
+package director
+
+import (
+	"cmp"
+	"fmt"
+	"iter"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/havsd/havsd/conf"
+	"github.com/havsd/havsd/lvs"
+	"github.com/havsd/havsd/vrrp"
+)
+
+// instanceKey matches VRRP instances across reloads: same virtual router on
+// the same link and family is the same instance, whatever its name.
+type instanceKey struct {
+	vrid  uint8
+	iface string
+	ipv6  bool
+}
+
+func keyOf(c vrrp.Config) instanceKey { return instanceKey{c.VRID, c.Interface, c.IPv6} }
+
+// doReload loads the file again and applies only the difference. An invalid
+// file changes nothing.
+func (d *Director) doReload() ReloadStatus {
+	l := d.deps.Load()
+	d.reload.Count++
+	d.reload.At = d.deps.Now()
+	d.reload.Diagnostics = l.Diagnostics
+	if l.Err != nil {
+		d.reload.OK = false
+		d.reload.Summary = "rejected: the running configuration is unchanged"
+		d.log.Error("reload rejected; keeping the running configuration", "err", l.Err, "diagnostics", l.Diagnostics)
+		return d.reload
+	}
+	old := d.cfg
+	d.cfg = l.Config
+	var summary []string
+	summary = append(summary, d.reconfigureInstances(old, d.cfg)...)
+	summary = append(summary, d.startDrains(old, d.cfg)...)
+	targets := Targets(d.cfg)
+	for id := range d.up {
+		if _, ok := targets[id]; !ok {
+			delete(d.up, id)
+		}
+	}
+	d.health.Set(targets)
+	summary = append(summary, serviceChanges(old, d.cfg)...)
+	d.apply()
+	d.reload.OK = true
+	if len(summary) == 0 {
+		summary = []string{"no change"}
+	}
+	d.reload.Summary = strings.Join(summary, "; ")
+	d.log.Info("reloaded configuration", "changes", d.reload.Summary)
+	return d.reload
+}
+
+// reconfigureInstances updates kept instances in place, stops removed ones
+// and starts new ones.
+func (d *Director) reconfigureInstances(old, cur *conf.Config) []string {
+	var summary []string
+	byKey := make(map[instanceKey]string, len(d.instances))
+	for name, in := range d.instances {
+		byKey[keyOf(in.cfg)] = name
+	}
+	kept := make(map[string]bool)
+	for _, nc := range cur.Instances {
+		name, ok := byKey[keyOf(nc)]
+		if !ok {
+			if err := d.startInstance(nc); err != nil {
+				d.log.Error("reload: starting instance", "instance", nc.Name, "err", err)
+				continue
+			}
+			kept[nc.Name] = true
+			summary = append(summary, "instance "+nc.Name+" added")
+			continue
+		}
+		in := d.instances[name]
+		if name != nc.Name {
+			delete(d.instances, name)
+			d.instances[nc.Name] = in
+		}
+		kept[nc.Name] = true
+		if !configEqual(in.cfg, nc) {
+			if err := in.vrrp.Update(nc); err != nil {
+				d.log.Error("reload: updating instance", "instance", nc.Name, "err", err)
+				continue
+			}
+			in.cfg = nc
+			summary = append(summary, "instance "+nc.Name+" updated")
+		}
+	}
+	for name, in := range d.instances {
+		if kept[name] {
+			continue
+		}
+		in.cancel()
+		d.waitInstance(name, in)
+		delete(d.instances, name)
+		summary = append(summary, "instance "+name+" removed")
+	}
+	return summary
+}
+
+func configEqual(a, b vrrp.Config) bool {
+	return fmt.Sprintf("%#v", a) == fmt.Sprintf("%#v", b)
+}
+
+// startDrains keeps real servers dropped from a service at weight 0 for the
+// service's DrainFor before they are deleted.
+func (d *Director) startDrains(old, cur *conf.Config) []string {
+	var summary []string
+	now := d.deps.Now()
+	next := make(map[lvs.ServiceKey][]Drain)
+	for _, ns := range cur.Services {
+		key := ns.Service.Key
+		present := make(map[lvs.DestKey]bool)
+		for _, rs := range ns.Reals {
+			present[rs.Dest.Key()] = true
+		}
+		for _, dr := range d.draining[key] {
+			if !present[dr.Dest.Key()] && now.Before(dr.Until) {
+				next[key] = append(next[key], dr)
+			}
+		}
+		if ns.DrainFor <= 0 {
+			continue
+		}
+		os := findService(old, key)
+		if os == nil {
+			continue
+		}
+		for _, rs := range os.Reals {
+			if !present[rs.Dest.Key()] {
+				next[key] = append(next[key], Drain{Dest: rs.Dest, Until: now.Add(ns.DrainFor)})
+				summary = append(summary, fmt.Sprintf("draining %s for %s", RealID(key, rs.Dest.Key()), ns.DrainFor))
+			}
+		}
+	}
+	d.draining = next
+	return summary
+}
+
+// expireDrains forgets drains whose time is up and reports whether any did.
+func (d *Director) expireDrains() bool {
+	now := d.deps.Now()
+	changed := false
+	for key, list := range d.draining {
+		kept := slices.DeleteFunc(list, func(dr Drain) bool { return !now.Before(dr.Until) })
+		if len(kept) != len(list) {
+			changed = true
+		}
+		if len(kept) == 0 {
+			delete(d.draining, key)
+		} else {
+			d.draining[key] = kept
+		}
+	}
+	return changed
+}
+
+func findService(cfg *conf.Config, key lvs.ServiceKey) *conf.VirtualService {
+	for i := range cfg.Services {
+		if cfg.Services[i].Service.Key == key {
+			return &cfg.Services[i]
+		}
+	}
+	return nil
+}
+
+// serviceChanges lists added and removed services for the reload summary.
+func serviceChanges(old, cur *conf.Config) []string {
+	var out []string
+	for _, s := range cur.Services {
+		if findService(old, s.Service.Key) == nil {
+			out = append(out, "service "+s.Service.Key.String()+" added")
+		}
+	}
+	for _, s := range old.Services {
+		if findService(cur, s.Service.Key) == nil {
+			out = append(out, "service "+s.Service.Key.String()+" removed")
+		}
+	}
+	return out
+}
+
+func slicesSorted[K cmp.Ordered](seq iter.Seq[K]) []K { return slices.Sorted(seq) }
+
+func mapsKeys[K comparable, V any](m map[K]V) iter.Seq[K] { return maps.Keys(m) }

@@ -1,0 +1,115 @@
+package director
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/havsd/havsd/conf"
+	"github.com/havsd/havsd/lvs"
+)
+
+// status builds the snapshot; it runs on the director goroutine.
+func (d *Director) status() Status {
+	st := Status{
+		RouterID:   d.cfg.Global.RouterID,
+		ConfigFile: d.configFile,
+		Started:    d.started,
+		LastReload: d.reload,
+		IPVS:       d.deps.IPVS.Status(),
+	}
+	for _, name := range slicesSorted(mapsKeys(d.instances)) {
+		in := d.instances[name]
+		is := in.vrrp.Status()
+		is.Name = name
+		if is.State == "" {
+			is.State = in.state
+		}
+		is.Transitions = in.count
+		is.LastTransition = in.last
+		st.Instances = append(st.Instances, is)
+	}
+	observed := make(map[lvs.ServiceKey]lvs.Service)
+	for _, s := range d.deps.IPVS.Observed() {
+		observed[s.Key] = s
+	}
+	health := d.health.Status()
+	for i := range d.cfg.Services {
+		st.Services = append(st.Services, d.serviceStatus(&d.cfg.Services[i], observed, health))
+	}
+	return st
+}
+
+func (d *Director) serviceStatus(vs *conf.VirtualService, observed map[lvs.ServiceKey]lvs.Service, health map[string]HealthStatus) ServiceStatus {
+	key := vs.Service.Key
+	q, ok := d.quorum[key]
+	ss := ServiceStatus{
+		Name:      vs.Name,
+		Key:       key.String(),
+		Scheduler: vs.Service.Scheduler,
+		QuorumUp:  !ok || q,
+		Wanted:    !(d.cfg.Global.IPVSMode == conf.IPVSMasterOnly && vs.Instance != "" && d.instances[vs.Instance] != nil && d.instances[vs.Instance].state != "master"),
+	}
+	if vs.Service.Timeout > 0 {
+		ss.Persistence = vs.Service.Timeout.String()
+	}
+	ss.SorryActive = !ss.QuorumUp && vs.Sorry != nil
+	obs, programmed := observed[key]
+	ss.Programmed = programmed
+	if programmed {
+		ss.Conns, ss.PacketsIn, ss.PacketsOut = obs.Stats.Conns, obs.Stats.PacketsIn, obs.Stats.PacketsOut
+		ss.BytesIn, ss.BytesOut = obs.Stats.BytesIn, obs.Stats.BytesOut
+	}
+	real := func(rs conf.RealServer, sorry, draining bool) RealStatus {
+		r := RealStatus{
+			Address:      rs.Dest.Key().String(),
+			Forward:      forwardName(rs),
+			Weight:       rs.Dest.Weight,
+			KernelWeight: -1,
+			Health:       "unchecked",
+			Sorry:        sorry,
+			Draining:     draining,
+		}
+		if len(rs.Checks) > 0 {
+			r.Health = "up"
+			id := RealID(key, rs.Dest.Key())
+			if h, ok := health[id]; ok {
+				r.LastError = h.LastError
+			}
+			if !up(d.up, key, rs) {
+				r.Health = "down"
+			}
+		}
+		if i := slices.IndexFunc(obs.Destinations, func(o lvs.Destination) bool { return o.Key() == rs.Dest.Key() }); i >= 0 {
+			o := obs.Destinations[i]
+			r.KernelWeight = o.Weight
+			r.ActiveConns, r.InactiveConns = o.ActiveConns, o.InactiveConns
+			r.Conns, r.BytesIn, r.BytesOut = o.Stats.Conns, o.Stats.BytesIn, o.Stats.BytesOut
+		}
+		return r
+	}
+	for _, rs := range vs.Reals {
+		ss.Reals = append(ss.Reals, real(rs, false, false))
+	}
+	if vs.Sorry != nil {
+		ss.Reals = append(ss.Reals, real(*vs.Sorry, true, false))
+	}
+	for _, dr := range d.draining[key] {
+		ss.Reals = append(ss.Reals, real(conf.RealServer{Dest: dr.Dest}, false, true))
+	}
+	return ss
+}
+
+func forwardName(rs conf.RealServer) string {
+	if rs.FullNAT {
+		return "fullnat"
+	}
+	switch rs.Dest.Forward {
+	case lvs.Masq:
+		return "nat"
+	case lvs.Route:
+		return "dr"
+	case lvs.Tunnel:
+		return "tun"
+	}
+	return strings.ToLower(rs.Dest.Forward.String())
+}

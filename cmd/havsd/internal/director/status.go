@@ -1,0 +1,98 @@
+package director
+
+import "time"
+
+// Status is the director's state as `havsd status --json` prints it. Field
+// names are part of havsd's interface: add fields, never rename them.
+type Status struct {
+	RouterID   string           `json:"router_id"`
+	ConfigFile string           `json:"config_file"`
+	Started    time.Time        `json:"started"`
+	LastReload ReloadStatus     `json:"last_reload"`
+	Instances  []InstanceStatus `json:"instances"`
+	Services   []ServiceStatus  `json:"services"`
+	IPVS       IPVSStatus       `json:"ipvs"`
+}
+
+// ReloadStatus is the outcome of the last reload.
+type ReloadStatus struct {
+	At          time.Time `json:"at"`
+	OK          bool      `json:"ok"`
+	Diagnostics string    `json:"diagnostics,omitempty"` // rendered file:line:col text
+	Summary     string    `json:"summary,omitempty"`     // what changed
+	Count       uint64    `json:"count"`                 // reloads attempted since start
+}
+
+// InstanceStatus is one VRRP instance.
+type InstanceStatus struct {
+	Name              string            `json:"name"`
+	Interface         string            `json:"interface"`
+	VRID              int               `json:"vrid"`
+	Version           int               `json:"version"`
+	State             string            `json:"state"` // "init", "backup", "master", "fault", "stopped"
+	Priority          int               `json:"priority"`
+	EffectivePriority int               `json:"effective_priority"`
+	Master            string            `json:"master,omitempty"` // address of the current master, if known
+	AdvertInterval    string            `json:"advert_interval"`
+	VIPs              []string          `json:"vips"`
+	HeldVIPs          []string          `json:"held_vips"`
+	AdvertsSent       uint64            `json:"adverts_sent"`
+	AdvertsReceived   uint64            `json:"adverts_received"`
+	Drops             map[string]uint64 `json:"drops,omitempty"`
+	Transitions       uint64            `json:"transitions"`
+	LastTransition    *Transition       `json:"last_transition,omitempty"`
+}
+
+// Transition is one VRRP state change.
+type Transition struct {
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}
+
+// ServiceStatus is one virtual service, desired and observed.
+type ServiceStatus struct {
+	Name        string       `json:"name"`
+	Key         string       `json:"key"` // "tcp 172.25.254.100:80", "fwmark 66"
+	Scheduler   string       `json:"scheduler"`
+	Persistence string       `json:"persistence,omitempty"`
+	Programmed  bool         `json:"programmed"` // present in the kernel table
+	Wanted      bool         `json:"wanted"`     // present in the desired table
+	QuorumUp    bool         `json:"quorum_up"`
+	SorryActive bool         `json:"sorry_active"`
+	Conns       uint64       `json:"conns"`
+	PacketsIn   uint64       `json:"packets_in"`
+	PacketsOut  uint64       `json:"packets_out"`
+	BytesIn     uint64       `json:"bytes_in"`
+	BytesOut    uint64       `json:"bytes_out"`
+	Reals       []RealStatus `json:"reals"`
+}
+
+// RealStatus is one real server.
+type RealStatus struct {
+	Address       string `json:"address"`
+	Forward       string `json:"forward"`
+	Weight        int    `json:"weight"`        // configured
+	KernelWeight  int    `json:"kernel_weight"` // as programmed; -1 when absent from the kernel
+	Health        string `json:"health"`        // "up", "down", "unchecked"
+	LastError     string `json:"last_error,omitempty"`
+	Sorry         bool   `json:"sorry,omitempty"`
+	Draining      bool   `json:"draining,omitempty"`
+	ActiveConns   int    `json:"active_conns"`
+	InactiveConns int    `json:"inactive_conns"`
+	Conns         uint64 `json:"conns"`
+	BytesIn       uint64 `json:"bytes_in"`
+	BytesOut      uint64 `json:"bytes_out"`
+}
+
+// IPVSStatus summarises the reconciler.
+type IPVSStatus struct {
+	Available  bool      `json:"available"`
+	Error      string    `json:"error,omitempty"`
+	Reconciles uint64    `json:"reconciles"`
+	Ops        uint64    `json:"ops"`
+	Errors     uint64    `json:"errors"`
+	LastRun    time.Time `json:"last_run"`
+	Foreign    []string  `json:"foreign,omitempty"`
+}
