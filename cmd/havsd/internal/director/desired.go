@@ -22,9 +22,8 @@ type Inputs struct {
 	Health map[string]bool
 	// Master maps an instance name to whether this director is its master.
 	Master map[string]bool
-	// QuorumUp remembers each service's quorum state for hysteresis; a
-	// service with no entry starts with quorum up.
-	QuorumUp map[lvs.ServiceKey]bool
+	// Quorum remembers each service's quorum state for hysteresis.
+	Quorum map[lvs.ServiceKey]lvs.QuorumState
 	// Draining lists real servers removed from the config that are kept at
 	// weight 0 until their deadline.
 	Draining map[lvs.ServiceKey][]Drain
@@ -40,14 +39,14 @@ type Drain struct {
 
 // Outcome is the desired table plus the quorum state it implies.
 type Outcome struct {
-	Desired  lvs.Desired
-	QuorumUp map[lvs.ServiceKey]bool
+	Desired lvs.Desired
+	Quorum  map[lvs.ServiceKey]lvs.QuorumState
 }
 
 // Compute returns the desired IPVS table and packet-filter rules. It is a pure
 // function of the configuration and the inputs.
 func Compute(cfg *conf.Config, in Inputs) Outcome {
-	out := Outcome{QuorumUp: make(map[lvs.ServiceKey]bool, len(cfg.Services))}
+	out := Outcome{Quorum: make(map[lvs.ServiceKey]lvs.QuorumState, len(cfg.Services))}
 	wanted := make(map[uint32]bool)
 	for i := range cfg.Services {
 		vs := &cfg.Services[i]
@@ -56,28 +55,19 @@ func Compute(cfg *conf.Config, in Inputs) Outcome {
 			continue
 		}
 		svc := vs.Service
-		svc.Destinations = nil
-		live := 0
+		pool := lvs.Pool{Quorum: vs.Quorum, Hysteresis: vs.Hysteresis}
 		for _, rs := range vs.Reals {
-			d := rs.Dest
-			if up(in.Health, key, rs) {
-				live += d.Weight
-			} else if rs.InhibitOnFailure {
-				d.Weight = 0
-			} else {
-				continue
-			}
-			svc.Destinations = append(svc.Destinations, d)
-			if rs.FullNAT {
-				out.Desired.SNAT = append(out.Desired.SNAT, lvs.SNATRule{Dest: d.Key(), Proto: key.Proto, Source: rs.SNATSource})
-			}
+			pool.Reals = append(pool.Reals, lvs.Real{Dest: rs.Dest, Healthy: up(in.Health, key, rs), Inhibit: rs.InhibitOnFailure})
 		}
-		q := quorum(vs, live, in.QuorumUp)
-		out.QuorumUp[key] = q
-		if !q && vs.Sorry != nil {
-			svc.Destinations = append(svc.Destinations, vs.Sorry.Dest)
-			if vs.Sorry.FullNAT {
-				out.Desired.SNAT = append(out.Desired.SNAT, lvs.SNATRule{Dest: vs.Sorry.Dest.Key(), Proto: key.Proto, Source: vs.Sorry.SNATSource})
+		if vs.Sorry != nil {
+			pool.Sorry = &vs.Sorry.Dest
+		}
+		var q lvs.QuorumState
+		svc.Destinations, q = lvs.Apply(pool, in.Quorum[key])
+		out.Quorum[key] = q
+		for _, rs := range append(slices.Clone(vs.Reals), sorryList(vs)...) {
+			if rs.FullNAT && slices.ContainsFunc(svc.Destinations, func(d lvs.Destination) bool { return d.Key() == rs.Dest.Key() }) {
+				out.Desired.SNAT = append(out.Desired.SNAT, lvs.SNATRule{Dest: rs.Dest.Key(), Proto: key.Proto, Source: rs.SNATSource})
 			}
 		}
 		for _, dr := range in.Draining[key] {
@@ -115,22 +105,11 @@ func alpha(specs []checks.Spec) bool {
 	return slices.ContainsFunc(specs, func(s checks.Spec) bool { return s.Alpha })
 }
 
-// quorum applies keepalived's rule: quorum is lost when the live weight falls
-// below Quorum-Hysteresis and regained at Quorum+Hysteresis or more. A
-// service without a sorry server or explicit quorum always keeps quorum at 1.
-func quorum(vs *conf.VirtualService, live int, prev map[lvs.ServiceKey]bool) bool {
-	q := vs.Quorum
-	if q <= 0 {
-		q = 1
+func sorryList(vs *conf.VirtualService) []conf.RealServer {
+	if vs.Sorry == nil {
+		return nil
 	}
-	was, seen := prev[vs.Service.Key]
-	if !seen {
-		was = true
-	}
-	if was {
-		return live >= q-vs.Hysteresis && live > 0
-	}
-	return live >= q+vs.Hysteresis
+	return []conf.RealServer{*vs.Sorry}
 }
 
 // Targets returns the health-check targets of a configuration, keyed by RealID.

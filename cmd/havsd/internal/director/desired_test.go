@@ -72,8 +72,8 @@ func TestCompute(t *testing.T) {
 			map[string]int{"192.168.0.102:80": 1}, true},
 		{"all down: sorry server", webConfig(true, 0, 0), Inputs{Health: map[string]bool{id1: false, id2: false}},
 			map[string]int{"192.168.0.101:80": 0, "192.168.0.102:80": 0, "192.168.0.200:80": 1}, false},
-		{"quorum 3 lost at live weight 2", webConfig(true, 3, 0), Inputs{Health: map[string]bool{id2: false}},
-			map[string]int{"192.168.0.101:80": 2, "192.168.0.102:80": 0, "192.168.0.200:80": 1}, false},
+		{"quorum 3 lost at live weight 2: sorry in, reals out", webConfig(true, 3, 0), Inputs{Health: map[string]bool{id2: false}},
+			map[string]int{"192.168.0.101:80": 0, "192.168.0.102:80": 0, "192.168.0.200:80": 1}, false},
 		{"master-only, backup here: not programmed", webConfig(true, 0, 0), Inputs{MasterOnly: true, Master: map[string]bool{"VI_1": false}}, nil, true},
 		{"master-only, master here", webConfig(true, 0, 0), Inputs{MasterOnly: true, Master: map[string]bool{"VI_1": true}},
 			map[string]int{"192.168.0.101:80": 2, "192.168.0.102:80": 1}, true},
@@ -86,28 +86,10 @@ func TestCompute(t *testing.T) {
 			if diff := cmp.Diff(tt.want, weights(out.Desired)); diff != "" {
 				t.Errorf("weights (-want +got):\n%s", diff)
 			}
-			if tt.want != nil && out.QuorumUp[key80] != tt.quorum {
-				t.Errorf("quorum up = %v, want %v", out.QuorumUp[key80], tt.quorum)
+			if got := out.Quorum[key80] != lvs.QuorumLost; tt.want != nil && got != tt.quorum {
+				t.Errorf("quorum = %v, want up=%v", out.Quorum[key80], tt.quorum)
 			}
 		})
-	}
-}
-
-// TestQuorumHysteresis walks the live weight down and up across a quorum of 4
-// with hysteresis 1: lost below 3, regained at 5 or more.
-func TestQuorumHysteresis(t *testing.T) {
-	vs := &conf.VirtualService{Service: lvs.Service{Key: key80}, Quorum: 4, Hysteresis: 1}
-	steps := []struct {
-		live int
-		want bool
-	}{{6, true}, {3, true}, {2, false}, {3, false}, {4, false}, {5, true}, {3, true}, {0, false}}
-	prev := map[lvs.ServiceKey]bool{}
-	for i, s := range steps {
-		got := quorum(vs, s.live, prev)
-		if got != s.want {
-			t.Fatalf("step %d: live %d: quorum up = %v, want %v", i, s.live, got, s.want)
-		}
-		prev[key80] = got
 	}
 }
 

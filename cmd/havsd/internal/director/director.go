@@ -30,7 +30,7 @@ type Director struct {
 	health    Health
 	instances map[string]*instance
 	up        map[string]bool
-	quorum    map[lvs.ServiceKey]bool
+	quorum    map[lvs.ServiceKey]lvs.QuorumState
 	draining  map[lvs.ServiceKey][]Drain
 	reload    ReloadStatus
 	started   time.Time
@@ -64,7 +64,7 @@ func New(cfg *conf.Config, configFile string, deps Deps, log *slog.Logger) *Dire
 		cfg:        cfg,
 		instances:  make(map[string]*instance),
 		up:         make(map[string]bool),
-		quorum:     make(map[lvs.ServiceKey]bool),
+		quorum:     make(map[lvs.ServiceKey]lvs.QuorumState),
 		draining:   make(map[lvs.ServiceKey][]Drain),
 	}
 }
@@ -174,7 +174,7 @@ func (d *Director) apply() {
 	in := Inputs{
 		Health:     d.up,
 		Master:     make(map[string]bool, len(d.instances)),
-		QuorumUp:   d.quorum,
+		Quorum:     d.quorum,
 		Draining:   d.draining,
 		MasterOnly: d.cfg.Global.IPVSMode == conf.IPVSMasterOnly,
 	}
@@ -182,12 +182,12 @@ func (d *Director) apply() {
 		in.Master[name] = in2.state == "master"
 	}
 	out := Compute(d.cfg, in)
-	for k, q := range out.QuorumUp {
-		if was, ok := d.quorum[k]; (ok && was != q) || (!ok && !q) {
-			d.log.Warn("quorum changed", "service", k.String(), "quorum_up", q)
+	for k, q := range out.Quorum {
+		if was := d.quorum[k]; was != q && (was != lvs.QuorumUnknown || q == lvs.QuorumLost) {
+			d.log.Warn("quorum changed", "service", k.String(), "old", was.String(), "new", q.String())
 		}
 	}
-	d.quorum = out.QuorumUp
+	d.quorum = out.Quorum
 	d.deps.IPVS.SetDesired(out.Desired)
 }
 

@@ -30,7 +30,7 @@ func (f *fakeIPVS) SetDesired(d lvs.Desired) {
 	f.desired = append(f.desired, d)
 }
 func (f *fakeIPVS) Observed() []lvs.Service { return nil }
-func (f *fakeIPVS) Status() IPVSStatus       { return IPVSStatus{Available: true} }
+func (f *fakeIPVS) Status() IPVSStatus      { return IPVSStatus{Available: true} }
 func (f *fakeIPVS) last() (lvs.Desired, int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

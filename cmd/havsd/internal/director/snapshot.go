@@ -41,12 +41,11 @@ func (d *Director) status() Status {
 
 func (d *Director) serviceStatus(vs *conf.VirtualService, observed map[lvs.ServiceKey]lvs.Service, health map[string]HealthStatus) ServiceStatus {
 	key := vs.Service.Key
-	q, ok := d.quorum[key]
 	ss := ServiceStatus{
 		Name:      vs.Name,
 		Key:       key.String(),
 		Scheduler: vs.Service.Scheduler,
-		QuorumUp:  !ok || q,
+		QuorumUp:  d.quorum[key] != lvs.QuorumLost,
 		Wanted:    !(d.cfg.Global.IPVSMode == conf.IPVSMasterOnly && vs.Instance != "" && d.instances[vs.Instance] != nil && d.instances[vs.Instance].state != "master"),
 	}
 	if vs.Service.Timeout > 0 {
