@@ -245,12 +245,13 @@ type phaseTrace struct {
 	step atomic.Int32
 }
 
-var phaseNames = [...]string{"connecting", "waiting for response headers", "reading response headers"}
+var phaseNames = [...]string{"connecting", "in TLS handshake", "waiting for response headers", "reading response headers"}
 
 func (p *phaseTrace) context(ctx context.Context) context.Context {
 	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		GotConn:              func(httptrace.GotConnInfo) { p.step.Store(1) },
-		GotFirstResponseByte: func() { p.step.Store(2) },
+		TLSHandshakeStart:    func() { p.step.Store(1) },
+		GotConn:              func(httptrace.GotConnInfo) { p.step.Store(2) },
+		GotFirstResponseByte: func() { p.step.Store(3) },
 	})
 }
 

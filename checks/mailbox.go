@@ -11,14 +11,27 @@ import (
 // last received.
 type mailbox struct {
 	mu      sync.Mutex
-	pending map[ID]Transition
-	order   []ID          // may hold stale IDs; skipped when not pending
+	pending map[ID]queued
+	order   []slot        // may hold stale slots; skipped on pop
+	seq     uint64
 	sent    map[ID]bool   // state the consumer has (or is being handed)
 	signal  chan struct{} // buffered(1)
 }
 
+// queued is a pending transition and the sequence number of its slot.
+type queued struct {
+	tr  Transition
+	seq uint64
+}
+
+// slot is a place in the delivery order.
+type slot struct {
+	id  ID
+	seq uint64
+}
+
 func newMailbox() *mailbox {
-	return &mailbox{pending: map[ID]Transition{}, sent: map[ID]bool{}, signal: make(chan struct{}, 1)}
+	return &mailbox{pending: map[ID]queued{}, sent: map[ID]bool{}, signal: make(chan struct{}, 1)}
 }
 
 // reset records the state the consumer assumes for a new ID.
@@ -45,10 +58,14 @@ func (m *mailbox) put(tr Transition) {
 		delete(m.pending, tr.ID) // back where the consumer thinks it is
 		return
 	}
-	if _, ok := m.pending[tr.ID]; !ok {
-		m.order = append(m.order, tr.ID)
+	q, ok := m.pending[tr.ID]
+	if !ok {
+		m.seq++
+		q.seq = m.seq
+		m.order = append(m.order, slot{tr.ID, q.seq})
 	}
-	m.pending[tr.ID] = tr
+	q.tr = tr
+	m.pending[tr.ID] = q
 	select {
 	case m.signal <- struct{}{}:
 	default:
@@ -60,15 +77,15 @@ func (m *mailbox) pop() (Transition, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for len(m.order) > 0 {
-		id := m.order[0]
+		sl := m.order[0]
 		m.order = m.order[1:]
-		tr, ok := m.pending[id]
-		if !ok {
+		q, ok := m.pending[sl.id]
+		if !ok || q.seq != sl.seq {
 			continue
 		}
-		delete(m.pending, id)
-		m.sent[id] = tr.Up
-		return tr, true
+		delete(m.pending, sl.id)
+		m.sent[sl.id] = q.tr.Up
+		return q.tr, true
 	}
 	m.order = nil // release the backing array once drained
 	return Transition{}, false

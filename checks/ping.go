@@ -24,6 +24,9 @@ func (c *pingChecker) Check(ctx context.Context) error {
 	ctx, cancel := withTimeout(ctx, c.spec.Timeout)
 	defer cancel()
 	dst := c.spec.Target.Addr().Unmap()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("ping %s: %w", dst, err)
+	}
 	v6 := dst.Is6()
 	conn, dgram, err := listenICMP(v6, c.spec)
 	if err != nil {

@@ -58,7 +58,6 @@ func (c *scriptChecker) Check(ctx context.Context) error {
 	var out capBuffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
-	start := time.Now()
 	err := cmd.Run()
 	if ctx.Err() != nil && err != nil {
 		// The leader may have exited before the deadline while its group
@@ -73,7 +72,7 @@ func (c *scriptChecker) Check(ctx context.Context) error {
 		if errors.As(err, &ee) {
 			return fmt.Errorf("script %s: %s%s", c.argv[0], ee.ProcessState, out.suffix())
 		}
-		return fmt.Errorf("script %s: %w (after %s)", c.argv[0], err, time.Since(start).Round(time.Millisecond))
+		return fmt.Errorf("script %s: %w", c.argv[0], err)
 	}
 	return nil
 }

@@ -1,0 +1,64 @@
+package checks
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"testing"
+	"time"
+)
+
+// noLeaks fails the test if the goroutine count has not returned to its
+// value at the call within a few seconds after the test and its cleanups.
+// Call it first, so that its cleanup runs last.
+func noLeaks(t *testing.T) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.NumGoroutine() > before {
+			if time.Now().After(deadline) {
+				var buf bytes.Buffer
+				pprof.Lookup("goroutine").WriteTo(&buf, 1)
+				t.Errorf("goroutine leak: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf.String())
+				return
+			}
+			time.Sleep(10 * time.Millisecond) // polling with a deadline
+		}
+	})
+}
+
+// listenTCP listens on a loopback address (127.0.0.0/8 is all local on Linux).
+func listenTCP(t *testing.T, ip string) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", ip+":0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+func addrPort(t *testing.T, a net.Addr) netip.AddrPort {
+	t.Helper()
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		t.Fatalf("parse %s: %v", a, err)
+	}
+	return ap
+}
+
+// requireRoot skips a test that needs root, except in CI where it fails.
+func requireRoot(t *testing.T, why string) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("needs root: %s", why)
+	}
+	t.Skipf("needs root: %s", why)
+}
