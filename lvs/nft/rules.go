@@ -50,7 +50,9 @@ func specs(marks []lvs.MarkRule, snat []lvs.SNATRule) ([]ruleSpec, error) {
 		}
 		out = append(out, s)
 	}
-	slices.SortFunc(out, func(a, b ruleSpec) int { return cmp.Or(cmp.Compare(a.chain, b.chain), cmp.Compare(a.comment, b.comment)) })
+	slices.SortFunc(out, func(a, b ruleSpec) int {
+		return cmp.Or(cmp.Compare(a.chain, b.chain), cmp.Compare(a.comment, b.comment))
+	})
 	out = slices.CompactFunc(out, func(a, b ruleSpec) bool { return a.chain == b.chain && a.comment == b.comment })
 	return out, nil
 }
