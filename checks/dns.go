@@ -12,9 +12,17 @@ import (
 // dnsChecker sends one recursive query over UDP and expects rcode NOERROR
 // with at least one answer record.
 type dnsChecker struct {
-	spec  Spec
-	name  dnsmessage.Name
-	qtype dnsmessage.Type
+	spec     Spec
+	name     dnsmessage.Name
+	qtype    dnsmessage.Type
+	typeName string
+}
+
+// rcodeNames are the RFC mnemonics of the common response codes.
+var rcodeNames = map[dnsmessage.RCode]string{
+	dnsmessage.RCodeFormatError: "FORMERR", dnsmessage.RCodeServerFailure: "SERVFAIL",
+	dnsmessage.RCodeNameError: "NXDOMAIN", dnsmessage.RCodeNotImplemented: "NOTIMP",
+	dnsmessage.RCodeRefused: "REFUSED",
 }
 
 var dnsTypes = map[string]dnsmessage.Type{
@@ -44,7 +52,7 @@ func newDNSChecker(spec Spec) (*dnsChecker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building dns check: name %q: %w", d.Name, err)
 	}
-	return &dnsChecker{spec: spec, name: name, qtype: qtype}, nil
+	return &dnsChecker{spec: spec, name: name, qtype: qtype, typeName: typ}, nil
 }
 
 func (c *dnsChecker) Check(ctx context.Context) error {
@@ -75,7 +83,7 @@ func (c *dnsChecker) Check(ctx context.Context) error {
 		n, err := conn.Read(buf)
 		if err != nil {
 			if isTimeout(ctx, err) {
-				return fmt.Errorf("dns %s: no answer to %s %s within %s", addr, c.name, c.qtype, c.spec.Timeout)
+				return fmt.Errorf("dns %s: no answer to %s %s within %s", addr, c.name, c.typeName, c.spec.Timeout)
 			}
 			return udpErr(ctx, addr, c.spec.Timeout, "reading", err)
 		}
@@ -83,11 +91,15 @@ func (c *dnsChecker) Check(ctx context.Context) error {
 		if err := m.Unpack(buf[:n]); err != nil || !m.Header.Response || m.Header.ID != id {
 			continue // not our answer: keep waiting until the deadline
 		}
-		if m.Header.RCode != dnsmessage.RCodeSuccess {
-			return fmt.Errorf("dns %s: %s %s: rcode %s", addr, c.name, c.qtype, m.Header.RCode)
+		if rc := m.Header.RCode; rc != dnsmessage.RCodeSuccess {
+			name, ok := rcodeNames[rc]
+			if !ok {
+				name = fmt.Sprintf("rcode %d", rc)
+			}
+			return fmt.Errorf("dns %s: %s %s: %s", addr, c.name, c.typeName, name)
 		}
 		if len(m.Answers) == 0 {
-			return fmt.Errorf("dns %s: %s %s: no answer records", addr, c.name, c.qtype)
+			return fmt.Errorf("dns %s: %s %s: no answer records", addr, c.name, c.typeName)
 		}
 		return nil
 	}

@@ -12,7 +12,7 @@ import (
 type mailbox struct {
 	mu      sync.Mutex
 	pending map[ID]queued
-	order   []slot        // may hold stale slots; skipped on pop
+	order   []slot // may hold stale slots; skipped on pop
 	seq     uint64
 	sent    map[ID]bool   // state the consumer has (or is being handed)
 	signal  chan struct{} // buffered(1)

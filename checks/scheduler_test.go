@@ -1,0 +1,355 @@
+package checks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/net/dns/dnsmessage"
+)
+
+// startScheduler runs s until the test ends and waits for Run to return.
+func startScheduler(t *testing.T, s *Scheduler) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+}
+
+// await waits for a transition of id to up, failing after limit.
+func await(t *testing.T, s *Scheduler, id ID, up bool, limit time.Duration) Transition {
+	t.Helper()
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	for {
+		select {
+		case tr := <-s.Transitions():
+			if tr.ID == id && tr.Up == up {
+				return tr
+			}
+			t.Logf("other transition: %+v", tr)
+		case <-timer.C:
+			t.Fatalf("no transition of %s to up=%v within %s; status %+v", id, up, limit, s.Status()[id])
+			return Transition{}
+		}
+	}
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
+
+// dnsServer answers A queries for ok.test. and NXDOMAIN otherwise; nx
+// switches every answer to NXDOMAIN.
+func dnsServer(t *testing.T, ip string, nx *atomic.Bool) netip.AddrPort {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", ip+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			var q dnsmessage.Message
+			if q.Unpack(buf[:n]) != nil || len(q.Questions) != 1 {
+				continue
+			}
+			r := dnsmessage.Message{Header: dnsmessage.Header{ID: q.ID, Response: true, RCode: dnsmessage.RCodeNameError}, Questions: q.Questions}
+			if q.Questions[0].Name.String() == "ok.test." && !nx.Load() {
+				r.RCode = dnsmessage.RCodeSuccess
+				r.Answers = []dnsmessage.Resource{{
+					Header: dnsmessage.ResourceHeader{Name: q.Questions[0].Name, Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET, TTL: 5},
+					Body:   &dnsmessage.AResource{A: [4]byte{127, 0, 0, 9}},
+				}}
+			}
+			out, err := r.Pack()
+			if err == nil {
+				pc.WriteTo(out, from)
+			}
+		}
+	}()
+	return addrPort(t, pc.LocalAddr())
+}
+
+// TestSchedulerRealServers breaks real loopback servers one way each and
+// checks that every transition arrives within interval x (retry+1) + timeout
+// (with generous slack for a loaded machine: this is a correctness bound).
+func TestSchedulerRealServers(t *testing.T) {
+	noLeaks(t)
+	const (
+		interval = 200 * time.Millisecond
+		timeout  = 300 * time.Millisecond
+		retry    = 2
+	)
+	bound := interval*time.Duration(retry+1) + timeout
+	limit := 3*bound + 2*time.Second
+
+	tcpLn := listenTCP(t, "127.0.0.4")
+	var fail500, changed atomic.Bool
+	httpAP := httpServer(t, "127.0.0.4", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/status" && fail500.Load():
+			http.Error(w, "down", http.StatusInternalServerError)
+		case r.URL.Path == "/body" && changed.Load():
+			fmt.Fprint(w, "v2")
+		default:
+			fmt.Fprint(w, "v1")
+		}
+	}))
+	var nx atomic.Bool
+	dnsAP := dnsServer(t, "127.0.0.4", &nx)
+	hang := filepath.Join(t.TempDir(), "hang")
+	base := Spec{Interval: interval, Timeout: timeout, Retry: retry, DelayBeforeRetry: interval / 2}
+	mk := func(k Kind, ap netip.AddrPort, mod func(*Spec)) []Spec {
+		s := base
+		s.Kind, s.Target = k, ap
+		if mod != nil {
+			mod(&s)
+		}
+		return []Spec{s}
+	}
+	targets := map[ID][]Spec{
+		"tcp":    mk(KindTCP, addrPort(t, tcpLn.Addr()), nil),
+		"status": mk(KindHTTP, httpAP, func(s *Spec) { s.HTTP = &HTTPSpec{Path: "/status"} }),
+		"digest": mk(KindHTTP, httpAP, func(s *Spec) { s.HTTP = &HTTPSpec{Path: "/body", Digest: md5hex("v1")} }),
+		"dns":    mk(KindDNS, dnsAP, func(s *Spec) { s.DNS = &DNSSpec{Name: "ok.test", Type: "A"} }),
+		"script": mk(KindScript, httpAP, func(s *Spec) {
+			s.Script = &ScriptSpec{Argv: []string{"/bin/sh", "-c", "test ! -e " + hang + " || sleep 600"}}
+		}),
+	}
+	s := NewScheduler(Options{Logger: testLogger(t)})
+	s.Set(targets)
+	startScheduler(t, s)
+	// All start up (no alpha): wait until each has passed a check.
+	waitFor(t, 5*time.Second, func() bool {
+		for id, h := range s.Status() {
+			if h.LastCheck.IsZero() || !h.Up {
+				t.Logf("waiting for %s: %+v", id, h)
+				return false
+			}
+		}
+		return true
+	})
+
+	breaks := []struct {
+		id           ID
+		break_, heal func()
+	}{
+		{"tcp", func() { tcpLn.Close() }, nil},
+		{"status", func() { fail500.Store(true) }, func() { fail500.Store(false) }},
+		{"digest", func() { changed.Store(true) }, func() { changed.Store(false) }},
+		{"dns", func() { nx.Store(true) }, func() { nx.Store(false) }},
+		{"script", func() { os.WriteFile(hang, nil, 0o644) }, func() { os.Remove(hang) }},
+	}
+	for _, b := range breaks {
+		start := time.Now()
+		b.break_()
+		tr := await(t, s, b.id, false, limit)
+		t.Logf("%s down after %s (bound %s): %s", b.id, time.Since(start).Round(time.Millisecond), bound, tr.Reason)
+		if b.heal == nil {
+			continue
+		}
+		start = time.Now()
+		b.heal()
+		await(t, s, b.id, true, limit)
+		t.Logf("%s up after %s", b.id, time.Since(start).Round(time.Millisecond))
+	}
+}
+
+func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s", limit)
+		}
+		time.Sleep(5 * time.Millisecond) // polling with a deadline
+	}
+}
+
+// switchboard hands out fake checkers whose verdict and call count are
+// controlled per target (by the spec's DNS name field, unused otherwise).
+type switchboard struct {
+	mu    sync.Mutex
+	fail  map[string]error
+	calls map[string]int
+	panic map[string]bool
+}
+
+func newSwitchboard() *switchboard {
+	return &switchboard{fail: map[string]error{}, calls: map[string]int{}, panic: map[string]bool{}}
+}
+
+func (b *switchboard) New(s Spec) (Checker, error) {
+	name := s.DNS.Name
+	return CheckerFunc(func(context.Context) error {
+		b.mu.Lock()
+		b.calls[name]++
+		err, p := b.fail[name], b.panic[name]
+		b.mu.Unlock()
+		if p {
+			panic("checker bug")
+		}
+		return err
+	}), nil
+}
+
+func (b *switchboard) set(name string, err error, panics bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.fail[name], b.panic[name] = err, panics
+}
+
+func (b *switchboard) count(name string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.calls[name]
+}
+
+func fakeSpec(name string, interval time.Duration) Spec {
+	return Spec{Kind: KindDNS, Target: netip.MustParseAddrPort("127.0.0.1:53"), Interval: interval,
+		Timeout: time.Second, DNS: &DNSSpec{Name: name}}
+}
+
+func TestSchedulerPanicIsAFailure(t *testing.T) {
+	noLeaks(t)
+	b := newSwitchboard()
+	s := NewScheduler(Options{New: b.New})
+	s.Set(map[ID][]Spec{"p": {fakeSpec("p", 10*time.Millisecond)}, "q": {fakeSpec("q", 10*time.Millisecond)}})
+	startScheduler(t, s)
+	b.set("p", nil, true)
+	tr := await(t, s, "p", false, 5*time.Second)
+	if want := "dns check failed 1 time(s) in a row: dns checker panicked: checker bug"; tr.Reason != want {
+		t.Errorf("reason %q, want %q", tr.Reason, want)
+	}
+	n := b.count("q")
+	waitFor(t, 5*time.Second, func() bool { return b.count("q") > n+3 })
+	if st := s.Stats(); st.Panics == 0 || st.Failures == 0 {
+		t.Errorf("stats %+v: want panics and failures counted", st)
+	}
+}
+
+func TestSchedulerReloadKeepsState(t *testing.T) {
+	noLeaks(t)
+	b := newSwitchboard()
+	var results atomic.Int64
+	s := NewScheduler(Options{New: b.New, OnResult: func(ID, Kind, time.Duration, error) { results.Add(1) }})
+	slow := fakeSpec("slow", time.Hour) // checked once, then not for an hour
+	gone := fakeSpec("gone", 10*time.Millisecond)
+	s.Set(map[ID][]Spec{"slow": {slow}, "gone": {gone}})
+	startScheduler(t, s)
+	waitFor(t, 5*time.Second, func() bool { return b.count("slow") == 1 && b.count("gone") > 2 })
+
+	// Reload with "slow" unchanged: not re-probed. "gone" removed: its
+	// checks stop. A new alpha target starts down and comes up.
+	fresh := fakeSpec("fresh", 10*time.Millisecond)
+	fresh.Alpha = true
+	s.Set(map[ID][]Spec{"slow": {slow}, "fresh": {fresh}})
+	await(t, s, "fresh", true, 5*time.Second)
+	if n := b.count("slow"); n != 1 {
+		t.Errorf("unchanged target re-probed on reload: %d checks", n)
+	}
+	g := b.count("gone")
+	waitFor(t, 5*time.Second, func() bool { return b.count("fresh") > 5 })
+	if n := b.count("gone"); n > g+1 {
+		t.Errorf("removed target still checked: %d -> %d", g, n)
+	}
+	if _, ok := s.Status()["gone"]; ok {
+		t.Errorf("removed target still in Status")
+	}
+	// A changed spec restarts checks but keeps the state until proven.
+	b.set("slow", errors.New("refused"), false)
+	changed := slow
+	changed.Timeout = 2 * time.Second
+	changed.Interval = 10 * time.Millisecond
+	s.Set(map[ID][]Spec{"slow": {changed}, "fresh": {fresh}})
+	if !s.Status()["slow"].Up {
+		t.Errorf("changed target lost its up state on reload")
+	}
+	await(t, s, "slow", false, 5*time.Second)
+	if results.Load() == 0 {
+		t.Errorf("OnResult never called")
+	}
+}
+
+func TestSchedulerSlowConsumer(t *testing.T) {
+	noLeaks(t)
+	b := newSwitchboard()
+	s := NewScheduler(Options{New: b.New})
+	ids := map[ID][]Spec{}
+	for i := range 20 {
+		name := fmt.Sprint("t", i)
+		ids[ID(name)] = []Spec{fakeSpec(name, 5*time.Millisecond)}
+	}
+	s.Set(ids)
+	startScheduler(t, s)
+	// Nobody reads Transitions while every target flaps down and up and
+	// finally settles down: checks go on, the consumer gets one per ID.
+	for round := range 5 {
+		for id := range ids {
+			var err error
+			if round%2 == 0 {
+				err = errors.New("down")
+			}
+			b.set(string(id), err, false)
+		}
+		n := s.Stats().Checks
+		waitFor(t, 5*time.Second, func() bool { return s.Stats().Checks > n+100 })
+	}
+	waitFor(t, 5*time.Second, func() bool {
+		for _, h := range s.Status() {
+			if h.Up {
+				return false
+			}
+		}
+		return true
+	})
+	// Exactly one "down" per ID: the flaps were coalesced away.
+	got := map[ID]int{}
+	for range ids {
+		select {
+		case tr := <-s.Transitions():
+			if tr.Up {
+				t.Errorf("stale up transition delivered: %+v", tr)
+			}
+			got[tr.ID]++
+		case <-time.After(5 * time.Second):
+			t.Fatalf("only %d of %d transitions delivered", len(got), len(ids))
+		}
+	}
+	for id, n := range got {
+		if n != 1 {
+			t.Errorf("%s: %d transitions, want 1", id, n)
+		}
+	}
+	select {
+	case tr := <-s.Transitions():
+		t.Errorf("extra transition %+v", tr)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
