@@ -1,13 +1,368 @@
 package main
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
 
-// TEMPORARY stubs: replaced by the owner of this file.
-func (c *cli) lab(ctx context.Context, args []string) int {
-	c.stderr.Write([]byte("havsd: lab: not implemented yet\n"))
-	return exitFailure
+	"github.com/havsd/havsd/cmd/havsd/internal/drill"
+	"github.com/havsd/havsd/cmd/havsd/internal/lab"
+	"github.com/havsd/havsd/test/netns/topo"
+)
+
+// The lab starts real-server responders by running this same binary with
+// lab.ResponderEnv set; such a process serves HTTP and never reaches main.
+func init() {
+	if os.Getenv(lab.ResponderEnv) == "" {
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	_, err := lab.ServeFromEnv(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "havsd:", err)
+		os.Exit(exitFailure)
+	}
+	os.Exit(exitOK)
 }
-func (c *cli) drill(ctx context.Context, args []string) int {
-	c.stderr.Write([]byte("havsd: drill: not implemented yet\n"))
-	return exitFailure
+
+// labFlags are the settings of `havsd lab`.
+type labFlags struct {
+	mode, director, dir, events, target, prefix, stateDir, jsonOut string
+	keep, vm                                                       bool
+	version, n, reals                                              int
+	advert, interval, timeout, mtbf                                time.Duration
+}
+
+func (c *cli) lab(ctx context.Context, args []string) int {
+	if len(args) > 0 && args[0] == "down" {
+		return c.labDown(args[1:])
+	}
+	var f labFlags
+	fs := flag.NewFlagSet("lab", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(c.stderr, "usage: havsd lab [flags]     build a lab, run a failover drill, tear it down")
+		fmt.Fprintln(c.stderr, "       havsd lab down        remove a lab left up (--keep) or after a crash")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&f.mode, "mode", "nat", "forwarding `mode` of the lab: nat or dr")
+	fs.BoolVar(&f.keep, "keep", false, "leave the lab up for exploring (remove it with havsd lab down)")
+	fs.StringVar(&f.dir, "dir", "", "`directory` for configs and logs (default: a new one under "+os.TempDir()+")")
+	fs.BoolVar(&f.vm, "vm", false, "run the lab inside the test VM, where IPVS is available")
+	fs.StringVar(&f.director, "director", "havsd", "director `software`: havsd, or keepalived (--vrrp) as a baseline")
+	fs.IntVar(&f.version, "vrrp-version", 3, "VRRP `version`, 2 or 3")
+	fs.DurationVar(&f.advert, "advert", 100*time.Millisecond, "VRRP advert `interval` (whole seconds for version 2)")
+	fs.StringVar(&f.events, "events", "", "comma-separated `events` to drill: crash, link, stop, handover (default crash,handover; crash,stop for keepalived)")
+	fs.IntVar(&f.n, "n", 3, "repetitions of each event")
+	fs.IntVar(&f.reals, "reals", 2, "number of real servers")
+	fs.StringVar(&f.target, "target", "http://"+topo.VIP.String()+"/", "probe `target` from the client: http://VIP/, tcp://VIP:80 or icmp://VIP")
+	fs.DurationVar(&f.interval, "interval", 5*time.Millisecond, "probe `interval`")
+	fs.DurationVar(&f.timeout, "timeout", 500*time.Millisecond, "probe `timeout`")
+	fs.DurationVar(&f.mtbf, "mtbf", 720*time.Hour, "mean time between failures for the availability arithmetic")
+	fs.StringVar(&f.prefix, "prefix", lab.DefaultPrefix, "namespace name `prefix` (tests use their own)")
+	fs.StringVar(&f.stateDir, "state-dir", topo.DefaultStateDir, "`directory` of the lab's state file")
+	fs.StringVar(&f.jsonOut, "json", "", "also write the drill results as JSON to `file`")
+	if fs.Parse(args) != nil || fs.NArg() > 0 {
+		return exitUsage
+	}
+	if f.vm {
+		fmt.Fprintln(c.stderr, "havsd lab: --vm is not available yet: the VM harness (test/vm) does not provide a lab image; run without --vm (VRRP, VIP movement and checks work here, IPVS needs the VM)")
+		return exitFailure
+	}
+	opt, events, err := f.options()
+	if err != nil {
+		fmt.Fprintln(c.stderr, "havsd lab:", err)
+		return exitUsage
+	}
+	if err := labPrereqs(opt.Kind); err != nil {
+		fmt.Fprintln(c.stderr, "havsd lab:", err)
+		return exitFailure
+	}
+	if err := c.runLab(ctx, f, opt, events); err != nil {
+		fmt.Fprintln(c.stderr, "havsd lab:", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+func (f *labFlags) options() (lab.Options, []string, error) {
+	var opt lab.Options
+	var err error
+	if opt.Mode, err = topo.ParseMode(f.mode); err != nil {
+		return opt, nil, err
+	}
+	if opt.Kind, err = lab.ParseKind(f.director); err != nil {
+		return opt, nil, err
+	}
+	opt.Version, opt.Advert, opt.Reals, opt.Services = f.version, f.advert, f.reals, true
+	opt.Prefix, opt.StateDir = f.prefix, f.stateDir
+	if err := opt.Validate(); err != nil {
+		return opt, nil, err
+	}
+	if f.n < 1 || f.interval <= 0 || f.timeout <= 0 {
+		return opt, nil, errors.New("-n, -interval and -timeout must be positive")
+	}
+	if _, err := drill.ParseTarget(f.target); err != nil {
+		return opt, nil, err
+	}
+	events := []string{lab.EventCrash, lab.EventHandover}
+	if opt.Kind == lab.KindKeepalived {
+		events = []string{lab.EventCrash, lab.EventStop}
+	}
+	if f.events != "" {
+		events = strings.Split(f.events, ",")
+	}
+	for _, e := range events {
+		if !opt.Kind.Supports(e) {
+			return opt, nil, fmt.Errorf("event %q is not available with %s", e, opt.Kind)
+		}
+	}
+	if opt.Self, err = os.Executable(); err != nil {
+		return opt, nil, fmt.Errorf("finding the havsd binary: %w", err)
+	}
+	return opt, events, nil
+}
+
+// labPrereqs checks for root and the binaries the lab needs.
+func labPrereqs(k lab.Kind) error {
+	if os.Geteuid() != 0 {
+		return errors.New("needs root (it creates network namespaces)")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		return errors.New("needs the ip command (Debian package iproute2)")
+	}
+	if k == lab.KindKeepalived {
+		if _, err := exec.LookPath("keepalived"); err != nil {
+			return errors.New("needs keepalived for --director keepalived (apt-get install keepalived)")
+		}
+	}
+	return nil
+}
+
+// ipvsAvailable reports whether the kernel has IPVS (loading the module).
+func ipvsAvailable(ctx context.Context) bool {
+	_ = exec.CommandContext(ctx, "modprobe", "-q", "ip_vs").Run()
+	_, err := os.Stat("/proc/net/ip_vs")
+	return err == nil
+}
+
+func (c *cli) runLab(ctx context.Context, f labFlags, opt lab.Options, events []string) (err error) {
+	out := c.stdout
+	if f.dir == "" {
+		if f.dir, err = os.MkdirTemp("", "havsd-lab-"); err != nil {
+			return err
+		}
+	}
+	opt.Dir, opt.Log = f.dir, out
+	if !ipvsAvailable(ctx) {
+		fmt.Fprintln(out, "note: this kernel has no IPVS (ip_vs): the lab shows VRRP, VIP movement and health checks; the VIP is served by a responder on the master itself (use --vm for IPVS)")
+	}
+	fmt.Fprintf(out, "building a %s lab: client, directors d1 and d2 (%s, VRRPv%d, advert %s), %d real servers; namespaces %s*\n",
+		opt.Mode, opt.Kind, opt.Version, opt.Advert, opt.Reals, opt.Prefix)
+	l, err := lab.Up(ctx, opt)
+	if err != nil {
+		return err
+	}
+	keep := false
+	defer func() {
+		if keep {
+			return
+		}
+		fmt.Fprintln(out, "tearing the lab down")
+		if cerr := l.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	fmt.Fprintf(out, "configs and logs in %s\n", l.Dir())
+	master, err := l.Ready(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "master: %s (holds %s)\n\n", master, topo.VIP)
+	for i, d := range topo.Directors {
+		fmt.Fprintf(out, "--- status of %s\n%s\n", d, l.Status(ctx, i))
+	}
+	if err := c.labTraffic(ctx, l, f.target); err != nil {
+		return err
+	}
+	all, err := c.labDrills(ctx, l, f, events)
+	if f.jsonOut != "" && len(all) > 0 {
+		if werr := writeDrillJSON(f.jsonOut, opt, all); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if f.keep {
+		keep = true
+		fmt.Fprintf(out, "\nthe lab stays up (--keep). Try:\n  ip netns exec %s curl -s http://%s/\n  havsd status -s %s\n  ip -n %s addr show eth0\nand remove it with: havsd lab down", l.ClientNS(), topo.VIP, l.Socket(0), l.Topo.NS(topo.D1))
+		if opt.Prefix != lab.DefaultPrefix {
+			fmt.Fprintf(out, " -prefix %s", opt.Prefix)
+		}
+		fmt.Fprintln(out)
+	}
+	return nil
+}
+
+// labTraffic sends a few requests from the client through the VIP.
+func (c *cli) labTraffic(ctx context.Context, l *lab.Lab, target string) error {
+	v, err := drill.EnterNS(l.ClientNS())
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	url := "http://" + topo.VIP.String() + "/"
+	fmt.Fprintf(c.stdout, "client → %s:", url)
+	for i := 0; i < 4; i++ {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		body, err := drill.HTTPGet(cctx, v, url)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("client request through the VIP: %w", err)
+		}
+		fmt.Fprintf(c.stdout, " %s", strings.TrimSpace(body))
+	}
+	fmt.Fprintln(c.stdout)
+	return nil
+}
+
+// eventResults are one event's drill results.
+type eventResults struct {
+	Event   string
+	Results []drill.Result
+}
+
+func (c *cli) labDrills(ctx context.Context, l *lab.Lab, f labFlags, events []string) ([]eventResults, error) {
+	v, err := drill.EnterNS(l.ClientNS())
+	if err != nil {
+		return nil, err
+	}
+	defer v.Close()
+	t, err := drill.ParseTarget(f.target)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := drill.NewProber(t, v)
+	if err != nil {
+		return nil, err
+	}
+	defer pr.Close()
+	garp, err := drill.WatchGARP(v, "eth0", topo.VIP)
+	if err != nil {
+		return nil, err
+	}
+	defer garp.Close()
+	var all []eventResults
+	for _, name := range events {
+		ev, err := l.Event(name)
+		if err != nil {
+			return all, err
+		}
+		fmt.Fprintf(c.stdout, "\ndrill: %s of the master, %d times, probing %s every %s from the client\n", name, f.n, t, f.interval)
+		cfg := drill.Config{
+			Prober: pr, Interval: f.interval, Timeout: f.timeout, N: f.n,
+			Lead: 300 * time.Millisecond, Jitter: max(f.advert, 10*time.Millisecond),
+			Settle: max(time.Second, 3*f.advert), GARP: garp, VIP: l.VIPs, Log: c.stdout,
+		}
+		rs, err := drill.Run(ctx, cfg, ev)
+		if len(rs) > 0 {
+			drill.WriteSummary(c.stdout, name, rs, f.mtbf)
+			all = append(all, eventResults{Event: name, Results: rs})
+		}
+		if err != nil {
+			return all, err
+		}
+	}
+	return all, nil
+}
+
+// drillJSON is the machine-readable form of a lab's results (the failover
+// benchmark reads it).
+type drillJSON struct {
+	Director string      `json:"director"`
+	Mode     string      `json:"mode"`
+	Version  int         `json:"vrrp_version"`
+	AdvertMS float64     `json:"advert_ms"`
+	Events   []eventJSON `json:"events"`
+}
+
+type eventJSON struct {
+	Event   string    `json:"event"`
+	Results []repJSON `json:"results"`
+}
+
+type repJSON struct {
+	GapMS      float64  `json:"gap_ms"`
+	Lost       int      `json:"lost"`
+	Sent       int      `json:"sent"`
+	Recovered  bool     `json:"recovered"`
+	VIPMovedMS *float64 `json:"vip_moved_ms,omitempty"`
+	GARPMS     *float64 `json:"garp_ms,omitempty"`
+}
+
+func msf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func writeDrillJSON(path string, opt lab.Options, all []eventResults) error {
+	j := drillJSON{Director: opt.Kind.String(), Mode: opt.Mode.String(), Version: opt.Version, AdvertMS: msf(opt.Advert)}
+	for _, e := range all {
+		ej := eventJSON{Event: e.Event}
+		for _, r := range e.Results {
+			rj := repJSON{GapMS: msf(r.Gap), Lost: r.Lost, Sent: r.Sent, Recovered: r.Recovered}
+			if r.VIPMovedOK {
+				v := msf(r.VIPMoved)
+				rj.VIPMovedMS = &v
+			}
+			if r.GARPOK {
+				v := msf(r.GARP)
+				rj.GARPMS = &v
+			}
+			ej.Results = append(ej.Results, rj)
+		}
+		j.Events = append(j.Events, ej)
+	}
+	b, err := json.MarshalIndent(j, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+func (c *cli) labDown(args []string) int {
+	fs := flag.NewFlagSet("lab down", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	prefix := fs.String("prefix", lab.DefaultPrefix, "namespace name `prefix` of the lab")
+	stateDir := fs.String("state-dir", topo.DefaultStateDir, "`directory` of the lab's state file")
+	if fs.Parse(args) != nil || fs.NArg() > 0 {
+		return exitUsage
+	}
+	path := topo.StateFile(*stateDir, *prefix)
+	st, err := topo.ReadState(path)
+	if errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(c.stdout, "no lab is up (no %s)\n", path)
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintln(c.stderr, "havsd lab down:", err)
+		return exitFailure
+	}
+	if err := topo.Down(path); err != nil {
+		fmt.Fprintln(c.stderr, "havsd lab down:", err)
+		return exitFailure
+	}
+	fmt.Fprintf(c.stdout, "removed lab %s: %d namespaces, %d processes", strings.TrimSuffix(st.Prefix, "-"), len(st.Namespaces), len(st.Procs))
+	if st.Dir != "" {
+		fmt.Fprintf(c.stdout, " (configs and logs kept in %s)", st.Dir)
+	}
+	fmt.Fprintln(c.stdout)
+	return exitOK
 }

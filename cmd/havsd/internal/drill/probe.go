@@ -194,3 +194,27 @@ func (p *httpProber) Probe(ctx context.Context) error {
 }
 
 func (p *httpProber) Close() error { return nil }
+
+// HTTPGet fetches url from v's namespace and returns the body (at most 4 KiB).
+func HTTPGet(ctx context.Context, v *Vantage, rawURL string) (string, error) {
+	t, err := ParseTarget(rawURL)
+	if err != nil {
+		return "", err
+	}
+	d := &tcpProber{addr: t.Addr, v: v}
+	c := &http.Client{Transport: &http.Transport{
+		DisableKeepAlives: true,
+		DialContext:       func(ctx context.Context, _, _ string) (net.Conn, error) { return d.dial(ctx) },
+	}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return string(b), err
+}

@@ -197,3 +197,14 @@ func (w *VIPWatch) Close() {
 		close(w.done)
 	}
 }
+
+// LastChange returns when the VIP last appeared on or left a node (zero if
+// never seen).
+func (w *VIPWatch) LastChange() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.events) == 0 {
+		return time.Time{}
+	}
+	return w.events[len(w.events)-1].At
+}

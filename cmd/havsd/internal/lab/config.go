@@ -1,0 +1,142 @@
+package lab
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/havsd/havsd/test/netns/topo"
+)
+
+// Kind is the director software.
+type Kind int
+
+// Director kinds.
+const (
+	KindInvalid Kind = iota
+	KindHavsd
+	KindKeepalived
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindHavsd:
+		return "havsd"
+	case KindKeepalived:
+		return "keepalived"
+	}
+	return "invalid"
+}
+
+// ParseKind parses "havsd" or "keepalived".
+func ParseKind(s string) (Kind, error) {
+	switch s {
+	case "havsd":
+		return KindHavsd, nil
+	case "keepalived":
+		return KindKeepalived, nil
+	}
+	return KindInvalid, fmt.Errorf("unknown director %q (want havsd or keepalived)", s)
+}
+
+// Params are the settings both directors share.
+type Params struct {
+	Kind     Kind
+	Mode     topo.Mode
+	Reals    int           // real servers
+	Version  int           // VRRP version, 2 or 3
+	Advert   time.Duration // advert interval; whole seconds for v2
+	Services bool          // configure the virtual service and its checks
+}
+
+// Priorities of d1 and d2: d1 is the preferred master.
+var priorities = [2]int{150, 100}
+
+const (
+	vridExt  = 51
+	vridInt  = 52
+	authPass = "hvlab"
+)
+
+// Validate checks the VRRP settings.
+func (p Params) Validate() error {
+	switch {
+	case p.Version != 2 && p.Version != 3:
+		return fmt.Errorf("VRRP version must be 2 or 3, not %d", p.Version)
+	case p.Advert <= 0:
+		return fmt.Errorf("advert interval must be positive")
+	case p.Version == 2 && p.Advert%time.Second != 0:
+		return fmt.Errorf("VRRPv2 advert interval must be whole seconds, not %s", p.Advert)
+	case p.Version == 3 && (p.Advert%(10*time.Millisecond) != 0 || p.Advert > 40950*time.Millisecond):
+		return fmt.Errorf("VRRPv3 advert interval must be a multiple of 10ms up to 40.95s, not %s", p.Advert)
+	}
+	return nil
+}
+
+// MasterDown is the RFC's Master_Down_Interval of the backup (priority 100).
+func (p Params) MasterDown() time.Duration {
+	prio := priorities[1]
+	if p.Version == 2 {
+		return 3*p.Advert + time.Duration(256-prio)*time.Second/256
+	}
+	return 3*p.Advert + time.Duration(256-prio)*p.Advert/256
+}
+
+// gateway reports whether the real servers' gateway VIP floats too.
+func (p Params) gateway() bool { return p.Mode == topo.ModeNAT && p.Reals > 0 }
+
+// HavsdConfig renders the HCL of director i (0 or 1), in the shape of
+// doc/config-sketch.hcl.
+func (p Params) HavsdConfig(i int, socket string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# havsd lab: director d%d (%s mode)\n", i+1, p.Mode)
+	fmt.Fprintf(&b, "global {\n  router_id      = %q\n  control_socket = %q\n  log_level      = \"info\"\n}\n\n", fmt.Sprintf("lab-d%d", i+1), socket)
+	inst := func(name, dev string, vrid int, vip string) {
+		fmt.Fprintf(&b, "vrrp_instance %q {\n", name)
+		fmt.Fprintf(&b, "  interface         = %q\n  virtual_router_id = %d\n  priority          = %d\n", dev, vrid, priorities[i])
+		fmt.Fprintf(&b, "  version           = %d\n  advert_interval   = %q\n  preempt           = true\n", p.Version, p.Advert.String())
+		if p.Version == 2 {
+			fmt.Fprintf(&b, "  auth_pass         = %q\n", authPass)
+		}
+		fmt.Fprintf(&b, "  virtual_ipaddress = [%q]\n}\n\n", vip)
+	}
+	inst("VI_EXT", "eth0", vridExt, topo.VIP.String()+"/24")
+	if p.gateway() {
+		inst("VI_INT", "eth1", vridInt, topo.GwVIP.String()+"/24")
+		b.WriteString("vrrp_sync_group \"LAB\" {\n  instances = [\"VI_EXT\", \"VI_INT\"]\n}\n\n")
+	}
+	if p.Services && p.Reals > 0 {
+		fmt.Fprintf(&b, "virtual_service \"web\" {\n  protocol  = \"tcp\"\n  address   = \"%s:80\"\n", topo.VIP)
+		fmt.Fprintf(&b, "  scheduler = \"wrr\"\n  instance  = \"VI_EXT\"\n  forward   = %q\n  inhibit_on_failure = true\n\n", p.Mode.String())
+		b.WriteString("  check \"http\" {\n    interval = \"1s\"\n    timeout  = \"500ms\"\n    retry    = 2\n    path     = \"/\"\n    status   = [\"200-299\"]\n  }\n")
+		for r := 0; r < p.Reals; r++ {
+			fmt.Fprintf(&b, "\n  real_server \"%s:80\" {\n    weight = 1\n  }\n", topo.RealIP(p.Mode, r))
+		}
+		b.WriteString("}\n")
+	}
+	return b.String()
+}
+
+// KeepalivedConfig renders keepalived.conf for director i with the same
+// VRRP settings, for `keepalived --vrrp`.
+func (p Params) KeepalivedConfig(i int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# havsd lab: keepalived baseline, director d%d\n", i+1)
+	fmt.Fprintf(&b, "global_defs {\n  router_id lab-d%d\n  vrrp_version %d\n  script_user root\n  enable_script_security\n}\n\n", i+1, p.Version)
+	if p.gateway() {
+		b.WriteString("vrrp_sync_group LAB {\n  group {\n    VI_EXT\n    VI_INT\n  }\n}\n\n")
+	}
+	inst := func(name, dev string, vrid int, vip string) {
+		fmt.Fprintf(&b, "vrrp_instance %s {\n  state BACKUP\n  interface %s\n  virtual_router_id %d\n  priority %d\n", name, dev, vrid, priorities[i])
+		fmt.Fprintf(&b, "  advert_int %s\n", strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", p.Advert.Seconds()), "0"), "."))
+		if p.Version == 2 {
+			fmt.Fprintf(&b, "  authentication {\n    auth_type PASS\n    auth_pass %s\n  }\n", authPass)
+		}
+		fmt.Fprintf(&b, "  virtual_ipaddress {\n    %s dev %s\n  }\n}\n\n", vip, dev)
+	}
+	inst("VI_EXT", "eth0", vridExt, topo.VIP.String()+"/24")
+	if p.gateway() {
+		inst("VI_INT", "eth1", vridInt, topo.GwVIP.String()+"/24")
+	}
+	return b.String()
+}

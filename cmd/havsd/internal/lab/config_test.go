@@ -1,0 +1,63 @@
+package lab
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/havsd/havsd/test/netns/topo"
+)
+
+func TestMasterDown(t *testing.T) {
+	tests := []struct {
+		p    Params
+		want time.Duration
+	}{
+		// RFC 3768: priority 100, 1 s → 3 + 156/256 s.
+		{Params{Version: 2, Advert: time.Second}, 3609375 * time.Microsecond},
+		{Params{Version: 3, Advert: 100 * time.Millisecond}, 360937500 * time.Nanosecond},
+	}
+	for _, tt := range tests {
+		if got := tt.p.MasterDown(); got != tt.want {
+			t.Errorf("MasterDown(v%d %s) = %s, want %s", tt.p.Version, tt.p.Advert, got, tt.want)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		p  Params
+		ok bool
+	}{
+		{Params{Version: 2, Advert: time.Second}, true},
+		{Params{Version: 2, Advert: 100 * time.Millisecond}, false},
+		{Params{Version: 3, Advert: 10 * time.Millisecond}, true},
+		{Params{Version: 3, Advert: 5 * time.Millisecond}, false},
+		{Params{Version: 4, Advert: time.Second}, false},
+	}
+	for _, tt := range tests {
+		if err := tt.p.Validate(); (err == nil) != tt.ok {
+			t.Errorf("Validate(v%d %s) = %v, want ok=%v", tt.p.Version, tt.p.Advert, err, tt.ok)
+		}
+	}
+}
+
+func TestConfigs(t *testing.T) {
+	p := Params{Kind: KindHavsd, Mode: topo.ModeNAT, Reals: 2, Version: 3, Advert: 50 * time.Millisecond, Services: true}
+	h := p.HavsdConfig(1, "/tmp/d2.sock")
+	for _, want := range []string{`priority          = 100`, `advert_interval   = "50ms"`, `"10.99.1.254/24"`, `vrrp_sync_group "LAB"`, `real_server "10.99.1.12:80"`, `control_socket = "/tmp/d2.sock"`} {
+		if !strings.Contains(h, want) {
+			t.Errorf("havsd config lacks %q:\n%s", want, h)
+		}
+	}
+	k := p.KeepalivedConfig(0)
+	for _, want := range []string{"advert_int 0.05", "priority 150", "vrrp_version 3", "10.99.1.254/24 dev eth1", "VI_INT"} {
+		if !strings.Contains(k, want) {
+			t.Errorf("keepalived config lacks %q:\n%s", want, k)
+		}
+	}
+	p.Version, p.Advert = 2, time.Second
+	if k := p.KeepalivedConfig(0); !strings.Contains(k, "advert_int 1\n") || !strings.Contains(k, "auth_pass hvlab") {
+		t.Errorf("v2 keepalived config:\n%s", k)
+	}
+}
