@@ -1,25 +1,270 @@
 package main
 
-import "context"
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
 
-// TEMPORARY stubs: replaced by the owner of this file.
+	"github.com/havsd/havsd/checks"
+	"github.com/havsd/havsd/cmd/havsd/internal/control"
+	"github.com/havsd/havsd/cmd/havsd/internal/director"
+	"github.com/havsd/havsd/cmd/havsd/internal/metrics"
+	"github.com/havsd/havsd/conf"
+	"github.com/havsd/havsd/lvs"
+	"github.com/havsd/havsd/lvs/nft"
+	"github.com/havsd/havsd/vrrp"
+	"github.com/havsd/havsd/vrrp/vip"
+)
+
+const defaultConfig = "/etc/havsd/havsd.hcl"
+
+// loadConfig loads and validates path, rendering diagnostics as text.
+func loadConfig(path string) director.Loaded {
+	cfg, src, diags := conf.Load(path)
+	var buf bytes.Buffer
+	if len(diags) > 0 && src != nil {
+		_ = src.WriteDiagnostics(&buf, diags, false)
+	} else if len(diags) > 0 {
+		buf.WriteString(diags.Error() + "\n")
+	}
+	l := director.Loaded{Config: cfg, Diagnostics: buf.String()}
+	if diags.HasErrors() || cfg == nil {
+		l.Err = fmt.Errorf("%s is not valid: %d error(s)", path, countErrors(buf.String(), len(diags)))
+		l.Config = nil
+	}
+	return l
+}
+
+func countErrors(text string, n int) int {
+	if c := strings.Count(text, "Error: "); c > 0 {
+		return c
+	}
+	return n
+}
+
+// newLogger builds the slog logger the config and flags ask for.
+func newLogger(w io.Writer, format, level string) *slog.Logger {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		lv = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
 func (c *cli) run(ctx context.Context, args []string) int {
-	c.stderr.Write([]byte("havsd: run: not implemented yet\n"))
-	return exitFailure
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	file := fs.String("f", defaultConfig, "configuration `file`")
+	logFormat := fs.String("log-format", "", "log format, text or json (default: from the config, else text)")
+	logLevel := fs.String("log-level", "", "log level: debug, info, warn, error (default: from the config, else info)")
+	if fs.Parse(args) != nil {
+		return exitUsage
+	}
+	l := loadConfig(*file)
+	if l.Err != nil {
+		fmt.Fprint(c.stderr, l.Diagnostics)
+		fmt.Fprintf(c.stderr, "havsd run: %v\n", l.Err)
+		return exitBadConfig
+	}
+	cfg := l.Config
+	format, level := first(*logFormat, cfg.Global.LogFormat, "text"), first(*logLevel, cfg.Global.LogLevel, "info")
+	log := newLogger(c.stderr, format, level)
+	if l.Diagnostics != "" {
+		log.Warn("configuration warnings", "diagnostics", l.Diagnostics)
+	}
+	if err := c.serve(ctx, *file, cfg, log); err != nil {
+		log.Error("havsd stopped", "err", err)
+		return exitFailure
+	}
+	return exitOK
 }
-func (c *cli) status(ctx context.Context, args []string) int {
-	c.stderr.Write([]byte("havsd: status: not implemented yet\n"))
-	return exitFailure
+
+func first(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
 }
-func (c *cli) reload(ctx context.Context, args []string) int {
-	c.stderr.Write([]byte("havsd: reload: not implemented yet\n"))
-	return exitFailure
+
+// serve runs the director with its control socket, metrics and signals.
+func (c *cli) serve(ctx context.Context, file string, cfg *conf.Config, log *slog.Logger) error {
+	sock := first(cfg.Global.ControlSocket, defaultSocket)
+	var d *director.Director
+	ctl := control.NewServer(sock, func(ctx context.Context, req control.Request) (any, error) {
+		return handle(ctx, d, req)
+	}, log)
+	ln, err := ctl.Listen()
+	if err != nil {
+		return err
+	}
+
+	// Crash safety: a predecessor may have left VIPs behind.
+	if err := removeStaleVIPs(cfg, log); err != nil {
+		log.Warn("removing stale VIPs", "component", "vip", "err", err)
+	}
+
+	var m *metrics.Metrics
+	sched := checks.NewScheduler(checks.Options{Logger: log, OnResult: func(id checks.ID, k checks.Kind, lat time.Duration, err error) {
+		if m != nil {
+			m.ObserveCheck(k.String(), lat, err)
+		}
+	}})
+	deps := director.Deps{
+		Load:        func() director.Loaded { return loadConfig(file) },
+		NewVRRP:     newVRRP(log),
+		ReleaseVIPs: releaseVIPs,
+		Bind:        bindGroups(log),
+		IPVS:        openIPVS(cfg, log),
+		NewHealth:   func(ch chan<- director.HealthChange) director.Health { return &health{s: sched, out: ch} },
+	}
+	d = director.New(cfg, file, deps, log)
+	m = metrics.New(d.Status)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		if err := ctl.Serve(ctx, ln); err != nil {
+			log.Error("control socket", "component", "control", "err", err)
+		}
+	}()
+	if addr := cfg.Global.MetricsListen; addr != "" {
+		go func() {
+			if err := m.Serve(ctx, addr, log); err != nil {
+				log.Error("metrics listener failed; continuing without metrics", "component", "metrics", "addr", addr, "err", err)
+			}
+		}()
+	}
+	go c.signals(ctx, d, log)
+
+	log.Info("havsd started", "config", file, "instances", len(cfg.Instances), "services", len(cfg.Services), "control_socket", sock)
+	notifySystemd("READY=1\nSTATUS=running")
+	err = d.Run(ctx)
+	notifySystemd("STOPPING=1")
+	return err
 }
-func (c *cli) handover(ctx context.Context, args []string) int {
-	c.stderr.Write([]byte("havsd: handover: not implemented yet\n"))
-	return exitFailure
+
+// signals turns SIGHUP into a reload and SIGUSR1 into a state dump in the log.
+func (c *cli) signals(ctx context.Context, d *director.Director, log *slog.Logger) {
+	ch := make(chan os.Signal, 4)
+	signal.Notify(ch, syscall.SIGHUP, syscall.SIGUSR1)
+	defer signal.Stop(ch)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case s := <-ch:
+			switch s {
+			case syscall.SIGHUP:
+				notifySystemd("RELOADING=1")
+				reply := make(chan director.ReloadStatus, 1)
+				d.Reload(reply)
+				go func() {
+					select {
+					case <-reply:
+					case <-ctx.Done():
+					}
+					notifySystemd("READY=1")
+				}()
+			case syscall.SIGUSR1:
+				st, err := d.Status(ctx)
+				if err != nil {
+					log.Error("state dump", "err", err)
+					continue
+				}
+				log.Info("state dump", "status", st)
+			}
+		}
+	}
 }
-func (c *cli) dump(ctx context.Context, args []string) int {
-	c.stderr.Write([]byte("havsd: dump: not implemented yet\n"))
-	return exitFailure
+
+// handle answers one control request.
+func handle(ctx context.Context, d *director.Director, req control.Request) (any, error) {
+	switch req.Command {
+	case "status":
+		return d.Status(ctx)
+	case "dump":
+		return d.Dump(ctx)
+	case "reload":
+		reply := make(chan director.ReloadStatus, 1)
+		d.Reload(reply)
+		select {
+		case st := <-reply:
+			if !st.OK {
+				return st, errors.New("reload rejected: the running configuration is unchanged")
+			}
+			return st, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	case "handover":
+		return d.Handover(ctx, req.Instance)
+	}
+	return nil, fmt.Errorf("unknown command %q", req.Command)
 }
+
+// openIPVS opens the kernel table, or explains in one line why there is none.
+func openIPVS(cfg *conf.Config, log *slog.Logger) director.IPVS {
+	t, err := lvs.OpenIPVS("")
+	if err != nil {
+		log.Warn("IPVS is not available; running VRRP and health checks only", "component", "ipvs", "err", err)
+		return noIPVS{err: err}
+	}
+	r := lvs.NewReconciler(t, lvs.ReconcilerOptions{
+		Logger:       log,
+		Interval:     cfg.Global.ReconcileInterval,
+		Filter:       nft.New(nft.Options{}),
+		PruneForeign: cfg.Global.PruneForeign,
+	})
+	return reconciler{r}
+}
+
+// removeStaleVIPs deletes configured VIPs that are present before any
+// instance has run: a crashed predecessor left them.
+func removeStaleVIPs(cfg *conf.Config, log *slog.Logger) error {
+	var addrs []vip.Address
+	for _, in := range cfg.Instances {
+		for _, v := range in.VIPs {
+			addrs = append(addrs, vip.Address{Prefix: v.Prefix, Dev: first(v.Dev, in.Interface)})
+		}
+	}
+	removed, err := vip.NewManager(log).RemoveStale(addrs)
+	for _, a := range removed {
+		log.Warn("removed a VIP left by a previous run", "component", "vip", "vip", a.String())
+	}
+	return err
+}
+
+// notifySystemd sends a state to systemd when run as a Type=notify service.
+func notifySystemd(state string) {
+	path := os.Getenv("NOTIFY_SOCKET")
+	if path == "" {
+		return
+	}
+	if strings.HasPrefix(path, "@") {
+		path = "\x00" + path[1:]
+	}
+	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	_, _ = c.Write([]byte(state))
+}
+
+var _ = vrrp.Config{}

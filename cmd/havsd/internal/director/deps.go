@@ -76,6 +76,9 @@ type Deps struct {
 	Load func() Loaded
 	// NewVRRP builds an instance that reports transitions on events.
 	NewVRRP func(cfg vrrp.Config, events chan<- StateChange) (VRRP, error)
+	// Bind, if set, is called once at start with every built instance before
+	// any runs, to tie sync groups together.
+	Bind func(cfg *conf.Config, instances map[string]VRRP) error
 	// ReleaseVIPs removes an instance's VIPs when its loop died (dead-man switch).
 	ReleaseVIPs func(cfg vrrp.Config) error
 	IPVS        IPVS

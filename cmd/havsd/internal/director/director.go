@@ -33,8 +33,10 @@ type Director struct {
 	quorum    map[lvs.ServiceKey]lvs.QuorumState
 	draining  map[lvs.ServiceKey][]Drain
 	reload    ReloadStatus
-	started   time.Time
-	wg        sync.WaitGroup
+	// lastDesired is the table last handed to the reconciler, for dumps.
+	lastDesired lvs.Desired
+	started     time.Time
+	wg          sync.WaitGroup
 }
 
 // instance is a running VRRP instance and its bookkeeping.
@@ -122,11 +124,25 @@ func (d *Director) Run(ctx context.Context) error {
 	d.goRun(runCtx, "health", d.health.Run)
 	d.goRun(runCtx, "ipvs", d.deps.IPVS.Run)
 	d.health.Set(Targets(d.cfg))
+	built := make(map[string]VRRP, len(d.cfg.Instances))
 	for _, ic := range d.cfg.Instances {
-		if err := d.startInstance(ic); err != nil {
-			d.stopInstances()
+		in, err := d.buildInstance(ic)
+		if err != nil {
+			cancelAll()
+			d.wg.Wait()
 			return err
 		}
+		built[ic.Name] = in.vrrp
+	}
+	if d.deps.Bind != nil {
+		if err := d.deps.Bind(d.cfg, built); err != nil {
+			cancelAll()
+			d.wg.Wait()
+			return fmt.Errorf("binding sync groups: %w", err)
+		}
+	}
+	for _, in := range d.instances {
+		d.runInstance(in)
 	}
 	d.apply()
 
@@ -188,6 +204,7 @@ func (d *Director) apply() {
 		}
 	}
 	d.quorum = out.Quorum
+	d.lastDesired = out.Desired
 	d.deps.IPVS.SetDesired(out.Desired)
 }
 
@@ -195,12 +212,7 @@ func (d *Director) onHealth(hc HealthChange) {
 	if was, ok := d.up[hc.ID]; ok && was == hc.Up {
 		return
 	}
-	d.up[hc.ID] = hc.Up
-	state := "down"
-	if hc.Up {
-		state = "up"
-	}
-	d.log.Info("real server health changed", "backend", hc.ID, "state", state, "reason", hc.Reason)
+	d.up[hc.ID] = hc.Up // the scheduler has logged the transition
 	d.apply()
 }
 
@@ -219,13 +231,30 @@ func (d *Director) onStateChange(ev StateChange) {
 
 // startInstance builds and runs one VRRP instance.
 func (d *Director) startInstance(cfg vrrp.Config) error {
+	in, err := d.buildInstance(cfg)
+	if err != nil {
+		return err
+	}
+	d.runInstance(in)
+	return nil
+}
+
+// buildInstance builds one VRRP instance and registers it; it does not run it.
+func (d *Director) buildInstance(cfg vrrp.Config) (*instance, error) {
 	v, err := d.deps.NewVRRP(cfg, d.events)
 	if err != nil {
-		return fmt.Errorf("starting VRRP instance %s: %w", cfg.Name, err)
+		return nil, fmt.Errorf("starting VRRP instance %s: %w", cfg.Name, err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	in := &instance{cfg: cfg, vrrp: v, cancel: cancel, done: make(chan struct{}), state: "init"}
+	in := &instance{cfg: cfg, vrrp: v, done: make(chan struct{}), state: "init"}
 	d.instances[cfg.Name] = in
+	return in, nil
+}
+
+// runInstance starts an instance's loop, with the dead-man switch around it.
+func (d *Director) runInstance(in *instance) {
+	cfg, v := in.cfg, in.vrrp
+	ctx, cancel := context.WithCancel(context.Background())
+	in.cancel = cancel
 	go func() {
 		defer close(in.done)
 		err := v.Run(ctx)
@@ -245,7 +274,6 @@ func (d *Director) startInstance(cfg vrrp.Config) error {
 		case <-time.After(5 * time.Second):
 		}
 	}()
-	return nil
 }
 
 // stopInstances stops every instance gracefully and waits, bounded.

@@ -1,6 +1,8 @@
 package director
 
 import (
+	"context"
+	"maps"
 	"slices"
 	"strings"
 
@@ -111,4 +113,41 @@ func forwardName(rs conf.RealServer) string {
 		return "tun"
 	}
 	return strings.ToLower(rs.Dest.Forward.String())
+}
+
+// DumpState is the director's full internal state, for `havsd dump` and
+// SIGUSR1.
+type DumpState struct {
+	Status   Status                  `json:"status"`
+	Config   *conf.Config            `json:"config"`
+	Health   map[string]HealthStatus `json:"health"`
+	Up       map[string]bool         `json:"up"`
+	Quorum   map[string]string       `json:"quorum"`
+	Draining map[string][]Drain      `json:"draining,omitempty"`
+	Desired  lvs.Desired             `json:"desired"`
+	Observed []lvs.Service           `json:"observed"`
+}
+
+// Dump returns the full internal state.
+func (d *Director) Dump(ctx context.Context) (DumpState, error) {
+	var ds DumpState
+	err := d.do(ctx, func() {
+		ds = DumpState{
+			Status:   d.status(),
+			Config:   d.cfg,
+			Health:   d.health.Status(),
+			Up:       maps.Clone(d.up),
+			Quorum:   make(map[string]string, len(d.quorum)),
+			Draining: make(map[string][]Drain, len(d.draining)),
+			Desired:  d.lastDesired,
+			Observed: d.deps.IPVS.Observed(),
+		}
+		for k, q := range d.quorum {
+			ds.Quorum[k.String()] = q.String()
+		}
+		for k, list := range d.draining {
+			ds.Draining[k.String()] = list
+		}
+	})
+	return ds, err
 }

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/havsd/havsd/cmd/havsd/internal/control"
+	"github.com/havsd/havsd/cmd/havsd/internal/director"
+	"github.com/havsd/havsd/conf"
+)
+
+// defaultSocket is where the control socket lives unless the config says otherwise.
+const defaultSocket = "/run/havsd/havsd.sock"
+
+// socketFlags adds -s and -f to fs and returns a function resolving the path.
+func socketFlags(fs *flag.FlagSet) func() (string, error) {
+	sock := fs.String("s", "", "control socket `path` (default: from -f, else "+defaultSocket+")")
+	file := fs.String("f", "", "read the control socket path from this config `file`")
+	return func() (string, error) {
+		if *sock != "" {
+			return *sock, nil
+		}
+		if *file != "" {
+			cfg, _, diags := conf.Load(*file)
+			if diags.HasErrors() || cfg == nil {
+				return "", fmt.Errorf("%s does not load: run havsd check -f %s", *file, *file)
+			}
+			if cfg.Global.ControlSocket != "" {
+				return cfg.Global.ControlSocket, nil
+			}
+		}
+		return defaultSocket, nil
+	}
+}
+
+// call sends one request to the director and reports failures on stderr.
+func (c *cli) call(ctx context.Context, path string, req control.Request, timeout time.Duration) (json.RawMessage, bool) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	res, err := control.Call(ctx, path, req)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "havsd %s: %v\n", req.Command, err)
+		return res, false
+	}
+	return res, true
+}
+
+func (c *cli) status(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	path := socketFlags(fs)
+	asJSON := fs.Bool("json", false, "print the status as JSON (stable, documented in README)")
+	if fs.Parse(args) != nil {
+		return exitUsage
+	}
+	p, err := path()
+	if err != nil {
+		fmt.Fprintln(c.stderr, "havsd status:", err)
+		return exitBadConfig
+	}
+	res, ok := c.call(ctx, p, control.Request{Command: "status"}, 10*time.Second)
+	if !ok {
+		return exitFailure
+	}
+	if *asJSON {
+		var v any
+		_ = json.Unmarshal(res, &v)
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(v)
+		return exitOK
+	}
+	var st director.Status
+	if err := json.Unmarshal(res, &st); err != nil {
+		fmt.Fprintln(c.stderr, "havsd status: decoding:", err)
+		return exitFailure
+	}
+	writeStatus(c.stdout, st)
+	return exitOK
+}
+
+// writeStatus prints the status for people, the IPVS part in ipvsadm -Ln's shape.
+func writeStatus(w io.Writer, st director.Status) {
+	reload := "none"
+	if st.LastReload.Count > 0 {
+		reload = fmt.Sprintf("%s at %s (%s)", map[bool]string{true: "ok", false: "REJECTED"}[st.LastReload.OK], st.LastReload.At.Format(time.TimeOnly), st.LastReload.Summary)
+	}
+	fmt.Fprintf(w, "havsd %s: config %s, up %s, last reload %s\n", st.RouterID, st.ConfigFile, time.Since(st.Started).Round(time.Second), reload)
+	fmt.Fprintln(w, "\nVRRP")
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  INSTANCE\tIFACE\tVRID\tVER\tSTATE\tPRIO\tMASTER\tADVERT\tVIPS\tSENT\tRECV\tDROPS")
+	for _, in := range st.Instances {
+		drops := uint64(0)
+		for _, n := range in.Drops {
+			drops += n
+		}
+		master := in.Master
+		if master == "" {
+			master = "-"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d\tv%d\t%s\t%d/%d\t%s\t%s\t%s\t%d\t%d\t%d\n", in.Name, in.Interface, in.VRID, in.Version,
+			strings.ToUpper(in.State), in.EffectivePriority, in.Priority, master, in.AdvertInterval, strings.Join(in.VIPs, ","),
+			in.AdvertsSent, in.AdvertsReceived, drops)
+	}
+	tw.Flush()
+	avail := "available"
+	if !st.IPVS.Available {
+		avail = "NOT AVAILABLE: " + st.IPVS.Error
+	}
+	fmt.Fprintf(w, "\nIPVS %s (reconciles %d, operations %d, errors %d)\n", avail, st.IPVS.Reconciles, st.IPVS.Ops, st.IPVS.Errors)
+	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "Prot LocalAddress:Port Scheduler Flags\t\t\t\t\t\t")
+	fmt.Fprintln(tw, "  -> RemoteAddress:Port\tForward\tWeight\tKernel\tActiveConn\tInActConn\tHealth")
+	for _, s := range st.Services {
+		flags := s.Scheduler
+		if s.Persistence != "" {
+			flags += " persistent " + s.Persistence
+		}
+		if !s.Programmed {
+			flags += "  (not programmed)"
+		}
+		if s.SorryActive {
+			flags += "  QUORUM LOST: sorry server in use"
+		}
+		fmt.Fprintf(tw, "%s %s\t\t\t\t\t\t\n", strings.ToUpper(s.Key), flags)
+		for _, r := range s.Reals {
+			kw := "-"
+			if r.KernelWeight >= 0 {
+				kw = fmt.Sprint(r.KernelWeight)
+			}
+			health := r.Health
+			if r.Sorry {
+				health += " (sorry)"
+			}
+			if r.Draining {
+				health += " (draining)"
+			}
+			if r.LastError != "" && r.Health == "down" {
+				health += ": " + r.LastError
+			}
+			fmt.Fprintf(tw, "  -> %s\t%s\t%d\t%s\t%d\t%d\t%s\n", r.Address, r.Forward, r.Weight, kw, r.ActiveConns, r.InactiveConns, health)
+		}
+	}
+	tw.Flush()
+}
+
+func (c *cli) reload(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("reload", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	path := socketFlags(fs)
+	if fs.Parse(args) != nil {
+		return exitUsage
+	}
+	p, err := path()
+	if err != nil {
+		fmt.Fprintln(c.stderr, "havsd reload:", err)
+		return exitBadConfig
+	}
+	res, ok := c.call(ctx, p, control.Request{Command: "reload"}, 60*time.Second)
+	var st director.ReloadStatus
+	if res != nil {
+		_ = json.Unmarshal(res, &st)
+	}
+	if st.Diagnostics != "" {
+		fmt.Fprint(c.stderr, st.Diagnostics)
+	}
+	if !ok {
+		return exitBadConfig
+	}
+	fmt.Fprintln(c.stdout, "reloaded:", st.Summary)
+	return exitOK
+}
+
+func (c *cli) handover(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("handover", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	path := socketFlags(fs)
+	if fs.Parse(args) != nil || fs.NArg() > 1 {
+		fmt.Fprintln(c.stderr, "usage: havsd handover [-s SOCKET] [INSTANCE]")
+		return exitUsage
+	}
+	p, err := path()
+	if err != nil {
+		fmt.Fprintln(c.stderr, "havsd handover:", err)
+		return exitBadConfig
+	}
+	start := time.Now()
+	res, ok := c.call(ctx, p, control.Request{Command: "handover", Instance: fs.Arg(0)}, 2*time.Minute)
+	if !ok {
+		return exitFailure
+	}
+	var done []string
+	_ = json.Unmarshal(res, &done)
+	fmt.Fprintf(c.stdout, "handed over %s in %s\n", strings.Join(done, ", "), time.Since(start).Round(time.Millisecond))
+	return exitOK
+}
+
+func (c *cli) dump(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("dump", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	path := socketFlags(fs)
+	if fs.Parse(args) != nil {
+		return exitUsage
+	}
+	p, err := path()
+	if err != nil {
+		fmt.Fprintln(c.stderr, "havsd dump:", err)
+		return exitBadConfig
+	}
+	res, ok := c.call(ctx, p, control.Request{Command: "dump"}, 10*time.Second)
+	if !ok {
+		return exitFailure
+	}
+	var v any
+	_ = json.Unmarshal(res, &v)
+	enc := json.NewEncoder(c.stdout)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+	return exitOK
+}
