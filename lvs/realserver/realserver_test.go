@@ -1,0 +1,190 @@
+package realserver
+
+import (
+	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("needs root to create a network namespace")
+	}
+	t.Skip("needs root: runs in a network namespace it creates")
+}
+
+// inNewNS runs fn on a thread moved into a fresh network namespace; the
+// thread is discarded afterwards, so the namespace dies with it.
+func inNewNS(t *testing.T, fn func()) {
+	t.Helper()
+	needRoot(t)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
+		ns, err := netns.New()
+		if err != nil {
+			t.Errorf("creating a network namespace: %v", err)
+			return
+		}
+		defer ns.Close()
+		fn()
+	}()
+	<-done
+}
+
+func sysctlVal(t *testing.T, dev, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("/proc/sys/net/ipv4/conf", dev, name))
+	if err != nil {
+		t.Errorf("reading %s/%s: %v", dev, name, err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func addrsOf(t *testing.T, dev string) []string {
+	t.Helper()
+	link, err := netlink.LinkByName(dev)
+	if err != nil {
+		t.Errorf("finding %s: %v", dev, err)
+		return nil
+	}
+	addrs, _ := netlink.AddrList(link, netlink.FAMILY_V4)
+	var out []string
+	for _, a := range addrs {
+		out = append(out, a.IPNet.String())
+	}
+	return out
+}
+
+func TestSetupUndoDR(t *testing.T) {
+	inNewNS(t, func() {
+		cfg := Config{VIP: netip.MustParsePrefix("192.168.0.100/32"), Mode: ModeDR}
+		got, err := Setup(cfg)
+		if err != nil {
+			t.Errorf("Setup: %v", err)
+			return
+		}
+		want := []string{
+			"set lo up",
+			"set net.ipv4.conf.all.arp_ignore=1 (was 0)",
+			"set net.ipv4.conf.all.arp_announce=2 (was 0)",
+			"set net.ipv4.conf.lo.arp_ignore=1 (was 0)",
+			"set net.ipv4.conf.lo.arp_announce=2 (was 0)",
+			"added 192.168.0.100/32 to lo",
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("Setup changes (-want +got):\n%s", diff)
+		}
+		if again, err := Setup(cfg); err != nil || len(again) != 0 {
+			t.Errorf("second Setup: %v, %v; want no change", again, err)
+		}
+		if diff := cmp.Diff([]string{"127.0.0.1/8", "192.168.0.100/32"}, addrsOf(t, "lo")); diff != "" {
+			t.Errorf("lo addresses (-want +got):\n%s", diff)
+		}
+		if v := sysctlVal(t, "all", "arp_ignore") + sysctlVal(t, "all", "arp_announce"); v != "12" {
+			t.Errorf("all arp_ignore+arp_announce = %s, want 1 and 2", v)
+		}
+		undo, err := Undo(cfg)
+		if err != nil {
+			t.Errorf("Undo: %v", err)
+		}
+		if len(undo) != 5 || undo[0] != "removed 192.168.0.100/32 from lo" {
+			t.Errorf("Undo changes: %q", undo)
+		}
+		if diff := cmp.Diff([]string{"127.0.0.1/8"}, addrsOf(t, "lo")); diff != "" {
+			t.Errorf("lo addresses after Undo (-want +got):\n%s", diff)
+		}
+		if v := sysctlVal(t, "lo", "arp_ignore") + sysctlVal(t, "all", "arp_announce"); v != "00" {
+			t.Errorf("after Undo arp sysctls = %s, want 0 and 0", v)
+		}
+		if again, err := Undo(cfg); err != nil || len(again) != 0 {
+			t.Errorf("second Undo: %v, %v; want no change", again, err)
+		}
+	})
+}
+
+func TestUndoKeepsSysctlsForOtherVIPs(t *testing.T) {
+	inNewNS(t, func() {
+		a := Config{VIP: netip.MustParsePrefix("192.168.0.100/32"), Mode: ModeDR}
+		b := Config{VIP: netip.MustParsePrefix("192.168.0.101/32"), Mode: ModeDR}
+		for _, c := range []Config{a, b} {
+			if _, err := Setup(c); err != nil {
+				t.Errorf("Setup: %v", err)
+				return
+			}
+		}
+		undo, err := Undo(a)
+		if err != nil || len(undo) != 1 {
+			t.Errorf("Undo with another VIP left: %q, %v; want only the address removed", undo, err)
+		}
+		if sysctlVal(t, "all", "arp_ignore") != "1" {
+			t.Error("arp_ignore reset while a VIP is still on lo")
+		}
+	})
+}
+
+func TestSetupUndoTUN(t *testing.T) {
+	var noIPIP bool
+	inNewNS(t, func() {
+		cfg := Config{VIP: netip.MustParsePrefix("192.168.0.100/32"), Mode: ModeTUN, Dev: "hv-lv-tun"}
+		got, err := Setup(cfg)
+		if errors.Is(err, unix.EOPNOTSUPP) && os.Getenv("HAVSD_VM") != "1" {
+			noIPIP = true // this kernel has no ipip; the VM's has
+			return
+		}
+		if err != nil {
+			t.Errorf("Setup: %v", err)
+			return
+		}
+		if len(got) == 0 || got[0] != "created ipip device hv-lv-tun" || got[len(got)-1] != "added 192.168.0.100/32 to hv-lv-tun" {
+			t.Errorf("Setup changes: %q", got)
+		}
+		link, err := netlink.LinkByName("hv-lv-tun")
+		if err != nil || link.Type() != "ipip" {
+			t.Errorf("device: %v, %v", link, err)
+		}
+		if v := sysctlVal(t, "hv-lv-tun", "rp_filter") + sysctlVal(t, "all", "rp_filter"); v != "00" {
+			t.Errorf("rp_filter dev+all = %s, want 0 and 0", v)
+		}
+		if again, err := Setup(cfg); err != nil || len(again) != 0 {
+			t.Errorf("second Setup: %q, %v; want no change", again, err)
+		}
+		undo, err := Undo(cfg)
+		if err != nil || len(undo) == 0 || undo[len(undo)-1] != "deleted ipip device hv-lv-tun" {
+			t.Errorf("Undo: %q, %v", undo, err)
+		}
+		if _, err := netlink.LinkByName("hv-lv-tun"); err == nil {
+			t.Error("device still there after Undo")
+		}
+	})
+	if noIPIP {
+		t.Skip("this kernel has no ipip tunnels (run with HAVSD_VM=1 in the VM, where it must pass)")
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	if _, err := ParseMode("nat"); err == nil {
+		t.Error("ParseMode accepted nat: NAT real servers need no preparation")
+	}
+	p, err := ParseVIP("2001:db8::1")
+	if err != nil || p.Bits() != 128 {
+		t.Errorf("ParseVIP bare IPv6 = %v, %v", p, err)
+	}
+	if _, err := Setup(Config{Mode: ModeDR}); err == nil {
+		t.Error("Setup without a VIP succeeded")
+	}
+}
