@@ -25,7 +25,7 @@ vrrp_instance "VI_1" {
   advert_interval   = "1s"         # v2: whole seconds
   preempt           = true
   preempt_delay     = "0s"
-  auth_pass         = "secret"     # v2 only, at most 8 bytes
+  # auth_pass       = "secret"     # v2 only, at most 8 bytes
   virtual_ipaddress = ["172.25.254.100/24"]
   vip {                            # alternative long form, for another device
     address = "192.168.0.1/24"
@@ -52,7 +52,7 @@ vrrp_instance "VI_1" {
 }
 
 vrrp_sync_group "G1" {
-  instances = ["VI_1", "VI_2"]
+  instances = ["VI_1"]             # e.g. ["VI_1", "VI_2"]: they change state together
 }
 
 virtual_service "web" {
@@ -61,7 +61,7 @@ virtual_service "web" {
   # fwmark            = 66                     # instead of protocol+address
   # family            = "ipv6"                 # only with fwmark; default ipv4
   scheduler           = "wrr"                  # default wlc
-  sched_flags         = ["sh-port", "sh-fallback"]
+  # sched_flags       = ["sh-port", "sh-fallback"]   # only with scheduler sh (mh-* with mh)
   persistence         = "300s"                 # ipvsadm -p
   persistence_netmask = "255.255.255.0"        # ipvsadm -M (IPv6: a prefix length, "64")
   persistence_engine  = "sip"
@@ -72,7 +72,7 @@ virtual_service "web" {
   forward             = "nat"                  # default for real servers: nat | dr | tun | fullnat
   inhibit_on_failure  = true                   # default for real servers
 
-  check "http" {                               # service-level: applies to reals with no check of their own
+  check "https" {                              # service-level: applies to reals with no check of their own
     interval           = "2s"
     timeout            = "1s"
     retry              = 3
@@ -87,8 +87,8 @@ virtual_service "web" {
     status             = ["200-299", "301"]
     digest             = "9b3a0c85a887a256d6939da88aabd8cd"
     regex              = "ok"
-    tls_server_name    = "www.example.com"
-    tls_verify         = false
+    tls_server_name    = "www.example.com"       # https only
+    tls_verify         = false                   # https only
     max_body           = 65536
   }
 

@@ -1,0 +1,154 @@
+package conf
+
+import (
+	"net/netip"
+
+	"github.com/havsd/havsd/checks"
+	"github.com/havsd/havsd/lvs"
+	"github.com/havsd/havsd/vrrp"
+)
+
+// compile turns a validated rawFile into a Config. It assumes validate
+// found no errors.
+func compile(f *rawFile) *Config {
+	c := &Config{Global: compileGlobal(f.global)}
+	for _, in := range f.instances {
+		c.Instances = append(c.Instances, compileInstance(in))
+	}
+	for _, g := range f.groups {
+		c.SyncGroups = append(c.SyncGroups, vrrp.SyncGroup{Name: g.name, Instances: g.instances, Notify: g.notify})
+	}
+	for _, s := range f.services {
+		vs := compileService(s)
+		c.Services = append(c.Services, vs)
+		for _, cl := range s.classify {
+			m := lvs.MarkRule{Mark: uint32(s.fwmark), Addr: cl.addr, Proto: protocolOf(cl.protocol)}
+			for _, p := range cl.ports {
+				m.Ports = append(m.Ports, uint16(p))
+			}
+			c.Marks = append(c.Marks, m)
+		}
+	}
+	return c
+}
+
+func compileGlobal(g *rawGlobal) Global {
+	mode := IPVSAlways
+	if g.ipvsMode == "master" {
+		mode = IPVSMasterOnly
+	}
+	return Global{RouterID: g.routerID, ControlSocket: g.controlSocket, MetricsListen: g.metricsListen,
+		LogFormat: g.logFormat, LogLevel: g.logLevel, IPVSMode: mode, ReconcileInterval: g.reconcile,
+		PruneForeign: g.prune, SetSysctls: g.sysctls, TimeoutTCP: g.tcp, TimeoutTCPFin: g.tcpFin, TimeoutUDP: g.udp}
+}
+
+func compileInstance(in *rawInstance) vrrp.Config {
+	c := vrrp.Config{Name: in.name, Interface: in.iface, VRID: uint8(in.vrid), Priority: uint8(in.priority),
+		Version: int(in.version), IPv6: in.family == "ipv6", AdvertInterval: in.advert,
+		UnicastSource: in.source, UnicastPeers: in.peers, AuthPass: in.authPass,
+		Preempt: in.preempt, PreemptDelay: in.preemptDelay, Notify: in.notify, GARP: in.garp}
+	for _, v := range in.vips {
+		c.VIPs = append(c.VIPs, vrrp.VIP{Prefix: v.prefix, Dev: v.dev})
+	}
+	for _, t := range in.track {
+		c.Track = append(c.Track, vrrp.TrackInterface{Name: t.name, Weight: int(t.weight)})
+	}
+	return c
+}
+
+func compileService(s *rawService) VirtualService {
+	svc := lvs.Service{Scheduler: s.scheduler, Timeout: s.persistence, PE: s.engine}
+	if s.fwmark != 0 {
+		fam := lvs.IPv4
+		if s.family == "ipv6" {
+			fam = lvs.IPv6
+		}
+		svc.Key = lvs.ServiceKey{Family: fam, Proto: lvs.ProtoNone, FWMark: uint32(s.fwmark)}
+	} else {
+		svc.Key = lvs.ServiceKey{Family: lvs.FamilyOf(s.addr), Proto: protocolOf(s.protocol), Addr: s.addr, Port: uint16(s.port)}
+	}
+	for _, f := range s.flags {
+		switch f {
+		case "sh-fallback", "mh-fallback", "flag-1":
+			svc.Flags |= lvs.FlagFallback
+		case "sh-port", "mh-port", "flag-2":
+			svc.Flags |= lvs.FlagPort
+		case "flag-3":
+			svc.Flags |= lvs.FlagSched3
+		}
+	}
+	if s.netmask != "" {
+		svc.NetmaskBits, _ = netmaskBits(serviceFamily(s), s.netmask)
+	}
+	vs := VirtualService{Name: s.name, Service: svc, Quorum: int(s.quorum), Hysteresis: int(s.hysteresis),
+		Instance: s.instance, DrainFor: s.drainFor}
+	for _, r := range s.reals {
+		vs.Reals = append(vs.Reals, compileReal(s, r, s.checks))
+	}
+	if s.sorry != nil {
+		sr := compileReal(s, s.sorry, nil)
+		vs.Sorry = &sr
+	}
+	return vs
+}
+
+func compileReal(s *rawService, r *rawReal, inherited []*rawCheck) RealServer {
+	port := uint16(realPort(s, r))
+	rs := RealServer{Dest: lvs.Destination{Addr: r.addr, Port: port, Weight: int(r.weight),
+		Forward: forwardOf(r.forward), UpperThreshold: uint32(r.upper), LowerThreshold: uint32(r.lower)},
+		FullNAT: r.forward == "fullnat", SNATSource: r.snat, InhibitOnFailure: r.inhibit}
+	cs := r.checks
+	if len(cs) == 0 {
+		cs = inherited
+	}
+	for _, c := range cs {
+		rs.Checks = append(rs.Checks, compileCheck(c, r.addr, port))
+	}
+	return rs
+}
+
+func forwardOf(f string) lvs.Forward {
+	switch f {
+	case "dr":
+		return lvs.Route
+	case "tun":
+		return lvs.Tunnel
+	}
+	return lvs.Masq // nat and fullnat
+}
+
+var kinds = map[string]checks.Kind{"tcp": checks.KindTCP, "http": checks.KindHTTP, "https": checks.KindHTTPS,
+	"script": checks.KindScript, "udp": checks.KindUDP, "dns": checks.KindDNS, "ping": checks.KindPing}
+
+func compileCheck(c *rawCheck, addr netip.Addr, port uint16) checks.Spec {
+	if c.port != 0 {
+		port = uint16(c.port)
+	}
+	sp := checks.Spec{Kind: kinds[c.kind], Target: netip.AddrPortFrom(addr, port), Source: c.source,
+		Interval: c.interval, Timeout: c.timeout, Retry: int(c.retry), Rise: int(c.rise),
+		DelayBeforeRetry: c.delay, Warmup: c.warmup, Alpha: c.alpha}
+	switch c.kind {
+	case "http", "https":
+		h := &checks.HTTPSpec{Path: c.path, Host: c.host, Digest: c.digest, Regex: c.regex,
+			TLSServerName: c.tlsName, TLSVerify: c.tlsVerify, MaxBody: c.maxBody}
+		if h.Path == "" {
+			h.Path = "/"
+		}
+		for _, st := range c.status {
+			lo, hi, _ := statusRange(st)
+			h.Status = append(h.Status, checks.StatusRange{Lo: lo, Hi: hi})
+		}
+		sp.HTTP = h
+	case "script":
+		sp.Script = &checks.ScriptSpec{Argv: c.command}
+	case "udp":
+		sp.UDP = &checks.UDPSpec{Payload: []byte(c.payload), ExpectReply: c.expectReply}
+	case "dns":
+		qt := c.queryType
+		if qt == "" {
+			qt = "A"
+		}
+		sp.DNS = &checks.DNSSpec{Name: c.queryName, Type: qt}
+	}
+	return sp
+}

@@ -1,0 +1,299 @@
+package conf
+
+import (
+	"fmt"
+	"math/big"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+// block is one decoded HCL block: its attributes with their value ranges,
+// and its nested blocks. Attributes that failed to decode are marked bad so
+// that validation does not report them twice.
+type block struct {
+	typ         string
+	labels      []string
+	labelRanges []hcl.Range
+	defRange    hcl.Range
+	attrs       hcl.Attributes
+	blocks      hcl.Blocks
+	bad         map[string]bool
+}
+
+// has reports whether the attribute is present and decoded well.
+func (b *block) has(name string) bool {
+	_, ok := b.attrs[name]
+	return ok && !b.bad[name]
+}
+
+// at returns the range of the attribute's value, or the block header if the
+// attribute is absent.
+func (b *block) at(name string) *hcl.Range {
+	if a, ok := b.attrs[name]; ok {
+		r := a.Expr.Range()
+		return &r
+	}
+	r := b.defRange
+	return &r
+}
+
+// label returns the range of the first label, or the block header.
+func (b *block) labelAt() *hcl.Range {
+	if len(b.labelRanges) > 0 {
+		r := b.labelRanges[0]
+		return &r
+	}
+	r := b.defRange
+	return &r
+}
+
+// decoder turns HCL bodies into blocks and attribute values into Go values,
+// collecting diagnostics.
+type decoder struct {
+	diags hcl.Diagnostics
+}
+
+func (d *decoder) errorf(subject *hcl.Range, summary, format string, args ...any) {
+	d.diags = append(d.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary,
+		Detail: fmt.Sprintf(format, args...), Subject: subject})
+}
+
+// open decodes body against schema.
+func (d *decoder) open(hb *hcl.Block, body hcl.Body, schema *hcl.BodySchema) *block {
+	content, diags := body.Content(schema)
+	d.diags = append(d.diags, diags...)
+	b := &block{attrs: content.Attributes, blocks: content.Blocks, bad: map[string]bool{}}
+	if hb != nil {
+		b.typ, b.labels, b.labelRanges, b.defRange = hb.Type, hb.Labels, hb.LabelRanges, hb.DefRange
+	}
+	return b
+}
+
+// value evaluates an attribute (no variables or functions) and converts it.
+func (d *decoder) value(b *block, name string, want cty.Type, what string) (cty.Value, bool) {
+	attr, ok := b.attrs[name]
+	if !ok {
+		return cty.NilVal, false
+	}
+	v, diags := attr.Expr.Value(nil)
+	d.diags = append(d.diags, diags...)
+	if diags.HasErrors() {
+		b.bad[name] = true
+		return cty.NilVal, false
+	}
+	rng := attr.Expr.Range()
+	if v.IsNull() {
+		d.errorf(&rng, "Missing value", "The attribute %q must not be null.", name)
+		b.bad[name] = true
+		return cty.NilVal, false
+	}
+	cv, err := convert.Convert(v, want)
+	if err != nil || !cv.IsWhollyKnown() {
+		d.errorf(&rng, "Incorrect attribute value type", "The attribute %q must be %s.", name, what)
+		b.bad[name] = true
+		return cty.NilVal, false
+	}
+	if cv.CanIterateElements() {
+		for it := cv.ElementIterator(); it.Next(); {
+			if _, e := it.Element(); e.IsNull() {
+				d.errorf(&rng, "Missing value", "The attribute %q must not hold null elements.", name)
+				b.bad[name] = true
+				return cty.NilVal, false
+			}
+		}
+	}
+	return cv, true
+}
+
+func (d *decoder) str(b *block, name string, dst *string) {
+	if v, ok := d.value(b, name, cty.String, "a string"); ok {
+		*dst = v.AsString()
+	}
+}
+
+func (d *decoder) boolean(b *block, name string, dst *bool) {
+	if v, ok := d.value(b, name, cty.Bool, "true or false"); ok {
+		*dst = v.True()
+	}
+}
+
+// whole converts a number to int64, refusing fractions and huge values.
+func whole(v cty.Value) (int64, bool) {
+	bf := v.AsBigFloat()
+	if !bf.IsInt() {
+		return 0, false
+	}
+	n, acc := bf.Int64()
+	return n, acc == big.Exact
+}
+
+func (d *decoder) integer(b *block, name string, dst *int64) {
+	v, ok := d.value(b, name, cty.Number, "a whole number")
+	if !ok {
+		return
+	}
+	n, ok := whole(v)
+	if !ok {
+		d.errorf(b.at(name), "Invalid number", "The attribute %q must be a whole number, not %s.", name, v.AsBigFloat().Text('g', -1))
+		b.bad[name] = true
+		return
+	}
+	*dst = n
+}
+
+func (d *decoder) num(b *block, name string, dst *int) {
+	var n int64 = int64(*dst)
+	d.integer(b, name, &n)
+	if n < -1<<31 || n > 1<<31-1 {
+		d.errorf(b.at(name), "Invalid number", "The attribute %q is out of range.", name)
+		b.bad[name] = true
+		return
+	}
+	*dst = int(n)
+}
+
+func (d *decoder) strs(b *block, name string, dst *[]string) {
+	v, ok := d.value(b, name, cty.List(cty.String), "a list of strings")
+	if !ok {
+		return
+	}
+	out := []string{}
+	for _, e := range v.AsValueSlice() {
+		out = append(out, e.AsString())
+	}
+	*dst = out
+}
+
+func (d *decoder) nums(b *block, name string, dst *[]int64) {
+	v, ok := d.value(b, name, cty.List(cty.Number), "a list of numbers")
+	if !ok {
+		return
+	}
+	out := []int64{}
+	for _, e := range v.AsValueSlice() {
+		n, ok := whole(e)
+		if !ok {
+			d.errorf(b.at(name), "Invalid number", "The attribute %q must hold whole numbers.", name)
+			b.bad[name] = true
+			return
+		}
+		out = append(out, n)
+	}
+	*dst = out
+}
+
+// dur reads a duration written as a Go duration string ("1s", "100ms").
+func (d *decoder) dur(b *block, name string, dst *time.Duration) {
+	attr, ok := b.attrs[name]
+	if !ok {
+		return
+	}
+	v, diags := attr.Expr.Value(nil)
+	if diags.HasErrors() || v.IsNull() || !v.IsWhollyKnown() {
+		d.value(b, name, cty.String, "a duration") // reports the problem
+		return
+	}
+	var text string
+	switch v.Type() {
+	case cty.Number:
+		text = v.AsBigFloat().Text('g', -1)
+	case cty.String:
+		text = v.AsString()
+	default:
+		d.value(b, name, cty.String, `a duration such as "1s"`)
+		return
+	}
+	dv, err := time.ParseDuration(text)
+	if err != nil || v.Type() == cty.Number {
+		hint := `"1s" or "100ms"`
+		if _, isNum := new(big.Float).SetString(text); isNum {
+			hint = fmt.Sprintf("%q", text+"s")
+		}
+		d.errorf(b.at(name), "Invalid duration", "%q is not a duration: write %s.", text, hint)
+		b.bad[name] = true
+		return
+	}
+	if dv < 0 {
+		d.errorf(b.at(name), "Invalid duration", "The attribute %q must not be negative.", name)
+		b.bad[name] = true
+		return
+	}
+	*dst = dv
+}
+
+// addr reads an IP address (no zone, IPv4-mapped addresses unmapped).
+func (d *decoder) addr(b *block, name string, dst *netip.Addr) {
+	var s string
+	d.str(b, name, &s)
+	if !b.has(name) {
+		return
+	}
+	a, err := parseAddr(s)
+	if err != nil {
+		d.errorf(b.at(name), "Invalid address", "%q is not an IP address.", s)
+		b.bad[name] = true
+		return
+	}
+	*dst = a
+}
+
+func (d *decoder) addrs(b *block, name string, dst *[]netip.Addr) {
+	var ss []string
+	d.strs(b, name, &ss)
+	if !b.has(name) {
+		return
+	}
+	out := []netip.Addr{}
+	for _, s := range ss {
+		a, err := parseAddr(s)
+		if err != nil {
+			d.errorf(b.at(name), "Invalid address", "%q is not an IP address.", s)
+			b.bad[name] = true
+			return
+		}
+		out = append(out, a)
+	}
+	*dst = out
+}
+
+func parseAddr(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return a, err
+	}
+	if a.Zone() != "" {
+		return netip.Addr{}, fmt.Errorf("zone not allowed")
+	}
+	return a.Unmap(), nil
+}
+
+// parseAddrPort reads "a.b.c.d:p", "a.b.c.d", "[v6]:p", "[v6]" or "v6". The
+// port is -1 when absent.
+func parseAddrPort(s string) (netip.Addr, int, error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		if ap.Addr().Zone() != "" {
+			return netip.Addr{}, 0, fmt.Errorf("zone not allowed")
+		}
+		return ap.Addr().Unmap(), int(ap.Port()), nil
+	}
+	host := s
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		host = s[1 : len(s)-1]
+	}
+	a, err := parseAddr(host)
+	if err != nil || (a.Is4() && host != s) {
+		return netip.Addr{}, 0, fmt.Errorf("not an address")
+	}
+	return a, -1, nil
+}
+
+var ctyNumber = cty.Number
+
+func itoa(n int64) string { return fmt.Sprint(n) }
+
+var ctyZero = cty.Zero

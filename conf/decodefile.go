@@ -1,0 +1,206 @@
+package conf
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Defaults, as keepalived and ipvsadm have them.
+const (
+	DefaultControlSocket     = "/run/havsd/havsd.sock"
+	DefaultReconcileInterval = 10 * time.Second
+	DefaultPriority          = 100
+	DefaultVersion           = 2
+	DefaultAdvertInterval    = time.Second
+	DefaultScheduler         = "wlc"
+	DefaultForward           = "nat"
+	DefaultWeight            = 1
+	DefaultCheckInterval     = 60 * time.Second // keepalived's delay_loop
+	DefaultCheckTimeout      = 5 * time.Second  // keepalived's connect_timeout
+	DefaultDelayBeforeRetry  = time.Second
+	DefaultGARPCount         = 5
+	DefaultGARPRepeatDelay   = 5 * time.Second
+	DefaultGARPRepeatCount   = 5
+)
+
+func (d *decoder) file(body hcl.Body) *rawFile {
+	top := d.open(nil, body, fileSchema)
+	f := &rawFile{}
+	for _, hb := range top.blocks {
+		switch hb.Type {
+		case "global":
+			if f.global != nil {
+				r := hb.DefRange
+				d.errorf(&r, "Duplicate global block", "Only one global block is allowed; the first is at %s.", pos(f.global.b.defRange))
+				continue
+			}
+			f.global = d.global(hb)
+		case "vrrp_instance":
+			f.instances = append(f.instances, d.instance(hb))
+		case "vrrp_sync_group":
+			f.groups = append(f.groups, d.group(hb))
+		case "virtual_service":
+			f.services = append(f.services, d.service(hb))
+		}
+	}
+	if f.global == nil {
+		f.global = d.global(nil)
+	}
+	return f
+}
+
+func (d *decoder) global(hb *hcl.Block) *rawGlobal {
+	g := &rawGlobal{controlSocket: DefaultControlSocket, logFormat: "text", logLevel: "info",
+		ipvsMode: "always", reconcile: DefaultReconcileInterval, sysctls: true}
+	if hb == nil {
+		g.b = &block{bad: map[string]bool{}}
+		return g
+	}
+	b := d.open(hb, hb.Body, globalSchema)
+	g.b = b
+	d.str(b, "router_id", &g.routerID)
+	d.str(b, "control_socket", &g.controlSocket)
+	d.str(b, "metrics_listen", &g.metricsListen)
+	d.str(b, "log_format", &g.logFormat)
+	d.str(b, "log_level", &g.logLevel)
+	d.str(b, "ipvs_mode", &g.ipvsMode)
+	d.dur(b, "reconcile_interval", &g.reconcile)
+	d.boolean(b, "prune_foreign", &g.prune)
+	d.boolean(b, "set_sysctls", &g.sysctls)
+	for i, tb := range b.blocks {
+		if i > 0 {
+			r := tb.DefRange
+			d.errorf(&r, "Duplicate ipvs_timeouts block", "Only one ipvs_timeouts block is allowed.")
+			continue
+		}
+		t := d.open(tb, tb.Body, timeoutsSchema)
+		g.timeouts = t
+		d.dur(t, "tcp", &g.tcp)
+		d.dur(t, "tcp_fin", &g.tcpFin)
+		d.dur(t, "udp", &g.udp)
+	}
+	return g
+}
+
+func (d *decoder) instance(hb *hcl.Block) *rawInstance {
+	b := d.open(hb, hb.Body, instanceSchema)
+	in := &rawInstance{b: b, name: hb.Labels[0], priority: DefaultPriority, version: DefaultVersion,
+		family: "ipv4", advert: DefaultAdvertInterval, preempt: true}
+	in.garp.Count, in.garp.RepeatDelay, in.garp.RepeatCount = DefaultGARPCount, DefaultGARPRepeatDelay, DefaultGARPRepeatCount
+	d.str(b, "interface", &in.iface)
+	d.integer(b, "virtual_router_id", &in.vrid)
+	d.integer(b, "priority", &in.priority)
+	d.integer(b, "version", &in.version)
+	d.str(b, "family", &in.family)
+	d.dur(b, "advert_interval", &in.advert)
+	d.boolean(b, "preempt", &in.preempt)
+	d.dur(b, "preempt_delay", &in.preemptDelay)
+	d.str(b, "auth_pass", &in.authPass)
+	var vips []string
+	d.strs(b, "virtual_ipaddress", &vips)
+	for i, s := range vips {
+		in.vips = append(in.vips, d.vip(s, "", elemAt(b, "virtual_ipaddress", i)))
+	}
+	d.addr(b, "unicast_source", &in.source)
+	d.addrs(b, "unicast_peers", &in.peers)
+	for _, sb := range b.blocks {
+		switch sb.Type {
+		case "vip":
+			vb := d.open(sb, sb.Body, vipSchema)
+			var addr, dev string
+			d.str(vb, "address", &addr)
+			d.str(vb, "dev", &dev)
+			if vb.has("address") {
+				in.vips = append(in.vips, d.vip(addr, dev, vb.at("address")))
+			}
+		case "track_interface":
+			tb := d.open(sb, sb.Body, trackSchema)
+			t := rawTrack{b: tb, name: sb.Labels[0]}
+			d.integer(tb, "weight", &t.weight)
+			in.track = append(in.track, t)
+		case "notify":
+			if in.notifyBlock != nil {
+				d.duplicate(sb, in.notifyBlock)
+				continue
+			}
+			in.notifyBlock = d.notify(sb, &in.notify.Master, &in.notify.Backup, &in.notify.Fault, &in.notify.Stop)
+		case "garp":
+			if in.garpBlock != nil {
+				d.duplicate(sb, in.garpBlock)
+				continue
+			}
+			gb := d.open(sb, sb.Body, garpSchema)
+			in.garpBlock = gb
+			var count, repeat = int64(in.garp.Count), int64(in.garp.RepeatCount)
+			d.integer(gb, "count", &count)
+			d.integer(gb, "repeat_count", &repeat)
+			in.garp.Count, in.garp.RepeatCount = clampInt(count), clampInt(repeat)
+			d.dur(gb, "interval", &in.garp.Interval)
+			d.dur(gb, "repeat_delay", &in.garp.RepeatDelay)
+			d.dur(gb, "refresh", &in.garp.Refresh)
+		}
+	}
+	return in
+}
+
+// clampInt narrows a decoded number to int; validation reports the range.
+func clampInt(n int64) int {
+	const limit = 1 << 30
+	if n > limit {
+		return limit
+	}
+	if n < -limit {
+		return -limit
+	}
+	return int(n)
+}
+
+func (d *decoder) duplicate(hb *hcl.Block, first *block) {
+	r := hb.DefRange
+	d.errorf(&r, "Duplicate "+hb.Type+" block", "Only one %s block is allowed here; the first is at %s.", hb.Type, pos(first.defRange))
+}
+
+func (d *decoder) notify(hb *hcl.Block, master, backup, fault, stop *[]string) *block {
+	nb := d.open(hb, hb.Body, notifySchema)
+	d.strs(nb, "master", master)
+	d.strs(nb, "backup", backup)
+	d.strs(nb, "fault", fault)
+	d.strs(nb, "stop", stop)
+	return nb
+}
+
+// vip reads "addr/len" or a bare address (a host prefix).
+func (d *decoder) vip(s, dev string, rng *hcl.Range) rawVIP {
+	v := rawVIP{dev: dev, rng: rng}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		a, aerr := parseAddr(s)
+		if aerr != nil {
+			d.errorf(rng, "Invalid virtual address", "%q is neither an address nor an address/prefix-length.", s)
+			return v
+		}
+		p = netip.PrefixFrom(a, a.BitLen())
+	} else if p.Addr().Zone() != "" || p.Addr().Is4In6() {
+		d.errorf(rng, "Invalid virtual address", "%q: write a plain IPv4 or IPv6 address.", s)
+		return v
+	}
+	v.prefix, v.ok = p, true
+	return v
+}
+
+func (d *decoder) group(hb *hcl.Block) *rawGroup {
+	b := d.open(hb, hb.Body, groupSchema)
+	g := &rawGroup{b: b, name: hb.Labels[0]}
+	d.strs(b, "instances", &g.instances)
+	var seen *block
+	for _, sb := range b.blocks {
+		if seen != nil {
+			d.duplicate(sb, seen)
+			continue
+		}
+		seen = d.notify(sb, &g.notify.Master, &g.notify.Backup, &g.notify.Fault, &g.notify.Stop)
+	}
+	return g
+}

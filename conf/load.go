@@ -1,0 +1,55 @@
+package conf
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+)
+
+// Source keeps the parsed files of a configuration so that diagnostics can
+// quote them.
+type Source struct {
+	files map[string]*hcl.File
+}
+
+// Files returns the parsed files by name, as hcl's diagnostic writers want.
+func (s *Source) Files() map[string]*hcl.File {
+	if s == nil {
+		return nil
+	}
+	return s.files
+}
+
+// Load reads, validates and compiles the configuration file at path. The
+// Config is nil when diags has errors; diags may hold warnings either way.
+func Load(path string) (*Config, *Source, hcl.Diagnostics) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Source{files: map[string]*hcl.File{}}, hcl.Diagnostics{{
+			Severity: hcl.DiagError, Summary: "Cannot read configuration",
+			Detail: fmt.Sprintf("Reading %s: %v.", path, err)}}
+	}
+	return LoadBytes(path, src)
+}
+
+// LoadBytes is Load for a configuration held in memory; name is used in
+// diagnostics.
+func LoadBytes(name string, src []byte) (*Config, *Source, hcl.Diagnostics) {
+	p := hclparse.NewParser()
+	file, diags := p.ParseHCL(src, name)
+	source := &Source{files: p.Files()}
+	if diags.HasErrors() || file == nil {
+		return nil, source, diags
+	}
+	d := &decoder{}
+	raw := d.file(file.Body)
+	diags = append(diags, d.diags...)
+	diags = append(diags, validate(raw)...)
+	sortDiagnostics(diags)
+	if diags.HasErrors() {
+		return nil, source, diags
+	}
+	return compile(raw), source, diags
+}

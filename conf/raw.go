@@ -1,0 +1,128 @@
+package conf
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/havsd/havsd/vrrp"
+)
+
+// The raw model is the configuration as written, with defaults filled in and
+// the source blocks kept for diagnostics. decode builds it, validate checks
+// it, compile turns it into a Config.
+
+type rawFile struct {
+	global    *rawGlobal
+	instances []*rawInstance
+	groups    []*rawGroup
+	services  []*rawService
+}
+
+type rawGlobal struct {
+	b, timeouts                                                 *block
+	routerID, controlSocket, metricsListen, logFormat, logLevel string
+	ipvsMode                                                    string
+	reconcile                                                   time.Duration
+	prune, sysctls                                              bool
+	tcp, tcpFin, udp                                            time.Duration
+}
+
+type rawInstance struct {
+	b                      *block
+	name, iface            string
+	vrid, priority         int64
+	version                int64
+	family                 string
+	advert, preemptDelay   time.Duration
+	preempt                bool
+	authPass               string
+	vips                   []rawVIP
+	source                 netip.Addr
+	peers                  []netip.Addr
+	track                  []rawTrack
+	notify                 vrrp.Notify
+	garp                   vrrp.GARP
+	garpBlock, notifyBlock *block
+}
+
+type rawVIP struct {
+	prefix netip.Prefix
+	dev    string
+	rng    *hcl.Range
+	ok     bool
+}
+
+type rawTrack struct {
+	b      *block
+	name   string
+	weight int64
+}
+
+type rawGroup struct {
+	b         *block
+	name      string
+	instances []string
+	notify    vrrp.Notify
+}
+
+type rawService struct {
+	b                  *block
+	name               string
+	protocol           string
+	addr               netip.Addr
+	port               int
+	fwmark             int64
+	family             string
+	scheduler          string
+	flags              []string
+	persistence        time.Duration
+	netmask, engine    string
+	instance           string
+	quorum, hysteresis int64
+	drainFor           time.Duration
+	forward            string
+	inhibit            bool
+	checks             []*rawCheck
+	reals              []*rawReal
+	sorry              *rawReal
+	sorryDup           []*rawReal
+	classify           []*rawClassify
+}
+
+type rawReal struct {
+	b            *block
+	addr         netip.Addr
+	port         int // -1: not given
+	addrOK       bool
+	weight       int64
+	forward      string
+	snat         netip.Addr
+	upper, lower int64
+	inhibit      bool
+	checks       []*rawCheck
+}
+
+type rawClassify struct {
+	b        *block
+	addr     netip.Addr
+	protocol string
+	ports    []int64
+}
+
+type rawCheck struct {
+	b                                  *block
+	kind                               string
+	interval, timeout, delay, warmup   time.Duration
+	retry, rise                        int64
+	alpha                              bool
+	port                               int64
+	source                             netip.Addr
+	path, host, digest, regex, tlsName string
+	status                             []string
+	tlsVerify                          bool
+	maxBody                            int64
+	command                            []string
+	payload, queryName, queryType      string
+	expectReply                        bool
+}

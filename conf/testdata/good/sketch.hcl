@@ -1,0 +1,128 @@
+# The agreed shape of havsd's HCL (conf/ implements it; examples/ and the lab use it).
+global {
+  router_id          = "lvs1"
+  control_socket     = "/run/havsd/havsd.sock"
+  metrics_listen     = "127.0.0.1:9473"   # omit to disable
+  log_format         = "text"             # or "json"
+  log_level          = "info"
+  ipvs_mode          = "always"           # warm standby (default); "master" programs IPVS on the master only
+  reconcile_interval = "10s"
+  prune_foreign      = false
+  set_sysctls        = true
+  ipvs_timeouts {
+    tcp     = "900s"
+    tcp_fin = "120s"
+    udp     = "300s"
+  }
+}
+
+vrrp_instance "VI_1" {
+  interface         = "eth0"
+  virtual_router_id = 51
+  priority          = 100          # 1..254; 255 only for the address owner
+  version           = 3            # 2 or 3
+  family            = "ipv4"       # or "ipv6" (version 3 only)
+  advert_interval   = "1s"         # v2: whole seconds
+  preempt           = true
+  preempt_delay     = "0s"
+  # auth_pass       = "secret"     # v2 only, at most 8 bytes
+  virtual_ipaddress = ["172.25.254.100/24"]
+  vip {                            # alternative long form, for another device
+    address = "192.168.0.1/24"
+    dev     = "eth1"
+  }
+  unicast_source = "10.0.0.1"      # unicast mode when peers are given
+  unicast_peers  = ["10.0.0.2"]
+  track_interface "eth1" {
+    weight = 0                     # 0: fault when down; N: lower priority by N
+  }
+  notify {
+    master = ["/usr/local/bin/notify", "master"]
+    backup = ["/usr/local/bin/notify", "backup"]
+    fault  = ["/usr/local/bin/notify", "fault"]
+    stop   = ["/usr/local/bin/notify", "stop"]
+  }
+  garp {
+    count        = 5
+    interval     = "0s"
+    repeat_delay = "5s"
+    repeat_count = 5
+    refresh      = "0s"
+  }
+}
+
+vrrp_sync_group "G1" {
+  instances = ["VI_1"]             # e.g. ["VI_1", "VI_2"]: they change state together
+}
+
+virtual_service "web" {
+  protocol            = "tcp"                  # tcp | udp | sctp
+  address             = "172.25.254.100:80"    # IPv6: "[2001:db8::1]:80"
+  # fwmark            = 66                     # instead of protocol+address
+  # family            = "ipv6"                 # only with fwmark; default ipv4
+  scheduler           = "wrr"                  # default wlc
+  # sched_flags       = ["sh-port", "sh-fallback"]   # only with scheduler sh (mh-* with mh)
+  persistence         = "300s"                 # ipvsadm -p
+  persistence_netmask = "255.255.255.0"        # ipvsadm -M (IPv6: a prefix length, "64")
+  persistence_engine  = "sip"
+  instance            = "VI_1"                 # the VRRP instance that carries this VIP
+  quorum              = 1
+  hysteresis          = 0
+  drain_for           = "30s"                  # graceful removal of a real server dropped from the config
+  forward             = "nat"                  # default for real servers: nat | dr | tun | fullnat
+  inhibit_on_failure  = true                   # default for real servers
+
+  check "https" {                              # service-level: applies to reals with no check of their own
+    interval           = "2s"
+    timeout            = "1s"
+    retry              = 3
+    delay_before_retry = "1s"
+    rise               = 1
+    warmup             = "2s"
+    alpha              = false
+    port               = 80                    # default: the real server's port
+    source             = "192.168.0.1"
+    path               = "/health"
+    host               = "www.example.com"
+    status             = ["200-299", "301"]
+    digest             = "9b3a0c85a887a256d6939da88aabd8cd"
+    regex              = "ok"
+    tls_server_name    = "www.example.com"       # https only
+    tls_verify         = false                   # https only
+    max_body           = 65536
+  }
+
+  real_server "192.168.0.101:80" {
+    weight          = 2
+    forward         = "fullnat"
+    snat_source     = "192.168.0.1"           # fullnat only
+    upper_threshold = 0
+    lower_threshold = 0
+    check "tcp" {
+      interval = "1s"
+    }
+    check "script" {
+      command = ["/usr/local/bin/check", "--fast"]
+    }
+    # check "udp"  { payload = "ping" expect_reply = true }
+    # check "dns"  { query_name = "example.com" query_type = "A" }
+    # check "ping" {}
+  }
+
+  sorry_server "192.168.0.200:80" {
+    forward = "nat"
+  }
+}
+
+virtual_service "fw66" {
+  fwmark      = 66
+  scheduler   = "rr"
+  persistence = "3000s"
+  classify {                                   # havsd owns the nftables rule that sets the mark
+    address  = "172.25.254.100"
+    protocol = "tcp"
+    ports    = [80, 443]
+  }
+  real_server "192.168.0.101" { forward = "dr" }
+  real_server "192.168.0.102" { forward = "dr" }
+}
