@@ -1,0 +1,299 @@
+package netns
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/havsd/havsd/test/netns/topo"
+)
+
+// foRequire skips (or fails, in CI) a test that needs root, iproute2 and,
+// when director is keepalived, the keepalived binary.
+func foRequire(t *testing.T, director string) {
+	t.Helper()
+	why := ""
+	switch {
+	case os.Geteuid() != 0:
+		why = "needs root: builds network namespaces"
+	case !foHas("ip"):
+		why = "needs the ip binary (iproute2)"
+	case director == "keepalived" && !foHas("keepalived"):
+		why = "needs keepalived (apt-get install keepalived) for the baseline"
+	}
+	if why == "" {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal(why)
+	}
+	t.Skip(why)
+}
+
+func foHas(bin string) bool { _, err := exec.LookPath(bin); return err == nil }
+
+var (
+	foBuildOnce sync.Once
+	foBinary    string
+	foBuildErr  error
+)
+
+// foHavsd builds the havsd binary once per test binary.
+func foHavsd(t *testing.T) string {
+	t.Helper()
+	foBuildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "hv-lb-bin-")
+		if err != nil {
+			foBuildErr = err
+			return
+		}
+		foBinary = filepath.Join(dir, "havsd")
+		out, err := exec.Command("go", "build", "-o", foBinary, "github.com/havsd/havsd/cmd/havsd").CombinedOutput()
+		if err != nil {
+			foBuildErr = errors.New("building havsd: " + err.Error() + "\n" + string(out))
+		}
+	})
+	if foBuildErr != nil {
+		t.Fatal(foBuildErr)
+	}
+	return foBinary
+}
+
+// foPrefix returns a namespace prefix unique to this run.
+func foPrefix(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 2)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return "hv-lb" + hex.EncodeToString(b) + "-"
+}
+
+// foLab is one `havsd lab` subprocess with its own prefix and state dir.
+type foLab struct {
+	prefix, stateDir, dir string
+	cmd                   *exec.Cmd
+	out                   *foLines
+	done                  chan struct{}
+	err                   error
+}
+
+// foStartLab starts `havsd lab` with args, in a process group of its own.
+func foStartLab(t *testing.T, bin string, args ...string) *foLab {
+	t.Helper()
+	l := &foLab{prefix: foPrefix(t), stateDir: t.TempDir(), dir: t.TempDir(), out: &foLines{}, done: make(chan struct{})}
+	args = append([]string{"lab", "-prefix", l.prefix, "-state-dir", l.stateDir, "-dir", l.dir}, args...)
+	l.cmd = exec.Command(bin, args...)
+	l.cmd.Stdout, l.cmd.Stderr = l.out, l.out
+	l.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := l.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { l.err = l.cmd.Wait(); close(l.done) }()
+	t.Cleanup(func() {
+		if l.cmd.ProcessState == nil {
+			_ = l.cmd.Process.Kill()
+			<-l.done
+		}
+		// Whatever happened, leave nothing behind for the next test.
+		_ = topo.Down(topo.StateFile(l.stateDir, l.prefix))
+		if t.Failed() {
+			t.Logf("lab output:\n%s", l.out.String())
+		}
+	})
+	return l
+}
+
+// wait waits for the lab to exit.
+func (l *foLab) wait(t *testing.T, d time.Duration) error {
+	t.Helper()
+	select {
+	case <-l.done:
+		return l.err
+	case <-time.After(d):
+		t.Fatalf("havsd lab still running after %s", d)
+		return nil
+	}
+}
+
+// waitFor waits until the output contains s.
+func (l *foLab) waitFor(t *testing.T, s string, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !strings.Contains(l.out.String(), s) {
+		select {
+		case <-l.done:
+			t.Fatalf("havsd lab exited (%v) before printing %q", l.err, s)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("havsd lab did not print %q within %s", s, d)
+		}
+	}
+}
+
+// state reads the lab's state file.
+func (l *foLab) state(t *testing.T) topo.State {
+	t.Helper()
+	st, err := topo.ReadState(topo.StateFile(l.stateDir, l.prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// assertClean checks that no namespace, process or state file of the lab is
+// left: deleting the namespaces also deleted every veth and bridge in them.
+func (l *foLab) assertClean(t *testing.T, procs []topo.ProcRecord) {
+	t.Helper()
+	left, err := topo.Namespaces(context.Background(), l.prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) > 0 {
+		t.Errorf("namespaces left behind: %v", left)
+	}
+	for _, p := range procs {
+		if foAlive(p.PID) {
+			t.Errorf("process %s (pid %d) left running", p.Name, p.PID)
+		}
+	}
+	if _, err := os.Stat(topo.StateFile(l.stateDir, l.prefix)); err == nil {
+		t.Errorf("state file left behind")
+	}
+	// The switch ends of the veths carry the node names; none may have
+	// leaked into the host namespace.
+	out, _ := exec.Command("ip", "-o", "link", "show").Output()
+	for _, line := range strings.Split(string(out), "\n") {
+		for _, n := range []string{"cli-eth0", "d1-eth0", "d2-eth0"} {
+			if strings.Contains(line, " "+n+"@") && strings.Contains(line, l.prefix) {
+				t.Errorf("veth left in the host: %s", line)
+			}
+		}
+	}
+}
+
+// foAlive reports whether pid runs and is not a zombie.
+func foAlive(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && !strings.HasPrefix(s[i+1:], " Z")
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// foLines is a goroutine-safe output buffer.
+type foLines struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *foLines) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *foLines) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// foDirector picks the director for lab tests: havsd when its daemon runs,
+// keepalived otherwise (the lab's own machinery is what these tests check).
+func foDirector() string {
+	if d := os.Getenv("HAVSD_LAB_DIRECTOR"); d != "" {
+		return d
+	}
+	return "havsd"
+}
+
+// TestLabCleansUp runs the lab to success, to failure and to Ctrl-C, and
+// checks each time that nothing is left behind.
+func TestLabCleansUp(t *testing.T) {
+	director := foDirector()
+	foRequire(t, director)
+	bin := foHavsd(t)
+	common := []string{"-director", director, "-n", "1", "-events", "crash", "-advert", "100ms"}
+
+	t.Run("success", func(t *testing.T) {
+		l := foStartLab(t, bin, common...)
+		l.waitFor(t, "master:", time.Minute)
+		procs := l.state(t).Procs
+		if err := l.wait(t, 2*time.Minute); err != nil {
+			t.Fatalf("havsd lab: %v", err)
+		}
+		out := l.out.String()
+		for _, want := range []string{"configs and logs in", "client → http://", "crash: 1 repetitions", "client gap", "availability", "tearing the lab down"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("lab output lacks %q", want)
+			}
+		}
+		l.assertClean(t, procs)
+	})
+
+	t.Run("ctrl-c", func(t *testing.T) {
+		l := foStartLab(t, bin, common...)
+		l.waitFor(t, "drill:", time.Minute)
+		procs := l.state(t).Procs
+		if err := l.cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.wait(t, time.Minute); err == nil {
+			t.Errorf("havsd lab interrupted exited 0")
+		}
+		l.assertClean(t, procs)
+	})
+
+	t.Run("failure", func(t *testing.T) {
+		// Both directors die behind the lab's back: the drill cannot find a
+		// steady master and the lab must fail, and still clean up.
+		l := foStartLab(t, bin, append(common, "-n", "3")...)
+		l.waitFor(t, "#1 gap", 2*time.Minute)
+		st := l.state(t)
+		for _, p := range st.Procs {
+			if strings.HasPrefix(p.Name, director+"-") {
+				_ = syscall.Kill(p.PID, syscall.SIGKILL)
+			}
+		}
+		if err := l.wait(t, 2*time.Minute); err == nil {
+			t.Errorf("havsd lab exited 0 after its directors died")
+		}
+		l.assertClean(t, st.Procs)
+	})
+}
+
+// TestLabDown checks `havsd lab down` after `havsd lab --keep`.
+func TestLabDown(t *testing.T) {
+	director := foDirector()
+	foRequire(t, director)
+	bin := foHavsd(t)
+	l := foStartLab(t, bin, "-director", director, "-n", "1", "-events", "crash", "-keep")
+	if err := l.wait(t, 2*time.Minute); err != nil {
+		t.Fatalf("havsd lab --keep: %v", err)
+	}
+	st := l.state(t)
+	if ns, _ := topo.Namespaces(context.Background(), l.prefix); len(ns) == 0 {
+		t.Fatalf("--keep left no namespaces")
+	}
+	out, err := exec.Command(bin, "lab", "down", "-prefix", l.prefix, "-state-dir", l.stateDir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("havsd lab down: %v\n%s", err, out)
+	}
+	l.assertClean(t, st.Procs)
+}
