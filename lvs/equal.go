@@ -14,8 +14,9 @@ const DefaultScheduler = "wlc"
 // service and its read-back compare equal: the default scheduler filled in,
 // the timeout cut to whole seconds, a full-length persistence netmask and any
 // netmask of a non-persistent service written as zero, IPv4-mapped addresses
-// unmapped, an unset forwarding method as Route (ipvsadm's default), and
-// destinations sorted by key. Counters are left as they are.
+// unmapped, an unset forwarding method as Route (ipvsadm's default), the
+// port of a DR or TUN real server (or of one without a port) as the
+// service's, as ipvsadm sets it, and destinations sorted by key. Counters are left as they are.
 func (s Service) Canonical() Service {
 	c := s
 	c.Key = s.Key.canonical()
@@ -32,6 +33,9 @@ func (s Service) Canonical() Service {
 		d.Addr = d.Addr.Unmap()
 		if d.Forward == FwdInvalid {
 			d.Forward = Route // ipvsadm's default, -g
+		}
+		if c.Key.FWMark == 0 && (d.Port == 0 || d.Forward != Masq) {
+			d.Port = c.Key.Port // as ipvsadm does: DR and TUN cannot change the port
 		}
 		c.Destinations[i] = d
 	}

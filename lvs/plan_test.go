@@ -61,6 +61,11 @@ func TestPlan(t *testing.T) {
 			observed: []Service{svc(web, "wlc", rs1)},
 		},
 		{
+			name:     "DR and TUN real servers take the service port, as ipvsadm sets it",
+			desired:  []Service{svc(web, "rr", dst("192.168.1.10", 8080, 1, Route), dst("192.168.1.20", 0, 1, Tunnel))},
+			observed: []Service{svc(web, "rr", dst("192.168.1.10", 80, 1, Route), dst("192.168.1.20", 80, 1, Tunnel))},
+		},
+		{
 			name:     "weight change is one update",
 			desired:  []Service{svc(web, "rr", rs1w2, rs2)},
 			observed: []Service{svc(web, "rr", rs1, rs2)},
@@ -177,7 +182,7 @@ func TestOpErrorMessages(t *testing.T) {
 		want string
 	}{
 		{Op{Kind: OpAddDest, Service: svc(web, "rr"), Dest: rs}, syscall.EINVAL,
-			"adding real server 192.168.1.10:80 of service tcp 172.0.0.30:80: the kernel rejected the real server; IPVS does this when no route to 192.168.1.10 exists (invalid argument)"},
+			"adding real server 192.168.1.10:80 of service tcp 172.0.0.30:80: the kernel rejected the real server: IPVS takes only a unicast address it has a route to; check the route to 192.168.1.10 (invalid argument)"},
 		{Op{Kind: OpAddService, Service: svc(web, "twos")}, syscall.ENOENT,
 			`adding service tcp 172.0.0.30:80: scheduler "twos" is not available in this kernel (needs Linux 6.2+) (no such file or directory)`},
 		{Op{Kind: OpAddService, Service: svc(web, "twos")}, syscall.ESRCH,

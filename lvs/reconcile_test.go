@@ -118,7 +118,7 @@ func TestReconcileFailureDoesNotStopOthers(t *testing.T) {
 	ssh := lvs.Service{Key: key("172.0.0.30", 22), Scheduler: "rr", Destinations: []lvs.Destination{real("192.168.1.10", 22, 1)}}
 	r.SetDesired(lvs.Desired{Services: []lvs.Service{natLab(1, 1), ssh}})
 	res, err := r.Reconcile(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "no route to 192.168.1.20") {
+	if err == nil || !strings.Contains(err.Error(), "check the route to 192.168.1.20") {
 		t.Fatalf("err = %v, want the EINVAL explanation", err)
 	}
 	if len(res.Failed) != 1 || len(res.Applied) != 4 {

@@ -103,7 +103,7 @@ func explain(o Op, err error) string {
 	case (o.Kind == OpAddService || o.Kind == OpUpdateService) && (errno == syscall.ENOENT || errno == syscall.ESRCH):
 		return schedMissing(o.Service, errno)
 	case o.Kind == OpAddDest && errno == syscall.EINVAL:
-		return fmt.Sprintf("the kernel rejected the real server; IPVS does this when no route to %s exists (%v)", o.Dest.Addr, errno)
+		return fmt.Sprintf("the kernel rejected the real server: IPVS takes only a unicast address it has a route to; check the route to %s (%v)", o.Dest.Addr, errno)
 	case errno == syscall.EEXIST:
 		return fmt.Sprintf("already exists in the kernel table (%v)", errno)
 	case errno == syscall.ESRCH || errno == syscall.ENOENT:
