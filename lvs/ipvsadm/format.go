@@ -183,6 +183,9 @@ func Normalize(svcs []lvs.Service) []lvs.Service {
 	return out
 }
 
+// CompareKeys orders service keys as ipvsadm -Sn prints them.
+func CompareKeys(a, b lvs.ServiceKey) int { return compareKey(a, b) }
+
 // compareKey orders services as ipvsadm does: by firewall mark (plain
 // services first), family, protocol number, address, port. ipvsadm's C
 // comparison subtracts unsigned addresses into an int and so misorders
