@@ -1,0 +1,28 @@
+package lab
+
+import (
+	"testing"
+	"time"
+
+	"github.com/havsd/havsd/conf"
+	"github.com/havsd/havsd/test/netns/topo"
+)
+
+// TestHavsdConfigLoads checks that every lab configuration is valid HCL for
+// the conf package.
+func TestHavsdConfigLoads(t *testing.T) {
+	for _, m := range []topo.Mode{topo.ModeNAT, topo.ModeDR} {
+		for _, v := range []struct {
+			version int
+			advert  time.Duration
+		}{{2, time.Second}, {3, 10 * time.Millisecond}} {
+			p := Params{Kind: KindHavsd, Mode: m, Reals: 2, Version: v.version, Advert: v.advert, Services: true}
+			for i := 0; i < 2; i++ {
+				src := p.HavsdConfig(i, "/run/x.sock")
+				if _, _, diags := conf.LoadBytes("lab.hcl", []byte(src)); diags.HasErrors() {
+					t.Errorf("%s v%d d%d: %s\n%s", m, v.version, i+1, diags.Error(), src)
+				}
+			}
+		}
+	}
+}
