@@ -87,6 +87,7 @@ func compileService(s *rawService) VirtualService {
 	}
 	if s.sorry != nil {
 		sr := compileReal(s, s.sorry, nil)
+		sr.InhibitOnFailure = false // a sorry server is never health-checked
 		vs.Sorry = &sr
 	}
 	return vs
