@@ -22,7 +22,7 @@ import (
 	"github.com/havsd/havsd/conf"
 	"github.com/havsd/havsd/lvs"
 	"github.com/havsd/havsd/lvs/nft"
-	"github.com/havsd/havsd/vrrp"
+	"github.com/havsd/havsd/lvs/sysctl"
 	"github.com/havsd/havsd/vrrp/vip"
 )
 
@@ -125,8 +125,15 @@ func (c *cli) serve(ctx context.Context, file string, cfg *conf.Config, log *slo
 			m.ObserveCheck(k.String(), lat, err)
 		}
 	}})
+	checkSysctls(cfg, log)
 	deps := director.Deps{
-		Load:        func() director.Loaded { return loadConfig(file) },
+		Load: func() director.Loaded {
+			l := loadConfig(file)
+			if l.Err == nil {
+				checkSysctls(l.Config, log)
+			}
+			return l
+		},
 		NewVRRP:     newVRRP(log),
 		ReleaseVIPs: releaseVIPs,
 		Bind:        bindGroups(log),
@@ -250,6 +257,20 @@ func removeStaleVIPs(cfg *conf.Config, log *slog.Logger) error {
 	return err
 }
 
+// checkSysctls reports (and, if the config allows, sets) the kernel settings
+// the configured forwarding methods need.
+func checkSysctls(cfg *conf.Config, log *slog.Logger) {
+	all := director.Compute(cfg, director.Inputs{})
+	for _, f := range sysctl.Check("", sysctl.Needs(all.Desired.Services, all.Desired.SNAT), cfg.Global.SetSysctls) {
+		switch {
+		case !f.OK():
+			log.Warn("kernel setting", "component", "sysctl", "finding", f.String())
+		case f.Changed:
+			log.Info("kernel setting", "component", "sysctl", "finding", f.String())
+		}
+	}
+}
+
 // notifySystemd sends a state to systemd when run as a Type=notify service.
 func notifySystemd(state string) {
 	path := os.Getenv("NOTIFY_SOCKET")
@@ -266,5 +287,3 @@ func notifySystemd(state string) {
 	defer c.Close()
 	_, _ = c.Write([]byte(state))
 }
-
-var _ = vrrp.Config{}
