@@ -48,7 +48,7 @@ func (h genlHdr) Len() int          { return 4 }
 
 // dumpServices lists every service with one genetlink dump on sock.
 func dumpServices(sock *nl.NetlinkSocket, family uint16) ([]Service, error) {
-	req := nl.NewNetlinkRequest(int(family), unix.NLM_F_DUMP|unix.NLM_F_ACK)
+	req := nl.NewNetlinkRequest(int(family), unix.NLM_F_DUMP)
 	req.AddData(genlHdr{cmd: ipvsCmdGetService, version: 1})
 	if err := sock.Send(req); err != nil {
 		return nil, err
