@@ -133,12 +133,32 @@ func stopRecorded(r ProcRecord, grace time.Duration) {
 	_ = syscall.Kill(r.PID, syscall.SIGTERM)
 	deadline := time.Now().Add(grace)
 	for time.Now().Before(deadline) {
-		if startTime(r.PID) != r.StartTime {
+		if !running(r.PID, r.StartTime) {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	_ = syscall.Kill(r.PID, syscall.SIGKILL)
+}
+
+// running reports whether pid is still the process that started at start
+// and has not exited (a zombie whose parent is gone counts as exited).
+func running(pid int, start uint64) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 || f[0] == "Z" {
+		return false
+	}
+	v, _ := strconv.ParseUint(f[19], 10, 64)
+	return v == start
 }
 
 // startTime returns field 22 of /proc/PID/stat, or 0 if the process is gone.
@@ -182,7 +202,7 @@ func killPID(pid int) {
 		return
 	}
 	_ = syscall.Kill(pid, syscall.SIGKILL)
-	for i := 0; i < 100 && startTime(pid) == st; i++ {
+	for i := 0; i < 100 && running(pid, st); i++ {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
