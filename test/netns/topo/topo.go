@@ -131,9 +131,15 @@ func (t *Topology) addNode(ctx context.Context, n Node) error {
 // NS returns the namespace name of a node.
 func (t *Topology) NS(node string) string { return t.Spec.NS(node) }
 
-// Sysctl sets a sysctl inside a node's namespace.
-func (t *Topology) Sysctl(ctx context.Context, node, key, value string) error {
-	return run(ctx, "ip", "netns", "exec", t.NS(node), "sysctl", "-qw", key+"="+value)
+// Sysctl sets a sysctl inside a node's namespace. /proc/sys/net follows the
+// namespace of the thread that opens it, so no sysctl binary is needed.
+func (t *Topology) Sysctl(_ context.Context, node, key, value string) error {
+	path := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
+	err := t.Do(node, func() error { return os.WriteFile(path, []byte(value), 0o644) })
+	if err != nil {
+		return fmt.Errorf("setting %s=%s in %s: %w", key, value, t.NS(node), err)
+	}
+	return nil
 }
 
 // IP runs `ip -n NS args...` in a node.
