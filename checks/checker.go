@@ -46,10 +46,14 @@ type CheckerFunc func(ctx context.Context) error
 // Check calls f(ctx).
 func (f CheckerFunc) Check(ctx context.Context) error { return f(ctx) }
 
-// withTimeout bounds ctx by d and returns the context and its cancel.
+// withTimeout bounds ctx by d, unless its deadline is already that close
+// (as the scheduler's is), and returns the context and its cancel.
 func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	if d <= 0 {
-		return context.WithCancel(ctx)
+		return ctx, func() {}
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
+		return ctx, func() {}
 	}
 	return context.WithTimeout(ctx, d)
 }

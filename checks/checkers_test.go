@@ -137,6 +137,30 @@ func TestHTTPCheck(t *testing.T) {
 	})
 }
 
+func TestHTTPKeepAliveStaleConnection(t *testing.T) {
+	noLeaks(t)
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c := mustNew(t, Spec{Kind: KindHTTP, Target: addrPort(t, srv.Listener.Addr()), Timeout: time.Second, HTTP: &HTTPSpec{KeepAlive: true}})
+	wantErr(t, c.Check(t.Context()), "")
+	wantErr(t, c.Check(t.Context()), "")
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections for two kept-alive checks, want 1", n)
+	}
+	srv.CloseClientConnections() // the idle connection goes stale
+	wantErr(t, c.Check(t.Context()), "")
+	if n := conns.Load(); n != 2 {
+		t.Errorf("%d connections after a stale one, want 2", n)
+	}
+}
+
 func md5hex(s string) string {
 	sum := md5.Sum([]byte(s))
 	return hex.EncodeToString(sum[:])

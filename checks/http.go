@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"bufio"
 	"context"
 	"crypto/md5"
 	"crypto/tls"
@@ -10,124 +11,74 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 )
 
 // httpChecker performs a GET and checks status, body digest and regex.
-//
-// Connection reuse: each checker owns its own http.Transport. By default
-// keep-alives are disabled, so every check opens a new connection (as
-// keepalived does) and proves the server still accepts them; nothing is
-// pooled between targets, so a dead target cannot starve another's pool.
-// With HTTPSpec.KeepAlive one idle connection per checker is kept.
 type httpChecker struct {
 	spec   Spec
-	url    string
-	client *http.Client
+	get    *getter
+	status []StatusRange
 	re     *regexp.Regexp
 	digest string
 }
 
 func newHTTPChecker(spec Spec) (*httpChecker, error) {
-	h := spec.HTTP
-	if h == nil {
-		h = &HTTPSpec{}
+	h := HTTPSpec{}
+	if spec.HTTP != nil {
+		h = *spec.HTTP
 	}
 	scheme := "http"
 	if spec.Kind == KindHTTPS {
 		scheme = "https"
 	}
 	path := h.Path
-	if path == "" {
-		path = "/"
-	}
 	if !strings.HasPrefix(path, "/") {
 		path = "/" + path
 	}
-	u := scheme + "://" + spec.Target.String() + path
-	if _, err := url.Parse(u); err != nil {
+	g, err := newGetter(scheme+"://"+spec.Target.String()+path, h.Host, h.TLSServerName, h.TLSVerify, h.KeepAlive, h.MaxBody)
+	if err != nil {
 		return nil, fmt.Errorf("building %s check: %w", spec.Kind, err)
 	}
-	c := &httpChecker{spec: spec, url: u, digest: strings.ToLower(h.Digest)}
+	g.dialer = dialer(spec, "tcp")
+	c := &httpChecker{spec: spec, get: g, status: h.Status, digest: strings.ToLower(h.Digest)}
 	if h.Regex != "" {
-		re, err := regexp.Compile(h.Regex)
-		if err != nil {
+		if c.re, err = regexp.Compile(h.Regex); err != nil {
 			return nil, fmt.Errorf("building %s check: regex: %w", spec.Kind, err)
 		}
-		c.re = re
 	}
 	if c.digest != "" {
 		if b, err := hex.DecodeString(c.digest); err != nil || len(b) != md5.Size {
 			return nil, fmt.Errorf("building %s check: digest %q is not 32 hex digits", spec.Kind, h.Digest)
 		}
 	}
-	c.client = newHTTPClient(spec, h)
 	return c, nil
 }
 
-// newHTTPClient builds a client that never follows redirects (the status is
-// checked as is) and whose transport dials from the spec's source address.
-func newHTTPClient(spec Spec, h *HTTPSpec) *http.Client {
-	tr := &http.Transport{
-		DialContext:           dialer(spec, "tcp").DialContext,
-		DisableKeepAlives:     !h.KeepAlive,
-		MaxIdleConns:          1,
-		MaxIdleConnsPerHost:   1,
-		MaxConnsPerHost:       0,
-		IdleConnTimeout:       max(2*spec.Interval, 10*time.Second),
-		ResponseHeaderTimeout: 0, // the whole-request context deadline applies
-		DisableCompression:    true,
-		ForceAttemptHTTP2:     false,
-		TLSClientConfig: &tls.Config{
-			ServerName:         h.TLSServerName,
-			InsecureSkipVerify: !h.TLSVerify, // keepalived does not verify either
-		},
-	}
-	if tr.TLSClientConfig.ServerName == "" && h.Host != "" {
-		host := h.Host
-		if hh, _, err := net.SplitHostPort(host); err == nil {
-			host = hh
-		}
-		tr.TLSClientConfig.ServerName = host
-	}
-	return &http.Client{
-		Transport:     tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
-
 // Check performs one GET under the spec's timeout, which bounds the whole
-// request: connect, headers and body, so a trickling server cannot overrun it.
+// request: connect, TLS, headers and body, so a trickling server cannot
+// overrun it.
 func (c *httpChecker) Check(ctx context.Context) error {
 	ctx, cancel := withTimeout(ctx, c.spec.Timeout)
 	defer cancel()
-	h := c.spec.HTTP
-	if h == nil {
-		h = &HTTPSpec{}
-	}
-	res, err := fetch(ctx, c.client, c.url, h.Host, h.MaxBody, c.digest != "" || c.re != nil)
+	res, err := c.get.do(ctx, c.digest != "" || c.re != nil)
 	if err != nil {
-		return c.describe(ctx, res.phase, err)
+		return describeFetch(ctx, c.get.url, c.spec.Timeout, res.phase, err)
 	}
-	if !statusOK(h.Status, res.status) {
-		return fmt.Errorf("GET %s: HTTP status %d not in %s", c.url, res.status, rangesString(h.Status))
+	if !statusOK(c.status, res.status) {
+		return fmt.Errorf("GET %s: HTTP status %d not in %s", c.get.url, res.status, rangesString(c.status))
 	}
 	if c.digest != "" && res.digest != c.digest {
-		return fmt.Errorf("GET %s: body digest %s != expected %s", c.url, res.digest, c.digest)
+		return fmt.Errorf("GET %s: body digest %s != expected %s", c.get.url, res.digest, c.digest)
 	}
 	if c.re != nil && !c.re.Match(res.body) {
-		return fmt.Errorf("GET %s: body does not match regex %q", c.url, c.re.String())
+		return fmt.Errorf("GET %s: body does not match regex %q", c.get.url, c.re.String())
 	}
 	return nil
-}
-
-func (c *httpChecker) describe(ctx context.Context, phase string, err error) error {
-	return describeFetch(ctx, c.url, c.spec.Timeout, phase, err)
 }
 
 // describeFetch words a failed GET: a connect error as netErr does, a
@@ -137,22 +88,106 @@ func describeFetch(ctx context.Context, rawURL string, timeout time.Duration, ph
 		return fmt.Errorf("GET %s: timeout after %s %s", rawURL, timeout, phase)
 	}
 	var oe *net.OpError
-	if phase == "connecting" && errors.As(err, &oe) && oe.Op == "dial" {
+	if phase == phaseConnect && errors.As(err, &oe) && oe.Op == "dial" {
 		addr := rawURL
 		if oe.Addr != nil {
 			addr = oe.Addr.String()
 		}
 		return netErr(ctx, "connect", addr, timeout, err)
 	}
-	return fmt.Errorf("GET %s: %s: %w", rawURL, phase, unwrapURLError(err))
+	return fmt.Errorf("GET %s: %s: %w", rawURL, phase, err)
 }
 
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
+// Phases of a GET, named in errors.
+const (
+	phaseConnect = "connecting"
+	phaseTLS     = "in TLS handshake"
+	phaseSend    = "sending request"
+	phaseHeaders = "waiting for response headers"
+	phaseBody    = "reading body"
+)
+
+// getter is a minimal HTTP/1.1 GET client for checks: a prebuilt request
+// written on a connection whose deadline is the context's, and the standard
+// library's response parser. It starts no goroutines and keeps no pool.
+//
+// Connection reuse: off by default, so every check opens a new connection
+// (as keepalived does) and proves the server still accepts them; a pooled
+// connection would keep passing after the server stopped listening. With
+// keepAlive one idle connection is kept per getter (per checker), and a
+// reused connection that turns out stale is retried once on a new one.
+type getter struct {
+	url       string
+	addr      string // host:port dialled
+	request   []byte
+	tls       *tls.Config // nil for plain HTTP
+	keepAlive bool
+	maxBody   int64
+	dialer    *net.Dialer
+
+	mu   sync.Mutex
+	idle *httpConn
+}
+
+type httpConn struct {
+	conn net.Conn
+	br   *bufio.Reader
+}
+
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+
+func newGetter(rawURL, host, serverName string, verify, keepAlive bool, maxBody int64) (*getter, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, err
 	}
-	return err
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("%q is not an http or https URL", rawURL)
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		port := "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+		addr = net.JoinHostPort(u.Hostname(), port)
+	}
+	if host == "" {
+		host = u.Host
+	}
+	reqURI := u.RequestURI()
+	if strings.ContainsAny(reqURI+host, " \r\n") {
+		return nil, fmt.Errorf("path or host contains a space or line break")
+	}
+	if maxBody <= 0 {
+		maxBody = DefaultMaxBody
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: havsd-check\r\nAccept: */*\r\nAccept-Encoding: identity\r\n", reqURI, host)
+	if !keepAlive {
+		b.WriteString("Connection: close\r\n")
+	}
+	b.WriteString("\r\n")
+	g := &getter{url: rawURL, addr: addr, request: []byte(b.String()), keepAlive: keepAlive,
+		maxBody: maxBody, dialer: &net.Dialer{KeepAlive: -1}}
+	if u.Scheme == "https" {
+		if serverName == "" {
+			serverName = host
+			if h, _, err := net.SplitHostPort(host); err == nil {
+				serverName = h
+			}
+			serverName = strings.Trim(serverName, "[]")
+			if net.ParseIP(serverName) != nil {
+				serverName = ""
+			}
+		}
+		// Verification is off by default, as in keepalived.
+		g.tls = &tls.Config{ServerName: serverName, InsecureSkipVerify: !verify}
+		if verify && serverName == "" {
+			g.tls.ServerName = u.Hostname()
+		}
+	}
+	return g, nil
 }
 
 // fetchResult is what one GET returned; phase names the step an error hit.
@@ -163,52 +198,114 @@ type fetchResult struct {
 	phase  string
 }
 
-// fetch GETs rawURL. With readBody it reads at most maxBody bytes (an error
-// if the body is longer) and computes the MD5 as keepalived's genhash does:
-// hex MD5 of the body bytes as received (after chunked decoding, before any
-// content decoding). Without it, the body is drained (bounded) or dropped.
-func fetch(ctx context.Context, client *http.Client, rawURL, host string, maxBody int64, readBody bool) (fetchResult, error) {
-	res := fetchResult{phase: "connecting"}
-	if maxBody <= 0 {
-		maxBody = DefaultMaxBody
+// do performs the GET. With readBody it reads at most maxBody bytes (an
+// error if the body is longer) and computes the MD5 as keepalived's genhash
+// does: hex MD5 of the body bytes as received after chunked decoding (no
+// content decoding is asked for). Without it the body is not read, unless
+// a kept-alive connection needs it drained.
+func (g *getter) do(ctx context.Context, readBody bool) (fetchResult, error) {
+	if hc := g.takeIdle(); hc != nil {
+		res, err, retry := g.exchange(ctx, hc, true, readBody)
+		if !retry {
+			return res, err
+		}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	res := fetchResult{phase: phaseConnect}
+	hc, phase, err := g.connect(ctx)
 	if err != nil {
+		res.phase = phase
 		return res, err
 	}
-	if host != "" {
-		req.Host = host
-	}
-	req.Header.Set("User-Agent", "havsd-check")
-	req.Header.Set("Accept-Encoding", "identity")
-	trace := &phaseTrace{res: &res}
-	req = req.WithContext(trace.context(ctx))
-	resp, err := client.Do(req)
+	res, err, _ = g.exchange(ctx, hc, false, readBody)
+	return res, err
+}
+
+func (g *getter) takeIdle() *httpConn {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	hc := g.idle
+	g.idle = nil
+	return hc
+}
+
+func (g *getter) connect(ctx context.Context) (*httpConn, string, error) {
+	conn, err := g.dialer.DialContext(ctx, "tcp", g.addr)
 	if err != nil {
-		trace.settle()
-		return res, err
+		return nil, phaseConnect, err
+	}
+	if g.tls != nil {
+		tc := tls.Client(conn, g.tls)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, phaseTLS, err
+		}
+		conn = tc
+	}
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(conn)
+	return &httpConn{conn: conn, br: br}, "", nil
+}
+
+// exchange writes the request and reads the response on hc. retry reports
+// that a reused connection failed before any response byte: stale.
+func (g *getter) exchange(ctx context.Context, hc *httpConn, reused, readBody bool) (res fetchResult, err error, retry bool) {
+	keep := false
+	defer func() {
+		if keep {
+			g.mu.Lock()
+			if g.idle == nil {
+				g.idle, hc = hc, nil
+			}
+			g.mu.Unlock()
+		}
+		if hc != nil {
+			hc.conn.Close()
+			hc.br.Reset(nil)
+			readerPool.Put(hc.br)
+		}
+	}()
+	if dl, ok := ctx.Deadline(); ok {
+		hc.conn.SetDeadline(dl)
+	} else {
+		hc.conn.SetDeadline(time.Time{})
+	}
+	stop := context.AfterFunc(ctx, func() { hc.conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	res.phase = phaseSend
+	if _, err := hc.conn.Write(g.request); err != nil {
+		return res, err, reused && ctx.Err() == nil
+	}
+	res.phase = phaseHeaders
+	resp, err := http.ReadResponse(hc.br, nil)
+	if err != nil {
+		stale := reused && ctx.Err() == nil && hc.br.Buffered() == 0 && !isTimeout(ctx, err)
+		return res, err, stale
 	}
 	defer resp.Body.Close()
 	res.status = resp.StatusCode
-	res.phase = "reading body"
-	if !readBody {
-		if !client.Transport.(*http.Transport).DisableKeepAlives {
-			_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
+	res.phase = phaseBody
+	if readBody {
+		body, err := io.ReadAll(io.LimitReader(resp.Body, g.maxBody+1))
+		if err != nil {
+			return res, err, false
 		}
-		return res, err
+		if int64(len(body)) > g.maxBody {
+			return res, fmt.Errorf("body larger than %d bytes", g.maxBody), false
+		}
+		sum := md5.Sum(body)
+		res.body, res.digest = body, hex.EncodeToString(sum[:])
+	} else if g.keepAlive {
+		if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, g.maxBody)); err != nil {
+			return res, err, false
+		}
 	}
-	sum := md5.New()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return res, err
+	if g.keepAlive && !resp.Close {
+		// Reusable only if the body was consumed to its end.
+		n, _ := resp.Body.Read(make([]byte, 1))
+		keep = n == 0
 	}
-	if int64(len(body)) > maxBody {
-		return res, fmt.Errorf("body larger than %d bytes", maxBody)
-	}
-	sum.Write(body)
-	res.body = body
-	res.digest = hex.EncodeToString(sum.Sum(nil))
-	return res, nil
+	return res, nil, false
 }
 
 func statusOK(ranges []StatusRange, code int) bool {
@@ -238,26 +335,6 @@ func rangesString(ranges []StatusRange) string {
 	return strings.Join(parts, ",")
 }
 
-// phaseTrace records how far a request got, so that an error or a timeout
-// can say "connecting", "waiting for response headers" or "reading body".
-type phaseTrace struct {
-	res  *fetchResult
-	step atomic.Int32
-}
-
-var phaseNames = [...]string{"connecting", "in TLS handshake", "waiting for response headers", "reading response headers"}
-
-func (p *phaseTrace) context(ctx context.Context) context.Context {
-	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		TLSHandshakeStart:    func() { p.step.Store(1) },
-		GotConn:              func(httptrace.GotConnInfo) { p.step.Store(2) },
-		GotFirstResponseByte: func() { p.step.Store(3) },
-	})
-}
-
-// settle copies the recorded phase into the result.
-func (p *phaseTrace) settle() { p.res.phase = phaseNames[p.step.Load()] }
-
 // DigestRequest describes one fetch by Digest.
 type DigestRequest struct {
 	URL     string
@@ -275,9 +352,11 @@ func Digest(ctx context.Context, r DigestRequest) (status int, digest string, er
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
 	defer cancel()
-	h := &HTTPSpec{Host: r.Host, TLSVerify: r.Verify}
-	client := newHTTPClient(Spec{Interval: r.Timeout}, h)
-	res, err := fetch(ctx, client, r.URL, r.Host, r.MaxBody, true)
+	g, err := newGetter(r.URL, r.Host, "", r.Verify, false, r.MaxBody)
+	if err != nil {
+		return 0, "", err
+	}
+	res, err := g.do(ctx, true)
 	if err != nil {
 		return res.status, "", describeFetch(ctx, r.URL, r.Timeout, res.phase, err)
 	}

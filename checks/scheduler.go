@@ -208,6 +208,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	defer cancel()
 	wg.Go(func() { s.mail.deliver(ctx, s.out) })
 
+	pool := &workers{jobs: make(chan func()), wg: &wg, done: ctx.Done()}
 	timer := s.clock.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -215,9 +216,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		now := s.clock.Now()
 		jobs := s.eng.due(now.Add(s.opts.Slack))
 		for _, p := range jobs {
+			// One context per check: the spec's timeout (the checkers
+			// add none when the deadline is already as tight) and a
+			// cancel for reloads and shutdown.
 			var pctx context.Context
-			pctx, p.cancel = context.WithCancel(ctx)
-			wg.Go(func() { s.runCheck(pctx, p) })
+			pctx, p.cancel = context.WithTimeout(ctx, p.spec.Timeout)
+			pool.run(func() { s.runCheck(pctx, p) })
 		}
 		next, ok := s.eng.nextDue()
 		s.mu.Unlock()
@@ -251,7 +255,7 @@ func (s *Scheduler) runCheck(ctx context.Context, p *probe) {
 	err := s.safeCheck(ctx, p, id)
 	end := s.clock.Now()
 	latency := end.Sub(start)
-	if ctx.Err() != nil {
+	if errors.Is(ctx.Err(), context.Canceled) {
 		// Cancelled by a reload or shutdown: not a verdict on the server.
 		s.mu.Lock()
 		s.eng.requeue(p)
@@ -282,8 +286,7 @@ func (s *Scheduler) runCheck(ctx context.Context, p *probe) {
 	}
 }
 
-// safeCheck runs the checker with a backstop deadline (the checker applies
-// the spec's timeout itself) and turns a panic into a failure.
+// safeCheck runs the checker and turns a panic into a failure.
 func (s *Scheduler) safeCheck(ctx context.Context, p *probe, id ID) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -293,9 +296,43 @@ func (s *Scheduler) safeCheck(ctx context.Context, p *probe, id ID) (err error) 
 			err = fmt.Errorf("%s checker panicked: %v", p.spec.Kind, r)
 		}
 	}()
-	ctx, cancel := context.WithTimeout(ctx, p.spec.Timeout+time.Second)
-	defer cancel()
 	return p.checker.Check(ctx)
+}
+
+// workers runs jobs on reusable goroutines: an idle worker takes a job, or
+// a new one starts. A worker idle for workerIdle exits. Reuse keeps the
+// grown stacks of HTTP and TLS code instead of growing a fresh one per check.
+type workers struct {
+	jobs chan func() // unbuffered: a send succeeds only to an idle worker
+	wg   *sync.WaitGroup
+	done <-chan struct{}
+}
+
+const workerIdle = 10 * time.Second
+
+func (w *workers) run(job func()) {
+	select {
+	case w.jobs <- job:
+	default:
+		w.wg.Go(func() { w.loop(job) })
+	}
+}
+
+func (w *workers) loop(job func()) {
+	job()
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		select {
+		case job = <-w.jobs:
+			job()
+			idle.Reset(workerIdle)
+		case <-idle.C:
+			return
+		case <-w.done:
+			return
+		}
+	}
 }
 
 func (s *Scheduler) signal() {

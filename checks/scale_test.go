@@ -1,0 +1,338 @@
+package checks
+
+// Scale benchmark: N real servers, each with an HTTP check at a 1 s interval
+// against loopback listeners served by a child process (this test binary
+// re-executed), so getrusage of this process counts the checks only.
+//
+// Smoke size (CI):  go test -run XXX -bench Scale -benchtime 1x ./checks
+// Full size:        go test -run XXX -bench Scale -benchtime 1x ./checks \
+//                       -scale.n 10000 -scale.d 30s
+// Keep-alive:       add -scale.keepalive
+// The same knobs can come from the environment: HAVSD_SCALE_N, HAVSD_SCALE_D.
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const scaleServerEnv = "HAVSD_SCALE_SERVER"
+
+var (
+	scaleN         = flag.Int("scale.n", envInt("HAVSD_SCALE_N", 500), "servers in BenchmarkScale")
+	scaleD         = flag.Duration("scale.d", envDuration("HAVSD_SCALE_D", 5*time.Second), "measured steady-state duration")
+	scaleStop      = flag.Float64("scale.stop", 0.1, "fraction of servers stopped at once")
+	scaleKeepAlive = flag.Bool("scale.keepalive", false, "reuse connections between checks")
+)
+
+func envInt(k string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(k)); err == nil {
+		return v
+	}
+	return def
+}
+
+func envDuration(k string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(k)); err == nil {
+		return v
+	}
+	return def
+}
+
+// raiseNoFile lifts RLIMIT_NOFILE as far as allowed.
+func raiseNoFile(want uint64) uint64 {
+	var r syscall.Rlimit
+	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r)
+	if r.Max < want {
+		try := syscall.Rlimit{Cur: want, Max: want}
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &try) == nil {
+			return want
+		}
+	}
+	r.Cur = r.Max
+	syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
+	return r.Cur
+}
+
+// scaleAddr spreads listeners over 127.1.0.0/16.
+func scaleAddr(i int) string { return fmt.Sprintf("127.1.%d.%d:0", i/250, i%250+1) }
+
+// scaleServer runs in the child: N listeners, one HTTP server, commands on
+// stdin ("STOP k" closes the first k listeners), addresses on stdout.
+func scaleServer() int {
+	n, _ := strconv.Atoi(os.Getenv(scaleServerEnv))
+	raiseNoFile(uint64(2*n + 1000))
+	// Open connections by local address, so that STOP can also drop the
+	// kept-alive ones, as a server process that dies would.
+	var mu sync.Mutex
+	conns := map[string]map[net.Conn]bool{}
+	srv := &http.Server{
+		ConnState: func(c net.Conn, st http.ConnState) {
+			mu.Lock()
+			defer mu.Unlock()
+			k := c.LocalAddr().String()
+			switch st {
+			case http.StateNew:
+				if conns[k] == nil {
+					conns[k] = map[net.Conn]bool{}
+				}
+				conns[k][c] = true
+			case http.StateClosed, http.StateHijacked:
+				delete(conns[k], c)
+			}
+		},
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "3")
+			io.WriteString(w, "ok\n")
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       30 * time.Second,
+	}
+	out := bufio.NewWriter(os.Stdout)
+	lns := make([]net.Listener, n)
+	for i := range lns {
+		ln, err := net.Listen("tcp", scaleAddr(i))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "listen %d: %v\n", i, err)
+			return 1
+		}
+		lns[i] = ln
+		go srv.Serve(ln)
+		fmt.Fprintln(out, ln.Addr())
+	}
+	fmt.Fprintln(out, "READY")
+	out.Flush()
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		var k int
+		if _, err := fmt.Sscanf(in.Text(), "STOP %d", &k); err != nil {
+			continue
+		}
+		at := time.Now()
+		for _, ln := range lns[:min(k, n)] {
+			ln.Close()
+			mu.Lock()
+			for c := range conns[ln.Addr().String()] {
+				c.Close()
+			}
+			mu.Unlock()
+		}
+		fmt.Printf("STOPPED %d %d\n", at.UnixNano(), time.Now().UnixNano())
+	}
+	return 0
+}
+
+type scaleChild struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bufio.Scanner
+	addrs []netip.AddrPort
+}
+
+func startScaleChild(b *testing.B, n int) *scaleChild {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", scaleServerEnv, n))
+	cmd.Stderr = os.Stderr
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("starting server process: %v", err)
+	}
+	c := &scaleChild{cmd: cmd, stdin: stdin, out: bufio.NewScanner(stdout)}
+	b.Cleanup(func() {
+		stdin.Close()
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill() // by PID: the child we started
+			<-done
+		}
+	})
+	for c.out.Scan() {
+		line := c.out.Text()
+		if line == "READY" {
+			return c
+		}
+		ap, err := netip.ParseAddrPort(line)
+		if err != nil {
+			b.Fatalf("server process said %q", line)
+		}
+		c.addrs = append(c.addrs, ap)
+	}
+	b.Fatalf("server process ended before READY")
+	return nil
+}
+
+// cpuTime returns user+system CPU time of this process.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// procStatusKB reads a "Vm..." field of /proc/self/status in kB.
+func procStatusKB(field string) int64 {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb
+		}
+	}
+	return -1
+}
+
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	return strings.TrimSpace(string(b))
+}
+
+func BenchmarkScale(b *testing.B) {
+	n, d := *scaleN, *scaleD
+	raiseNoFile(uint64(2*n + 1000))
+	b.Logf("load before: %s; %d CPUs", loadAvg(), runtime.NumCPU())
+	child := startScaleChild(b, n)
+
+	// Transitions are collected by one consumer.
+	var mu sync.Mutex
+	downs := map[ID]time.Time{}
+	var errMu sync.Mutex
+	errSamples := map[string]int{}
+	s := NewScheduler(Options{OnResult: func(_ ID, _ Kind, _ time.Duration, err error) {
+		if err != nil {
+			// Strip the address so that errors group by kind.
+			msg := err.Error()
+			if i := strings.LastIndex(msg, ": "); i >= 0 {
+				msg = msg[i+2:]
+			}
+			errMu.Lock()
+			errSamples[msg]++
+			errMu.Unlock()
+		}
+	}})
+	targets := make(map[ID][]Spec, n)
+	ids := make([]ID, n)
+	for i, ap := range child.addrs {
+		ids[i] = ID("http " + ap.String())
+		targets[ids[i]] = []Spec{{Kind: KindHTTP, Target: ap, Interval: time.Second, Timeout: time.Second,
+			Warmup: time.Second, HTTP: &HTTPSpec{Path: "/", KeepAlive: *scaleKeepAlive}}}
+	}
+	s.Set(targets)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { s.Run(ctx) })
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case tr := <-s.Transitions():
+				if !tr.Up {
+					mu.Lock()
+					downs[tr.ID] = time.Now()
+					mu.Unlock()
+				}
+			}
+		}
+	})
+	defer func() { cancel(); wg.Wait() }()
+
+	b.ResetTimer()
+	time.Sleep(2 * time.Second) // warm-up: every check has started once
+	c0, cpu0, t0 := s.Stats(), cpuTime(), time.Now()
+	time.Sleep(d)
+	c1, cpu1, t1 := s.Stats(), cpuTime(), time.Now()
+	el := t1.Sub(t0)
+	checks := float64(c1.Checks - c0.Checks)
+	rate := checks / el.Seconds()
+	cpuPerK := (cpu1 - cpu0).Seconds() / checks * 1000
+	cores := (cpu1 - cpu0).Seconds() / el.Seconds()
+	mu.Lock()
+	falseDowns := len(downs)
+	mu.Unlock()
+
+	// Stop a fraction of the servers at once and time their detection,
+	// for those that were up just before (an overloaded machine may have
+	// marked some down already: they are counted apart).
+	k := int(float64(n) * *scaleStop)
+	status := s.Status()
+	var watch []ID
+	for _, id := range ids[:k] {
+		if status[id].Up {
+			watch = append(watch, id)
+		}
+	}
+	mu.Lock()
+	clear(downs)
+	mu.Unlock()
+	fmt.Fprintf(child.stdin, "STOP %d\n", k)
+	if !child.out.Scan() {
+		b.Fatal("server process gone")
+	}
+	var atNs, doneNs int64
+	fmt.Sscanf(child.out.Text(), "STOPPED %d %d", &atNs, &doneNs)
+	stopAt := time.Unix(0, atNs)
+	deadline := time.Now().Add(10 * time.Second)
+	var lat []time.Duration
+	for time.Now().Before(deadline) {
+		mu.Lock()
+		lat = lat[:0]
+		for _, id := range watch {
+			if at, ok := downs[id]; ok {
+				lat = append(lat, at.Sub(stopAt))
+			}
+		}
+		mu.Unlock()
+		if len(lat) == len(watch) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return -1
+		}
+		return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(time.Millisecond)
+	}
+	hwm := procStatusKB("VmHWM")
+	b.Logf("servers %d, keep-alive %v, measured %s", n, *scaleKeepAlive, el.Round(time.Millisecond))
+	b.Logf("checks/s %.0f of target %d (%.1f%%); failures %d; false downs before the stop %d",
+		rate, n, 100*rate/float64(n), c1.Failures-c0.Failures, falseDowns)
+	b.Logf("CPU %.3f s per 1000 checks = %.2f cores; peak RSS %.1f MB; goroutines %d",
+		cpuPerK, cores, float64(hwm)/1024, runtime.NumGoroutine())
+	b.Logf("stopped %d at once (%d of them up before; closing took %s): detected %d; latency min %s p50 %s p90 %s p99 %s max %s",
+		k, len(watch), time.Duration(doneNs-atNs).Round(time.Millisecond), len(lat), pct(0), pct(0.5), pct(0.9), pct(0.99), pct(1))
+	b.Logf("load after: %s", loadAvg())
+	errMu.Lock()
+	for msg, n := range errSamples {
+		b.Logf("errors: %d x %s", n, msg)
+	}
+	errMu.Unlock()
+	b.ReportMetric(rate, "checks/s")
+	b.ReportMetric(cpuPerK, "cpu-s/1k-checks")
+	b.ReportMetric(float64(hwm)/1024, "peak-RSS-MB")
+	b.ReportMetric(pct(1).Seconds(), "detect-max-s")
+	if len(lat) < len(watch) {
+		b.Errorf("only %d of %d stopped servers detected within 10 s", len(lat), len(watch))
+	}
+}
