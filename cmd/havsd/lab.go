@@ -36,10 +36,10 @@ func init() {
 
 // labFlags are the settings of `havsd lab`.
 type labFlags struct {
-	mode, director, dir, events, target, prefix, stateDir, jsonOut string
-	keep, vm                                                       bool
-	version, n, reals                                              int
-	advert, interval, timeout, mtbf                                time.Duration
+	mode, director, dir, events, target, prefix, stateDir, jsonOut, vmCache string
+	keep, vm                                                                bool
+	version, n, reals                                                       int
+	advert, interval, timeout, mtbf                                         time.Duration
 }
 
 func (c *cli) lab(ctx context.Context, args []string) int {
@@ -57,7 +57,8 @@ func (c *cli) lab(ctx context.Context, args []string) int {
 	fs.StringVar(&f.mode, "mode", "nat", "forwarding `mode` of the lab: nat or dr")
 	fs.BoolVar(&f.keep, "keep", false, "leave the lab up for exploring (remove it with havsd lab down)")
 	fs.StringVar(&f.dir, "dir", "", "`directory` for configs and logs (default: a new one under "+os.TempDir()+")")
-	fs.BoolVar(&f.vm, "vm", false, "run the lab inside the test VM, where IPVS is available")
+	fs.BoolVar(&f.vm, "vm", false, "run the lab inside the test VM (test/vm), where IPVS is available; needs a static binary")
+	fs.StringVar(&f.vmCache, "vm-cache", defaultVMCache(), "`directory` prepared by test/vm/setup.sh")
 	fs.StringVar(&f.director, "director", "havsd", "director `software`: havsd, or keepalived (--vrrp) as a baseline")
 	fs.IntVar(&f.version, "vrrp-version", 3, "VRRP `version`, 2 or 3")
 	fs.DurationVar(&f.advert, "advert", 100*time.Millisecond, "VRRP advert `interval` (whole seconds for version 2)")
@@ -75,8 +76,7 @@ func (c *cli) lab(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 	if f.vm {
-		fmt.Fprintln(c.stderr, "havsd lab: --vm is not available yet: the VM harness (test/vm) does not provide a lab image; run without --vm (VRRP, VIP movement and checks work here, IPVS needs the VM)")
-		return exitFailure
+		return c.labVM(ctx, args, f.vmCache, f.director)
 	}
 	opt, events, err := f.options()
 	if err != nil {

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestStripVMFlags(t *testing.T) {
+	tests := []struct {
+		in, want []string
+	}{
+		{[]string{"--vm", "-n", "2"}, []string{"-n", "2"}},
+		{[]string{"-vm", "--dir", "/x", "-keep", "-events=crash"}, []string{"-events=crash"}},
+		{[]string{"-vm-cache=/c", "-json", "f", "-mode", "dr"}, []string{"-mode", "dr"}},
+		{[]string{"-prefix", "p-", "-state-dir", "/s", "-advert", "1s"}, []string{"-advert", "1s"}},
+	}
+	for _, tt := range tests {
+		if got := stripVMFlags(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("stripVMFlags(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestLabAndDrillUsage(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"bad mode", []string{"lab", "-mode", "tun"}, exitUsage, `unknown mode "tun"`},
+		{"bad director", []string{"lab", "-director", "vrrpd"}, exitUsage, `unknown director "vrrpd"`},
+		{"v2 needs whole seconds", []string{"lab", "-vrrp-version", "2", "-advert", "100ms"}, exitUsage, "whole seconds"},
+		{"keepalived has no handover", []string{"lab", "-director", "keepalived", "-events", "handover"}, exitUsage, "not available with keepalived"},
+		{"bad target", []string{"lab", "-target", "udp://10.0.0.1:53"}, exitUsage, "scheme must be"},
+		{"lab down with nothing up", []string{"lab", "down", "-prefix", "hv-lbnone-", "-state-dir", "/nonexistent-hv-lb"}, exitOK, "no lab is up"},
+		{"drill needs a target", []string{"drill"}, exitUsage, "-target is required"},
+		{"drill handover needs a socket", []string{"drill", "-target", "tcp://10.0.0.1:80"}, exitUsage, "needs -s SOCKET"},
+		{"drill crash needs a command", []string{"drill", "-target", "tcp://10.0.0.1:80", "-event", "crash"}, exitUsage, "needs -exec COMMAND"},
+		{"drill unknown event", []string{"drill", "-target", "icmp://10.0.0.1", "-event", "reboot"}, exitUsage, `unknown event "reboot"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb}
+			if code := c.main(context.Background(), tt.args); code != tt.code {
+				t.Errorf("exit code %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, out.String(), errb.String())
+			}
+			if all := out.String() + errb.String(); !strings.Contains(all, tt.want) {
+				t.Errorf("output lacks %q:\n%s", tt.want, all)
+			}
+		})
+	}
+}
