@@ -195,8 +195,9 @@ func (c *cli) runLab(ctx context.Context, f labFlags, opt lab.Options, events []
 		return err
 	}
 	all, err := c.labDrills(ctx, l, f, events)
+	cpu := c.labCPU(l)
 	if f.jsonOut != "" && len(all) > 0 {
-		if werr := writeDrillJSON(f.jsonOut, opt, all); werr != nil && err == nil {
+		if werr := writeDrillJSON(f.jsonOut, opt, all, cpu); werr != nil && err == nil {
 			err = werr
 		}
 	}
@@ -234,6 +235,21 @@ func (c *cli) labTraffic(ctx context.Context, l *lab.Lab, target string) error {
 	}
 	fmt.Fprintln(c.stdout)
 	return nil
+}
+
+// labCPU prints and returns the CPU share of each running director.
+func (c *cli) labCPU(l *lab.Lab) []cpuJSON {
+	var out []cpuJSON
+	for i, d := range topo.Directors {
+		cpu, wall, err := l.CPU(i)
+		if err != nil || wall <= 0 {
+			continue
+		}
+		pct := 100 * float64(cpu) / float64(wall)
+		fmt.Fprintf(c.stdout, "CPU of %s: %s in %s (%.1f%% of a core)\n", d, cpu, wall.Round(time.Second), pct)
+		out = append(out, cpuJSON{Node: d, Percent: pct, WallS: wall.Seconds()})
+	}
+	return out
 }
 
 // eventResults are one event's drill results.
@@ -294,6 +310,13 @@ type drillJSON struct {
 	Version  int         `json:"vrrp_version"`
 	AdvertMS float64     `json:"advert_ms"`
 	Events   []eventJSON `json:"events"`
+	CPU      []cpuJSON   `json:"cpu,omitempty"`
+}
+
+type cpuJSON struct {
+	Node    string  `json:"node"`
+	Percent float64 `json:"percent"`
+	WallS   float64 `json:"wall_s"`
 }
 
 type eventJSON struct {
@@ -312,8 +335,8 @@ type repJSON struct {
 
 func msf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-func writeDrillJSON(path string, opt lab.Options, all []eventResults) error {
-	j := drillJSON{Director: opt.Kind.String(), Mode: opt.Mode.String(), Version: opt.Version, AdvertMS: msf(opt.Advert)}
+func writeDrillJSON(path string, opt lab.Options, all []eventResults, cpu []cpuJSON) error {
+	j := drillJSON{Director: opt.Kind.String(), Mode: opt.Mode.String(), Version: opt.Version, AdvertMS: msf(opt.Advert), CPU: cpu}
 	for _, e := range all {
 		ej := eventJSON{Event: e.Event}
 		for _, r := range e.Results {

@@ -51,6 +51,21 @@ type foResults struct {
 			Recovered bool    `json:"recovered"`
 		} `json:"results"`
 	} `json:"events"`
+	CPU []struct {
+		Node    string  `json:"node"`
+		Percent float64 `json:"percent"`
+	} `json:"cpu"`
+}
+
+// maxCPU is the larger CPU share of the two directors, in percent of a core.
+func (r foResults) maxCPU() (float64, bool) {
+	best, ok := 0.0, false
+	for _, c := range r.CPU {
+		if !ok || c.Percent > best {
+			best, ok = c.Percent, true
+		}
+	}
+	return best, ok
 }
 
 // gaps returns the gaps of an event.
@@ -155,9 +170,17 @@ func foTable(rows []foRow, res map[string]foResults) string {
 			}
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", row, c.label, foCell(hg), foCell(kg), ratio, base)
 		}
+		fmt.Fprintf(w, "%s\tCPU of a director (%% of a core)\t%s\t%s\t\t\n", row, foCPU(h), foCPU(k))
 	}
 	w.Flush()
 	return b.String()
+}
+
+func foCPU(r foResults) string {
+	if c, ok := r.maxCPU(); ok {
+		return fmt.Sprintf("%.1f%%", c)
+	}
+	return "n/a"
 }
 
 func foCell(g []float64) string {

@@ -206,3 +206,24 @@ func killPID(pid int) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// CPUTime returns the user+system CPU time a process has used, from
+// /proc/PID/stat, assuming the usual 100 clock ticks a second.
+func CPUTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parsing /proc/%d/stat", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("parsing /proc/%d/stat", pid)
+	}
+	utime, _ := strconv.ParseUint(f[11], 10, 64) // field 14 overall
+	stime, _ := strconv.ParseUint(f[12], 10, 64) // field 15
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}

@@ -314,3 +314,26 @@ func (l *Lab) Status(ctx context.Context, i int) string {
 	}
 	return "keepalived: BACKUP\n"
 }
+
+// CPU returns the CPU time director i's running daemon has used (for
+// keepalived, its VRRP child included) and how long it has been running.
+func (l *Lab) CPU(i int) (cpu, wall time.Duration, err error) {
+	p := l.Director(i)
+	if p == nil {
+		return 0, 0, fmt.Errorf("director d%d is not running", i+1)
+	}
+	cpu, err = topo.CPUTime(p.PID)
+	if err != nil {
+		return 0, 0, err
+	}
+	if l.opt.Kind == KindKeepalived {
+		if b, rerr := os.ReadFile(l.pidFile(i, "vrrp")); rerr == nil {
+			if pid, aerr := strconv.Atoi(strings.TrimSpace(string(b))); aerr == nil {
+				if c, cerr := topo.CPUTime(pid); cerr == nil {
+					cpu += c
+				}
+			}
+		}
+	}
+	return cpu, time.Since(l.started[i]), nil
+}
