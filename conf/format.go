@@ -1,6 +1,7 @@
 package conf
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -35,7 +36,7 @@ func Format(cfg *Config) []byte {
 		body.AppendNewline()
 		formatService(body.AppendNewBlock("virtual_service", []string{s.Name}).Body(), s, cfg.Marks)
 	}
-	return f.Bytes()
+	return bytes.TrimLeft(f.Bytes(), "\n")
 }
 
 func str(s string) cty.Value { return cty.StringVal(s) }

@@ -301,7 +301,7 @@ func (v *validator) real(s *rawService, r *rawReal, family string, sorry bool) {
 		if fam != family {
 			v.errorf(b.labelAt(), "Address family mismatch", "The %s %s is %s but the service is %s.", what, r.addr, fam, family)
 		}
-		if r.port > 65535 || r.port == 0 && s.b.has("address") {
+		if r.port > 65535 || r.port == 0 && s.b.has("address") && s.port != 0 {
 			v.errorf(b.labelAt(), "Invalid port", "A %s port is 1-65535.", what)
 		}
 	}
