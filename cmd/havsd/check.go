@@ -1,17 +1,147 @@
 package main
 
-import "context"
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
 
-// TEMPORARY stubs: replaced by the owner of this file.
+	"github.com/hashicorp/hcl/v2"
+	"github.com/havsd/havsd/conf"
+	"github.com/havsd/havsd/lvs/ipvsadm"
+)
+
+// check validates a configuration file: exit 0 when it loads (warnings on
+// stderr), exitBadConfig with every diagnostic on stderr otherwise.
 func (c *cli) check(ctx context.Context, args []string) int {
-	c.stderr.Write([]byte("havsd: check: not implemented yet\n"))
-	return exitFailure
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	file := fs.String("f", "", "configuration `file` to check")
+	quiet := fs.Bool("q", false, "print nothing; the exit code says it all")
+	if code, ok := parseConfigFlags(fs, args, file); !ok {
+		return code
+	}
+	cfg, src, diags := conf.Load(*file)
+	if !*quiet {
+		c.writeDiagnostics(src, diags)
+	}
+	if cfg == nil {
+		return exitBadConfig
+	}
+	if !*quiet {
+		fmt.Fprintf(c.stdout, "%s: ok: %d VRRP instance(s), %d virtual service(s)\n", *file, len(cfg.Instances), len(cfg.Services))
+	}
+	return exitOK
 }
+
+// export prints the IPVS rules a configuration means, as ipvsadm -Sn would
+// print them once every real server is up.
 func (c *cli) export(ctx context.Context, args []string) int {
-	c.stderr.Write([]byte("havsd: export: not implemented yet\n"))
-	return exitFailure
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	file := fs.String("f", "", "configuration `file` to export")
+	if code, ok := parseConfigFlags(fs, args, file); !ok {
+		return code
+	}
+	cfg, src, diags := conf.Load(*file)
+	if cfg == nil {
+		c.writeDiagnostics(src, diags)
+		return exitBadConfig
+	}
+	if _, err := io.WriteString(c.stdout, ipvsadm.Format(cfg.IPVS())); err != nil {
+		fmt.Fprintf(c.stderr, "havsd: export: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
 }
+
+// importRules reads ipvsadm -Sn rules on stdin and writes an equivalent HCL
+// configuration (to -o FILE, or stdout).
 func (c *cli) importRules(ctx context.Context, args []string) int {
-	c.stderr.Write([]byte("havsd: importRules: not implemented yet\n"))
-	return exitFailure
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	out := fs.String("o", "", "write the configuration to `file` instead of stdout")
+	fs.Usage = func() {
+		fmt.Fprintln(c.stderr, "usage: havsd import [-o FILE] < rules   (rules as ipvsadm -Sn prints them)")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	svcs, err := ipvsadm.Parse(c.stdin)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "havsd: import: stdin: %v\n", err)
+		return exitFailure
+	}
+	text := append([]byte("# Imported from ipvsadm -Sn rules by havsd import.\n"), conf.Format(conf.FromIPVS(svcs))...)
+	// The result must load: anything ipvsadm accepts that havsd refuses
+	// (e.g. an unknown scheduler) is reported against the written text.
+	name := *out
+	if name == "" {
+		name = "<imported>"
+	}
+	if cfg, src, diags := conf.LoadBytes(name, text); cfg == nil {
+		fmt.Fprintln(c.stderr, "havsd: import: the rules do not make a valid havsd configuration:")
+		c.writeDiagnostics(src, diags)
+		return exitBadConfig
+	}
+	if *out == "" {
+		if _, err := c.stdout.Write(text); err != nil {
+			fmt.Fprintf(c.stderr, "havsd: import: %v\n", err)
+			return exitFailure
+		}
+		return exitOK
+	}
+	if err := os.WriteFile(*out, text, 0o644); err != nil {
+		fmt.Fprintf(c.stderr, "havsd: import: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// parseConfigFlags parses args for a command that needs -f FILE.
+func parseConfigFlags(fs *flag.FlagSet, args []string, file *string) (int, bool) {
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err), false
+	}
+	if *file == "" || fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "usage: havsd %s -f FILE\n", fs.Name())
+		fs.PrintDefaults()
+		return exitUsage, false
+	}
+	return exitOK, true
+}
+
+// flagExit maps a flag parsing error to an exit code: -h is not a failure.
+func flagExit(err error) int {
+	if err == flag.ErrHelp {
+		return exitOK
+	}
+	return exitUsage
+}
+
+// writeDiagnostics prints diagnostics to stderr, in colour on a terminal.
+func (c *cli) writeDiagnostics(src *conf.Source, diags hcl.Diagnostics) {
+	if len(diags) == 0 {
+		return
+	}
+	var buf bytes.Buffer
+	src.WriteDiagnostics(&buf, diags, isTerminal(c.stderr))
+	c.stderr.Write(buf.Bytes())
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
