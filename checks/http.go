@@ -233,6 +233,9 @@ func (g *getter) connect(ctx context.Context) (*httpConn, string, error) {
 	if err != nil {
 		return nil, phaseConnect, err
 	}
+	if tc, ok := conn.(*net.TCPConn); ok && !g.keepAlive {
+		tc.SetLinger(0) // close with RST: no TIME_WAIT left on the director
+	}
 	if g.tls != nil {
 		tc := tls.Client(conn, g.tls)
 		if err := tc.HandshakeContext(ctx); err != nil {

@@ -188,6 +188,23 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// procCPU returns user+system CPU time of process pid from /proc (10 ms
+// ticks), for the server process.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
 // procStatusKB reads a "Vm..." field of /proc/self/status in kB.
 func procStatusKB(field string) int64 {
 	b, _ := os.ReadFile("/proc/self/status")
@@ -257,9 +274,10 @@ func BenchmarkScale(b *testing.B) {
 
 	b.ResetTimer()
 	time.Sleep(2 * time.Second) // warm-up: every check has started once
-	c0, cpu0, t0 := s.Stats(), cpuTime(), time.Now()
+	pid := child.cmd.Process.Pid
+	c0, cpu0, srv0, t0 := s.Stats(), cpuTime(), procCPU(pid), time.Now()
 	time.Sleep(d)
-	c1, cpu1, t1 := s.Stats(), cpuTime(), time.Now()
+	c1, cpu1, srv1, t1 := s.Stats(), cpuTime(), procCPU(pid), time.Now()
 	el := t1.Sub(t0)
 	checks := float64(c1.Checks - c0.Checks)
 	rate := checks / el.Seconds()
@@ -318,8 +336,8 @@ func BenchmarkScale(b *testing.B) {
 	b.Logf("servers %d, keep-alive %v, measured %s", n, *scaleKeepAlive, el.Round(time.Millisecond))
 	b.Logf("checks/s %.0f of target %d (%.1f%%); failures %d; false downs before the stop %d",
 		rate, n, 100*rate/float64(n), c1.Failures-c0.Failures, falseDowns)
-	b.Logf("CPU %.3f s per 1000 checks = %.2f cores; peak RSS %.1f MB; goroutines %d",
-		cpuPerK, cores, float64(hwm)/1024, runtime.NumGoroutine())
+	b.Logf("CPU %.3f s per 1000 checks = %.2f cores (server process: %.2f cores); peak RSS %.1f MB; goroutines %d",
+		cpuPerK, cores, (srv1-srv0).Seconds()/el.Seconds(), float64(hwm)/1024, runtime.NumGoroutine())
 	b.Logf("stopped %d at once (%d of them up before; closing took %s): detected %d; latency min %s p50 %s p90 %s p99 %s max %s",
 		k, len(watch), time.Duration(doneNs-atNs).Round(time.Millisecond), len(lat), pct(0), pct(0.5), pct(0.9), pct(0.99), pct(1))
 	b.Logf("load after: %s", loadAvg())
@@ -335,4 +353,27 @@ func BenchmarkScale(b *testing.B) {
 	if len(lat) < len(watch) {
 		b.Errorf("only %d of %d stopped servers detected within 10 s", len(lat), len(watch))
 	}
+}
+
+// BenchmarkCheckFloor runs HTTP checks one after another against one server
+// of the server process and reports the CPU each costs this process: the
+// floor the scheduler adds to.
+//
+//	go test -run XXX -bench CheckFloor ./checks [-scale.keepalive]
+func BenchmarkCheckFloor(b *testing.B) {
+	child := startScaleChild(b, 1)
+	c, err := New(Spec{Kind: KindHTTP, Target: child.addrs[0], Timeout: time.Second,
+		HTTP: &HTTPSpec{KeepAlive: *scaleKeepAlive}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := c.Check(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N)*1e6, "cpu-us/check")
 }
