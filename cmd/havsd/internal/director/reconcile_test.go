@@ -24,7 +24,7 @@ func (x realIPVS) SetDesired(d lvs.Desired) {
 	}
 }
 func (x realIPVS) Observed() []lvs.Service { return x.r.Observed() }
-func (x realIPVS) Status() IPVSStatus       { return IPVSStatus{Available: true} }
+func (x realIPVS) Status() IPVSStatus      { return IPVSStatus{Available: true} }
 
 // TestReloadWritesOnlyTheDifference: through the real reconciler over a
 // counting fake table, an unchanged reload writes nothing, a reload adding a
