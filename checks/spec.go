@@ -86,8 +86,10 @@ type Spec struct {
 	Source            netip.Addr     // bind address; zero for the kernel's choice
 	Interval, Timeout time.Duration
 	// Retry is the number of consecutive failures before the server is
-	// declared down (keepalived's retry); Rise the consecutive successes
-	// before it is declared up. Both default to 1.
+	// declared down; between them the check is retried after
+	// DelayBeforeRetry. (keepalived's "retry N" retries N times after the
+	// first failure: that is Retry N+1.) Rise is the number of consecutive
+	// successes before it is declared up. Both default to 1.
 	Retry, Rise      int
 	DelayBeforeRetry time.Duration
 	Warmup           time.Duration // random delay before the first check, at most this
