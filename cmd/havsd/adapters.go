@@ -101,6 +101,7 @@ func (v *vrrpInstance) Status() director.InstanceStatus {
 		AdvertsSent:       st.Sent,
 		AdvertsReceived:   st.Received,
 		Drops:             st.Drops,
+		Heartbeat:         st.Heartbeat,
 	}
 	if st.MasterAddr.IsValid() {
 		is.Master = st.MasterAddr.String()

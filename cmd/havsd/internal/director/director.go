@@ -48,6 +48,7 @@ type instance struct {
 	state  string
 	last   *Transition
 	count  uint64
+	stuck  bool // the dead-man switch released its VIPs
 }
 
 // New returns a director for the given initial configuration. It does no I/O.
@@ -168,6 +169,7 @@ func (d *Director) Run(ctx context.Context) error {
 		case f := <-d.reqCh:
 			f()
 		case <-drainTick.C:
+			d.watchdog()
 			if d.expireDrains() {
 				d.apply()
 			}
@@ -274,6 +276,39 @@ func (d *Director) runInstance(in *instance) {
 		case <-time.After(5 * time.Second):
 		}
 	}()
+}
+
+// stuckAfter is how long a master's loop may go without running before the
+// dead-man switch releases its VIPs: the loop ticks at least every second.
+func stuckAfter(advert time.Duration) time.Duration { return 3*time.Second + 3*advert }
+
+// watchdog is the dead-man switch for instances whose loop stopped running
+// without returning: a master that cannot advertise must not keep its VIPs,
+// or there will be two masters.
+func (d *Director) watchdog() {
+	now := d.deps.Now()
+	for name, in := range d.instances {
+		st := in.vrrp.Status()
+		if st.Heartbeat.IsZero() || in.state != "master" {
+			in.stuck = false
+			continue
+		}
+		late := now.Sub(st.Heartbeat)
+		if late <= stuckAfter(in.cfg.AdvertInterval) {
+			in.stuck = false
+			continue
+		}
+		if in.stuck {
+			continue
+		}
+		in.stuck = true
+		d.log.Error("VRRP instance loop is stuck; releasing its VIPs", "instance", name, "silent_for", late)
+		if d.deps.ReleaseVIPs != nil {
+			if err := d.deps.ReleaseVIPs(in.cfg); err != nil {
+				d.log.Error("releasing VIPs", "instance", name, "err", err)
+			}
+		}
+	}
 }
 
 // stopInstances stops every instance gracefully and waits, bounded.

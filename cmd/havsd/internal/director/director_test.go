@@ -42,11 +42,12 @@ func (f *fakeIPVS) last() (lvs.Desired, int) {
 
 // fakeVRRP is an instance whose life the test controls.
 type fakeVRRP struct {
-	cfg     vrrp.Config
-	events  chan<- StateChange
-	updates atomic.Int32
-	stopped chan struct{}
-	fail    chan error // a value makes Run return it (the loop "dies")
+	heartbeat atomic.Pointer[time.Time]
+	cfg       vrrp.Config
+	events    chan<- StateChange
+	updates   atomic.Int32
+	stopped   chan struct{}
+	fail      chan error // a value makes Run return it (the loop "dies")
 }
 
 func (f *fakeVRRP) Run(ctx context.Context) error {
@@ -61,7 +62,13 @@ func (f *fakeVRRP) Run(ctx context.Context) error {
 func (f *fakeVRRP) Update(cfg vrrp.Config) error       { f.cfg = cfg; f.updates.Add(1); return nil }
 func (f *fakeVRRP) Handover(ctx context.Context) error { return nil }
 func (f *fakeVRRP) SetPriorityDelta(int)               {}
-func (f *fakeVRRP) Status() InstanceStatus             { return InstanceStatus{Interface: f.cfg.Interface} }
+func (f *fakeVRRP) Status() InstanceStatus {
+	st := InstanceStatus{Interface: f.cfg.Interface}
+	if hb := f.heartbeat.Load(); hb != nil {
+		st.Heartbeat = *hb
+	}
+	return st
+}
 
 type fakeHealth struct {
 	mu   sync.Mutex
@@ -273,4 +280,19 @@ func TestDrainOnRemoval(t *testing.T) {
 	if w, ok := weights(d)["192.168.0.102:80"]; !ok || w != 0 {
 		t.Errorf("removed real server: present %v weight %d, want kept at weight 0 while draining", ok, w)
 	}
+}
+
+func TestStuckMasterReleasesVIPs(t *testing.T) {
+	cfg := webConfig(true, 0, 0)
+	cfg.Instances = []vrrp.Config{instanceCfg("VI_1", 51, 100)}
+	h := newHarness(t, cfg)
+	v := h.vrrp("VI_1")
+	long := time.Now().Add(-time.Minute)
+	v.heartbeat.Store(&long)
+	v.events <- StateChange{Instance: "VI_1", From: "backup", To: "master"}
+	h.eventually("VIPs of the stuck master released", func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return len(h.released) == 1
+	})
 }

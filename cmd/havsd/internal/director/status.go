@@ -41,6 +41,7 @@ type InstanceStatus struct {
 	Drops             map[string]uint64 `json:"drops,omitempty"`
 	Transitions       uint64            `json:"transitions"`
 	LastTransition    *Transition       `json:"last_transition,omitempty"`
+	Heartbeat         time.Time         `json:"heartbeat"` // last time the instance's loop ran
 }
 
 // Transition is one VRRP state change.
