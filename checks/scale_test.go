@@ -377,3 +377,35 @@ func BenchmarkCheckFloor(b *testing.B) {
 	}
 	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N)*1e6, "cpu-us/check")
 }
+
+// BenchmarkSchedulerOverhead runs -scale.n targets whose checker does
+// nothing, at a 1 s interval for -scale.d, and reports the CPU the
+// scheduler itself spends per check.
+//
+//	go test -run XXX -bench SchedulerOverhead -benchtime 1x ./checks -scale.n 10000
+func BenchmarkSchedulerOverhead(b *testing.B) {
+	n, d := *scaleN, *scaleD
+	s := NewScheduler(Options{New: func(Spec) (Checker, error) {
+		return CheckerFunc(func(context.Context) error { return nil }), nil
+	}})
+	targets := make(map[ID][]Spec, n)
+	for i := range n {
+		targets[ID(fmt.Sprint("t", i))] = []Spec{{Kind: KindTCP, Target: netip.MustParseAddrPort("127.0.0.1:1"),
+			Interval: time.Second, Timeout: time.Second, Warmup: time.Second}}
+	}
+	s.Set(targets)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { s.Run(ctx) })
+	defer func() { cancel(); wg.Wait() }()
+	time.Sleep(2 * time.Second)
+	c0, cpu0, t0 := s.Stats().Checks, cpuTime(), time.Now()
+	time.Sleep(d)
+	c1, cpu1, t1 := s.Stats().Checks, cpuTime(), time.Now()
+	checks := float64(c1 - c0)
+	b.ReportMetric(checks/t1.Sub(t0).Seconds(), "checks/s")
+	b.ReportMetric((cpu1-cpu0).Seconds()/checks*1e6, "cpu-us/check")
+	b.ReportMetric(float64(procStatusKB("VmHWM"))/1024, "peak-RSS-MB")
+	b.ReportMetric(float64(s.Stats().Workers), "workers")
+	b.Logf("goroutines %d, load %s", runtime.NumGoroutine(), loadAvg())
+}

@@ -76,6 +76,7 @@ type Options struct {
 // Stats are cumulative counters of a scheduler.
 type Stats struct {
 	Checks, Failures, Panics, Transitions uint64
+	Workers                               uint64 // worker goroutines started
 }
 
 // Scheduler runs checks on their intervals with keepalived's semantics and
@@ -98,7 +99,7 @@ type Scheduler struct {
 	mail    *mailbox
 	out     chan Transition
 	running atomic.Bool
-	stats   struct{ checks, failures, panics, transitions atomic.Uint64 }
+	stats   struct{ checks, failures, panics, transitions, workers atomic.Uint64 }
 }
 
 // NewScheduler returns an idle scheduler; Run starts it.
@@ -163,6 +164,7 @@ func (s *Scheduler) Stats() Stats {
 	return Stats{
 		Checks: s.stats.checks.Load(), Failures: s.stats.failures.Load(),
 		Panics: s.stats.panics.Load(), Transitions: s.stats.transitions.Load(),
+		Workers: s.stats.workers.Load(),
 	}
 }
 
@@ -208,7 +210,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	defer cancel()
 	wg.Go(func() { s.mail.deliver(ctx, s.out) })
 
-	pool := &workers{jobs: make(chan func()), wg: &wg, done: ctx.Done()}
+	pool := &workers{jobs: make(chan func()), wg: &wg, done: ctx.Done(), spawned: &s.stats.workers}
 	timer := s.clock.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -306,6 +308,8 @@ type workers struct {
 	jobs chan func() // unbuffered: a send succeeds only to an idle worker
 	wg   *sync.WaitGroup
 	done <-chan struct{}
+
+	spawned *atomic.Uint64
 }
 
 const workerIdle = 10 * time.Second
@@ -314,6 +318,7 @@ func (w *workers) run(job func()) {
 	select {
 	case w.jobs <- job:
 	default:
+		w.spawned.Add(1)
 		w.wg.Go(func() { w.loop(job) })
 	}
 }
