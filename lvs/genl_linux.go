@@ -2,6 +2,7 @@ package lvs
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/bits"
 	"net/netip"
@@ -50,10 +51,57 @@ func (h genlHdr) Len() int          { return 4 }
 func dumpServices(sock *nl.NetlinkSocket, family uint16) ([]Service, error) {
 	req := nl.NewNetlinkRequest(int(family), unix.NLM_F_DUMP)
 	req.AddData(genlHdr{cmd: ipvsCmdGetService, version: 1})
+	msgs, err := execGenl(sock, req)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Service, 0, len(msgs))
+	for _, m := range msgs {
+		s, err := parseServiceMsg(m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// getService reads one service's attributes; ok is false when the kernel
+// has no such service.
+func getService(sock *nl.NetlinkSocket, family uint16, k ServiceKey) (Service, bool, error) {
+	req := nl.NewNetlinkRequest(int(family), 0)
+	req.AddData(genlHdr{cmd: ipvsCmdGetService, version: 1})
+	attr := nl.NewRtAttr(ipvsCmdAttrSvc, nil)
+	attr.AddRtAttr(svcAttrAF, nl.Uint16Attr(afOf(k.Family)))
+	if k.FWMark != 0 {
+		attr.AddRtAttr(svcAttrFWMark, nl.Uint32Attr(k.FWMark))
+	} else {
+		attr.AddRtAttr(svcAttrProtocol, nl.Uint16Attr(ipProto(k.Proto)))
+		attr.AddRtAttr(svcAttrAddr, k.Addr.Unmap().AsSlice())
+		attr.AddRtAttr(svcAttrPort, nl.BEUint16Attr(k.Port))
+	}
+	req.AddData(attr)
+	msgs, err := execGenl(sock, req)
+	if errors.Is(err, syscall.ESRCH) || errors.Is(err, syscall.ENOENT) {
+		return Service{}, false, nil
+	}
+	if err != nil {
+		return Service{}, false, err
+	}
+	if len(msgs) != 1 {
+		return Service{}, false, fmt.Errorf("IPVS answered %d messages for one service", len(msgs))
+	}
+	s, err := parseServiceMsg(msgs[0])
+	return s, err == nil, err
+}
+
+// execGenl sends req and collects the payloads of its answer: every part of
+// a multi-part answer up to NLMSG_DONE, or the single reply.
+func execGenl(sock *nl.NetlinkSocket, req *nl.NetlinkRequest) ([][]byte, error) {
 	if err := sock.Send(req); err != nil {
 		return nil, err
 	}
-	var out []Service
+	var out [][]byte
 	for {
 		msgs, _, err := sock.Receive()
 		if err != nil {
@@ -72,11 +120,10 @@ func dumpServices(sock *nl.NetlinkSocket, family uint16) ([]Service, error) {
 				}
 				return out, nil
 			}
-			s, err := parseServiceMsg(m.Data)
-			if err != nil {
-				return nil, err
+			out = append(out, m.Data)
+			if m.Header.Flags&unix.NLM_F_MULTI == 0 {
+				return out, nil
 			}
-			out = append(out, s)
 		}
 	}
 }

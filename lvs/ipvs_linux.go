@@ -95,6 +95,29 @@ func (t *IPVS) Services() ([]Service, error) {
 	return svcs, nil
 }
 
+// Service reads one service and its destinations (two requests); ok is
+// false when the kernel has no such service.
+func (t *IPVS) Service(k ServiceKey) (Service, bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, ok, err := getService(t.sock, t.family, k.canonical())
+	if err != nil || !ok {
+		if err != nil {
+			err = fmt.Errorf("reading IPVS service %s: %w", k, err)
+		}
+		return Service{}, false, err
+	}
+	ds, err := t.h.GetDestinations(toMobyService(s))
+	if err != nil {
+		return Service{}, false, fmt.Errorf("dumping real servers of %s: %w", k, err)
+	}
+	s.Destinations = make([]Destination, 0, len(ds))
+	for _, d := range ds {
+		s.Destinations = append(s.Destinations, fromMobyDest(d))
+	}
+	return s, true, nil
+}
+
 // NewService creates a service.
 func (t *IPVS) NewService(s Service) error {
 	t.mu.Lock()

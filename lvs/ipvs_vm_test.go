@@ -10,6 +10,7 @@ package lvs_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/netip"
@@ -509,15 +510,17 @@ func benchTable(n int) []lvs.Service {
 	return out
 }
 
+var benchServices = flag.Int("bench-services", 10000, "services in TestVMBench's table (HAVSD_BENCH_SERVICES overrides)")
+
 // TestVMBench prints the speed figures of issue 3 as ratios to ipvsadm -R
-// measured in the same boot. Size with HAVSD_BENCH_SERVICES (default
-// 10000); skipped with -short.
+// measured in the same boot. Size with -bench-services or
+// HAVSD_BENCH_SERVICES (default 10000); skipped with -short.
 func TestVMBench(t *testing.T) {
 	tbl := vmTable(t)
 	if testing.Short() {
 		t.Skip("benchmark: skipped with -short")
 	}
-	n := 10000
+	n := *benchServices
 	if v, err := strconv.Atoi(os.Getenv("HAVSD_BENCH_SERVICES")); err == nil && v > 0 {
 		n = v
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -42,6 +43,7 @@ const DefaultInterval = 30 * time.Second
 
 // Result is the outcome of one reconcile pass.
 type Result struct {
+	Full          bool         // the whole table was read, not only changed services
 	Applied       []Op         // operations that succeeded, in order
 	Failed        []*OpError   // operations that failed; the next pass retries them
 	Foreign       []ServiceKey // services left alone because they are not ours
@@ -76,7 +78,11 @@ type Reconciler struct {
 	desired     Desired
 	haveDesired bool
 	owned       map[ServiceKey]bool
-	observed    []Service
+	dirty       map[ServiceKey]bool // services changed by SetDesired since the last pass
+	filterDirty bool                // marks or SNAT changed since the last pass
+	fullDone    bool                // observed is a trustworthy picture of the kernel
+	wantFull    bool                // Trigger asked for a full pass
+	observed    []Service           // sorted by key; written only by passes
 	stats       ReconcileStats
 	foreignSeen map[ServiceKey]bool
 }
@@ -95,26 +101,115 @@ func NewReconciler(t Table, opts ReconcilerOptions) *Reconciler {
 		t: t, opts: opts, log: log.With("component", "lvs"),
 		trigger:     make(chan struct{}, 1),
 		owned:       make(map[ServiceKey]bool),
+		dirty:       make(map[ServiceKey]bool),
 		foreignSeen: make(map[ServiceKey]bool),
 	}
 }
 
 // SetDesired replaces the desired state and triggers a pass; it does not
-// block. Until it is first called, passes only read the table.
+// block. It notes which services changed, so that the pass Run makes for the
+// trigger reads and plans only those. Until it is first called, passes only
+// read the table.
 func (r *Reconciler) SetDesired(d Desired) {
-	d.Services = slices.Clone(d.Services)
+	d = deepCopy(d) // the caller may reuse its slices
 	r.mu.Lock()
-	r.desired, r.haveDesired = d, true
-	for _, s := range d.Services {
-		r.owned[s.Key.canonical()] = true
+	if !r.markSamePositions(r.desired.Services, d.Services) {
+		r.markByKey(r.desired.Services, d.Services)
 	}
+	if !r.haveDesired || !reflect.DeepEqual(r.desired.Marks, d.Marks) || !reflect.DeepEqual(r.desired.SNAT, d.SNAT) {
+		r.filterDirty = true
+	}
+	r.desired, r.haveDesired = d, true
 	r.mu.Unlock()
-	r.Trigger()
+	r.kick()
 }
 
-// Trigger asks Run for a pass soon; any number of triggers before the pass
-// starts collapse into one.
+// markSamePositions marks changed services when old and cur list the same
+// keys in the same order, the common case, without building maps; it
+// reports false, having marked nothing, when the keys differ.
+func (r *Reconciler) markSamePositions(old, cur []Service) bool {
+	if len(old) != len(cur) {
+		return false
+	}
+	for i := range cur {
+		if old[i].Key != cur[i].Key {
+			return false
+		}
+	}
+	for i := range cur {
+		if !sameService(old[i], cur[i]) {
+			r.dirty[cur[i].Key.canonical()] = true
+		}
+	}
+	return true
+}
+
+// markByKey marks services added, changed or removed between old and cur,
+// and owns the new ones.
+func (r *Reconciler) markByKey(old, cur []Service) {
+	prev := make(map[ServiceKey]Service, len(old))
+	for _, s := range old {
+		prev[s.Key.canonical()] = s
+	}
+	for _, s := range cur {
+		k := s.Key.canonical()
+		r.owned[k] = true
+		if o, ok := prev[k]; !ok || !sameService(o, s) {
+			r.dirty[k] = true
+		}
+		delete(prev, k)
+	}
+	for k := range prev {
+		r.dirty[k] = true
+	}
+}
+
+func deepCopy(d Desired) Desired {
+	n := 0
+	for _, s := range d.Services {
+		n += len(s.Destinations)
+	}
+	all := make([]Destination, 0, n)
+	svcs := make([]Service, len(d.Services))
+	for i, s := range d.Services {
+		all = append(all, s.Destinations...)
+		s.Destinations = all[len(all)-len(s.Destinations) : len(all) : len(all)]
+		svcs[i] = s
+	}
+	marks := make([]MarkRule, len(d.Marks))
+	for i, m := range d.Marks {
+		m.Ports = slices.Clone(m.Ports)
+		marks[i] = m
+	}
+	return Desired{Services: svcs, Marks: marks, SNAT: slices.Clone(d.SNAT)}
+}
+
+// sameService reports whether a and b are written identically, destinations
+// in the same order; it is a cheap test that never allocates.
+func sameService(a, b Service) bool {
+	if a.Key != b.Key || a.Scheduler != b.Scheduler || a.Flags != b.Flags || a.Timeout != b.Timeout ||
+		a.NetmaskBits != b.NetmaskBits || a.PE != b.PE || len(a.Destinations) != len(b.Destinations) {
+		return false
+	}
+	for i := range a.Destinations {
+		x, y := a.Destinations[i], b.Destinations[i]
+		if x.Key() != y.Key() || !x.Equal(y) {
+			return false
+		}
+	}
+	return true
+}
+
+// Trigger asks Run for a full pass soon ("reconcile now"); any number of
+// triggers and SetDesired calls before the pass starts collapse into one.
 func (r *Reconciler) Trigger() {
+	r.mu.Lock()
+	r.wantFull = true
+	r.mu.Unlock()
+	r.kick()
+}
+
+func (r *Reconciler) kick() {
 	select {
 	case r.trigger <- struct{}{}:
 	default:
@@ -141,8 +236,10 @@ func (r *Reconciler) Stats() ReconcileStats {
 	return r.stats
 }
 
-// Run reconciles on every trigger and every interval until ctx is done, then
-// returns nil. Failures are logged and retried on the next pass.
+// Run reconciles until ctx is done, then returns nil: after SetDesired only
+// the services changed since the last pass (ReconcileChanged), after Trigger
+// and every interval the whole table (Reconcile). Failures are logged and retried on
+// the next pass.
 func (r *Reconciler) Run(ctx context.Context) error {
 	var tick <-chan time.Time
 	if r.opts.Interval > 0 {
@@ -151,13 +248,24 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		tick = t.C
 	}
 	for {
+		var res Result
+		var err error
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-r.trigger:
+			r.mu.Lock()
+			full := r.wantFull
+			r.wantFull = false
+			r.mu.Unlock()
+			if full {
+				res, err = r.Reconcile(ctx)
+			} else {
+				res, err = r.ReconcileChanged(ctx)
+			}
 		case <-tick:
+			res, err = r.Reconcile(ctx)
 		}
-		res, err := r.Reconcile(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -165,47 +273,135 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	}
 }
 
-// Reconcile runs one pass synchronously: read the table, plan, apply every
-// operation (one failure does not stop the others), and program the filter.
-// The error summarises what failed; Result says what was done.
+// Reconcile runs one full pass synchronously: read the whole table, plan,
+// apply every operation (one failure does not stop the others), and program
+// the filter. The error summarises what failed; Result says what was done.
 func (r *Reconciler) Reconcile(ctx context.Context) (Result, error) {
 	r.pass.Lock()
 	defer r.pass.Unlock()
+	return r.full(ctx)
+}
+
+func (r *Reconciler) full(ctx context.Context) (Result, error) {
 	start := time.Now()
 	r.mu.Lock()
 	r.stats.Runs++
 	desired, have := r.desired, r.haveDesired
 	owned := maps.Clone(r.owned)
+	clear(r.dirty)
+	r.filterDirty = false
 	r.mu.Unlock()
 
-	var res Result
+	res := Result{Full: true}
 	var errs []error
 	if have && r.opts.Filter != nil {
-		res.FilterChanged, res.FilterErr = r.opts.Filter.Apply(ctx, desired.Marks, desired.SNAT)
-		if res.FilterErr != nil {
-			errs = append(errs, fmt.Errorf("packet filter: %w", res.FilterErr))
-		}
+		errs = r.applyFilter(ctx, &res, desired, errs)
 	}
 	observed, err := r.t.Services()
 	if err != nil {
+		r.mu.Lock()
+		r.fullDone = false
+		r.mu.Unlock()
 		errs = append(errs, fmt.Errorf("reading the IPVS table: %w", err))
 		return r.finish(res, start, nil, errs)
 	}
+	slices.SortFunc(observed, func(a, b Service) int { return a.Key.Compare(b.Key) })
 	ownedFn := func(k ServiceKey) bool { return r.opts.PruneForeign || owned[k] }
 	if !have {
 		res.Foreign = Foreign(nil, observed, ownedFn)
 		return r.finish(res, start, observed, errs)
 	}
 	res.Foreign = Foreign(desired.Services, observed, ownedFn)
-	ops := Plan(desired.Services, observed, ownedFn)
+	errs = r.apply(ctx, &res, Plan(desired.Services, observed, ownedFn), errs)
+	r.mu.Lock()
+	r.fullDone = true
+	r.mu.Unlock()
+	return r.finish(res, start, patch(observed, res.Applied), errs)
+}
+
+// ReconcileChanged runs one pass over the services SetDesired changed since
+// the last pass: it reads just those from the kernel (one request for the
+// service and one for its real servers each), plans and applies. It falls
+// back to a full pass before the first full one, after a failed read, or
+// when many services changed. The filter is programmed only if its rules
+// changed.
+func (r *Reconciler) ReconcileChanged(ctx context.Context) (Result, error) {
+	r.pass.Lock()
+	defer r.pass.Unlock()
+	r.mu.Lock()
+	if !r.fullDone || !r.haveDesired || len(r.dirty) > max(64, len(r.desired.Services)/8) {
+		r.mu.Unlock()
+		return r.full(ctx)
+	}
+	start := time.Now()
+	r.stats.Runs++
+	keys := make([]ServiceKey, 0, len(r.dirty))
+	owned := make(map[ServiceKey]bool, len(r.dirty))
+	for k := range r.dirty {
+		keys = append(keys, k)
+		owned[k] = r.owned[k]
+	}
+	clear(r.dirty)
+	desired, filter := r.desired, r.filterDirty
+	r.filterDirty = false
+	r.mu.Unlock()
+
+	var res Result
+	var errs []error
+	if filter && r.opts.Filter != nil {
+		errs = r.applyFilter(ctx, &res, desired, errs)
+	}
+	slices.SortFunc(keys, ServiceKey.Compare)
+	var want, have []Service
+	for _, s := range desired.Services {
+		if _, ok := owned[s.Key.canonical()]; ok {
+			want = append(want, s)
+		}
+	}
+	fresh := make(map[ServiceKey]*Service, len(keys))
+	for _, k := range keys {
+		s, ok, err := r.t.Service(k)
+		if err != nil {
+			r.mu.Lock()
+			r.fullDone = false // the next pass reads everything
+			r.mu.Unlock()
+			errs = append(errs, fmt.Errorf("reading IPVS service %s: %w", k, err))
+			return r.finish(res, start, nil, errs)
+		}
+		fresh[k] = nil
+		if ok {
+			s.Key = s.Key.canonical()
+			have = append(have, s)
+			fresh[k] = &s
+		}
+	}
+	ownedFn := func(k ServiceKey) bool { return r.opts.PruneForeign || owned[k] }
+	errs = r.apply(ctx, &res, Plan(want, have, ownedFn), errs)
+	return r.finish(res, start, patch(replace(r.observed, fresh), res.Applied), errs)
+}
+
+// applyFilter programs the packet filter and records the outcome.
+func (r *Reconciler) applyFilter(ctx context.Context, res *Result, d Desired, errs []error) []error {
+	res.FilterChanged, res.FilterErr = r.opts.Filter.Apply(ctx, d.Marks, d.SNAT)
+	if res.FilterErr != nil {
+		r.mu.Lock()
+		r.filterDirty = true // retry on the next pass
+		r.mu.Unlock()
+		errs = append(errs, fmt.Errorf("packet filter: %w", res.FilterErr))
+	}
+	return errs
+}
+
+// apply performs ops in order; a failure does not stop the others, but the
+// destinations of a service that could not be created are skipped.
+func (r *Reconciler) apply(ctx context.Context, res *Result, ops []Op, errs []error) []error {
 	failedSvc := make(map[ServiceKey]bool)
 	for _, op := range ops {
 		if ctx.Err() != nil {
-			errs = append(errs, ctx.Err())
-			break
+			return append(errs, ctx.Err())
 		}
 		if op.Kind == OpAddDest && failedSvc[op.Service.Key] {
-			continue // its service could not be created; retried next pass
+			continue // retried with its service on the next pass
 		}
 		if err := op.Apply(r.t); err != nil {
 			var oe *OpError
@@ -219,7 +415,14 @@ func (r *Reconciler) Reconcile(ctx context.Context) (Result, error) {
 		}
 		res.Applied = append(res.Applied, op)
 	}
-	return r.finish(res, start, patch(observed, res.Applied), errs)
+	if len(res.Failed) > 0 {
+		r.mu.Lock()
+		for _, f := range res.Failed {
+			r.dirty[f.Op.Service.Key] = true // retried by the next pass of either kind
+		}
+		r.mu.Unlock()
+	}
+	return errs
 }
 
 // finish records a pass's outcome and builds its error.

@@ -227,3 +227,59 @@ func TestTriggersCollapse(t *testing.T) {
 		t.Errorf("eleven triggers gave %d passes, want 1", got)
 	}
 }
+
+func TestReconcileChangedReadsOnlyChangedServices(t *testing.T) {
+	web := natLab(1, 1)
+	ssh := lvs.Service{Key: key("172.0.0.30", 22), Scheduler: "rr", Destinations: []lvs.Destination{real("192.168.1.10", 22, 1)}}
+	fake := lvstest.NewFake()
+	r := lvs.NewReconciler(fake, lvs.ReconcilerOptions{})
+	r.SetDesired(lvs.Desired{Services: []lvs.Service{web, ssh}})
+	if res, err := r.ReconcileChanged(context.Background()); err != nil || !res.Full {
+		t.Fatalf("first pass must be full: full=%v err=%v", res.Full, err)
+	}
+	web2 := natLab(5, 1)
+	steps := []struct {
+		name string
+		set  []lvs.Service
+		want lvstest.Counts
+	}{
+		{"nothing changed: no reads, no writes", []lvs.Service{web, ssh}, lvstest.Counts{}},
+		{"weight change: one get, one write", []lvs.Service{web2, ssh}, lvstest.Counts{Gets: 1, UpdateDestination: 1}},
+		{"service removed: one get, one delete", []lvs.Service{web2}, lvstest.Counts{Gets: 1, DelService: 1}},
+		{"service back: one get, three writes", []lvs.Service{web2, ssh}, lvstest.Counts{Gets: 1, NewService: 1, NewDestination: 1}},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			fake.ResetCounts()
+			r.SetDesired(lvs.Desired{Services: st.set})
+			res, err := r.ReconcileChanged(context.Background())
+			if err != nil || res.Full {
+				t.Fatalf("full=%v err=%v", res.Full, err)
+			}
+			if diff := cmp.Diff(st.want, fake.Counts()); diff != "" {
+				t.Errorf("calls (-want +got):\n%s", diff)
+			}
+			got, _ := fake.Services()
+			if diff := cmp.Diff(got, r.Observed()); diff != "" {
+				t.Errorf("Observed() differs from the table (-table +observed):\n%s", diff)
+			}
+		})
+	}
+	t.Run("a failed read falls back to a full pass", func(t *testing.T) {
+		fake.FailWith(func(call string, _ lvs.ServiceKey, _ lvs.DestKey) error {
+			if call == lvstest.CallService {
+				return syscall.EIO
+			}
+			return nil
+		})
+		r.SetDesired(lvs.Desired{Services: []lvs.Service{natLab(7, 1), ssh}})
+		if _, err := r.ReconcileChanged(context.Background()); err == nil {
+			t.Fatal("no error from a failed read")
+		}
+		fake.FailWith(nil)
+		res, err := r.ReconcileChanged(context.Background())
+		if err != nil || !res.Full || len(res.Applied) != 1 {
+			t.Errorf("after a failed read: full=%v applied=%v err=%v", res.Full, res.Applied, err)
+		}
+	})
+}

@@ -13,6 +13,9 @@ type Table interface {
 	// Services returns every virtual service with its destinations and
 	// counters.
 	Services() ([]Service, error)
+	// Service returns one service with its destinations and counters; ok
+	// is false when the table has no such service.
+	Service(k ServiceKey) (s Service, ok bool, err error)
 	// NewService creates a service from its attributes; destinations in s
 	// are ignored.
 	NewService(s Service) error

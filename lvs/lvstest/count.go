@@ -9,6 +9,7 @@ import (
 // Counts is how many calls of each kind reached a table.
 type Counts struct {
 	Dumps             int // Services calls
+	Gets              int // Service calls
 	NewService        int
 	UpdateService     int
 	DelService        int
@@ -60,6 +61,12 @@ func (c *Counting) inc(f func(*Counts)) {
 func (c *Counting) Services() ([]lvs.Service, error) {
 	c.inc(func(n *Counts) { n.Dumps++ })
 	return c.Table.Services()
+}
+
+// Service counts a get and passes it on.
+func (c *Counting) Service(k lvs.ServiceKey) (lvs.Service, bool, error) {
+	c.inc(func(n *Counts) { n.Gets++ })
+	return c.Table.Service(k)
 }
 
 // NewService counts and passes on.

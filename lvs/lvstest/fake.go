@@ -27,6 +27,7 @@ var _ lvs.Table = (*Fake)(nil)
 // Calls named by FailWith, one per Table method.
 const (
 	CallServices          = "Services"
+	CallService           = "Service"
 	CallNewService        = "NewService"
 	CallUpdateService     = "UpdateService"
 	CallDelService        = "DelService"
@@ -106,6 +107,24 @@ func (f *Fake) Services() ([]lvs.Service, error) {
 	}
 	slices.SortFunc(out, func(a, b lvs.Service) int { return a.Key.Compare(b.Key) })
 	return out, nil
+}
+
+// Service returns a copy of one service.
+func (f *Fake) Service(k lvs.ServiceKey) (lvs.Service, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.c.Gets++
+	k = lvs.Service{Key: k}.Canonical().Key
+	if err := f.injected(CallService, k, lvs.DestKey{}); err != nil {
+		return lvs.Service{}, false, err
+	}
+	s, ok := f.svcs[k]
+	if !ok {
+		return lvs.Service{}, false, nil
+	}
+	c := *s
+	c.Destinations = slices.Clone(s.Destinations)
+	return c, true, nil
 }
 
 // NewService adds a service without destinations; EEXIST if present.
