@@ -272,7 +272,8 @@ func (g *getter) exchange(ctx context.Context, hc *httpConn, reused, readBody bo
 	} else {
 		hc.conn.SetDeadline(time.Time{})
 	}
-	stop := context.AfterFunc(ctx, func() { hc.conn.SetDeadline(time.Unix(1, 0)) })
+	conn := hc.conn // hc may be handed to the idle slot while this runs
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
 	res.phase = phaseSend
