@@ -253,7 +253,11 @@ func (g *getter) connect(ctx context.Context) (*httpConn, string, error) {
 // that a reused connection failed before any response byte: stale.
 func (g *getter) exchange(ctx context.Context, hc *httpConn, reused, readBody bool) (res fetchResult, err error, retry bool) {
 	keep := false
+	stop := func() bool { return true }
 	defer func() {
+		if !stop() {
+			keep = false // the deadline-breaker may still touch the connection
+		}
 		if keep {
 			g.mu.Lock()
 			if g.idle == nil {
@@ -273,8 +277,7 @@ func (g *getter) exchange(ctx context.Context, hc *httpConn, reused, readBody bo
 		hc.conn.SetDeadline(time.Time{})
 	}
 	conn := hc.conn // hc may be handed to the idle slot while this runs
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	stop = context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 
 	res.phase = phaseSend
 	if _, err := hc.conn.Write(g.request); err != nil {
