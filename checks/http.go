@@ -63,9 +63,13 @@ func newHTTPChecker(spec Spec) (*httpChecker, error) {
 // request: connect, TLS, headers and body, so a trickling server cannot
 // overrun it.
 func (c *httpChecker) Check(ctx context.Context) error {
-	ctx, cancel := withTimeout(ctx, c.spec.Timeout)
-	defer cancel()
-	res, err := c.get.do(ctx, c.digest != "" || c.re != nil)
+	// The deadline goes on the socket, not into a context timer: a check
+	// on a kept-alive connection then costs no timer at all.
+	deadline := time.Now().Add(c.spec.Timeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	res, err := c.get.do(ctx, deadline, c.digest != "" || c.re != nil)
 	if err != nil {
 		return describeFetch(ctx, c.get.url, c.spec.Timeout, res.phase, err)
 	}
@@ -203,20 +207,20 @@ type fetchResult struct {
 // does: hex MD5 of the body bytes as received after chunked decoding (no
 // content decoding is asked for). Without it the body is not read, unless
 // a kept-alive connection needs it drained.
-func (g *getter) do(ctx context.Context, readBody bool) (fetchResult, error) {
+func (g *getter) do(ctx context.Context, deadline time.Time, readBody bool) (fetchResult, error) {
 	if hc := g.takeIdle(); hc != nil {
-		res, err, retry := g.exchange(ctx, hc, true, readBody)
+		res, err, retry := g.exchange(ctx, deadline, hc, true, readBody)
 		if !retry {
 			return res, err
 		}
 	}
 	res := fetchResult{phase: phaseConnect}
-	hc, phase, err := g.connect(ctx)
+	hc, phase, err := g.connect(ctx, deadline)
 	if err != nil {
 		res.phase = phase
 		return res, err
 	}
-	res, err, _ = g.exchange(ctx, hc, false, readBody)
+	res, err, _ = g.exchange(ctx, deadline, hc, false, readBody)
 	return res, err
 }
 
@@ -228,8 +232,10 @@ func (g *getter) takeIdle() *httpConn {
 	return hc
 }
 
-func (g *getter) connect(ctx context.Context) (*httpConn, string, error) {
-	conn, err := g.dialer.DialContext(ctx, "tcp", g.addr)
+func (g *getter) connect(ctx context.Context, deadline time.Time) (*httpConn, string, error) {
+	d := *g.dialer
+	d.Deadline = deadline
+	conn, err := d.DialContext(ctx, "tcp", g.addr)
 	if err != nil {
 		return nil, phaseConnect, err
 	}
@@ -237,6 +243,7 @@ func (g *getter) connect(ctx context.Context) (*httpConn, string, error) {
 		tc.SetLinger(0) // close with RST: no TIME_WAIT left on the director
 	}
 	if g.tls != nil {
+		conn.SetDeadline(deadline)
 		tc := tls.Client(conn, g.tls)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
@@ -251,7 +258,7 @@ func (g *getter) connect(ctx context.Context) (*httpConn, string, error) {
 
 // exchange writes the request and reads the response on hc. retry reports
 // that a reused connection failed before any response byte: stale.
-func (g *getter) exchange(ctx context.Context, hc *httpConn, reused, readBody bool) (res fetchResult, err error, retry bool) {
+func (g *getter) exchange(ctx context.Context, deadline time.Time, hc *httpConn, reused, readBody bool) (res fetchResult, err error, retry bool) {
 	keep := false
 	stop := func() bool { return true }
 	defer func() {
@@ -271,11 +278,7 @@ func (g *getter) exchange(ctx context.Context, hc *httpConn, reused, readBody bo
 			readerPool.Put(hc.br)
 		}
 	}()
-	if dl, ok := ctx.Deadline(); ok {
-		hc.conn.SetDeadline(dl)
-	} else {
-		hc.conn.SetDeadline(time.Time{})
-	}
+	hc.conn.SetDeadline(deadline)
 	conn := hc.conn // hc may be handed to the idle slot while this runs
 	stop = context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 
@@ -363,7 +366,8 @@ func Digest(ctx context.Context, r DigestRequest) (status int, digest string, er
 	if err != nil {
 		return 0, "", err
 	}
-	res, err := g.do(ctx, true)
+	dl, _ := ctx.Deadline()
+	res, err := g.do(ctx, dl, true)
 	if err != nil {
 		return res.status, "", describeFetch(ctx, r.URL, r.Timeout, res.phase, err)
 	}

@@ -218,12 +218,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		now := s.clock.Now()
 		jobs := s.eng.due(now.Add(s.opts.Slack))
 		for _, p := range jobs {
-			// One context per check: the spec's timeout (the checkers
-			// add none when the deadline is already as tight) and a
-			// cancel for reloads and shutdown.
-			var pctx context.Context
-			pctx, p.cancel = context.WithTimeout(ctx, p.spec.Timeout)
-			pool.run(func() { s.runCheck(pctx, p) })
+			// One cancel-only context per check, for reloads and
+			// shutdown; each checker applies its spec's timeout (HTTP on
+			// the socket, without a timer).
+			pctx, cancel := context.WithCancel(ctx)
+			p.cancel = cancel
+			pool.run(func() { s.runCheck(pctx, p); cancel() })
 		}
 		next, ok := s.eng.nextDue()
 		s.mu.Unlock()
