@@ -57,8 +57,8 @@ type Advert struct {
 	Interval time.Duration // sender's advert interval (v3: Master_Adver_Interval)
 }
 
-// Event is one input of the state machine.
-type Event struct {
+// Input is one event fed to the state machine.
+type Input struct {
 	Kind   EventKind
 	Advert Advert // for EvAdvert
 }
@@ -84,17 +84,19 @@ const (
 	ActAddVIPs               // add the VIPs and start gratuitous ARP / NA bursts
 	ActRemoveVIPs            // remove the VIPs
 	ActAnnounce              // re-send gratuitous ARP / NA for the VIPs held
+	ActNotifyWinner          // tell the master that beat us (Action.Dst) that we gave up the VIPs
 )
 
 // String names the action.
 func (k ActionKind) String() string {
-	return [...]string{"invalid", "send", "add-vips", "remove-vips", "announce"}[min(int(k), 4)]
+	return [...]string{"invalid", "send", "add-vips", "remove-vips", "announce", "notify-winner"}[min(int(k), 5)]
 }
 
 // Action is one effect.
 type Action struct {
 	Kind     ActionKind
-	Priority uint8 // for ActSend
+	Priority uint8      // for ActSend
+	Dst      netip.Addr // for ActNotifyWinner
 }
 
 func (a Action) String() string {
@@ -155,17 +157,17 @@ func due(t, now time.Time) bool { return !t.IsZero() && !now.Before(t) }
 
 // Step applies one event at time now and returns the new machine, the
 // actions to perform in order and, when the state changed, the reason.
-func Step(m Machine, p Params, ev Event, now time.Time) (Machine, []Action, string) {
-	if ev.Kind == EvShutdown || ev.Kind == EvHandover {
-		return leave(m, p, ev.Kind, now)
+func Step(m Machine, p Params, in Input, now time.Time) (Machine, []Action, string) {
+	if in.Kind == EvShutdown || in.Kind == EvHandover {
+		return leave(m, p, in.Kind, now)
 	}
-	if m.State == StateInit && ev.Kind != EvStartup {
+	if m.State == StateInit && in.Kind != EvStartup {
 		return m, nil, ""
 	}
 	if p.Fault && m.State != StateFault {
 		return toFault(m, p)
 	}
-	switch ev.Kind {
+	switch in.Kind {
 	case EvStartup:
 		if m.State != StateInit {
 			return m, nil, ""
@@ -181,9 +183,9 @@ func Step(m Machine, p Params, ev Event, now time.Time) (Machine, []Action, stri
 			return start(m, p, now, "tracked interfaces up again")
 		}
 	case StateBackup:
-		return backup(m, p, ev, now)
+		return backup(m, p, in, now)
 	case StateMaster:
-		return master(m, p, ev, now)
+		return master(m, p, in, now)
 	}
 	return m, nil, ""
 }
@@ -232,8 +234,8 @@ func toBackup(m Machine, p Params, now time.Time, src netip.Addr, prio uint8, in
 	return m, acts, why
 }
 
-func backup(m Machine, p Params, ev Event, now time.Time) (Machine, []Action, string) {
-	switch ev.Kind {
+func backup(m Machine, p Params, in Input, now time.Time) (Machine, []Action, string) {
+	switch in.Kind {
 	case EvTimer:
 		if due(m.DownAt, now) {
 			return toMaster(m, p, now, "master down timer expired")
@@ -242,7 +244,7 @@ func backup(m Machine, p Params, ev Event, now time.Time) (Machine, []Action, st
 			return toMaster(m, p, now, fmt.Sprintf("preempting master %v (priority %d) after preempt delay", m.MasterAddr, m.MasterPriority))
 		}
 	case EvAdvert:
-		a := ev.Advert
+		a := in.Advert
 		if a.Priority == 0 {
 			// The master is leaving: take over after Skew_Time.
 			m.DownAt = now.Add(SkewTime(p.Version, p.Priority, m.MasterAdverInterval))
@@ -268,8 +270,8 @@ func higher(a Advert, p Params) bool {
 	return a.Priority > p.Priority || a.Priority == p.Priority && a.Src.Compare(p.Local) > 0
 }
 
-func master(m Machine, p Params, ev Event, now time.Time) (Machine, []Action, string) {
-	switch ev.Kind {
+func master(m Machine, p Params, in Input, now time.Time) (Machine, []Action, string) {
+	switch in.Kind {
 	case EvTimer:
 		if m.Leave != leaveNone && due(m.LeaveBy, now) {
 			return left(m, p, now, Advert{}, "no new master heard before Master_Down_Interval")
@@ -288,20 +290,23 @@ func master(m Machine, p Params, ev Event, now time.Time) (Machine, []Action, st
 		m.Yield = true
 		return m, append([]Action{{Kind: ActSend, Priority: 0}}, acts...), why
 	case EvAdvert:
-		a := ev.Advert
+		a := in.Advert
 		switch {
 		case m.Leave != leaveNone:
 			if a.Priority > 0 {
 				return left(m, p, now, a, fmt.Sprintf("new master %v heard (priority %d)", a.Src, a.Priority))
 			}
-		case a.Priority == 0:
-			return m, []Action{sendNow(&m, p, now)}, ""
 		case higher(a, p):
-			return toBackup(m, p, now, a.Src, a.Priority, a.Interval,
+			// Split brain healing, losing side: give up, and tell the
+			// winner so it re-announces the VIPs clients may have
+			// learnt from us.
+			m, acts, why := toBackup(m, p, now, a.Src, a.Priority, a.Interval,
 				fmt.Sprintf("higher priority advert from %v (priority %d, ours %d)", a.Src, a.Priority, p.Priority))
+			return m, append(acts, Action{Kind: ActNotifyWinner, Dst: a.Src}), why
 		default:
-			// Another master with lower priority (split brain healing):
-			// assert ourselves now and re-announce the VIPs.
+			// Another master with lower priority, or one that gave up
+			// (priority 0; split brain healing): assert ourselves now and
+			// re-announce the VIPs.
 			acts := []Action{sendNow(&m, p, now)}
 			if now.Sub(m.LastAnnounce) >= reannounceGap {
 				m.LastAnnounce = now

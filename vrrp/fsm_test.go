@@ -28,6 +28,8 @@ type op struct {
 
 func send(p uint8) Action { return Action{Kind: ActSend, Priority: p} }
 
+func notifyWinner(a netip.Addr) Action { return Action{Kind: ActNotifyWinner, Dst: a} }
+
 var (
 	addVIPs = Action{Kind: ActAddVIPs}
 	rmVIPs  = Action{Kind: ActRemoveVIPs}
@@ -52,7 +54,7 @@ func replay(t *testing.T, p Params, script []op) (Machine, time.Time) {
 			}
 			now = n
 			var a []Action
-			m, a, _ = Step(m, p, Event{Kind: EvTimer}, now)
+			m, a, _ = Step(m, p, Input{Kind: EvTimer}, now)
 			acts = append(acts, a...)
 		}
 		now = end
@@ -61,13 +63,13 @@ func replay(t *testing.T, p Params, script []op) (Machine, time.Time) {
 		}
 		if o.ev != EvInvalid {
 			var a []Action
-			m, a, _ = Step(m, p, Event{Kind: o.ev, Advert: o.adv}, now)
+			m, a, _ = Step(m, p, Input{Kind: o.ev, Advert: o.adv}, now)
 			acts = append(acts, a...)
 		}
 		if m.State != o.state {
 			t.Fatalf("line %d (t=%v): state %v, want %v", i, now.Sub(t0), m.State, o.state)
 		}
-		if diff := cmp.Diff(o.acts, acts); diff != "" {
+		if diff := cmp.Diff(o.acts, acts, addrCmp); diff != "" {
 			t.Fatalf("line %d (t=%v): actions (-want +got):\n%s", i, now.Sub(t0), diff)
 		}
 	}
@@ -110,7 +112,7 @@ func TestFSMScripts(t *testing.T) {
 		{"master steps down on a higher priority", v2params(100), []op{
 			{ev: EvStartup, state: StateBackup},
 			{wait: 4 * time.Second, state: StateMaster, acts: []Action{send(100), addVIPs}},
-			{ev: EvAdvert, adv: adv(peerL, 101, time.Second), state: StateBackup, acts: []Action{rmVIPs}},
+			{ev: EvAdvert, adv: adv(peerL, 101, time.Second), state: StateBackup, acts: []Action{rmVIPs, notifyWinner(peerL)}},
 		}},
 		{"equal priority: higher address wins", v2params(100), []op{
 			{ev: EvStartup, state: StateBackup},
@@ -118,7 +120,12 @@ func TestFSMScripts(t *testing.T) {
 			{wait: 2 * time.Second, ev: EvAdvert, adv: adv(peerL, 100, time.Second), state: StateMaster,
 				acts: []Action{send(100), send(100), send(100), announc}},
 			{ev: EvAdvert, adv: adv(peerL, 99, time.Second), state: StateMaster, acts: []Action{send(100)}}, // announce rate-limited
-			{ev: EvAdvert, adv: adv(peerA, 100, time.Second), state: StateBackup, acts: []Action{rmVIPs}},
+			{ev: EvAdvert, adv: adv(peerA, 100, time.Second), state: StateBackup, acts: []Action{rmVIPs, notifyWinner(peerA)}},
+		}},
+		{"master hearing priority 0 re-announces", v2params(100), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: 4 * time.Second, state: StateMaster, acts: []Action{send(100), addVIPs}},
+			{ev: EvAdvert, adv: adv(peerA, 0, time.Second), state: StateMaster, acts: []Action{send(100), announc}},
 		}},
 		{"preempt: a higher backup takes over at the first lower advert", v2params(200), []op{
 			{ev: EvStartup, state: StateBackup},
@@ -209,7 +216,7 @@ func TestFSMScripts(t *testing.T) {
 			{ev: EvStartup, state: StateBackup},
 			{wait: 4 * time.Second, state: StateMaster, acts: []Action{send(200), addVIPs}},
 			{params: func(p *Params) { p.Priority = 50 }, ev: EvCheck, state: StateMaster, acts: []Action{send(50)}},
-			{ev: EvAdvert, adv: adv(peerL, 100, time.Second), state: StateBackup, acts: []Action{rmVIPs}},
+			{ev: EvAdvert, adv: adv(peerL, 100, time.Second), state: StateBackup, acts: []Action{rmVIPs, notifyWinner(peerL)}},
 		}},
 		{"sync group step-down yields", v2params(200), []op{
 			{ev: EvStartup, state: StateBackup},
@@ -230,24 +237,24 @@ func TestSplitBrainHeal(t *testing.T) {
 	pb.Local = peerA // B wins the tie-break
 	a, b := Machine{State: StateInit}, Machine{State: StateInit}
 	now := t0
-	a, _, _ = Step(a, pa, Event{Kind: EvStartup}, now)
-	b, _, _ = Step(b, pb, Event{Kind: EvStartup}, now)
+	a, _, _ = Step(a, pa, Input{Kind: EvStartup}, now)
+	b, _, _ = Step(b, pb, Input{Kind: EvStartup}, now)
 	now = now.Add(time.Second)
-	a, _, _ = Step(a, pa, Event{Kind: EvTimer}, now)
-	b, _, _ = Step(b, pb, Event{Kind: EvTimer}, now)
+	a, _, _ = Step(a, pa, Input{Kind: EvTimer}, now)
+	b, _, _ = Step(b, pb, Input{Kind: EvTimer}, now)
 	if a.State != StateMaster || b.State != StateMaster {
 		t.Fatalf("cut off: states %v %v, want both MASTER", a.State, b.State)
 	}
 	// Heal: A's advert reaches B first; B asserts itself and re-announces.
-	b, actsB, _ := Step(b, pb, Event{Kind: EvAdvert, Advert: adv(pa.Local, 100, pa.AdvertInterval)}, now)
-	if diff := cmp.Diff([]Action{send(100), announc}, actsB); diff != "" {
+	b, actsB, _ := Step(b, pb, Input{Kind: EvAdvert, Advert: adv(pa.Local, 100, pa.AdvertInterval)}, now)
+	if diff := cmp.Diff([]Action{send(100), announc}, actsB, addrCmp); diff != "" {
 		t.Errorf("winner actions (-want +got):\n%s", diff)
 	}
-	a, actsA, why := Step(a, pa, Event{Kind: EvAdvert, Advert: adv(pb.Local, 100, pb.AdvertInterval)}, now)
+	a, actsA, why := Step(a, pa, Input{Kind: EvAdvert, Advert: adv(pb.Local, 100, pb.AdvertInterval)}, now)
 	if a.State != StateBackup || b.State != StateMaster {
 		t.Errorf("healed: states %v %v, want BACKUP MASTER", a.State, b.State)
 	}
-	if diff := cmp.Diff([]Action{rmVIPs}, actsA); diff != "" || why == "" {
+	if diff := cmp.Diff([]Action{rmVIPs, notifyWinner(pb.Local)}, actsA, addrCmp); diff != "" || why == "" {
 		t.Errorf("loser actions (-want +got):\n%s (reason %q)", diff, why)
 	}
 }
@@ -264,3 +271,5 @@ func TestStateStrings(t *testing.T) {
 		}
 	}
 }
+
+var addrCmp = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })

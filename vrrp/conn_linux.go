@@ -1,0 +1,265 @@
+package vrrp
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+)
+
+// Conn sends and receives VRRP payloads. RawConn is the real one; tests
+// inject fakes through Options.
+type Conn interface {
+	// ReadFrom blocks for the next payload addressed to this instance's
+	// interface; it fails once the Conn is closed.
+	ReadFrom(b []byte) (Datagram, error)
+	// WriteTo sends a payload to dst (the group or a unicast peer).
+	WriteTo(b []byte, dst netip.Addr) error
+	// LocalAddr is the primary address adverts are sent from.
+	LocalAddr() netip.Addr
+	Close() error
+}
+
+// dscpCS6 is the traffic class of adverts: DSCP CS6 (network control).
+const dscpCS6 = 48 << 2
+
+// RawConn is a protocol-112 socket on one interface, multicast or unicast.
+type RawConn struct {
+	ifi   *net.Interface
+	local netip.Addr
+	group bool // multicast: joined the group, filter by interface
+	pc    net.PacketConn
+	p4    *ipv4.PacketConn
+	p6    *ipv6.PacketConn
+	port  int // for a UDP conn (tests): the peers' port
+}
+
+var _ Conn = (*RawConn)(nil)
+
+// Listen opens the raw socket of an instance: IPv4 or IPv6 per cfg.IPv6,
+// joined to the VRRP group on cfg.Interface unless unicast peers are
+// configured. Adverts are sent from cfg.UnicastSource, or else from the
+// interface's primary address (IPv6: its link-local address).
+func Listen(cfg Config) (*RawConn, error) {
+	ifi, err := net.InterfaceByName(cfg.Interface)
+	if err != nil {
+		return nil, fmt.Errorf("opening VRRP socket: %w", err)
+	}
+	local, err := PrimaryAddr(cfg, ifi)
+	if err != nil {
+		return nil, err
+	}
+	network := "ip4:" + strconv.Itoa(Protocol)
+	if cfg.IPv6 {
+		network = "ip6:" + strconv.Itoa(Protocol)
+	}
+	pc, err := net.ListenPacket(network, "")
+	if err != nil {
+		return nil, fmt.Errorf("opening VRRP socket on %s: %w", cfg.Interface, err)
+	}
+	c, err := New(cfg, ifi, local, pc)
+	if err != nil {
+		pc.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// New wraps pc, a *net.IPConn for protocol 112 (or, in tests, a
+// *net.UDPConn whose peers listen on the same port), and sets it up like
+// Listen: TTL/hop limit 255, DSCP CS6, control messages, group membership.
+func New(cfg Config, ifi *net.Interface, local netip.Addr, pc net.PacketConn) (*RawConn, error) {
+	c := &RawConn{ifi: ifi, local: local, pc: pc, group: len(cfg.UnicastPeers) == 0}
+	if u, ok := pc.LocalAddr().(*net.UDPAddr); ok {
+		c.port = u.Port
+	}
+	var err error
+	if cfg.IPv6 {
+		err = c.setup6()
+	} else {
+		err = c.setup4()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("setting up VRRP socket on %s: %w", ifi.Name, err)
+	}
+	return c, nil
+}
+
+func (c *RawConn) setup4() error {
+	p := ipv4.NewPacketConn(c.pc)
+	c.p4 = p
+	if err := p.SetTTL(255); err != nil {
+		return err
+	}
+	if err := p.SetTOS(dscpCS6); err != nil {
+		return err
+	}
+	if err := p.SetControlMessage(ipv4.FlagTTL|ipv4.FlagDst|ipv4.FlagInterface, true); err != nil {
+		return err
+	}
+	if !c.group || c.port != 0 {
+		return nil
+	}
+	return errors.Join(
+		p.SetMulticastTTL(255),
+		p.SetMulticastLoopback(false),
+		p.SetMulticastInterface(c.ifi),
+		p.JoinGroup(c.ifi, &net.IPAddr{IP: MulticastIPv4.AsSlice()}))
+}
+
+func (c *RawConn) setup6() error {
+	p := ipv6.NewPacketConn(c.pc)
+	c.p6 = p
+	if err := p.SetHopLimit(255); err != nil {
+		return err
+	}
+	if err := p.SetTrafficClass(dscpCS6); err != nil {
+		return err
+	}
+	if err := p.SetControlMessage(ipv6.FlagHopLimit|ipv6.FlagDst|ipv6.FlagInterface, true); err != nil {
+		return err
+	}
+	if !c.group || c.port != 0 {
+		return nil
+	}
+	return errors.Join(
+		p.SetMulticastHopLimit(255),
+		p.SetMulticastLoopback(false),
+		p.SetMulticastInterface(c.ifi),
+		p.JoinGroup(c.ifi, &net.IPAddr{IP: MulticastIPv6.AsSlice()}))
+}
+
+// LocalAddr is the address adverts are sent from.
+func (c *RawConn) LocalAddr() netip.Addr { return c.local }
+
+// Close closes the socket; a blocked ReadFrom returns an error.
+func (c *RawConn) Close() error { return c.pc.Close() }
+
+// ReadFrom returns the next payload received on the instance's interface,
+// with its TTL/hop limit and addresses; payloads that arrive on other
+// interfaces (a raw socket sees them all) are skipped.
+func (c *RawConn) ReadFrom(b []byte) (Datagram, error) {
+	for {
+		d, err := c.read(b)
+		if err != nil {
+			return d, err
+		}
+		if c.group && c.port == 0 && d.IfIndex != 0 && d.IfIndex != c.ifi.Index {
+			continue
+		}
+		return d, nil
+	}
+}
+
+func (c *RawConn) read(b []byte) (Datagram, error) {
+	d := Datagram{TTL: -1}
+	var n int
+	var src net.Addr
+	if c.p4 != nil {
+		var cm *ipv4.ControlMessage
+		var err error
+		n, cm, src, err = c.p4.ReadFrom(b)
+		if err != nil {
+			return d, fmt.Errorf("reading advert: %w", err)
+		}
+		if cm != nil {
+			d.TTL, d.IfIndex = cm.TTL, cm.IfIndex
+			d.Dst, _ = netip.AddrFromSlice(cm.Dst.To4())
+		}
+	} else {
+		var cm *ipv6.ControlMessage
+		var err error
+		n, cm, src, err = c.p6.ReadFrom(b)
+		if err != nil {
+			return d, fmt.Errorf("reading advert: %w", err)
+		}
+		if cm != nil {
+			d.TTL, d.IfIndex = cm.HopLimit, cm.IfIndex
+			d.Dst, _ = netip.AddrFromSlice(cm.Dst)
+		}
+	}
+	d.Data = b[:n]
+	d.Src = addrOf(src)
+	return d, nil
+}
+
+func addrOf(a net.Addr) netip.Addr {
+	var ip net.IP
+	switch a := a.(type) {
+	case *net.IPAddr:
+		ip = a.IP
+	case *net.UDPAddr:
+		ip = a.IP
+	}
+	if ip4 := ip.To4(); ip4 != nil {
+		ip = ip4
+	}
+	x, _ := netip.AddrFromSlice(ip)
+	return x
+}
+
+// WriteTo sends b to dst from the local address.
+func (c *RawConn) WriteTo(b []byte, dst netip.Addr) error {
+	var to net.Addr = &net.IPAddr{IP: dst.AsSlice()}
+	if c.port != 0 {
+		to = &net.UDPAddr{IP: dst.AsSlice(), Port: c.port}
+	}
+	var err error
+	if c.p4 != nil {
+		cm := &ipv4.ControlMessage{Src: c.local.AsSlice()}
+		if dst.IsMulticast() {
+			cm.IfIndex = c.ifi.Index
+		}
+		_, err = c.p4.WriteTo(b, cm, to)
+	} else {
+		if a, ok := to.(*net.IPAddr); ok && dst.IsLinkLocalUnicast() {
+			a.Zone = c.ifi.Name
+		}
+		cm := &ipv6.ControlMessage{Src: c.local.AsSlice(), IfIndex: c.ifi.Index}
+		_, err = c.p6.WriteTo(b, cm, to)
+	}
+	if err != nil {
+		return fmt.Errorf("sending advert to %v: %w", dst, err)
+	}
+	return nil
+}
+
+// PrimaryAddr is the address an instance sends from: the unicast source if
+// configured, else the interface's first IPv4 address (IPv6: its first
+// link-local address) that is not one of the instance's VIPs.
+func PrimaryAddr(cfg Config, ifi *net.Interface) (netip.Addr, error) {
+	if cfg.UnicastSource.IsValid() {
+		return cfg.UnicastSource, nil
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("listing addresses of %s: %w", ifi.Name, err)
+	}
+	vips := advertAddrs(cfg)
+	for _, a := range addrs {
+		p, err := netip.ParsePrefix(a.String())
+		if err != nil {
+			continue
+		}
+		ip := p.Addr().Unmap()
+		if slices.Contains(vips, ip) {
+			continue
+		}
+		if !cfg.IPv6 && ip.Is4() || cfg.IPv6 && ip.Is6() && ip.IsLinkLocalUnicast() {
+			return ip, nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("no primary %s address on %s", family(cfg.IPv6), ifi.Name)
+}
+
+func family(six bool) string {
+	if six {
+		return "IPv6 link-local"
+	}
+	return "IPv4"
+}

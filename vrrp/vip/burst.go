@@ -1,0 +1,69 @@
+package vip
+
+import (
+	"context"
+	"time"
+)
+
+// Burst says how a new master announces its VIPs: Count packets spaced by
+// Interval, RepeatCount more after RepeatDelay, then one every Refresh.
+type Burst struct {
+	Count       int
+	Interval    time.Duration
+	RepeatDelay time.Duration
+	RepeatCount int
+	Refresh     time.Duration
+}
+
+// DefaultBurst is keepalived's default: 5 at once, 5 more after 5 s.
+var DefaultBurst = Burst{Count: 5, RepeatDelay: 5 * time.Second, RepeatCount: 5}
+
+// Sleeper waits for d or until ctx is done, reporting whether d elapsed.
+type Sleeper func(ctx context.Context, d time.Duration) bool
+
+// SleepReal is a Sleeper on the wall clock.
+func SleepReal(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Run calls announce following b until ctx is done or the schedule ends
+// (no refresh). announce errors are passed to onErr (may be nil).
+func (b Burst) Run(ctx context.Context, sleep Sleeper, announce func() error, onErr func(error)) {
+	send := func(n int) bool {
+		for i := 0; i < n; i++ {
+			if i > 0 && !sleep(ctx, b.Interval) {
+				return false
+			}
+			if ctx.Err() != nil {
+				return false
+			}
+			if err := announce(); err != nil && onErr != nil {
+				onErr(err)
+			}
+		}
+		return true
+	}
+	if !send(max(b.Count, 1)) {
+		return
+	}
+	if b.RepeatDelay > 0 && b.RepeatCount > 0 {
+		if !sleep(ctx, b.RepeatDelay) || !send(b.RepeatCount) {
+			return
+		}
+	}
+	for b.Refresh > 0 && sleep(ctx, b.Refresh) {
+		if !send(1) {
+			return
+		}
+	}
+}
