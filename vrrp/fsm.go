@@ -79,12 +79,12 @@ type ActionKind uint8
 
 // Actions.
 const (
-	ActInvalid    ActionKind = iota
-	ActSend                  // send an advert with Action.Priority
-	ActAddVIPs               // add the VIPs and start gratuitous ARP / NA bursts
-	ActRemoveVIPs            // remove the VIPs
-	ActAnnounce              // re-send gratuitous ARP / NA for the VIPs held
-	ActNotifyWinner          // tell the master that beat us (Action.Dst) that we gave up the VIPs
+	ActInvalid      ActionKind = iota
+	ActSend                    // send an advert with Action.Priority
+	ActAddVIPs                 // add the VIPs and start gratuitous ARP / NA bursts
+	ActRemoveVIPs              // remove the VIPs
+	ActAnnounce                // re-send gratuitous ARP / NA for the VIPs held
+	ActNotifyWinner            // tell the master that beat us (Action.Dst) that we gave up the VIPs
 )
 
 // String names the action.
