@@ -81,6 +81,8 @@ type RealServer struct {
 	Dest lvs.Destination // Forward is Masq for full-NAT
 	// FullNAT adds an SNAT rule so that the real server sees SNATSource as the
 	// client: masq plus SNAT, since mainline IPVS has no full-NAT.
+	// A zero SNATSource means the address of the interface the packet
+	// leaves by (nftables masquerade).
 	FullNAT    bool
 	SNATSource netip.Addr
 	// InhibitOnFailure keeps a failed server at weight 0 instead of removing it.

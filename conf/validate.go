@@ -36,13 +36,24 @@ func (v *validator) warnf(subject *hcl.Range, summary, format string, args ...an
 		Detail: fmt.Sprintf(format, args...), Subject: subject})
 }
 
+// aliases are the names ipvsadm and keepalived use for havsd's values.
+var aliases = map[string]string{
+	"masq": "nat", "masquerading": "nat", "route": "dr", "gatewaying": "dr", "direct": "dr",
+	"tunnel": "tun", "ipip": "tun", "full-nat": "fullnat", "full_nat": "fullnat",
+	"inet": "ipv4", "inet6": "ipv6", "v4": "ipv4", "v6": "ipv6",
+}
+
 // oneOf reports an attribute whose value is not among choices, suggesting
 // the closest.
 func (v *validator) oneOf(b *block, name, val string, choices []string) bool {
 	if !b.has(name) || slices.Contains(choices, val) {
 		return true
 	}
-	v.errorf(b.at(name), "Invalid value for "+name, "%q is not one of %s.%s", val, strings.Join(choices, ", "), didYouMean(val, choices))
+	hint := didYouMean(val, choices)
+	if alias, ok := aliases[strings.ToLower(val)]; ok && slices.Contains(choices, alias) {
+		hint = fmt.Sprintf(" Did you mean %q?", alias)
+	}
+	v.errorf(b.at(name), "Invalid value for "+name, "%q is not one of %s.%s", val, strings.Join(choices, ", "), hint)
 	return false
 }
 

@@ -31,8 +31,14 @@ type markKey struct {
 
 func (v *validator) services(ss []*rawService, ins []*rawInstance) {
 	var instNames []string
+	vipsOf := map[string]map[netip.Addr]bool{}
 	for _, in := range ins {
 		instNames = append(instNames, in.name)
+		m := map[netip.Addr]bool{}
+		for _, vip := range in.vips {
+			m[vip.prefix.Addr()] = true
+		}
+		vipsOf[in.name] = m
 	}
 	names := map[string]*rawService{}
 	keys := map[lvs.ServiceKey]*rawService{}
@@ -55,7 +61,7 @@ func (v *validator) services(ss []*rawService, ins []*rawInstance) {
 				keys[key] = s
 			}
 		}
-		v.serviceAttrs(s, instNames)
+		v.serviceAttrs(s, instNames, vipsOf)
 		v.classify(s, marks)
 		fam := serviceFamily(s)
 		seen := map[lvs.DestKey]*rawReal{}
@@ -169,7 +175,7 @@ func protocolOf(p string) lvs.Protocol {
 	return lvs.ProtoInvalid
 }
 
-func (v *validator) serviceAttrs(s *rawService, instances []string) {
+func (v *validator) serviceAttrs(s *rawService, instances []string, vipsOf map[string]map[netip.Addr]bool) {
 	b := s.b
 	schedOK := v.oneOf(b, "scheduler", s.scheduler, Schedulers)
 	seen := map[string]bool{}
@@ -205,6 +211,9 @@ func (v *validator) serviceAttrs(s *rawService, instances []string) {
 	}
 	if b.has("instance") && !slices.Contains(instances, s.instance) {
 		v.errorf(b.at("instance"), "Unknown VRRP instance", "No vrrp_instance is named %q.%s", s.instance, didYouMean(s.instance, instances))
+	}
+	if in := vipsOf[s.instance]; in != nil && b.has("address") && !in[s.addr] {
+		v.warnf(b.at("address"), "Address is not a VIP of its instance", "%s is not among the virtual addresses of vrrp_instance %q, which this service names: it will not move with that instance.", s.addr, s.instance)
 	}
 	if s.quorum < 0 {
 		v.errorf(b.at("quorum"), "Invalid quorum", "quorum must not be negative.")

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -229,4 +231,34 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("not stable:\n%s", cmp.Diff(text, again))
 		}
 	})
+}
+
+// TestTutorialRuleSets parses the tutorial's rule sets (examples/testdata)
+// and prints them back unchanged.
+func TestTutorialRuleSets(t *testing.T) {
+	files, _ := filepath.Glob("../../examples/testdata/*.ipvsadm")
+	if len(files) == 0 {
+		t.Fatal("no rule sets")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want strings.Builder
+			for line := range strings.Lines(string(raw)) {
+				if !strings.HasPrefix(line, "#") {
+					want.WriteString(line)
+				}
+			}
+			svcs, err := Parse(strings.NewReader(string(raw)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want.String(), Format(svcs)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
 }

@@ -28,3 +28,9 @@ virtual_service "web" {
   instance = "VI_9"
   real_server "192.168.0.101:80" {}
 }
+
+virtual_service "api" {
+  address  = "172.25.254.100:81"
+  instance = "VI_2"
+  real_server "192.168.0.101:81" {}
+}
