@@ -242,7 +242,7 @@ func (c *cli) labCPU(l *lab.Lab) []cpuJSON {
 	var out []cpuJSON
 	for i, d := range topo.Directors {
 		cpu, wall, err := l.CPU(i)
-		if err != nil || wall <= 0 {
+		if err != nil || wall < 5*time.Second { // just restarted: no meaningful share
 			continue
 		}
 		pct := 100 * float64(cpu) / float64(wall)

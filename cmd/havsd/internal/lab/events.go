@@ -60,6 +60,7 @@ func (l *Lab) Event(name string) (drill.Event, error) {
 			return l.setLinks(ctx, master, "down")
 		}
 		ev.Restore = func(ctx context.Context) error {
+			l.expectAfterRestore(victim)
 			return l.setLinks(ctx, topo.Directors[victim], "up")
 		}
 	case EventStop:

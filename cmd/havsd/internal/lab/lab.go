@@ -37,6 +37,10 @@ type Lab struct {
 	VIPs    *drill.VIPWatch
 	dirs    [2]*topo.Proc
 	started [2]time.Time
+	// expect is the director that must hold the VIP before the pair counts
+	// as steady: d1, the preferred master, after it (re)started, since it
+	// preempts only once its daemon is up and has heard the other.
+	expect string
 }
 
 // Up builds the topology, writes the configurations, starts responders on
@@ -61,7 +65,7 @@ func Up(ctx context.Context, opt Options) (l *Lab, err error) {
 	if err != nil {
 		return nil, err
 	}
-	l = &Lab{opt: opt, Topo: t}
+	l = &Lab{opt: opt, Topo: t, expect: topo.D1}
 	defer func() {
 		if err != nil {
 			_ = l.Close()
@@ -207,8 +211,9 @@ func (l *Lab) Ready(ctx context.Context) (string, error) {
 		}
 		now := time.Now()
 		h := l.VIPs.Holders()
-		if len(h) == 1 && now.Sub(l.VIPs.LastChange()) >= stable &&
+		if len(h) == 1 && (l.expect == "" || h[0] == l.expect) && now.Sub(l.VIPs.LastChange()) >= stable &&
 			now.Sub(l.started[0]) >= settle && now.Sub(l.started[1]) >= settle {
+			l.expect = ""
 			return h[0], nil
 		}
 		if now.After(deadline) {
@@ -277,7 +282,16 @@ func (l *Lab) reboot(ctx context.Context, i int) error {
 	if err := l.setLinks(ctx, node, "up"); err != nil {
 		return err
 	}
+	l.expectAfterRestore(i)
 	return l.StartDirector(i)
+}
+
+// expectAfterRestore notes that the preferred master, once back, will take
+// the VIP again (preempt is on in every lab config).
+func (l *Lab) expectAfterRestore(i int) {
+	if i == 0 {
+		l.expect = topo.D1
+	}
 }
 
 // waitVRRPChild waits for keepalived's VRRP child of director i to exit.
