@@ -2,37 +2,46 @@ package lvs
 
 import "slices"
 
-// sortedIndex finds k in a table sorted by key; tail holds entries appended
-// after the sorted part, searched linearly.
-func sortedIndex(out []Service, sorted int, k ServiceKey) (int, bool) {
-	i, ok := slices.BinarySearchFunc(out[:sorted], k, func(s Service, k ServiceKey) int { return s.Key.Compare(k) })
-	if ok {
-		return i, true
-	}
-	for j := sorted; j < len(out); j++ {
-		if out[j].Key == k {
-			return j, true
-		}
-	}
-	return 0, false
+// index finds services by key in a table whose first sorted entries are in
+// key order (binary search) and whose later entries were appended (a map).
+type index struct {
+	sorted int
+	tail   map[ServiceKey]int
 }
 
-// patch returns observed (sorted by canonical key) with the applied
-// operations folded in, so that the reconciler's view stays current without
-// a second dump. New entries have zero counters. observed is not modified.
+func (x *index) find(out []Service, k ServiceKey) (int, bool) {
+	if i, ok := slices.BinarySearchFunc(out[:x.sorted], k, func(s Service, k ServiceKey) int { return s.Key.Compare(k) }); ok {
+		return i, true
+	}
+	i, ok := x.tail[k]
+	return i, ok
+}
+
+func (x *index) add(out []Service, s Service) []Service {
+	if x.tail == nil {
+		x.tail = make(map[ServiceKey]int)
+	}
+	x.tail[s.Key] = len(out)
+	return append(out, s)
+}
+
+// patch folds the applied operations into observed (sorted by canonical
+// key), so that the reconciler's view stays current without a second dump,
+// and returns it. New entries have zero counters. observed's entries are
+// modified in place: pass a table no one else holds.
 func patch(observed []Service, applied []Op) []Service {
 	if len(applied) == 0 {
 		return observed
 	}
-	out := slices.Clone(observed)
-	sorted := len(out)
+	out := observed
+	x := index{sorted: len(out)}
 	var deleted map[ServiceKey]bool
 	for _, op := range applied {
-		i, ok := sortedIndex(out, sorted, op.Service.Key)
+		i, ok := x.find(out, op.Service.Key)
 		switch op.Kind {
 		case OpAddService:
 			if !ok {
-				out = append(out, op.Service.withoutDests())
+				out = x.add(out, op.Service.withoutDests())
 			}
 		case OpUpdateService:
 			if ok {
@@ -54,7 +63,7 @@ func patch(observed []Service, applied []Op) []Service {
 	if deleted != nil {
 		out = slices.DeleteFunc(out, func(s Service) bool { return deleted[s.Key] })
 	}
-	if len(out) > sorted-len(deleted) {
+	if len(x.tail) > 0 {
 		slices.SortFunc(out, func(a, b Service) int { return a.Key.Compare(b.Key) })
 	}
 	return out
@@ -87,10 +96,10 @@ func replace(observed []Service, fresh map[ServiceKey]*Service) []Service {
 		return observed
 	}
 	out := slices.Clone(observed)
-	sorted := len(out)
+	x := index{sorted: len(out)}
 	var gone map[ServiceKey]bool
 	for k, f := range fresh {
-		i, ok := sortedIndex(out, sorted, k)
+		i, ok := x.find(out, k)
 		switch {
 		case f == nil && ok:
 			if gone == nil {
@@ -100,13 +109,13 @@ func replace(observed []Service, fresh map[ServiceKey]*Service) []Service {
 		case f != nil && ok:
 			out[i] = *f
 		case f != nil:
-			out = append(out, *f)
+			out = x.add(out, *f)
 		}
 	}
 	if gone != nil {
 		out = slices.DeleteFunc(out, func(s Service) bool { return gone[s.Key] })
 	}
-	if len(out) > sorted-len(gone) {
+	if len(x.tail) > 0 {
 		slices.SortFunc(out, func(a, b Service) int { return a.Key.Compare(b.Key) })
 	}
 	return out

@@ -44,13 +44,12 @@ func (k OpKind) String() string {
 
 // Op is one change to the IPVS table. Service carries the service's
 // attributes (without destinations); Dest is set for destination operations.
-// Old holds the observed settings an update replaces, for messages.
+// Was describes the observed settings an update replaces, for messages.
 type Op struct {
 	Kind    OpKind
 	Service Service
 	Dest    Destination
-	OldSvc  Service     // observed service, for OpUpdateService
-	OldDest Destination // observed destination, for OpUpdateDest
+	Was     string
 }
 
 // IsDest reports whether the operation concerns a destination.
@@ -67,11 +66,11 @@ func (o Op) String() string {
 	case OpAddService:
 		b.WriteString(" " + svcAttrs(o.Service))
 	case OpUpdateService:
-		fmt.Fprintf(&b, " %s (was %s)", svcAttrs(o.Service), svcAttrs(o.OldSvc))
+		fmt.Fprintf(&b, " %s (was %s)", svcAttrs(o.Service), o.Was)
 	case OpAddDest:
 		fmt.Fprintf(&b, " -> %s %s", o.Dest.Key(), destAttrs(o.Dest))
 	case OpUpdateDest:
-		fmt.Fprintf(&b, " -> %s %s (was %s)", o.Dest.Key(), destAttrs(o.Dest), destAttrs(o.OldDest))
+		fmt.Fprintf(&b, " -> %s %s (was %s)", o.Dest.Key(), destAttrs(o.Dest), o.Was)
 	case OpDelDest:
 		fmt.Fprintf(&b, " -> %s", o.Dest.Key())
 	}
@@ -130,7 +129,7 @@ func Plan(desired, observed []Service, owned func(ServiceKey) bool) []Op {
 			continue
 		}
 		if !d.attrsEqual(o) {
-			upd = append(upd, Op{Kind: OpUpdateService, Service: d.withoutDests(), OldSvc: o.withoutDests()})
+			upd = append(upd, Op{Kind: OpUpdateService, Service: d.withoutDests(), Was: svcAttrs(o)})
 		}
 		a, u, x := planDests(d, o)
 		addD, updD, delD = append(addD, a...), append(updD, u...), append(delD, x...)
@@ -156,7 +155,7 @@ func planDests(d, o Service) (add, upd, del []Op) {
 		case !ok:
 			add = append(add, Op{Kind: OpAddDest, Service: svc, Dest: w})
 		case !w.Equal(h):
-			upd = append(upd, Op{Kind: OpUpdateDest, Service: svc, Dest: w, OldDest: h})
+			upd = append(upd, Op{Kind: OpUpdateDest, Service: svc, Dest: w, Was: destAttrs(h)})
 		}
 		delete(have, w.Key())
 	}

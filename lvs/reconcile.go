@@ -111,37 +111,53 @@ func NewReconciler(t Table, opts ReconcilerOptions) *Reconciler {
 // trigger reads and plans only those. Until it is first called, passes only
 // read the table.
 func (r *Reconciler) SetDesired(d Desired) {
-	d = deepCopy(d) // the caller may reuse its slices
-	r.mu.Lock()
-	if !r.markSamePositions(r.desired.Services, d.Services) {
-		r.markByKey(r.desired.Services, d.Services)
+	marks := make([]MarkRule, len(d.Marks))
+	for i, m := range d.Marks {
+		m.Ports = slices.Clone(m.Ports) // the caller may reuse its slices
+		marks[i] = m
 	}
-	if !r.haveDesired || !reflect.DeepEqual(r.desired.Marks, d.Marks) || !reflect.DeepEqual(r.desired.SNAT, d.SNAT) {
+	snat := slices.Clone(d.SNAT)
+	if snat == nil {
+		snat = []SNATRule{}
+	}
+	r.mu.Lock()
+	svcs, ok := r.reuseSamePositions(r.desired.Services, d.Services)
+	if !ok {
+		svcs = copyServices(d.Services)
+		r.markByKey(r.desired.Services, svcs)
+	}
+	if !r.haveDesired || !reflect.DeepEqual(r.desired.Marks, marks) || !reflect.DeepEqual(r.desired.SNAT, snat) {
 		r.filterDirty = true
 	}
-	r.desired, r.haveDesired = d, true
+	r.desired, r.haveDesired = Desired{Services: svcs, Marks: marks, SNAT: snat}, true
 	r.mu.Unlock()
 	r.kick()
 }
 
-// markSamePositions marks changed services when old and cur list the same
-// keys in the same order, the common case, without building maps; it
-// reports false, having marked nothing, when the keys differ.
-func (r *Reconciler) markSamePositions(old, cur []Service) bool {
-	if len(old) != len(cur) {
-		return false
+// reuseSamePositions handles the common case where old and cur list the
+// same keys in the same order, without maps: it marks the changed services
+// and returns cur with unchanged services shared with old and changed ones
+// copied. It reports false, having done nothing, when the keys differ.
+func (r *Reconciler) reuseSamePositions(old, cur []Service) ([]Service, bool) {
+	if len(old) != len(cur) || len(cur) == 0 {
+		return nil, false
 	}
 	for i := range cur {
 		if old[i].Key != cur[i].Key {
-			return false
+			return nil, false
 		}
 	}
+	out := make([]Service, len(cur))
 	for i := range cur {
-		if !sameService(old[i], cur[i]) {
-			r.dirty[cur[i].Key.canonical()] = true
+		if sameService(old[i], cur[i]) {
+			out[i] = old[i]
+			continue
 		}
+		out[i] = cur[i]
+		out[i].Destinations = slices.Clone(cur[i].Destinations)
+		r.dirty[cur[i].Key.canonical()] = true
 	}
-	return true
+	return out, true
 }
 
 // markByKey marks services added, changed or removed between old and cur,
@@ -164,24 +180,21 @@ func (r *Reconciler) markByKey(old, cur []Service) {
 	}
 }
 
-func deepCopy(d Desired) Desired {
+// copyServices copies svcs and their destinations, the latter into one
+// backing array.
+func copyServices(svcs []Service) []Service {
 	n := 0
-	for _, s := range d.Services {
+	for _, s := range svcs {
 		n += len(s.Destinations)
 	}
 	all := make([]Destination, 0, n)
-	svcs := make([]Service, len(d.Services))
-	for i, s := range d.Services {
+	out := make([]Service, len(svcs))
+	for i, s := range svcs {
 		all = append(all, s.Destinations...)
 		s.Destinations = all[len(all)-len(s.Destinations) : len(all) : len(all)]
-		svcs[i] = s
+		out[i] = s
 	}
-	marks := make([]MarkRule, len(d.Marks))
-	for i, m := range d.Marks {
-		m.Ports = slices.Clone(m.Ports)
-		marks[i] = m
-	}
-	return Desired{Services: svcs, Marks: marks, SNAT: slices.Clone(d.SNAT)}
+	return out
 }
 
 // sameService reports whether a and b are written identically, destinations
@@ -395,6 +408,7 @@ func (r *Reconciler) applyFilter(ctx context.Context, res *Result, d Desired, er
 // apply performs ops in order; a failure does not stop the others, but the
 // destinations of a service that could not be created are skipped.
 func (r *Reconciler) apply(ctx context.Context, res *Result, ops []Op, errs []error) []error {
+	res.Applied = make([]Op, 0, len(ops))
 	failedSvc := make(map[ServiceKey]bool)
 	for _, op := range ops {
 		if ctx.Err() != nil {
