@@ -233,7 +233,12 @@ func BenchmarkScale(b *testing.B) {
 	downs := map[ID]time.Time{}
 	var errMu sync.Mutex
 	errSamples := map[string]int{}
-	s := NewScheduler(Options{OnResult: func(_ ID, _ Kind, _ time.Duration, err error) {
+	failedIDs := map[ID]int{}
+	var latMax time.Duration
+	s := NewScheduler(Options{OnResult: func(id ID, _ Kind, l time.Duration, err error) {
+		errMu.Lock()
+		latMax = max(latMax, l)
+		errMu.Unlock()
 		if err != nil {
 			// Strip the address so that errors group by kind.
 			msg := err.Error()
@@ -242,6 +247,7 @@ func BenchmarkScale(b *testing.B) {
 			}
 			errMu.Lock()
 			errSamples[msg]++
+			failedIDs[id]++
 			errMu.Unlock()
 		}
 	}})
@@ -345,6 +351,7 @@ func BenchmarkScale(b *testing.B) {
 	for msg, n := range errSamples {
 		b.Logf("errors: %d x %s", n, msg)
 	}
+	b.Logf("targets that failed at least once: %d; slowest check %s", len(failedIDs), latMax)
 	errMu.Unlock()
 	b.ReportMetric(rate, "checks/s")
 	b.ReportMetric(cpuPerK, "cpu-s/1k-checks")

@@ -353,3 +353,56 @@ func TestSchedulerSlowConsumer(t *testing.T) {
 	case <-time.After(100 * time.Millisecond):
 	}
 }
+
+func TestSchedulerRemovalCancelsRunningCheck(t *testing.T) {
+	noLeaks(t)
+	started, ended := make(chan struct{}, 1), make(chan error, 1)
+	s := NewScheduler(Options{New: func(Spec) (Checker, error) {
+		return CheckerFunc(func(ctx context.Context) error {
+			started <- struct{}{}
+			<-ctx.Done() // hangs until cancelled
+			ended <- ctx.Err()
+			return ctx.Err()
+		}), nil
+	}})
+	sp := fakeSpec("hang", time.Hour)
+	sp.Timeout = time.Hour
+	s.Set(map[ID][]Spec{"hang": {sp}})
+	startScheduler(t, s)
+	<-started
+	s.Set(nil)
+	select {
+	case err := <-ended:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("check ended with %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("removing the target did not cancel its running check")
+	}
+	if st := s.Stats(); st.Checks != 0 || st.Transitions != 0 {
+		t.Errorf("a cancelled check counted as a verdict: %+v", st)
+	}
+}
+
+func TestSchedulerRunAgainAfterStop(t *testing.T) {
+	noLeaks(t)
+	b := newSwitchboard()
+	s := NewScheduler(Options{New: b.New})
+	s.Set(map[ID][]Spec{"a": {fakeSpec("a", 5*time.Millisecond)}})
+	for round := range 2 {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		n := b.count("a")
+		waitFor(t, 5*time.Second, func() bool { return b.count("a") > n+3 })
+		if round == 0 {
+			if err := s.Run(ctx); err == nil {
+				t.Errorf("a second concurrent Run returned nil")
+			}
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	}
+}
