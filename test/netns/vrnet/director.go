@@ -1,0 +1,274 @@
+package vrnet
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/havsd/havsd/vrrp"
+)
+
+// HelperEnv carries the JSON HelperSpec to a director child process.
+const HelperEnv = "HVVR_HELPER_SPEC"
+
+// HelperSpec tells a child process which instance to run.
+type HelperSpec struct {
+	Node   string      // answers TCP connections on Listen with this name
+	Listen string      // e.g. ":7000"; empty for none
+	Config vrrp.Config // the instance
+	Debug  bool        // log at debug level
+}
+
+type line struct {
+	Event  *vrrp.Event  `json:",omitempty"`
+	Status *vrrp.Status `json:",omitempty"`
+}
+
+// HelperMain runs a director in this process (the child side): it runs the
+// instance until SIGTERM/SIGINT, prints every transition and, on SIGUSR1,
+// the status as JSON lines on stdout; SIGUSR2 asks for a handover. It exits
+// the process.
+func HelperMain() {
+	var spec HelperSpec
+	if err := json.Unmarshal([]byte(os.Getenv(HelperEnv)), &spec); err != nil {
+		fmt.Fprintln(os.Stderr, "bad helper spec:", err)
+		os.Exit(2)
+	}
+	level := slog.LevelInfo
+	if spec.Debug {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	inst, err := vrrp.NewInstance(spec.Config, vrrp.Options{Logger: log})
+	if err != nil {
+		log.Error("new instance", "err", err)
+		os.Exit(2)
+	}
+	if spec.Listen != "" {
+		ln, err := net.Listen("tcp", spec.Listen)
+		if err != nil {
+			log.Error("listen", "err", err)
+			os.Exit(2)
+		}
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				fmt.Fprintln(c, spec.Node)
+				c.Close()
+			}
+		}()
+	}
+	var mu sync.Mutex
+	out := json.NewEncoder(os.Stdout)
+	emit := func(l line) {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = out.Encode(l)
+	}
+	go func() {
+		for e := range inst.Events() {
+			emit(line{Event: &e})
+		}
+	}()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2)
+	go func() {
+		for s := range sigs {
+			if s == syscall.SIGUSR1 {
+				st := inst.Status()
+				emit(line{Status: &st})
+			} else {
+				go func() { _ = inst.Handover(context.Background()) }()
+			}
+		}
+	}()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := inst.Run(ctx); err != nil {
+		log.Error("run", "err", err)
+		os.Exit(1)
+	}
+	time.Sleep(50 * time.Millisecond) // let the last event line out
+	os.Exit(0)
+}
+
+// Director is a child process running one instance inside a node.
+type Director struct {
+	t      *testing.T
+	Name   string
+	Node   *Node
+	cmd    *exec.Cmd
+	Log    string // its stderr
+	mu     sync.Mutex
+	state  vrrp.State
+	events []vrrp.Event
+	status chan vrrp.Status
+	done   chan struct{}
+}
+
+// StartDirector re-executes the test binary inside node, running the test
+// named helperTest (which calls HelperMain).
+func StartDirector(t *testing.T, node *Node, helperTest string, spec HelperSpec) *Director {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Director{t: t, Name: spec.Config.Name, Node: node, state: vrrp.StateInit,
+		status: make(chan vrrp.Status, 1), done: make(chan struct{})}
+	d.Log = filepath.Join(t.TempDir(), spec.Config.Name+".log")
+	logf, err := os.Create(d.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.cmd = node.Exec(context.Background(), exe, "-test.run=^"+helperTest+"$", "-test.count=1")
+	d.cmd.Env = append(os.Environ(), HelperEnv+"="+string(js))
+	d.cmd.Stderr = logf
+	stdout, err := d.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go d.read(stdout)
+	go func() {
+		_ = d.cmd.Wait()
+		logf.Close()
+		close(d.done)
+	}()
+	t.Cleanup(func() {
+		d.Kill()
+		if t.Failed() {
+			b, _ := os.ReadFile(d.Log)
+			t.Logf("log of %s:\n%s", d.Name, tail(string(b), 40))
+		}
+	})
+	return d
+}
+
+func tail(s string, n int) string {
+	ls := strings.Split(s, "\n")
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return strings.Join(ls, "\n")
+}
+
+func (d *Director) read(r interface{ Read([]byte) (int, error) }) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		var l line
+		if !strings.HasPrefix(sc.Text(), "{") || json.Unmarshal(sc.Bytes(), &l) != nil {
+			continue
+		}
+		d.mu.Lock()
+		if l.Event != nil {
+			d.state = l.Event.To
+			d.events = append(d.events, *l.Event)
+		}
+		d.mu.Unlock()
+		if l.Status != nil {
+			select {
+			case d.status <- *l.Status:
+			default:
+			}
+		}
+	}
+}
+
+// State is the last state the director reported.
+func (d *Director) State() vrrp.State {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.state
+}
+
+// Events returns the transitions reported so far.
+func (d *Director) Events() []vrrp.Event {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]vrrp.Event(nil), d.events...)
+}
+
+// WaitState waits until the director reports state s.
+func (d *Director) WaitState(s vrrp.State, timeout time.Duration) time.Duration {
+	d.t.Helper()
+	return WaitFor(d.t, d.Name+" "+s.String(), timeout, func() bool { return d.State() == s })
+}
+
+// Status asks the child for its status (SIGUSR1).
+func (d *Director) Status() vrrp.Status {
+	d.t.Helper()
+	_ = d.cmd.Process.Signal(syscall.SIGUSR1)
+	select {
+	case s := <-d.status:
+		return s
+	case <-time.After(5 * time.Second):
+		d.t.Fatalf("%s: no status", d.Name)
+	}
+	return vrrp.Status{}
+}
+
+// Signal sends sig to the child.
+func (d *Director) Signal(sig os.Signal) { _ = d.cmd.Process.Signal(sig) }
+
+// Kill SIGKILLs the child and waits for it.
+func (d *Director) Kill() {
+	_ = d.cmd.Process.Kill()
+	<-d.done
+}
+
+// Exited reports whether the child has exited.
+func (d *Director) Exited() bool {
+	select {
+	case <-d.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Wait waits for the child to exit and returns its exit code.
+func (d *Director) Wait(timeout time.Duration) int {
+	d.t.Helper()
+	select {
+	case <-d.done:
+	case <-time.After(timeout):
+		d.t.Fatalf("%s did not exit within %v", d.Name, timeout)
+	}
+	return d.cmd.ProcessState.ExitCode()
+}
+
+// CPUTime is the child's user+system CPU time so far (from /proc).
+func (d *Director) CPUTime() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", d.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}

@@ -1,0 +1,156 @@
+package netns
+
+import (
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/havsd/havsd/vrrp"
+)
+
+// TestVRRPFailover: the higher priority wins; SIGKILL with its link pulled
+// → the backup takes over and the client follows; restart → preemption;
+// SIGTERM → takeover after about Skew_Time with make-before-break;
+// restart with nopreempt → no preemption.
+func TestVRRPFailover(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		version  int
+		interval time.Duration
+	}{
+		{"v3 100ms", 3, 100 * time.Millisecond},
+		{"v2 1s", 2, time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) { vrFailover(t, tc.version, tc.interval) })
+	}
+}
+
+func vrFailover(t *testing.T, version int, iv time.Duration) {
+	l := newVRLab(t)
+	c1, c2 := vrConfig("d1", 200, version, iv), vrConfig("d2", 100, version, iv)
+	if version == 2 {
+		c1.AuthPass, c2.AuthPass = "secret", "secret"
+	}
+	mdi := vrrp.MasterDownInterval(version, 100, iv)
+	d1 := l.start(t, l.d1, c1)
+	d2 := l.start(t, l.d2, c2)
+	d1.WaitState(vrrp.StateMaster, 2*mdi+2*time.Second)
+	d2.WaitState(vrrp.StateBackup, 2*time.Second)
+	if !l.d1.HasAddr(vrVIP) || l.d2.HasAddr(vrVIP) {
+		t.Fatalf("VIP on d1 %v, on d2 %v; want d1 only", l.d1.HasAddr(vrVIP), l.d2.HasAddr(vrVIP))
+	}
+	waitReach(t, l.client, "d1", 5*time.Second)
+
+	// Crash: SIGKILL and the link pulled.
+	p := startProber(l.client, vrVIP+vrPort)
+	killed := time.Now()
+	d1.Kill()
+	l.MustIP(l.d1.NS, "link", "set", "eth0", "down")
+	d2.WaitState(vrrp.StateMaster, 2*mdi+time.Second)
+	took := time.Since(killed)
+	waitReach(t, l.client, "d2", 5*time.Second)
+	gap, failed, _ := p.finish()
+	t.Logf("crash (v%d, %v): d2 MASTER after %v (Master_Down_Interval %v); client gap %v, %d probes failed",
+		version, iv, took.Round(time.Millisecond), mdi, gap.Round(time.Millisecond), failed)
+	if took > mdi+time.Second {
+		t.Errorf("takeover after %v, more than Master_Down_Interval %v + 1s", took, mdi)
+	}
+
+	// Restart d1: it removes its stale VIP, then preempts.
+	l.MustIP(l.d1.NS, "link", "set", "eth0", "up")
+	d1 = l.start(t, l.d1, c1)
+	d1.WaitState(vrrp.StateMaster, 2*mdi+2*time.Second)
+	d2.WaitState(vrrp.StateBackup, 2*time.Second)
+	vrWaitAddr(t, l.d2, false)
+	waitReach(t, l.client, "d1", 5*time.Second)
+
+	// Graceful stop: d2 takes over after about Skew_Time, d1 keeps the VIP
+	// until then.
+	p = startProber(l.client, vrVIP+vrPort)
+	stopped := time.Now()
+	d1.Signal(syscall.SIGTERM)
+	d2.WaitState(vrrp.StateMaster, mdi+time.Second)
+	took = time.Since(stopped)
+	if code := d1.Wait(mdi + 2*time.Second); code != 0 {
+		t.Errorf("d1 exited with %d after SIGTERM", code)
+	}
+	waitReach(t, l.client, "d2", 5*time.Second)
+	gap, failed, who := p.finish()
+	t.Logf("graceful (v%d, %v): d2 MASTER after %v (Skew_Time %v); client gap %v, %d probes failed, answered by %v",
+		version, iv, took.Round(time.Millisecond), vrrp.SkewTime(version, 100, iv), gap.Round(time.Millisecond), failed, who)
+	if l.d1.HasAddr(vrVIP) {
+		t.Errorf("d1 still holds the VIP after a graceful stop")
+	}
+	if took > mdi {
+		t.Errorf("graceful takeover after %v, more than Master_Down_Interval %v", took, mdi)
+	}
+
+	// nopreempt: d1 comes back with a higher priority but stays backup.
+	c1.Preempt = false
+	d1 = l.start(t, l.d1, c1)
+	d1.WaitState(vrrp.StateBackup, 5*time.Second)
+	deadline := time.Now().Add(2*mdi + 500*time.Millisecond)
+	for time.Now().Before(deadline) {
+		if d1.State() != vrrp.StateBackup || d2.State() != vrrp.StateMaster {
+			t.Fatalf("nopreempt: d1 %v d2 %v, want BACKUP MASTER", d1.State(), d2.State())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func vrWaitAddr(t *testing.T, n interface{ HasAddr(string) bool }, want bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for n.HasAddr(vrVIP) != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("VIP presence never became %v", want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestVRRPSplitBrain cuts d2 off (both become master), heals, and checks
+// one master remains within about one advert interval, the loser's VIP
+// removed and the client reaching the winner.
+func TestVRRPSplitBrain(t *testing.T) {
+	l := newVRLab(t)
+	iv := 100 * time.Millisecond
+	// Equal priorities: the higher primary address (d2) wins the tie-break.
+	d1 := l.start(t, l.d1, vrConfig("d1", 100, 3, iv))
+	d2 := l.start(t, l.d2, vrConfig("d2", 100, 3, iv))
+	mdi := vrrp.MasterDownInterval(3, 100, iv)
+	vrWaitOne(t, d1, d2, 2*mdi+2*time.Second)
+
+	l.SetPort(l.d2, false)
+	d1.WaitState(vrrp.StateMaster, 2*mdi+time.Second)
+	d2.WaitState(vrrp.StateMaster, 2*mdi+time.Second)
+	time.Sleep(3 * iv) // both masters for a while: the client may learn either
+	healed := time.Now()
+	l.SetPort(l.d2, true)
+	took := d1.WaitState(vrrp.StateBackup, 5*time.Second)
+	t.Logf("split brain healed: d1 BACKUP %v after the link came back (advert interval %v)", took.Round(time.Millisecond), iv)
+	if d2.State() != vrrp.StateMaster {
+		t.Errorf("d2 %v after heal, want MASTER", d2.State())
+	}
+	vrWaitAddr(t, l.d1, false)
+	waitReach(t, l.client, "d2", 5*time.Second)
+	if took > mdi {
+		t.Errorf("heal took %v (since %v), more than Master_Down_Interval %v", took, healed.Format(time.StampMilli), mdi)
+	}
+}
+
+// vrWaitOne waits until exactly one of two directors is master.
+func vrWaitOne(t *testing.T, a, b interface{ State() vrrp.State }, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		sa, sb := a.State(), b.State()
+		if (sa == vrrp.StateMaster) != (sb == vrrp.StateMaster) && (sa == vrrp.StateBackup || sb == vrrp.StateBackup) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("states %v %v, want one MASTER and one BACKUP", sa, sb)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
