@@ -27,3 +27,33 @@ func TestFormatRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// TestFormatEscapes checks that template sequences and odd characters in
+// strings and labels survive Format.
+func TestFormatEscapes(t *testing.T) {
+	src := `
+vrrp_instance "a\"b$${c}" {
+  interface = "eth0\t"
+  virtual_router_id = 1
+  virtual_ipaddress = ["10.0.0.1"]
+  notify {
+    master = ["/bin/echo", "$${HOME}", "%%{x}", "\u2603\n"]
+  }
+}
+virtual_service "s" {
+  address = "10.0.0.1:80"
+  check "http" {
+    host  = "$${x}%%{y}"
+    regex = "^a\\d+$"
+  }
+  real_server "10.0.0.2" {}
+}`
+	cfg := mustLoad(t, src)
+	if got := cfg.Instances[0].Notify.Master[1]; got != "${HOME}" {
+		t.Fatalf("decoded %q", got)
+	}
+	back := mustLoad(t, string(Format(cfg)))
+	if diff := cmp.Diff(cfg, back, cmpAddrs, cmpopts.EquateComparable(netip.Prefix{}, netip.AddrPort{}), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("(-want +got):\n%s\n%s", diff, Format(cfg))
+	}
+}
