@@ -146,17 +146,6 @@ func (d *decoder) integer(b *block, name string, dst *int64) {
 	*dst = n
 }
 
-func (d *decoder) num(b *block, name string, dst *int) {
-	var n int64 = int64(*dst)
-	d.integer(b, name, &n)
-	if n < -1<<31 || n > 1<<31-1 {
-		d.errorf(b.at(name), "Invalid number", "The attribute %q is out of range.", name)
-		b.bad[name] = true
-		return
-	}
-	*dst = int(n)
-}
-
 func (d *decoder) strs(b *block, name string, dst *[]string) {
 	v, ok := d.value(b, name, cty.List(cty.String), "a list of strings")
 	if !ok {
