@@ -241,6 +241,10 @@ func ensureLink(cfg Config) (netlink.Link, bool, error) {
 	// fail with EEXIST: look again either way.
 	link, err = netlink.LinkByName(cfg.Dev)
 	if err != nil {
+		if errors.Is(addErr, unix.EEXIST) {
+			return nil, false, fmt.Errorf("creating ipip device %s: an ipip device without endpoints already exists "+
+				"(tunl0, made by the ipip module): use it (the default) or create %s with its endpoints first", cfg.Dev, cfg.Dev)
+		}
 		if addErr != nil {
 			return nil, false, fmt.Errorf("creating ipip device %s: %w", cfg.Dev, addErr)
 		}
