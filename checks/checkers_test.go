@@ -393,3 +393,49 @@ func pingAllowed() bool {
 	conn.Close()
 	return true
 }
+
+func TestDNSCheck(t *testing.T) {
+	noLeaks(t)
+	var nx atomic.Bool
+	ap := dnsServer(t, "127.0.0.2", &nx)
+	dns := func(name, typ string) Spec {
+		return Spec{Kind: KindDNS, Target: ap, Timeout: time.Second, DNS: &DNSSpec{Name: name, Type: typ}}
+	}
+	wantErr(t, mustNew(t, dns("ok.test", "A")).Check(t.Context()), "")
+	wantErr(t, mustNew(t, dns("ok.test.", "")).Check(t.Context()), "")
+	wantErr(t, mustNew(t, dns("missing.test", "A")).Check(t.Context()), "missing.test. A: NXDOMAIN")
+	nx.Store(true)
+	wantErr(t, mustNew(t, dns("ok.test", "A")).Check(t.Context()), "ok.test. A: NXDOMAIN")
+	mute, err := net.ListenPacket("udp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mute.Close() })
+	s := dns("ok.test", "A")
+	s.Target, s.Timeout = addrPort(t, mute.LocalAddr()), 200*time.Millisecond
+	wantErr(t, mustNew(t, s).Check(t.Context()), "no answer to ok.test. A within 200ms")
+}
+
+func TestNewRejectsBadSpecs(t *testing.T) {
+	ap := netip.MustParseAddrPort("127.0.0.1:80")
+	tests := []struct {
+		name string
+		spec Spec
+		want string
+	}{
+		{"invalid kind", Spec{Target: ap}, "invalid kind"},
+		{"no target", Spec{Kind: KindTCP}, "no target address"},
+		{"bad regex", Spec{Kind: KindHTTP, Target: ap, HTTP: &HTTPSpec{Regex: "("}}, "regex"},
+		{"bad digest", Spec{Kind: KindHTTP, Target: ap, HTTP: &HTTPSpec{Digest: "xyz"}}, "not 32 hex digits"},
+		{"header injection", Spec{Kind: KindHTTP, Target: ap, HTTP: &HTTPSpec{Host: "a\r\nX-Evil: 1"}}, "line break"},
+		{"empty argv", Spec{Kind: KindScript, Script: &ScriptSpec{}}, "empty argv"},
+		{"no dns name", Spec{Kind: KindDNS, Target: ap}, "no query name"},
+		{"bad dns type", Spec{Kind: KindDNS, Target: ap, DNS: &DNSSpec{Name: "a", Type: "BOGUS"}}, "unknown query type"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(tc.spec)
+			wantErr(t, err, tc.want)
+		})
+	}
+}

@@ -369,20 +369,48 @@ func BenchmarkScale(b *testing.B) {
 //	go test -run XXX -bench CheckFloor ./checks [-scale.keepalive]
 func BenchmarkCheckFloor(b *testing.B) {
 	child := startScaleChild(b, 1)
-	c, err := New(Spec{Kind: KindHTTP, Target: child.addrs[0], Timeout: time.Second,
-		HTTP: &HTTPSpec{KeepAlive: *scaleKeepAlive}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := context.Background()
-	cpu0 := cpuTime()
-	b.ResetTimer()
-	for b.Loop() {
-		if err := c.Check(ctx); err != nil {
+	ap := child.addrs[0]
+	b.Run("check", func(b *testing.B) {
+		c, err := New(Spec{Kind: KindHTTP, Target: ap, Timeout: time.Second,
+			HTTP: &HTTPSpec{KeepAlive: *scaleKeepAlive}})
+		if err != nil {
 			b.Fatal(err)
 		}
-	}
-	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N)*1e6, "cpu-us/check")
+		ctx := context.Background()
+		cpu0 := cpuTime()
+		for b.Loop() {
+			if err := c.Check(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N)*1e6, "cpu-us/check")
+	})
+	// The kernel's share: blocking socket, connect, write, read, close with
+	// raw system calls and no Go poller, one new connection each time.
+	b.Run("raw-syscalls", func(b *testing.B) {
+		req := []byte("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		buf := make([]byte, 4096)
+		sa := &syscall.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+		cpu0 := cpuTime()
+		for b.Loop() {
+			fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := syscall.Connect(fd, sa); err != nil {
+				b.Fatal(err)
+			}
+			syscall.Write(fd, req)
+			for {
+				n, err := syscall.Read(fd, buf)
+				if n <= 0 || err != nil {
+					break
+				}
+			}
+			syscall.Close(fd)
+		}
+		b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N)*1e6, "cpu-us/check")
+	})
 }
 
 // BenchmarkSchedulerOverhead runs -scale.n targets whose checker does
