@@ -524,11 +524,16 @@ func benchTable(n int) []lvs.Service {
 	return out
 }
 
-var benchServices = flag.Int("bench-services", 10000, "services in TestVMBench's table (HAVSD_BENCH_SERVICES overrides)")
+var benchServices = flag.Int("bench-services", 1000, "services in TestVMBench's table (HAVSD_BENCH_SERVICES overrides)")
 
 // TestVMBench prints the speed figures of issue 3 as ratios to ipvsadm -R
-// measured in the same boot. Size with -bench-services or
-// HAVSD_BENCH_SERVICES (default 10000); skipped with -short.
+// measured in the same boot. The default of 1000 services fits the CI boot's
+// deadline under TCG; the issue's 10,000 take about ten minutes there:
+//
+//	HAVSD_VM_PKGS=./lvs HAVSD_VM_TIMEOUT=1800s test/vm/run-tests.sh \
+//	    -test.run TestVMBench -bench-services 10000
+//
+// Skipped with -short.
 func TestVMBench(t *testing.T) {
 	tbl := vmTable(t)
 	if testing.Short() {
