@@ -15,6 +15,10 @@ type engine struct {
 	queue   probeQueue
 	rand    func(n int64) int64 // uniform in [0, n)
 	build   func(Spec) (Checker, error)
+
+	limit    int  // most checks running at once; 0 for no limit
+	inflight int  // checks running now
+	capped   bool // due left due probes queued because of limit
 }
 
 // target is one ID: a real server and the checks that must all pass.
@@ -44,8 +48,8 @@ type probe struct {
 	buildError error
 }
 
-func newEngine(rnd func(int64) int64, build func(Spec) (Checker, error)) *engine {
-	return &engine{targets: map[ID]*target{}, rand: rnd, build: build}
+func newEngine(rnd func(int64) int64, build func(Spec) (Checker, error), limit int) *engine {
+	return &engine{targets: map[ID]*target{}, rand: rnd, build: build, limit: max(limit, 0)}
 }
 
 // InitialUp reports the state a new target starts in: down when any of its
@@ -142,15 +146,33 @@ func specsEqual(a, b []Spec) bool {
 	return true
 }
 
-// due pops every probe due at or before now and marks it running.
+// due pops every probe due at or before now, up to the in-flight limit,
+// and marks it running.
 func (e *engine) due(now time.Time) []*probe {
 	var out []*probe
+	e.capped = false
 	for len(e.queue) > 0 && !e.queue[0].next.After(now) {
+		if e.limit > 0 && e.inflight >= e.limit {
+			e.capped = true
+			break
+		}
 		p := heap.Pop(&e.queue).(*probe)
 		p.running = true
+		e.inflight++
 		out = append(out, p)
 	}
 	return out
+}
+
+// finish records that p's check is over; it reports false if p was not
+// running.
+func (e *engine) finish(p *probe) bool {
+	if !p.running {
+		return false
+	}
+	p.running, p.cancel = false, nil
+	e.inflight--
+	return true
 }
 
 // nextDue returns the earliest time a probe is due, if any is queued.
@@ -162,22 +184,24 @@ func (e *engine) nextDue() (time.Time, bool) {
 }
 
 // requeue puts back a probe whose check was cancelled without a verdict.
-func (e *engine) requeue(p *probe) {
-	if p.removed || !p.running {
-		return
+// It reports whether the run loop must re-arm.
+func (e *engine) requeue(p *probe) bool {
+	if !e.finish(p) || p.removed {
+		return e.capped
 	}
-	p.running, p.cancel = false, nil
 	heap.Push(&e.queue, p)
+	return e.capped || p.qidx == 0
 }
 
 // result applies one check outcome at time now, reschedules the probe and
-// returns the target's transition, if its state changed. first reports
-// whether the probe became the earliest due (the run loop must re-arm).
-func (e *engine) result(p *probe, now time.Time, latency time.Duration, err error) (tr *Transition, first bool) {
+// returns the target's transition, if its state changed. rearm reports
+// that the run loop must re-arm: the probe became the earliest due, or a
+// slot opened under the in-flight limit.
+func (e *engine) result(p *probe, now time.Time, latency time.Duration, err error) (tr *Transition, rearm bool) {
+	e.finish(p)
 	if p.removed {
-		return nil, false
+		return nil, e.capped
 	}
-	p.running, p.cancel = false, nil
 	p.lastErr, p.lastAt, p.latency = err, now, latency
 	scheduled := p.next
 	p.next = scheduled.Add(p.spec.Interval) // fixed rate
@@ -205,12 +229,13 @@ func (e *engine) result(p *probe, now time.Time, latency time.Duration, err erro
 	for _, q := range t.probes {
 		up = up && q.up
 	}
+	rearm = e.capped || p.qidx == 0
 	if up == t.up {
-		return nil, p.qidx == 0
+		return nil, rearm
 	}
 	t.up = up
 	tr = &Transition{ID: t.id, Up: up, At: now, Reason: reason(p, up, len(t.probes))}
-	return tr, p.qidx == 0
+	return tr, rearm
 }
 
 func reason(p *probe, up bool, n int) string {

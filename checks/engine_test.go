@@ -29,7 +29,7 @@ func newSim(t *testing.T, rnd func(int64) int64) *sim {
 		rnd = func(int64) int64 { return 0 }
 	}
 	s := &sim{now: t0, runs: map[ID][]time.Time{}}
-	s.e = newEngine(rnd, func(Spec) (Checker, error) { return CheckerFunc(func(context.Context) error { return nil }), nil })
+	s.e = newEngine(rnd, func(Spec) (Checker, error) { return CheckerFunc(func(context.Context) error { return nil }), nil }, 0)
 	s.outcome = func(ID, int, time.Time) error { return nil }
 	return s
 }
@@ -280,5 +280,25 @@ func TestEngineSlowCheckKeepsRate(t *testing.T) {
 	s.runUntil(t0.Add(10*time.Second - time.Millisecond))
 	if n := len(s.runs["a"]); n != 10 {
 		t.Errorf("%d checks in 10 s at a 1 s interval with 300 ms latency, want 10 (fixed rate)", n)
+	}
+}
+
+func TestEngineInFlightLimit(t *testing.T) {
+	s := newSim(t, nil)
+	s.e.limit = 2
+	sp := tcpSpec(time.Second, 1, 1)
+	s.e.set(t0, map[ID][]Spec{"a": {sp}, "b": {sp}, "c": {sp}})
+	first := s.e.due(t0)
+	if len(first) != 2 || !s.e.capped {
+		t.Fatalf("due under a limit of 2: %d probes, capped=%v", len(first), s.e.capped)
+	}
+	if more := s.e.due(t0); len(more) != 0 {
+		t.Fatalf("due while full: %d probes", len(more))
+	}
+	if _, rearm := s.e.result(first[0], t0, 0, nil); !rearm {
+		t.Errorf("a finished check under a full limit did not ask to re-arm")
+	}
+	if next := s.e.due(t0); len(next) != 1 || s.e.inflight != 2 {
+		t.Errorf("after one finished: %d due, %d in flight; want 1, 2", len(next), s.e.inflight)
 	}
 }

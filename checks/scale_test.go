@@ -38,6 +38,7 @@ var (
 	scaleD         = flag.Duration("scale.d", envDuration("HAVSD_SCALE_D", 5*time.Second), "measured steady-state duration")
 	scaleStop      = flag.Float64("scale.stop", 0.1, "fraction of servers stopped at once")
 	scaleKeepAlive = flag.Bool("scale.keepalive", false, "reuse connections between checks")
+	scaleInFlight  = flag.Int("scale.maxinflight", 0, "Options.MaxInFlight (0: no bound)")
 )
 
 func envInt(k string, def int) int {
@@ -235,7 +236,7 @@ func BenchmarkScale(b *testing.B) {
 	errSamples := map[string]int{}
 	failedIDs := map[ID]int{}
 	var latMax time.Duration
-	s := NewScheduler(Options{OnResult: func(id ID, _ Kind, l time.Duration, err error) {
+	s := NewScheduler(Options{MaxInFlight: *scaleInFlight, OnResult: func(id ID, _ Kind, l time.Duration, err error) {
 		errMu.Lock()
 		latMax = max(latMax, l)
 		errMu.Unlock()
@@ -339,7 +340,7 @@ func BenchmarkScale(b *testing.B) {
 		return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(time.Millisecond)
 	}
 	hwm := procStatusKB("VmHWM")
-	b.Logf("servers %d, keep-alive %v, measured %s", n, *scaleKeepAlive, el.Round(time.Millisecond))
+	b.Logf("servers %d, keep-alive %v, max in flight %d, measured %s", n, *scaleKeepAlive, *scaleInFlight, el.Round(time.Millisecond))
 	b.Logf("checks/s %.0f of target %d (%.1f%%); failures %d; false downs before the stop %d",
 		rate, n, 100*rate/float64(n), c1.Failures-c0.Failures, falseDowns)
 	b.Logf("CPU %.3f s per 1000 checks = %.2f cores (server process: %.2f cores); peak RSS %.1f MB; goroutines %d",

@@ -71,6 +71,12 @@ type Options struct {
 	// Slack lets the run loop start checks up to this early so that it
 	// wakes once for a batch rather than once per check. Zero means 2ms.
 	Slack time.Duration
+	// MaxInFlight bounds the checks running at once (each holds a
+	// goroutine, and a connection for network checks); due checks beyond
+	// it wait. Zero means no bound: every due check starts at once, which
+	// keeps detection within its bounds when many targets time out
+	// together, at the cost of memory (about 20 kB per hung HTTP check).
+	MaxInFlight int
 }
 
 // Stats are cumulative counters of a scheduler.
@@ -123,7 +129,7 @@ func NewScheduler(opts Options) *Scheduler {
 		opts:  opts,
 		log:   opts.Logger.With("component", "checks"),
 		clock: opts.Clock,
-		eng:   newEngine(opts.Rand, opts.New),
+		eng:   newEngine(opts.Rand, opts.New, opts.MaxInFlight),
 		wake:  make(chan struct{}, 1),
 		mail:  newMailbox(),
 		out:   make(chan Transition),
@@ -260,8 +266,11 @@ func (s *Scheduler) runCheck(ctx context.Context, p *probe) {
 	if errors.Is(ctx.Err(), context.Canceled) {
 		// Cancelled by a reload or shutdown: not a verdict on the server.
 		s.mu.Lock()
-		s.eng.requeue(p)
+		rearm := s.eng.requeue(p)
 		s.mu.Unlock()
+		if rearm {
+			s.signal()
+		}
 		return
 	}
 	s.stats.checks.Add(1)
@@ -270,7 +279,7 @@ func (s *Scheduler) runCheck(ctx context.Context, p *probe) {
 	}
 	s.mu.Lock()
 	prevUp := p.t.up
-	tr, first := s.eng.result(p, end, latency, err)
+	tr, rearm := s.eng.result(p, end, latency, err)
 	if tr != nil {
 		s.mail.put(*tr)
 	}
@@ -283,7 +292,7 @@ func (s *Scheduler) runCheck(ctx context.Context, p *probe) {
 	if s.opts.OnResult != nil {
 		s.opts.OnResult(id, kind, latency, err)
 	}
-	if first {
+	if rearm {
 		s.signal()
 	}
 }
