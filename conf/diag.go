@@ -75,7 +75,10 @@ func writeSnippet(b *bytes.Buffer, src []byte, r hcl.Range) {
 	line := strings.TrimRight(string(src[lineStart:lineEnd]), "\r")
 	prefix := fmt.Sprintf("  %d: ", r.Start.Line)
 	fmt.Fprintf(b, "%s%s\n", prefix, line)
-	endByte := min(max(r.End.Byte, r.Start.Byte), lineStart+len(line))
+	// The carets end at the subject's end or the end of its first line,
+	// whichever comes first (the raw line, as a trimmed '\r' may hold the
+	// subject).
+	endByte := max(min(r.End.Byte, lineEnd), r.Start.Byte)
 	var caret strings.Builder
 	caret.WriteString(strings.Repeat(" ", len(prefix)))
 	for _, c := range src[lineStart:r.Start.Byte] {
