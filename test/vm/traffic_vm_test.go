@@ -47,6 +47,7 @@ func count(names []string) map[string]int {
 // connections as their schedulers promise, and that the real servers see the
 // client's own address.
 func TestSchedulingNAT(t *testing.T) {
+	needVM(t)
 	tests := []struct {
 		name    string
 		sched   string
@@ -93,6 +94,7 @@ func TestSchedulingNAT(t *testing.T) {
 // rewrites the destination, DR and TUN keep the VIP as destination, full-NAT
 // also rewrites the source to the director's address.
 func TestForwardingMethods(t *testing.T) {
+	needVM(t)
 	tests := []struct {
 		name       string
 		fwd        lvs.Forward

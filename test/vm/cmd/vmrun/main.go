@@ -60,8 +60,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Timeout: *timeout,
 		Console: stdout,
 	}
-	if ci := os.Getenv("CI"); ci != "" {
-		opts.Env = append(opts.Env, "CI="+ci)
+	// CI and the HAVSD_* knobs of the tests (e.g. HAVSD_BENCH_SERVICES)
+	// reach the guest; nothing else of the host's environment does.
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "CI=") || (strings.HasPrefix(kv, "HAVSD_") && !strings.HasPrefix(kv, "HAVSD_VM=")) {
+			opts.Env = append(opts.Env, kv)
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
