@@ -130,21 +130,23 @@ func formatInstance(b *hclwrite.Body, in vrrp.Config) {
 	setBool(b, "preempt", in.Preempt, true)
 	setDur(b, "preempt_delay", in.PreemptDelay, 0)
 	setStr(b, "auth_pass", in.AuthPass, "")
-	var plain []string
-	for _, v := range in.VIPs {
-		if v.Dev == "" {
+	// The leading addresses without a device go in virtual_ipaddress, the
+	// rest in vip blocks, so that they load back in the same order.
+	n := 0
+	for n < len(in.VIPs) && in.VIPs[n].Dev == "" {
+		n++
+	}
+	if n > 0 {
+		var plain []string
+		for _, v := range in.VIPs[:n] {
 			plain = append(plain, v.Prefix.String())
 		}
-	}
-	if len(plain) > 0 {
 		b.SetAttributeValue("virtual_ipaddress", strList(plain))
 	}
-	for _, v := range in.VIPs {
-		if v.Dev != "" {
-			vb := b.AppendNewBlock("vip", nil).Body()
-			vb.SetAttributeValue("address", str(v.Prefix.String()))
-			vb.SetAttributeValue("dev", str(v.Dev))
-		}
+	for _, v := range in.VIPs[n:] {
+		vb := b.AppendNewBlock("vip", nil).Body()
+		vb.SetAttributeValue("address", str(v.Prefix.String()))
+		setStr(vb, "dev", v.Dev, "")
 	}
 	setAddr(b, "unicast_source", in.UnicastSource)
 	if len(in.UnicastPeers) > 0 {

@@ -36,6 +36,13 @@ vrrp_instance "a\"b$${c}" {
   interface = "eth0\t"
   virtual_router_id = 1
   virtual_ipaddress = ["10.0.0.1"]
+  vip {
+    address = "10.0.0.2/24"
+    dev     = "eth1"
+  }
+  vip {
+    address = "10.0.0.3/24"
+  }
   notify {
     master = ["/bin/echo", "$${HOME}", "%%{x}", "\u2603\n"]
   }
