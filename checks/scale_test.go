@@ -16,8 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -68,74 +66,6 @@ func raiseNoFile(want uint64) uint64 {
 	r.Cur = r.Max
 	syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
 	return r.Cur
-}
-
-// scaleAddr spreads listeners over 127.1.0.0/16.
-func scaleAddr(i int) string { return fmt.Sprintf("127.1.%d.%d:0", i/250, i%250+1) }
-
-// scaleServer runs in the child: N listeners, one HTTP server, commands on
-// stdin ("STOP k" closes the first k listeners), addresses on stdout.
-func scaleServer() int {
-	n, _ := strconv.Atoi(os.Getenv(scaleServerEnv))
-	raiseNoFile(uint64(2*n + 1000))
-	// Open connections by local address, so that STOP can also drop the
-	// kept-alive ones, as a server process that dies would.
-	var mu sync.Mutex
-	conns := map[string]map[net.Conn]bool{}
-	srv := &http.Server{
-		ConnState: func(c net.Conn, st http.ConnState) {
-			mu.Lock()
-			defer mu.Unlock()
-			k := c.LocalAddr().String()
-			switch st {
-			case http.StateNew:
-				if conns[k] == nil {
-					conns[k] = map[net.Conn]bool{}
-				}
-				conns[k][c] = true
-			case http.StateClosed, http.StateHijacked:
-				delete(conns[k], c)
-			}
-		},
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Length", "3")
-			io.WriteString(w, "ok\n")
-		}),
-		ReadHeaderTimeout: 5 * time.Second,
-		IdleTimeout:       30 * time.Second,
-	}
-	out := bufio.NewWriter(os.Stdout)
-	lns := make([]net.Listener, n)
-	for i := range lns {
-		ln, err := net.Listen("tcp", scaleAddr(i))
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "listen %d: %v\n", i, err)
-			return 1
-		}
-		lns[i] = ln
-		go srv.Serve(ln)
-		fmt.Fprintln(out, ln.Addr())
-	}
-	fmt.Fprintln(out, "READY")
-	out.Flush()
-	in := bufio.NewScanner(os.Stdin)
-	for in.Scan() {
-		var k int
-		if _, err := fmt.Sscanf(in.Text(), "STOP %d", &k); err != nil {
-			continue
-		}
-		at := time.Now()
-		for _, ln := range lns[:min(k, n)] {
-			ln.Close()
-			mu.Lock()
-			for c := range conns[ln.Addr().String()] {
-				c.Close()
-			}
-			mu.Unlock()
-		}
-		fmt.Printf("STOPPED %d %d\n", at.UnixNano(), time.Now().UnixNano())
-	}
-	return 0
 }
 
 type scaleChild struct {
