@@ -19,6 +19,9 @@ func (l *loop) act(a Action, p Params) {
 		l.send(0, a.Dst)
 	case ActAddVIPs:
 		l.addVIPs(vipAddresses(l.cfg))
+		// The first announcement is synchronous, before the advert that
+		// makes a leaving master drop the VIPs; the burst follows.
+		l.announceNow()
 		l.startBurst(l.burst())
 	case ActRemoveVIPs:
 		l.removeVIPs()
@@ -131,6 +134,18 @@ func (l *loop) burst() vip.Burst {
 		return vip.DefaultBurst
 	}
 	return vip.Burst{Count: g.Count, Interval: g.Interval, RepeatDelay: g.RepeatDelay, RepeatCount: g.RepeatCount, Refresh: g.Refresh}
+}
+
+func (l *loop) announceNow() {
+	byDev := map[string][]netip.Addr{}
+	for _, a := range l.held {
+		byDev[a.Dev] = append(byDev[a.Dev], a.Prefix.Addr())
+	}
+	for dev, addrs := range byDev {
+		if err := l.i.opts.VIPs.Announce(dev, addrs); err != nil {
+			l.log.Warn("announcing VIPs", "err", err)
+		}
+	}
 }
 
 // startBurst replaces the master's announcement schedule.

@@ -213,7 +213,10 @@ func toMaster(m Machine, p Params, now time.Time, why string) (Machine, []Action
 	m.DownAt, m.LowerMaster, m.Yield = time.Time{}, false, false
 	m.MasterAddr, m.MasterPriority, m.MasterAdverInterval = p.Local, p.Priority, p.AdvertInterval
 	m.AdvertAt = now.Add(p.AdvertInterval)
-	return m, []Action{{Kind: ActSend, Priority: p.Priority}, {Kind: ActAddVIPs}}, why
+	// VIPs and their first gratuitous ARP go before the advert: a master
+	// handing over releases its VIPs when it hears this advert, so clients
+	// must already follow us (make-before-break).
+	return m, []Action{{Kind: ActAddVIPs}, {Kind: ActSend, Priority: p.Priority}}, why
 }
 
 // toBackup enters (or stays in) Backup, learning the master from an advert.
@@ -277,7 +280,14 @@ func master(m Machine, p Params, in Input, now time.Time) (Machine, []Action, st
 			return left(m, p, now, Advert{}, "no new master heard before Master_Down_Interval")
 		}
 		if due(m.AdvertAt, now) {
-			return m, []Action{sendNow(&m, p, now)}, ""
+			// Keep adverts on their grid so timer latency does not
+			// stretch the interval; restart it if far behind.
+			next := m.AdvertAt.Add(p.AdvertInterval)
+			a := sendNow(&m, p, now)
+			if next.After(now) {
+				m.AdvertAt = next
+			}
+			return m, []Action{a}, ""
 		}
 	case EvCheck:
 		// Tell backups our new priority now, so they can preempt.

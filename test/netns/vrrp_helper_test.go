@@ -86,16 +86,27 @@ type vrProbe struct {
 }
 
 func startProber(n *vrnet.Node, addr string) *vrProber {
+	return startProberTimeout(n, addr, 50*time.Millisecond)
+}
+
+// startProberTimeout is startProber with a given dial timeout.
+func startProberTimeout(n *vrnet.Node, addr string, timeout time.Duration) *vrProber {
 	p := &vrProber{start: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
 		for {
 			select {
 			case <-p.stop:
-				return
+				// Stop only after a success, so the gap is closed.
+				p.mu.Lock()
+				ok := len(p.res) > 0 && p.res[len(p.res)-1].who != ""
+				p.mu.Unlock()
+				if ok || time.Since(p.start) > time.Minute {
+					return
+				}
 			default:
 			}
-			who, err := n.Dial(addr, 50*time.Millisecond)
+			who, err := n.Dial(addr, timeout)
 			if err != nil {
 				who = ""
 			}
