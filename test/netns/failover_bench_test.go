@@ -120,14 +120,15 @@ func TestFailoverBenchmark(t *testing.T) {
 }
 
 // foRunLab runs one lab drill and returns its results; every repetition
-// must have recovered.
+// must have recovered. A lab that fails is an error, but the results it got
+// before failing still go into the table.
 func foRunLab(t *testing.T, bin, director string, row foRow, events string, n int) foResults {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "results.json")
 	l := foStartLab(t, bin, "-director", director, "-vrrp-version", strconv.Itoa(row.version),
 		"-advert", row.advert.String(), "-events", events, "-n", strconv.Itoa(n), "-json", out)
 	if err := l.wait(t, time.Duration(n)*5*time.Minute); err != nil {
-		t.Fatalf("havsd lab (%s, %s): %v\n%s", director, row, err, l.out.String())
+		t.Errorf("havsd lab (%s, %s) failed: %v; its last lines:\n%s", director, row, err, foTail(l.out.String(), 6))
 	}
 	var r foResults
 	b, err := os.ReadFile(out)
@@ -135,7 +136,7 @@ func foRunLab(t *testing.T, bin, director string, row foRow, events string, n in
 		err = json.Unmarshal(b, &r)
 	}
 	if err != nil {
-		t.Fatalf("reading lab results: %v", err)
+		t.Errorf("reading lab results (%s, %s): %v", director, row, err)
 	}
 	for _, e := range r.Events {
 		for i, x := range e.Results {
@@ -174,6 +175,12 @@ func foTable(rows []foRow, res map[string]foResults) string {
 	}
 	w.Flush()
 	return b.String()
+}
+
+// foTail returns the last n lines of s.
+func foTail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 func foCPU(r foResults) string {

@@ -35,9 +35,12 @@ type Outage struct {
 // ordered by completion, so a probe that succeeds late (a retransmitted SYN)
 // never hides a hole made by the probes around it. Holes that closed before
 // event-interval are ignored; end closes an outage that never recovered.
+// Recovered is false when no probe succeeded after the event or the last
+// probe failed after the longest hole.
 func Analyze(samples []Sample, event, end time.Time, interval time.Duration) Outage {
 	var o Outage
 	var done []time.Time
+	var last Sample // the last probe sent
 	for _, s := range samples {
 		if !s.Sent.Before(event) {
 			o.Sent++
@@ -47,6 +50,9 @@ func Analyze(samples []Sample, event, end time.Time, interval time.Duration) Out
 		}
 		if s.OK {
 			done = append(done, s.Done)
+		}
+		if s.Sent.After(last.Sent) {
+			last = s
 		}
 	}
 	slices.SortFunc(done, func(a, b time.Time) int { return a.Compare(b) })
@@ -67,9 +73,9 @@ func Analyze(samples []Sample, event, end time.Time, interval time.Duration) Out
 		}
 		prev = done[i]
 	}
-	// A hole still open when probing stopped, longer than any closed one,
-	// is an outage that never recovered.
-	if tail := end.Sub(prev); tail > best {
+	// A hole still open when probing stopped, with the last probe failed, is
+	// an outage that never recovered (a pause in sending is not an outage).
+	if tail := end.Sub(prev); best < 0 || (!last.OK && tail > best) {
 		best, o.LastOK, o.FirstOK, o.Recovered = tail, prev.Sub(event), end.Sub(event), false
 	}
 	o.Gap = best

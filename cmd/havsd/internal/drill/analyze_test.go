@@ -57,6 +57,12 @@ func TestAnalyze(t *testing.T) {
 			want: Outage{Gap: 51 * iv, LastOK: -iv + rtt, FirstOK: 50*iv + rtt, Lost: 50, Sent: 201, Recovered: true},
 		},
 		{
+			name: "a pause in sending at the end is no outage",
+			samples: append(makeLog(t0, iv, rtt, 250, func(i int) bool { return i < 100 || i >= 110 }),
+				Sample{Sent: t0.Add(260 * iv), Done: t0.Add(260*iv + rtt), OK: true}),
+			want: Outage{Gap: 11 * iv, LastOK: -iv + rtt, FirstOK: 10*iv + rtt, Lost: 10, Sent: 151, Recovered: true},
+		},
+		{
 			name:    "empty log",
 			samples: nil,
 			want:    Outage{Gap: 200 * iv, FirstOK: 200 * iv},

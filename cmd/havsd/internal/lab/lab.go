@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,6 +36,7 @@ type Lab struct {
 	opt     Options
 	Topo    *topo.Topology
 	VIPs    *drill.VIPWatch
+	gwVIPs  *drill.VIPWatch // NAT: the real servers' gateway VIP
 	dirs    [2]*topo.Proc
 	started [2]time.Time
 	// expect is the director that must hold the VIP before the pair counts
@@ -95,6 +97,11 @@ func Up(ctx context.Context, opt Options) (l *Lab, err error) {
 	if l.VIPs, err = drill.WatchVIP(topo.VIP, nodes); err != nil {
 		return l, err
 	}
+	if opt.gateway() {
+		if l.gwVIPs, err = drill.WatchVIP(topo.GwVIP, nodes); err != nil {
+			return l, err
+		}
+	}
 	for i := range topo.Directors {
 		if err := l.StartDirector(i); err != nil {
 			return l, err
@@ -106,6 +113,7 @@ func Up(ctx context.Context, opt Options) (l *Lab, err error) {
 // Close stops everything and removes the topology.
 func (l *Lab) Close() error {
 	l.VIPs.Close()
+	l.gwVIPs.Close()
 	return l.Topo.Close()
 }
 
@@ -198,7 +206,8 @@ func index(node string) (int, error) {
 }
 
 // Ready waits until both directors run, the backup had time to preempt and
-// exactly one of them has held the VIP for a while, and returns it.
+// exactly one of them has held the VIP (and in NAT mode the gateway VIP,
+// which must follow it) for a while, and returns it.
 func (l *Lab) Ready(ctx context.Context) (string, error) {
 	settle := l.opt.MasterDown() + 500*time.Millisecond
 	stable := max(300*time.Millisecond, 3*l.opt.Advert)
@@ -211,13 +220,18 @@ func (l *Lab) Ready(ctx context.Context) (string, error) {
 		}
 		now := time.Now()
 		h := l.VIPs.Holders()
-		if len(h) == 1 && (l.expect == "" || h[0] == l.expect) && now.Sub(l.VIPs.LastChange()) >= stable &&
+		gw, gwChange := h, time.Time{}
+		if l.gwVIPs != nil {
+			gw, gwChange = l.gwVIPs.Holders(), l.gwVIPs.LastChange()
+		}
+		if len(h) == 1 && slices.Equal(gw, h) && (l.expect == "" || h[0] == l.expect) &&
+			now.Sub(l.VIPs.LastChange()) >= stable && now.Sub(gwChange) >= stable &&
 			now.Sub(l.started[0]) >= settle && now.Sub(l.started[1]) >= settle {
 			l.expect = ""
 			return h[0], nil
 		}
 		if now.After(deadline) {
-			return "", fmt.Errorf("no single master after %s (VIP held by %v)", deadline.Sub(now.Add(-30*time.Second-3*settle)).Round(time.Second), h)
+			return "", fmt.Errorf("no steady master: VIP %s held by %v, gateway VIP held by %v", topo.VIP, h, gw)
 		}
 		select {
 		case <-ctx.Done():
