@@ -16,13 +16,19 @@ meta=${HAVSD_VM_KERNEL_PKG:-linux-image-cloud-amd64}
 
 log() { echo "vm-setup: $*" >&2; }
 
-# Modules the image carries (with their dependencies). /init loads them all.
-modules=(
+# Modules the image carries (with their dependencies): boot_modules are
+# loaded by /init; the others load on demand (the kernel and moby/ipvs call
+# /sbin/modprobe) and cost nothing at boot.
+boot_modules=(
 	ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_dh
 	ip_vs_sh ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh ip_vs_pe_sip
 	nf_conntrack nf_nat nf_tables nft_ct nft_nat nft_chain_nat nft_masq
+	veth bridge dummy ipip
+)
+modules=(
+	"${boot_modules[@]}"
 	nft_redir nft_numgen nft_hash nft_limit nft_reject_inet nft_fib_inet
-	veth bridge dummy ipip ip6_tunnel sctp
+	ip6_tunnel sctp
 )
 
 # 1. Host tools. CI machines start clean, so install what is missing.
@@ -121,7 +127,7 @@ done | sort -u | while read -r ko; do
 done
 cp "$kmods"/modules.{order,builtin,builtin.modinfo} "$root/lib/modules/$kver/"
 depmod -b "$root" "$kver"
-printf '%s\n' "${modules[@]}" >"$root/etc/havsd-vm-modules"
+printf '%s\n' "${boot_modules[@]}" >"$root/etc/havsd-vm-modules"
 echo "$kver" >"$root/etc/havsd-vm-kernel"
 
 # 4. The base image (uncompressed newc: the kernel unpacks it faster under
