@@ -2,6 +2,8 @@ package vrrp
 
 import (
 	"errors"
+	"io"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"sync"
@@ -207,3 +209,5 @@ func (f *fakeVIPs) announced() int {
 	defer f.mu.Unlock()
 	return f.ann
 }
+
+func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -17,6 +17,7 @@ type Group struct {
 	log     *slog.Logger
 	mu      sync.Mutex
 	members map[*Instance]State
+	faults  map[*Instance]bool // members faulted by their own tracked interfaces
 	agreed  State
 }
 
@@ -25,7 +26,7 @@ func NewGroup(cfg SyncGroup, members []*Instance, log *slog.Logger) (*Group, err
 	if log == nil {
 		log = slog.Default()
 	}
-	g := &Group{name: cfg.Name, notify: cfg.Notify, log: log.With("component", "vrrp", "group", cfg.Name), members: map[*Instance]State{}}
+	g := &Group{name: cfg.Name, notify: cfg.Notify, log: log.With("component", "vrrp", "group", cfg.Name), members: map[*Instance]State{}, faults: map[*Instance]bool{}}
 	for _, i := range members {
 		if i.group != nil {
 			return nil, fmt.Errorf("sync group %s: instance %s is already in group %s", cfg.Name, i.Name(), i.group.name)
@@ -38,13 +39,38 @@ func NewGroup(cfg SyncGroup, members []*Instance, log *slog.Logger) (*Group, err
 	return g, nil
 }
 
+// setFault records whether a member is faulted by its own tracked
+// interfaces; the other members follow it into Fault.
+func (g *Group) setFault(from *Instance, fault bool) {
+	g.mu.Lock()
+	g.faults[from] = fault
+	for i := range g.members {
+		other := false
+		for j, f := range g.faults {
+			other = other || j != i && f
+		}
+		i.groupFault.Store(other)
+	}
+	g.mu.Unlock()
+	for i := range g.members {
+		if i != from {
+			select {
+			case i.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
 // changed is called by a member's loop after each of its transitions.
 func (g *Group) changed(from *Instance, old, to State, n *notifier) {
 	g.mu.Lock()
 	g.members[from] = to
-	faulted := map[*Instance]bool{}
-	for i, s := range g.members {
-		faulted[i] = s == StateFault
+	var others []*Instance
+	for i := range g.members {
+		if i != from {
+			others = append(others, i)
+		}
 	}
 	all := true
 	for _, s := range g.members {
@@ -55,15 +81,7 @@ func (g *Group) changed(from *Instance, old, to State, n *notifier) {
 		g.agreed = to
 	}
 	g.mu.Unlock()
-	for i := range faulted {
-		if i == from {
-			continue
-		}
-		other := false
-		for j, f := range faulted {
-			other = other || j != i && f
-		}
-		i.groupFault.Store(other)
+	for _, i := range others {
 		if old == StateMaster && to == StateBackup {
 			i.stepDown.Store(true)
 		}

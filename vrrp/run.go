@@ -14,26 +14,27 @@ import (
 
 // loop is the state owned by Run's goroutine.
 type loop struct {
-	i      *Instance
-	log    *slog.Logger
-	conn   Conn
-	cfg    Config
-	val    validator
-	local  netip.Addr
-	m      Machine
-	held   []vip.Address
-	bursts sync.WaitGroup
-	stopB  context.CancelFunc // cancels the running burst
-	timer  Timer
-	timerC <-chan time.Time
-	timerT time.Time
-	links  map[string]bool // tracked link → up
-	watch  context.CancelFunc
-	linkCh chan LinkState
-	waitHO []chan error
-	known  map[netip.Addr]bool
-	warned map[DropReason]time.Time
-	notify *notifier
+	i       *Instance
+	log     *slog.Logger
+	conn    Conn
+	cfg     Config
+	val     validator
+	local   netip.Addr
+	m       Machine
+	held    []vip.Address
+	bursts  sync.WaitGroup
+	stopB   context.CancelFunc // cancels the running burst
+	timer   Timer
+	timerC  <-chan time.Time
+	timerT  time.Time
+	links   map[string]bool // tracked link → up
+	watch   context.CancelFunc
+	linkCh  chan LinkState
+	waitHO  []chan error
+	known   map[netip.Addr]bool
+	warned  map[DropReason]time.Time
+	faulted bool // own fault as last reported to the sync group
+	notify  *notifier
 }
 
 // Run opens the socket (unless one was injected) and runs the instance
@@ -89,6 +90,9 @@ func (i *Instance) Run(ctx context.Context) (err error) {
 	defer func() { l.watch() }()
 
 	err = l.run(ctx, rx, rxErr)
+	if g := i.group; g != nil && l.faulted {
+		g.setFault(i, false)
+	}
 	if l.stopB != nil {
 		l.stopB()
 	}
@@ -172,6 +176,25 @@ func (l *loop) armTimer() {
 	}
 	l.timer = l.i.clock.NewTimer(next.Sub(l.i.clock.Now()))
 	l.timerC = l.timer.C()
+}
+
+// ownFault reports whether a tracked interface with weight 0 is down.
+func (l *loop) ownFault() bool {
+	for _, t := range l.cfg.Track {
+		if up, ok := l.links[t.Name]; ok && !up && t.Weight == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// reportFault tells the sync group about our own fault, when it changed.
+func (l *loop) reportFault() {
+	f := l.ownFault()
+	if g := l.i.group; g != nil && f != l.faulted {
+		g.setFault(l.i, f)
+	}
+	l.faulted = f
 }
 
 // params computes the state machine's inputs from config and conditions.
@@ -320,6 +343,7 @@ func (l *loop) update(cfg Config) {
 		l.watch()
 		l.startWatch(context.Background())
 	}
+	l.reportFault()
 	l.step(Input{Kind: EvCheck})
 }
 
@@ -343,6 +367,7 @@ func (l *loop) linkChanged(ls LinkState) {
 	}
 	l.links[ls.Name] = ls.Up
 	l.log.Info("tracked interface changed", "link", ls.Name, "up", ls.Up)
+	l.reportFault()
 	l.step(Input{Kind: EvCheck})
 }
 

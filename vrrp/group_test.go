@@ -1,0 +1,117 @@
+package vrrp
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeLinks is a LinkWatcher driven by the test.
+type fakeLinks struct{ ch chan LinkState }
+
+func (f *fakeLinks) Watch(ctx context.Context, names []string, out chan<- LinkState) error {
+	for {
+		select {
+		case ls := <-f.ch:
+			select {
+			case out <- ls:
+			case <-ctx.Done():
+				return nil
+			}
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+func TestTrackedInterfaceAndSyncGroup(t *testing.T) {
+	lb := newLab(t)
+	links := &fakeLinks{ch: make(chan LinkState, 4)}
+	ca := testConfig("ext", 200)
+	ca.Track = []TrackInterface{{Name: "eth1"}}
+	cb := testConfig("int", 200)
+	cb.VRID = 52
+	cb.VIPs = []VIP{{Prefix: netip.MustParsePrefix("10.1.0.1/24")}}
+	dir := t.TempDir()
+	cb.Notify.Fault = []string{"/usr/bin/touch", filepath.Join(dir, "int-fault")}
+	cb.Notify.Master = []string{"/nonexistent/notify"} // fails: logged, never blocks
+
+	mk := func(cfg Config, local string, w LinkWatcher) *director {
+		d := &director{vips: newFakeVIPs(cfg.Name, lb.ops), conn: lb.hub.conn(netip.MustParseAddr(local)), done: make(chan error, 1)}
+		inst, err := NewInstance(cfg, Options{Conn: d.conn, VIPs: d.vips, Clock: lb.clock, Links: w, Logger: discard()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.inst = inst
+		return d
+	}
+	a := mk(ca, "10.0.0.1", links)
+	b := mk(cb, "10.0.0.1", nil)
+	if _, err := NewGroup(SyncGroup{Name: "g", Instances: []string{"ext", "int"}}, []*Instance{a.inst, b.inst}, discard()); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []*director{a, b} {
+		ctx, cancel := context.WithCancel(context.Background())
+		d.cancel = cancel
+		go func() { d.done <- d.inst.Run(ctx) }()
+		t.Cleanup(func() {
+			cancel()
+			lb.waitFor("stopped", func() bool { return len(d.done) == 1 })
+		})
+	}
+	lb.waitFor("both master", func() bool { return a.state() == StateMaster && b.state() == StateMaster })
+
+	links.ch <- LinkState{Name: "eth1", Up: false}
+	lb.waitFor("both fault", func() bool { return a.state() == StateFault && b.state() == StateFault })
+	if a.vips.has(vip100) || b.vips.has(netip.MustParsePrefix("10.1.0.1/24")) {
+		t.Errorf("VIPs kept in FAULT")
+	}
+	lb.waitFor("fault notify ran", func() bool {
+		_, err := os.Stat(filepath.Join(dir, "int-fault"))
+		return err == nil
+	})
+	links.ch <- LinkState{Name: "eth1", Up: true}
+	lb.waitFor("both master again", func() bool { return a.state() == StateMaster && b.state() == StateMaster })
+
+	// Weighted tracking lowers the priority instead.
+	ca.Track = []TrackInterface{{Name: "eth1", Weight: 50}}
+	if err := a.inst.Update(ca); err != nil {
+		t.Fatal(err)
+	}
+	links.ch <- LinkState{Name: "eth1", Up: false}
+	lb.waitFor("priority lowered", func() bool { return a.inst.Status().EffectivePriority == 150 })
+	if a.state() != StateMaster {
+		t.Errorf("weighted track: state %v, want MASTER", a.state())
+	}
+}
+
+func TestNotifierNeverBlocks(t *testing.T) {
+	n := newNotifier(discard(), 100*time.Millisecond)
+	go n.run()
+	start := time.Now()
+	for range 200 { // more than the queue holds
+		n.enqueue([]string{"/bin/sleep", "10"}, nil)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Errorf("enqueue blocked for %v", el)
+	}
+	n.close() // each job is killed at its timeout
+}
+
+func TestEnvNoShell(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	n := newNotifier(discard(), 5*time.Second)
+	go n.run()
+	// An argument with shell syntax reaches the program verbatim.
+	n.enqueue([]string{"/usr/bin/touch", out + "; echo pwned"}, []string{"HAVSD_STATE=MASTER"})
+	n.close()
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || !strings.HasSuffix(entries[0].Name(), "; echo pwned") {
+		t.Errorf("files %v, want one named with the literal argument", entries)
+	}
+}
