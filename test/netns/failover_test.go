@@ -107,8 +107,8 @@ func foStartLab(t *testing.T, bin string, args ...string) *foLab {
 		}
 		// Whatever happened, leave nothing behind for the next test.
 		_ = topo.Down(topo.StateFile(l.stateDir, l.prefix))
-		if t.Failed() {
-			t.Logf("lab output:\n%s", l.out.String())
+		if l.err != nil && t.Failed() {
+			t.Logf("output of the failed lab:\n%s", l.out.String())
 		}
 	})
 	return l
