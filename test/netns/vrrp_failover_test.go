@@ -154,3 +154,42 @@ func vrWaitOne(t *testing.T, a, b interface{ State() vrrp.State }, timeout time.
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestVRRPHandover: a planned handover (SIGUSR2 in the helper calls
+// Instance.Handover) moves the VIP with make-before-break; the old master
+// stays a backup that does not preempt until the new master fails.
+func TestVRRPHandover(t *testing.T) {
+	l := newVRLab(t)
+	iv := 100 * time.Millisecond
+	mdi := vrrp.MasterDownInterval(3, 100, iv)
+	d1 := l.start(t, l.d1, vrConfig("d1", 200, 3, iv))
+	d2 := l.start(t, l.d2, vrConfig("d2", 100, 3, iv))
+	d1.WaitState(vrrp.StateMaster, 2*mdi+2*time.Second)
+	d2.WaitState(vrrp.StateBackup, 2*time.Second)
+	waitReach(t, l.client, "d1", 5*time.Second)
+	p := startProberTimeout(l.client, vrVIP+vrPort, 20*time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
+	start := time.Now()
+	d1.Signal(syscall.SIGUSR2)
+	d2.WaitState(vrrp.StateMaster, mdi)
+	took := time.Since(start)
+	d1.WaitState(vrrp.StateBackup, mdi)
+	waitReach(t, l.client, "d2", 5*time.Second)
+	gap, failed, who := p.finish()
+	t.Logf("handover: d2 MASTER after %v; client gap %v, %d probes failed, answered by %v", took.Round(time.Millisecond), gap.Round(time.Millisecond), failed, who)
+	if failed > 1 {
+		t.Errorf("%d probes lost during a planned handover", failed)
+	}
+	if s := d1.Status(); !s.Yielding || l.d1.HasAddr(vrVIP) {
+		t.Errorf("d1 after handover: yielding %v, holds VIP %v", s.Yielding, l.d1.HasAddr(vrVIP))
+	}
+	deadline := time.Now().Add(2 * mdi)
+	for time.Now().Before(deadline) {
+		if d1.State() != vrrp.StateBackup {
+			t.Fatalf("d1 preempted back after a handover: %v", d1.State())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	d2.Kill()
+	d1.WaitState(vrrp.StateMaster, mdi+time.Second)
+}
