@@ -37,6 +37,8 @@
 //     up (keepalived: 1).
 //   - Warmup delays the first check of a new or changed target by a random
 //     duration up to Warmup, so thousands of checks do not fire together.
+//     keepalived defaults warmup to delay_loop; here zero means none, so
+//     the configuration should supply that default.
 //   - Alpha starts a new target down; otherwise it starts up. InitialUp
 //     says which, and no transition is emitted for that initial state.
 //
@@ -47,9 +49,9 @@
 // dropped). A panicking checker is recovered, logged and counted as a
 // failure.
 //
-// One run loop keeps a heap of due checks and hands each to a pool of
-// reusable worker goroutines (one per concurrently running check, idle ones
-// exit), so a hung target never delays another and no goroutine exists per
-// idle target. The decisions (hysteresis, reload rules, the heap) live in a
+// One run loop keeps a heap of due checks and starts each on a goroutine
+// that ends with it, so a hung target never delays another and an idle
+// target holds no goroutine (Options.MaxInFlight can bound them). The
+// decisions (hysteresis, reload rules, the heap) live in a
 // pure engine tested on fake time.
 package checks

@@ -270,7 +270,8 @@ func BenchmarkScale(b *testing.B) {
 		return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(time.Millisecond)
 	}
 	hwm := procStatusKB("VmHWM")
-	b.Logf("servers %d, keep-alive %v, max in flight %d, measured %s", n, *scaleKeepAlive, *scaleInFlight, el.Round(time.Millisecond))
+	b.Logf("servers %d, keep-alive %v, max in flight %d, measured %s",
+		n, *scaleKeepAlive, *scaleInFlight, el.Round(time.Millisecond))
 	b.Logf("checks/s %.0f of target %d (%.1f%%); failures %d; false downs before the stop %d",
 		rate, n, 100*rate/float64(n), c1.Failures-c0.Failures, falseDowns)
 	b.Logf("CPU %.3f s per 1000 checks = %.2f cores (server process: %.2f cores); peak RSS %.1f MB; goroutines %d",
@@ -372,6 +373,5 @@ func BenchmarkSchedulerOverhead(b *testing.B) {
 	b.ReportMetric(checks/t1.Sub(t0).Seconds(), "checks/s")
 	b.ReportMetric((cpu1-cpu0).Seconds()/checks*1e6, "cpu-us/check")
 	b.ReportMetric(float64(procStatusKB("VmHWM"))/1024, "peak-RSS-MB")
-	b.ReportMetric(float64(s.Stats().Workers), "workers")
 	b.Logf("goroutines %d, load %s", runtime.NumGoroutine(), loadAvg())
 }

@@ -82,7 +82,6 @@ type Options struct {
 // Stats are cumulative counters of a scheduler.
 type Stats struct {
 	Checks, Failures, Panics, Transitions uint64
-	Workers                               uint64 // worker goroutines started
 }
 
 // Scheduler runs checks on their intervals with keepalived's semantics and
@@ -90,9 +89,12 @@ type Stats struct {
 // goroutine, before or during Run.
 //
 // Concurrency: one run loop keeps a heap of due checks and starts each due
-// check on a short-lived goroutine, so a slow or hung target never delays
-// another; at most one check per (target, spec) runs at a time, so the number
-// of goroutines is bounded by the number of checks.
+// check on a goroutine of its own that ends with the check, so a slow or
+// hung target never delays another, and an idle target holds no goroutine.
+// At most one check per (target, spec) runs at a time, so goroutines are
+// bounded by the number of checks (and by Options.MaxInFlight if set). A
+// pool of reusable workers measured no better (the runtime already reuses
+// dead goroutines), so there is none.
 type Scheduler struct {
 	opts  Options
 	log   *slog.Logger
@@ -105,7 +107,7 @@ type Scheduler struct {
 	mail    *mailbox
 	out     chan Transition
 	running atomic.Bool
-	stats   struct{ checks, failures, panics, transitions, workers atomic.Uint64 }
+	stats   struct{ checks, failures, panics, transitions atomic.Uint64 }
 }
 
 // NewScheduler returns an idle scheduler; Run starts it.
@@ -170,7 +172,6 @@ func (s *Scheduler) Stats() Stats {
 	return Stats{
 		Checks: s.stats.checks.Load(), Failures: s.stats.failures.Load(),
 		Panics: s.stats.panics.Load(), Transitions: s.stats.transitions.Load(),
-		Workers: s.stats.workers.Load(),
 	}
 }
 
@@ -216,7 +217,6 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	defer cancel()
 	wg.Go(func() { s.mail.deliver(ctx, s.out) })
 
-	pool := &workers{jobs: make(chan func()), wg: &wg, done: ctx.Done(), spawned: &s.stats.workers}
 	timer := s.clock.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -229,7 +229,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			// the socket, without a timer).
 			pctx, cancel := context.WithCancel(ctx)
 			p.cancel = cancel
-			pool.run(func() { s.runCheck(pctx, p); cancel() })
+			wg.Go(func() { s.runCheck(pctx, p); cancel() })
 		}
 		next, ok := s.eng.nextDue()
 		s.mu.Unlock()
@@ -308,45 +308,6 @@ func (s *Scheduler) safeCheck(ctx context.Context, p *probe, id ID) (err error) 
 		}
 	}()
 	return p.checker.Check(ctx)
-}
-
-// workers runs jobs on reusable goroutines: an idle worker takes a job, or
-// a new one starts. A worker idle for workerIdle exits. Reuse keeps the
-// grown stacks of HTTP and TLS code instead of growing a fresh one per check.
-type workers struct {
-	jobs chan func() // unbuffered: a send succeeds only to an idle worker
-	wg   *sync.WaitGroup
-	done <-chan struct{}
-
-	spawned *atomic.Uint64
-}
-
-const workerIdle = 10 * time.Second
-
-func (w *workers) run(job func()) {
-	select {
-	case w.jobs <- job:
-	default:
-		w.spawned.Add(1)
-		w.wg.Go(func() { w.loop(job) })
-	}
-}
-
-func (w *workers) loop(job func()) {
-	job()
-	idle := time.NewTimer(workerIdle)
-	defer idle.Stop()
-	for {
-		select {
-		case job = <-w.jobs:
-			job()
-			idle.Reset(workerIdle)
-		case <-idle.C:
-			return
-		case <-w.done:
-			return
-		}
-	}
 }
 
 func (s *Scheduler) signal() {
