@@ -169,6 +169,13 @@ func (c *cli) runLab(ctx context.Context, f labFlags, opt lab.Options, events []
 	fmt.Fprintf(out, "building a %s lab: client, directors d1 and d2 (%s, VRRPv%d, advert %s), %d real servers; namespaces %s*\n",
 		opt.Mode, opt.Kind, opt.Version, opt.Advert, opt.Reals, opt.Prefix)
 	l, err := lab.Up(ctx, opt)
+	if errors.Is(err, topo.ErrExists) {
+		down := "havsd lab down"
+		if opt.Prefix != lab.DefaultPrefix {
+			down += " -prefix " + opt.Prefix
+		}
+		return fmt.Errorf("%w: a lab is already up (or a crashed one left its namespaces): remove it with %s", err, down)
+	}
 	if err != nil {
 		return err
 	}

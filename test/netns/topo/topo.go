@@ -12,6 +12,10 @@ import (
 	"time"
 )
 
+// ErrExists means a topology with the same prefix is up, or crashed without
+// cleaning up; Down with its state file removes it.
+var ErrExists = errors.New("a topology with this prefix exists")
+
 // Topology is a built set of namespaces; Close tears it down.
 type Topology struct {
 	Spec Spec
@@ -28,7 +32,7 @@ func Build(ctx context.Context, spec Spec) (t *Topology, err error) {
 		return nil, err
 	}
 	if _, err := os.Stat(spec.StateFile()); err == nil {
-		return nil, fmt.Errorf("building topology %s: state file %s exists (a lab is up, or crashed: tear it down first)", spec.Prefix, spec.StateFile())
+		return nil, fmt.Errorf("building topology %s: %w (state file %s)", spec.Prefix, ErrExists, spec.StateFile())
 	}
 	existing, err := listNS(ctx)
 	if err != nil {
@@ -36,7 +40,7 @@ func Build(ctx context.Context, spec Spec) (t *Topology, err error) {
 	}
 	for _, ns := range existing {
 		if strings.HasPrefix(ns, spec.Prefix) {
-			return nil, fmt.Errorf("building topology %s: namespace %s already exists", spec.Prefix, ns)
+			return nil, fmt.Errorf("building topology %s: %w (namespace %s)", spec.Prefix, ErrExists, ns)
 		}
 	}
 	t = &Topology{Spec: spec, state: State{Prefix: spec.Prefix, Created: time.Now().UTC()}}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"os"
 	"os/exec"
 	"strconv"
@@ -121,6 +122,9 @@ func TestDownFromStateFile(t *testing.T) {
 	p, err := topo.Start(D2, "sleeper", []string{"sleep", "300"}, ProcOptions{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := Build(ctx, spec); !errors.Is(err, ErrExists) {
+		t.Errorf("building the same prefix twice: %v, want ErrExists", err)
 	}
 	// A process the topology did not start, left in one of its namespaces.
 	stray := exec.Command("ip", "netns", "exec", topo.NS(Client), "sleep", "300")
