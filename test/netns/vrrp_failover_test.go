@@ -193,3 +193,30 @@ func TestVRRPHandover(t *testing.T) {
 	d2.Kill()
 	d1.WaitState(vrrp.StateMaster, mdi+time.Second)
 }
+
+// TestVRRPTrackedInterface: a tracked link going down (netlink
+// subscription) puts the master in FAULT; the backup takes over; the link
+// coming back lets it preempt again.
+func TestVRRPTrackedInterface(t *testing.T) {
+	l := newVRLab(t)
+	iv := 100 * time.Millisecond
+	mdi := vrrp.MasterDownInterval(3, 100, iv)
+	// trk0 loses its carrier when its veth peer trk1 goes down.
+	l.MustIP(l.d1.NS, "link", "add", "trk0", "type", "veth", "peer", "name", "trk1")
+	l.MustIP(l.d1.NS, "link", "set", "trk0", "up")
+	l.MustIP(l.d1.NS, "link", "set", "trk1", "up")
+	c1 := vrConfig("d1", 200, 3, iv)
+	c1.Track = []vrrp.TrackInterface{{Name: "trk0"}}
+	d1 := l.start(t, l.d1, c1)
+	d2 := l.start(t, l.d2, vrConfig("d2", 100, 3, iv))
+	d1.WaitState(vrrp.StateMaster, 2*mdi+2*time.Second)
+	d2.WaitState(vrrp.StateBackup, 2*time.Second)
+	l.MustIP(l.d1.NS, "link", "set", "trk1", "down")
+	d1.WaitState(vrrp.StateFault, 2*time.Second)
+	took := d2.WaitState(vrrp.StateMaster, mdi)
+	t.Logf("tracked link down: d2 MASTER %v after d1 FAULT (priority-0 advert)", took.Round(time.Millisecond))
+	vrWaitAddr(t, l.d1, false)
+	l.MustIP(l.d1.NS, "link", "set", "trk1", "up")
+	d1.WaitState(vrrp.StateMaster, 2*mdi+2*time.Second)
+	d2.WaitState(vrrp.StateBackup, 2*time.Second)
+}
