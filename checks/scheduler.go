@@ -240,18 +240,24 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			s.mu.Lock()
-			for _, t := range s.eng.targets {
-				for _, p := range t.probes {
-					if p.cancel != nil {
-						p.cancel()
-					}
-				}
-			}
-			s.mu.Unlock()
+			s.cancelRunning()
 			return nil
 		case <-timer.C():
 		case <-s.wake:
+		}
+	}
+}
+
+// cancelRunning cancels every running check; each puts its probe back in
+// the queue, so that a later Run carries on.
+func (s *Scheduler) cancelRunning() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.eng.targets {
+		for _, p := range t.probes {
+			if p.cancel != nil {
+				p.cancel()
+			}
 		}
 	}
 }
