@@ -204,7 +204,7 @@ func TestRunFakeQEMU(t *testing.T) {
 			}
 			res, err := Run(context.Background(), Options{
 				Cache: cache, QEMU: qemu, Command: []string{"/x"},
-				Timeout: 2 * time.Second, Console: io.Discard,
+				Timeout: time.Second, Console: io.Discard,
 			})
 			if (err != nil) != tt.wantErr || res.ExitCode != tt.wantCode {
 				t.Errorf("Run = exit %d, %v; want exit %d, error %v", res.ExitCode, err, tt.wantCode, tt.wantErr)

@@ -66,7 +66,9 @@ fetch() { # fetch PKG: download the .deb once, print its path
 	local f
 	f=$(ls "$dl/$1"_*.deb 2>/dev/null | head -n1 || true)
 	if [[ -z $f ]]; then
-		(cd "$dl" && apt-get download "$1" >&2)
+		# Stale package lists name versions the mirror no longer has.
+		(cd "$dl" && apt-get download "$1" >&2) ||
+			{ apt-get update -qq >&2 && (cd "$dl" && apt-get download "$1" >&2); } || return 1
 		f=$(ls "$dl/$1"_*.deb | head -n1)
 	fi
 	echo "$f"
@@ -76,14 +78,20 @@ kdir="$cache/kernel-$kver"
 if [[ ! -f $kdir/boot/vmlinuz-$kver ]]; then
 	log "downloading $kpkg"
 	rm -rf "$kdir"
-	dpkg -x "$(fetch "$kpkg")" "$kdir"
+	if ! deb=$(fetch "$kpkg"); then
+		# After an update the meta package may name a newer kernel.
+		[[ -z ${HAVSD_VM_SETUP_RETRY:-} ]] || { log "cannot download $kpkg"; exit 1; }
+		HAVSD_VM_SETUP_RETRY=1 exec "$0" "$@"
+	fi
+	dpkg -x "$deb" "$kdir"
 	depmod -b "$kdir" "$kver"
 fi
 bbdir="$cache/busybox"
 if [[ ! -x $bbdir/bin/busybox ]]; then
 	log "downloading busybox-static"
 	rm -rf "$bbdir"
-	dpkg -x "$(fetch busybox-static)" "$bbdir"
+	deb=$(fetch busybox-static) || { log "cannot download busybox-static"; exit 1; }
+	dpkg -x "$deb" "$bbdir"
 fi
 
 # 3. The root tree of the base image.
