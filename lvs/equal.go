@@ -16,7 +16,9 @@ const DefaultScheduler = "wlc"
 // netmask of a non-persistent service written as zero, IPv4-mapped addresses
 // unmapped, an unset forwarding method as Route (ipvsadm's default), the
 // port of a DR or TUN real server (or of one without a port) as the
-// service's, as ipvsadm sets it, and destinations sorted by key. Counters are left as they are.
+// service's, as ipvsadm sets it, and destinations sorted by key. Counters
+// are left as they are. The result may share s's destinations: treat them
+// as read-only.
 func (s Service) Canonical() Service {
 	c := s
 	c.Key = s.Key.canonical()
@@ -28,19 +30,41 @@ func (s Service) Canonical() Service {
 		c.NetmaskBits = 0
 	}
 	c.Flags &= FlagFallback | FlagPort | FlagSched3
+	if c.destsCanonical() {
+		return c // shares s's destinations: callers must not modify them
+	}
 	c.Destinations = make([]Destination, len(s.Destinations))
 	for i, d := range s.Destinations {
-		d.Addr = d.Addr.Unmap()
-		if d.Forward == FwdInvalid {
-			d.Forward = Route // ipvsadm's default, -g
-		}
-		if c.Key.FWMark == 0 && (d.Port == 0 || d.Forward != Masq) {
-			d.Port = c.Key.Port // as ipvsadm does: DR and TUN cannot change the port
-		}
-		c.Destinations[i] = d
+		c.Destinations[i] = c.canonicalDest(d)
 	}
 	slices.SortFunc(c.Destinations, func(a, b Destination) int { return a.Key().Compare(b.Key()) })
 	return c
+}
+
+// canonicalDest applies ipvsadm's defaults to one destination of c.
+func (c Service) canonicalDest(d Destination) Destination {
+	d.Addr = d.Addr.Unmap()
+	if d.Forward == FwdInvalid {
+		d.Forward = Route // ipvsadm's default, -g
+	}
+	if c.Key.FWMark == 0 && (d.Port == 0 || d.Forward != Masq) {
+		d.Port = c.Key.Port // as ipvsadm does: DR and TUN cannot change the port
+	}
+	return d
+}
+
+// destsCanonical reports whether c's destinations are already canonical and
+// sorted, the common case, so that Canonical need not copy them.
+func (c Service) destsCanonical() bool {
+	for i, d := range c.Destinations {
+		if c.canonicalDest(d) != d {
+			return false
+		}
+		if i > 0 && c.Destinations[i-1].Key().Compare(d.Key()) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (k ServiceKey) canonical() ServiceKey {
@@ -66,18 +90,27 @@ func (k ServiceKey) maxBits() int {
 
 // Compare orders service keys: family, firewall mark, protocol, address, port.
 func (k ServiceKey) Compare(o ServiceKey) int {
-	return cmp.Or(
-		cmp.Compare(k.Family, o.Family),
-		cmp.Compare(k.FWMark, o.FWMark),
-		cmp.Compare(k.Proto, o.Proto),
-		k.Addr.Compare(o.Addr),
-		cmp.Compare(k.Port, o.Port),
-	)
+	if k.Family != o.Family {
+		return cmp.Compare(k.Family, o.Family)
+	}
+	if k.FWMark != o.FWMark {
+		return cmp.Compare(k.FWMark, o.FWMark)
+	}
+	if k.Proto != o.Proto {
+		return cmp.Compare(k.Proto, o.Proto)
+	}
+	if c := k.Addr.Compare(o.Addr); c != 0 {
+		return c
+	}
+	return cmp.Compare(k.Port, o.Port)
 }
 
 // Compare orders destination keys by address, then port.
 func (k DestKey) Compare(o DestKey) int {
-	return cmp.Or(k.Addr.Compare(o.Addr), cmp.Compare(k.Port, o.Port))
+	if c := k.Addr.Compare(o.Addr); c != 0 {
+		return c
+	}
+	return cmp.Compare(k.Port, o.Port)
 }
 
 // Equal reports whether s and o describe the same service with the same real

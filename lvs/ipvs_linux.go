@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"sync"
 
+	mdnl "github.com/mdlayher/netlink"
 	"github.com/moby/ipvs"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
@@ -24,7 +25,8 @@ import (
 type IPVS struct {
 	mu     sync.Mutex
 	h      *ipvs.Handle
-	sock   *nl.NetlinkSocket
+	sock   *nl.NetlinkSocket // our service reads
+	conn   *mdnl.Conn        // batched writes (batch_linux.go)
 	family uint16
 }
 
@@ -61,7 +63,18 @@ func OpenIPVS(nsPath string) (*IPVS, error) {
 		h.Close()
 		return nil, fmt.Errorf("opening generic netlink socket: %w", err)
 	}
-	return &IPVS{h: h, sock: sock, family: fam.ID}, nil
+	nsfd := 0 // the current namespace
+	if nsPath != "" {
+		nsfd = int(ns)
+	}
+	conn, err := mdnl.Dial(unix.NETLINK_GENERIC, &mdnl.Config{NetNS: nsfd})
+	if err != nil {
+		h.Close()
+		sock.Close()
+		return nil, fmt.Errorf("opening generic netlink socket: %w", err)
+	}
+	_ = conn.SetReadBuffer(1 << 20) // room for a batch's acknowledgements; best effort
+	return &IPVS{h: h, sock: sock, conn: conn, family: fam.ID}, nil
 }
 
 // Close releases both netlink sockets.
@@ -70,7 +83,7 @@ func (t *IPVS) Close() error {
 	defer t.mu.Unlock()
 	t.h.Close()
 	t.sock.Close()
-	return nil
+	return t.conn.Close()
 }
 
 // Services dumps the services (one request) and the destinations of each

@@ -504,6 +504,10 @@ func (t *timed) DelDestination(k lvs.ServiceKey, d lvs.DestKey) error {
 	defer t.add(&t.write, time.Now())
 	return t.Table.DelDestination(k, d)
 }
+func (t *timed) WriteOps(ops []lvs.Op) []error {
+	defer t.add(&t.write, time.Now())
+	return t.Table.(lvs.BatchWriter).WriteOps(ops)
+}
 func (t *timed) reset() {
 	t.mu.Lock()
 	t.dump, t.write = 0, 0

@@ -110,58 +110,71 @@ func destAttrs(d Destination) string {
 // foreign and left alone (see Foreign). A nil owned owns nothing beyond the
 // desired set. Unchanged services and destinations produce no operation.
 func Plan(desired, observed []Service, owned func(ServiceKey) bool) []Op {
-	obs := make(map[ServiceKey]Service, len(observed))
-	for _, s := range observed {
-		c := s.Canonical()
-		obs[c.Key] = c
-	}
-	want := canonicalSorted(desired)
+	want, have := canonicalSorted(desired), canonicalSorted(observed)
 	var add, upd, addD, updD, delD, del []Op
-	seen := make(map[ServiceKey]bool, len(want))
-	for _, d := range want {
-		seen[d.Key] = true
-		o, ok := obs[d.Key]
-		if !ok {
-			add = append(add, Op{Kind: OpAddService, Service: d.withoutDests()})
-			for _, dst := range d.Destinations {
-				addD = append(addD, Op{Kind: OpAddDest, Service: d.withoutDests(), Dest: dst})
+	i, j := 0, 0
+	for i < len(want) || j < len(have) {
+		c := 0
+		switch {
+		case i == len(want):
+			c = 1
+		case j == len(have):
+			c = -1
+		default:
+			c = want[i].Key.Compare(have[j].Key)
+		}
+		switch {
+		case c < 0: // desired only
+			d := want[i].withoutDests()
+			add = append(add, Op{Kind: OpAddService, Service: d})
+			for _, dst := range want[i].Destinations {
+				addD = append(addD, Op{Kind: OpAddDest, Service: d, Dest: dst})
 			}
-			continue
-		}
-		if !d.attrsEqual(o) {
-			upd = append(upd, Op{Kind: OpUpdateService, Service: d.withoutDests(), Was: svcAttrs(o)})
-		}
-		a, u, x := planDests(d, o)
-		addD, updD, delD = append(addD, a...), append(updD, u...), append(delD, x...)
-	}
-	for _, o := range canonicalSorted(observed) {
-		if !seen[o.Key] && owned != nil && owned(o.Key) {
-			del = append(del, Op{Kind: OpDelService, Service: o.withoutDests()})
+			i++
+		case c > 0: // observed only
+			if owned != nil && owned(have[j].Key) {
+				del = append(del, Op{Kind: OpDelService, Service: have[j].withoutDests()})
+			}
+			j++
+		default:
+			if !want[i].attrsEqual(have[j]) {
+				upd = append(upd, Op{Kind: OpUpdateService, Service: want[i].withoutDests(), Was: svcAttrs(have[j])})
+			}
+			addD, updD, delD = planDests(want[i], have[j], addD, updD, delD)
+			i, j = i+1, j+1
 		}
 	}
 	return slices.Concat(add, upd, addD, updD, delD, del)
 }
 
-// planDests diffs the destinations of one service present on both sides.
-func planDests(d, o Service) (add, upd, del []Op) {
-	have := make(map[DestKey]Destination, len(o.Destinations))
-	for _, x := range o.Destinations {
-		have[x.Key()] = x
-	}
+// planDests diffs the sorted destinations of one service present on both
+// sides, appending to the given lists.
+func planDests(d, o Service, add, upd, del []Op) ([]Op, []Op, []Op) {
 	svc := d.withoutDests()
-	for _, w := range d.Destinations {
-		h, ok := have[w.Key()]
+	w, h := d.Destinations, o.Destinations
+	i, j := 0, 0
+	for i < len(w) || j < len(h) {
+		c := 0
 		switch {
-		case !ok:
-			add = append(add, Op{Kind: OpAddDest, Service: svc, Dest: w})
-		case !w.Equal(h):
-			upd = append(upd, Op{Kind: OpUpdateDest, Service: svc, Dest: w, Was: destAttrs(h)})
+		case i == len(w):
+			c = 1
+		case j == len(h):
+			c = -1
+		default:
+			c = w[i].Key().Compare(h[j].Key())
 		}
-		delete(have, w.Key())
-	}
-	for _, x := range o.Destinations {
-		if _, stale := have[x.Key()]; stale {
-			del = append(del, Op{Kind: OpDelDest, Service: svc, Dest: x})
+		switch {
+		case c < 0:
+			add = append(add, Op{Kind: OpAddDest, Service: svc, Dest: w[i]})
+			i++
+		case c > 0:
+			del = append(del, Op{Kind: OpDelDest, Service: svc, Dest: h[j]})
+			j++
+		default:
+			if !w[i].Equal(h[j]) {
+				upd = append(upd, Op{Kind: OpUpdateDest, Service: svc, Dest: w[i], Was: destAttrs(h[j])})
+			}
+			i, j = i+1, j+1
 		}
 	}
 	return add, upd, del
@@ -190,6 +203,7 @@ func canonicalSorted(in []Service) []Service {
 	for i, s := range in {
 		out[i] = s.Canonical()
 	}
-	slices.SortFunc(out, func(a, b Service) int { return a.Key.Compare(b.Key) })
-	return out
+	slices.SortStableFunc(out, func(a, b Service) int { return a.Key.Compare(b.Key) })
+	// A key listed twice is one service: the first listing wins.
+	return slices.CompactFunc(out, func(a, b Service) bool { return a.Key == b.Key })
 }

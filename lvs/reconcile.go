@@ -2,7 +2,6 @@ package lvs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -405,29 +404,50 @@ func (r *Reconciler) applyFilter(ctx context.Context, res *Result, d Desired, er
 	return errs
 }
 
-// apply performs ops in order; a failure does not stop the others, but the
-// destinations of a service that could not be created are skipped.
+// apply performs ops in order, in batches when the table can; a failure
+// does not stop the others. Destinations of a service that could not be
+// created are skipped, or, in a batch, their failures are not reported:
+// they are retried with their service on the next pass.
 func (r *Reconciler) apply(ctx context.Context, res *Result, ops []Op, errs []error) []error {
 	res.Applied = make([]Op, 0, len(ops))
 	failedSvc := make(map[ServiceKey]bool)
-	for _, op := range ops {
-		if ctx.Err() != nil {
-			return append(errs, ctx.Err())
-		}
-		if op.Kind == OpAddDest && failedSvc[op.Service.Key] {
-			continue // retried with its service on the next pass
-		}
-		if err := op.Apply(r.t); err != nil {
-			var oe *OpError
-			errors.As(err, &oe)
+	record := func(op Op, err error) {
+		switch {
+		case err == nil:
+			res.Applied = append(res.Applied, op)
+		case op.Kind == OpAddDest && failedSvc[op.Service.Key]:
+		default:
+			oe := &OpError{Op: op, Err: err}
 			res.Failed = append(res.Failed, oe)
-			errs = append(errs, err)
+			errs = append(errs, oe)
 			if op.Kind == OpAddService {
 				failedSvc[op.Service.Key] = true
 			}
+		}
+	}
+	bw, batch := r.t.(BatchWriter)
+	for start := 0; start < len(ops); start += applyChunk {
+		if ctx.Err() != nil {
+			errs = append(errs, ctx.Err())
+			break
+		}
+		chunk := ops[start:min(len(ops), start+applyChunk)]
+		if batch {
+			for i, err := range bw.WriteOps(chunk) {
+				record(chunk[i], err)
+			}
 			continue
 		}
-		res.Applied = append(res.Applied, op)
+		for _, op := range chunk {
+			if op.Kind == OpAddDest && failedSvc[op.Service.Key] {
+				continue
+			}
+			var err error
+			if e := op.Apply(r.t); e != nil {
+				err = e.(*OpError).Err
+			}
+			record(op, err)
+		}
 	}
 	if len(res.Failed) > 0 {
 		r.mu.Lock()
@@ -438,6 +458,10 @@ func (r *Reconciler) apply(ctx context.Context, res *Result, ops []Op, errs []er
 	}
 	return errs
 }
+
+// applyChunk is how many operations apply hands over between checks of
+// ctx.
+const applyChunk = 1024
 
 // finish records a pass's outcome and builds its error.
 func (r *Reconciler) finish(res Result, start time.Time, observed []Service, errs []error) (Result, error) {

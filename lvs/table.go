@@ -33,6 +33,14 @@ type Table interface {
 	Close() error
 }
 
+// BatchWriter is implemented by tables that apply many operations at once;
+// the reconciler uses it when the table offers it.
+type BatchWriter interface {
+	// WriteOps applies ops in order, as that many single calls would, and
+	// returns one error per operation (nil for success), unwrapped.
+	WriteOps(ops []Op) []error
+}
+
 // ErrNoIPVS reports that the running kernel has no IPVS support loaded.
 var ErrNoIPVS = errors.New("IPVS is not available in this kernel: load ip_vs")
 

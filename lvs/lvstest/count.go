@@ -1,6 +1,7 @@
 package lvstest
 
 import (
+	"errors"
 	"sync"
 
 	"github.com/havsd/havsd/lvs"
@@ -103,4 +104,40 @@ func (c *Counting) UpdateDestination(k lvs.ServiceKey, d lvs.Destination) error 
 func (c *Counting) DelDestination(k lvs.ServiceKey, d lvs.DestKey) error {
 	c.inc(func(n *Counts) { n.DelDestination++ })
 	return c.Table.DelDestination(k, d)
+}
+
+var _ lvs.BatchWriter = (*Counting)(nil)
+
+// WriteOps counts each operation by kind and passes the batch on when the
+// wrapped table takes batches, or applies the operations one by one.
+func (c *Counting) WriteOps(ops []lvs.Op) []error {
+	bw, ok := c.Table.(lvs.BatchWriter)
+	if !ok {
+		errs := make([]error, len(ops))
+		for i, op := range ops {
+			if err := op.Apply(c); err != nil {
+				errs[i] = errors.Unwrap(err)
+			}
+		}
+		return errs
+	}
+	c.inc(func(n *Counts) {
+		for _, op := range ops {
+			switch op.Kind {
+			case lvs.OpAddService:
+				n.NewService++
+			case lvs.OpUpdateService:
+				n.UpdateService++
+			case lvs.OpDelService:
+				n.DelService++
+			case lvs.OpAddDest:
+				n.NewDestination++
+			case lvs.OpUpdateDest:
+				n.UpdateDestination++
+			case lvs.OpDelDest:
+				n.DelDestination++
+			}
+		}
+	})
+	return bw.WriteOps(ops)
 }

@@ -41,6 +41,7 @@ func NewFake(services ...lvs.Service) *Fake {
 	f := &Fake{svcs: make(map[lvs.ServiceKey]*lvs.Service)}
 	for _, s := range services {
 		c := s.Canonical()
+		c.Destinations = slices.Clone(c.Destinations) // the fake modifies its own
 		f.svcs[c.Key] = &c
 	}
 	return f
