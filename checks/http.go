@@ -239,9 +239,6 @@ func (g *getter) connect(ctx context.Context, deadline time.Time) (*httpConn, st
 	if err != nil {
 		return nil, phaseConnect, err
 	}
-	if tc, ok := conn.(*net.TCPConn); ok && !g.keepAlive {
-		tc.SetLinger(0) // close with RST: no TIME_WAIT left on the director
-	}
 	if g.tls != nil {
 		conn.SetDeadline(deadline)
 		tc := tls.Client(conn, g.tls)

@@ -7,7 +7,7 @@ package checks
 // Smoke size (CI):  go test -run XXX -bench Scale -benchtime 1x ./checks
 // Full size:        go test -run XXX -bench Scale -benchtime 1x ./checks \
 //                       -scale.n 10000 -scale.d 30s
-// Keep-alive:       add -scale.keepalive
+// Keep-alive:       add -scale.keepalive; TCP connect checks: -scale.kind tcp
 // The same knobs can come from the environment: HAVSD_SCALE_N, HAVSD_SCALE_D.
 
 import (
@@ -37,6 +37,7 @@ var (
 	scaleStop      = flag.Float64("scale.stop", 0.1, "fraction of servers stopped at once")
 	scaleKeepAlive = flag.Bool("scale.keepalive", false, "reuse connections between checks")
 	scaleInFlight  = flag.Int("scale.maxinflight", 0, "Options.MaxInFlight (0: no bound)")
+	scaleKind      = flag.String("scale.kind", "http", "check kind: http or tcp")
 )
 
 func envInt(k string, def int) int {
@@ -185,9 +186,13 @@ func BenchmarkScale(b *testing.B) {
 	targets := make(map[ID][]Spec, n)
 	ids := make([]ID, n)
 	for i, ap := range child.addrs {
-		ids[i] = ID("http " + ap.String())
-		targets[ids[i]] = []Spec{{Kind: KindHTTP, Target: ap, Interval: time.Second, Timeout: time.Second,
-			Warmup: time.Second, HTTP: &HTTPSpec{Path: "/", KeepAlive: *scaleKeepAlive}}}
+		ids[i] = ID(*scaleKind + " " + ap.String())
+		sp := Spec{Kind: KindHTTP, Target: ap, Interval: time.Second, Timeout: time.Second,
+			Warmup: time.Second, HTTP: &HTTPSpec{Path: "/", KeepAlive: *scaleKeepAlive}}
+		if *scaleKind == "tcp" {
+			sp.Kind, sp.HTTP = KindTCP, nil
+		}
+		targets[ids[i]] = []Spec{sp}
 	}
 	s.Set(targets)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -270,8 +275,8 @@ func BenchmarkScale(b *testing.B) {
 		return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(time.Millisecond)
 	}
 	hwm := procStatusKB("VmHWM")
-	b.Logf("servers %d, keep-alive %v, max in flight %d, measured %s",
-		n, *scaleKeepAlive, *scaleInFlight, el.Round(time.Millisecond))
+	b.Logf("servers %d, %s checks, keep-alive %v, max in flight %d, measured %s",
+		n, *scaleKind, *scaleKeepAlive, *scaleInFlight, el.Round(time.Millisecond))
 	b.Logf("checks/s %.0f of target %d (%.1f%%); failures %d; false downs before the stop %d",
 		rate, n, 100*rate/float64(n), c1.Failures-c0.Failures, falseDowns)
 	b.Logf("CPU %.3f s per 1000 checks = %.2f cores (server process: %.2f cores); peak RSS %.1f MB; goroutines %d",
