@@ -18,14 +18,16 @@ import (
 // 127.1.x.y, a stdin command "STOP k" that kills the first k of them (their
 // connections are reset and new ones refused), addresses on stdout.
 //
-// To keep file descriptors within limits, all servers share one listener
-// on a wildcard address bound to the loopback device (SO_BINDTODEVICE "lo":
-// only this host can connect; needs CAP_NET_RAW). Without that right it
-// falls back to one listener per server.
+// By default each server has its own listener, closed by STOP, so that new
+// connections are refused. With kept-alive checks (env HAVSD_SCALE_SHARED)
+// file descriptors would run out (a listener and a connection per server),
+// so all servers share one listener on a wildcard address bound to the
+// loopback device (SO_BINDTODEVICE "lo": only this host can connect; needs
+// CAP_NET_RAW), and a stopped server's connections are reset on accept.
 func scaleServer() int {
 	n, _ := strconv.Atoi(os.Getenv(scaleServerEnv))
 	raiseNoFile(uint64(2*n + 1000))
-	st := &scaleState{conns: map[string]map[net.Conn]bool{}, stopped: map[string]bool{}}
+	st := &scaleState{conns: map[string]map[net.Conn]bool{}, stopped: map[string]bool{}, lns: map[string]net.Listener{}}
 	srv := &http.Server{
 		ConnState: st.track,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -35,7 +37,7 @@ func scaleServer() int {
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       30 * time.Second,
 	}
-	addrs, err := st.listen(srv, n)
+	addrs, err := st.listen(srv, n, os.Getenv("HAVSD_SCALE_SHARED") != "")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -65,6 +67,7 @@ type scaleState struct {
 	mu      sync.Mutex
 	conns   map[string]map[net.Conn]bool
 	stopped map[string]bool
+	lns     map[string]net.Listener // per-server listeners, if any
 }
 
 func (st *scaleState) track(c net.Conn, s http.ConnState) {
@@ -87,6 +90,9 @@ func (st *scaleState) stop(addrs []string) {
 	defer st.mu.Unlock()
 	for _, a := range addrs {
 		st.stopped[a] = true
+		if ln := st.lns[a]; ln != nil {
+			ln.Close()
+		}
 		for c := range st.conns[a] {
 			resetClose(c)
 		}
@@ -107,9 +113,11 @@ func resetClose(c net.Conn) {
 }
 
 // listen starts serving n addresses and returns them.
-func (st *scaleState) listen(srv *http.Server, n int) ([]string, error) {
+func (st *scaleState) listen(srv *http.Server, n int, shared bool) ([]string, error) {
 	addrs := make([]string, n)
-	if ln, err := listenLoopbackDevice(); err == nil {
+	if !shared {
+		// per-server listeners, below
+	} else if ln, err := listenLoopbackDevice(); err == nil {
 		port := ln.Addr().(*net.TCPAddr).Port
 		for i := range addrs {
 			addrs[i] = fmt.Sprintf("127.1.%d.%d:%d", i/250, i%250+1, port)
@@ -123,6 +131,7 @@ func (st *scaleState) listen(srv *http.Server, n int) ([]string, error) {
 			return nil, fmt.Errorf("listen %d: %w", i, err)
 		}
 		addrs[i] = ln.Addr().String()
+		st.lns[addrs[i]] = ln
 		go srv.Serve(gateListener{ln, st})
 	}
 	return addrs, nil

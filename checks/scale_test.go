@@ -80,6 +80,9 @@ func startScaleChild(b *testing.B, n int) *scaleChild {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", scaleServerEnv, n))
+	if *scaleKeepAlive {
+		cmd.Env = append(cmd.Env, "HAVSD_SCALE_SHARED=1")
+	}
 	cmd.Stderr = os.Stderr
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
