@@ -87,6 +87,39 @@ func (v *validator) services(ss []*rawService, ins []*rawInstance) {
 			v.check(c, s, nil)
 		}
 	}
+	v.shadowed(keys, marks)
+}
+
+// shadowed warns about an address service whose traffic a classify rule
+// marks: IPVS looks fwmark services up first, so it would get none.
+func (v *validator) shadowed(keys map[lvs.ServiceKey]*rawService, marks map[markKey]*hcl.Range) {
+	for _, s := range orderedServices(keys) {
+		k := s.key
+		if k.FWMark != 0 {
+			continue
+		}
+		for _, port := range []int64{int64(k.Port), 0} {
+			if at, ok := marks[markKey{k.Addr, k.Proto.String(), port}]; ok {
+				v.warnf(s.svc.b.at("address"), "Service shadowed by a firewall mark", "The classify rule at %s marks %s, so the fwmark service gets this traffic and virtual_service %q gets none.", pos(at), k, s.svc.name)
+				break
+			}
+		}
+	}
+}
+
+type keyedService struct {
+	key lvs.ServiceKey
+	svc *rawService
+}
+
+// orderedServices lists services in ipvsadm order, for stable diagnostics.
+func orderedServices(keys map[lvs.ServiceKey]*rawService) []keyedService {
+	out := make([]keyedService, 0, len(keys))
+	for k, s := range keys {
+		out = append(out, keyedService{k, s})
+	}
+	slices.SortFunc(out, func(a, b keyedService) int { return ipvsadm.CompareKeys(a.key, b.key) })
+	return out
 }
 
 // serviceFamily is the service's family as written: from the address, or

@@ -70,3 +70,12 @@ virtual_service "noport" {
 virtual_service "nokey" {
   scheduler = "rr"
 }
+
+virtual_service "marked" {
+  fwmark = 70
+  classify {
+    address = "172.25.254.100"
+    ports   = [80]
+  }
+  real_server "192.168.0.101" {}
+}

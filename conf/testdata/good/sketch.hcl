@@ -26,7 +26,7 @@ vrrp_instance "VI_1" {
   preempt           = true
   preempt_delay     = "0s"
   # auth_pass       = "secret"     # v2 only, at most 8 bytes
-  virtual_ipaddress = ["172.25.254.100/24"]
+  virtual_ipaddress = ["172.25.254.100/24", "172.25.254.101/24"]
   vip {                            # alternative long form, for another device
     address = "192.168.0.1/24"
     dev     = "eth1"
@@ -119,7 +119,7 @@ virtual_service "fw66" {
   scheduler   = "rr"
   persistence = "3000s"
   classify {                                   # havsd owns the nftables rule that sets the mark
-    address  = "172.25.254.100"
+    address  = "172.25.254.101"                # not .100: a marked port is lost to "web" (IPVS looks up fwmark first)
     protocol = "tcp"
     ports    = [80, 443]
   }
