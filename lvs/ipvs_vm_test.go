@@ -127,6 +127,7 @@ func canon(svcs []lvs.Service, thresholds bool) []lvs.Service {
 	out := make([]lvs.Service, len(svcs))
 	for i, s := range svcs {
 		c := s.Canonical()
+		c.Destinations = slices.Clone(c.Destinations) // Canonical may share them
 		if !thresholds {
 			for j := range c.Destinations {
 				c.Destinations[j].UpperThreshold, c.Destinations[j].LowerThreshold = 0, 0
@@ -419,8 +420,8 @@ func TestVMFlushRepaired(t *testing.T) {
 	r.SetDesired(lvs.Desired{Services: desired})
 	want := ipvsadm.Format(desired)
 	poll(t, "the table to be programmed", func() bool { return runIpvsadm(t, "", "-Sn") == want })
-	flushKernel(t) // an operator's ipvsadm -C
 	runs := r.Stats().Runs
+	flushKernel(t) // an operator's ipvsadm -C
 	poll(t, "the periodic pass to repair ipvsadm -C", func() bool { return runIpvsadm(t, "", "-Sn") == want })
 	if r.Stats().Runs <= runs {
 		t.Errorf("repaired without a pass?")
