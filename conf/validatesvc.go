@@ -248,6 +248,11 @@ func (v *validator) serviceAttrs(s *rawService, instances []string, vipsOf map[s
 	if in := vipsOf[s.instance]; in != nil && b.has("address") && !in[s.addr] {
 		v.warnf(b.at("address"), "Address is not a VIP of its instance", "%s is not among the virtual addresses of vrrp_instance %q, which this service names: it will not move with that instance.", s.addr, s.instance)
 	}
+	for _, c := range s.classify {
+		if in := vipsOf[s.instance]; in != nil && c.b.has("address") && !in[c.addr] {
+			v.warnf(c.b.at("address"), "Address is not a VIP of its instance", "%s is not among the virtual addresses of vrrp_instance %q, which this service names: it will not move with that instance.", c.addr, s.instance)
+		}
+	}
 	if s.quorum < 0 {
 		v.errorf(b.at("quorum"), "Invalid quorum", "quorum must not be negative.")
 	}

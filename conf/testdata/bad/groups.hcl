@@ -34,3 +34,12 @@ virtual_service "api" {
   instance = "VI_2"
   real_server "192.168.0.101:81" {}
 }
+
+virtual_service "marked" {
+  fwmark   = 5
+  instance = "VI_1"
+  classify {
+    address = "192.168.0.1"
+  }
+  real_server "192.168.0.101" {}
+}
