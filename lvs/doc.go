@@ -26,7 +26,10 @@
 //     persistence-engine name, so services are read with a small generic
 //     netlink query of our own (genl_linux.go) that does; Equal therefore
 //     compares PE exactly. Destinations are read with one request per
-//     service: IPVS has no dump of all destinations. Tunnel types other than
+//     service: IPVS has no dump of all destinations. Plans are written in
+//     batches of 64 requests per system call (WriteOps, batch_linux.go),
+//     which moby/ipvs cannot do; single calls still go through moby/ipvs.
+//     Tunnel types other than
 //     ipip (GUE, GRE) are not modelled; moby/ipvs cannot set them either.
 //
 // Subpackages: lvstest (fake table, call counting), nft (the packet-filter

@@ -15,9 +15,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// IPVS is the kernel's IPVS table over generic netlink. Writes and
-// destination dumps go through moby/ipvs; the service dump is our own so
-// that the persistence engine is read back (see genl_linux.go). It is safe
+// IPVS is the kernel's IPVS table over generic netlink. Single writes and
+// destination dumps go through moby/ipvs; service reads are our own so that
+// the persistence engine is read back (genl_linux.go), and so are batched
+// writes (WriteOps, batch_linux.go), which the reconciler uses. It is safe
 // for concurrent use: one mutex serialises every request.
 //
 // moby/ipvs runs "modprobe ip_vs" and resolves the IPVS genetlink family
