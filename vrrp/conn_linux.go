@@ -7,9 +7,11 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"syscall"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
 )
 
 // Conn sends and receives VRRP payloads. RawConn is the real one; tests
@@ -78,6 +80,7 @@ func New(cfg Config, ifi *net.Interface, local netip.Addr, pc net.PacketConn) (*
 	if u, ok := pc.LocalAddr().(*net.UDPAddr); ok {
 		c.port = u.Port
 	}
+	growReadBuffer(pc)
 	var err error
 	if cfg.IPv6 {
 		err = c.setup6()
@@ -132,6 +135,32 @@ func (c *RawConn) setup6() error {
 		p.SetMulticastLoopback(false),
 		p.SetMulticastInterface(c.ifi),
 		p.JoinGroup(c.ifi, &net.IPAddr{IP: MulticastIPv6.AsSlice()}))
+}
+
+// rcvBuf is the receive buffer asked for: room for thousands of adverts,
+// so a flood of junk does not make the kernel drop the master's adverts
+// before we read them.
+const rcvBuf = 4 << 20
+
+func growReadBuffer(pc net.PacketConn) {
+	sc, ok := pc.(syscall.Conn)
+	if !ok {
+		return
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	var serr error
+	_ = rc.Control(func(fd uintptr) {
+		// SO_RCVBUFFORCE (CAP_NET_ADMIN) passes net.core.rmem_max.
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvBuf)
+	})
+	if serr != nil {
+		if rb, ok := pc.(interface{ SetReadBuffer(int) error }); ok {
+			_ = rb.SetReadBuffer(rcvBuf)
+		}
+	}
 }
 
 // LocalAddr is the address adverts are sent from.

@@ -82,6 +82,7 @@ type Instance struct {
 	cfg     Config
 	delta   int
 	running bool
+	stopped chan struct{} // closed when the current Run returns
 	status  Status
 }
 
@@ -166,16 +167,21 @@ func (i *Instance) Status() Status {
 	return s
 }
 
-// do runs f on the loop if Run is active, else reports false.
-func (i *Instance) do(f func(*loop)) bool {
+// do queues f for the loop if Run is active, else reports false; it also
+// returns the channel closed when that Run returns.
+func (i *Instance) do(f func(*loop)) (bool, <-chan struct{}) {
 	i.mu.Lock()
-	running := i.running
+	running, stopped := i.running, i.stopped
 	i.mu.Unlock()
 	if !running {
-		return false
+		return false, nil
 	}
-	i.cmds <- f
-	return true
+	select {
+	case i.cmds <- f:
+		return true, stopped
+	case <-stopped:
+		return false, nil
+	}
 }
 
 // Update applies a reloaded configuration without resetting the state: the
@@ -193,13 +199,17 @@ func (i *Instance) Update(cfg Config) error {
 		return fmt.Errorf("updating vrrp instance %s: VRID, interface, version and family cannot change on reload", cfg.Name)
 	}
 	done := make(chan struct{})
-	if !i.do(func(l *loop) { l.update(cfg); close(done) }) {
-		i.mu.Lock()
-		i.cfg = cfg
-		i.mu.Unlock()
-		return nil
+	ok, stopped := i.do(func(l *loop) { l.update(cfg); close(done) })
+	if ok {
+		select {
+		case <-done:
+			return nil
+		case <-stopped:
+		}
 	}
-	<-done
+	i.mu.Lock()
+	i.cfg = cfg
+	i.mu.Unlock()
 	return nil
 }
 
@@ -220,12 +230,15 @@ func (i *Instance) SetPriorityDelta(delta int) {
 // when the handover is complete, ErrNotMaster if not master.
 func (i *Instance) Handover(ctx context.Context) error {
 	res := make(chan error, 1)
-	if !i.do(func(l *loop) { l.handover(res) }) {
+	ok, stopped := i.do(func(l *loop) { l.handover(res) })
+	if !ok {
 		return ErrNotMaster
 	}
 	select {
 	case err := <-res:
 		return err
+	case <-stopped:
+		return errors.New("instance stopped during handover")
 	case <-ctx.Done():
 		return ctx.Err()
 	}

@@ -71,14 +71,16 @@ func (i *Instance) Run(ctx context.Context) (err error) {
 			i.log.Warn("removing stale VIP", "vip", a.Prefix.String(), "err", err)
 		}
 	}
+	stopped := make(chan struct{})
 	i.mu.Lock()
-	i.running = true
+	i.running, i.stopped = true, stopped
 	i.status.LocalAddr = l.local
 	i.mu.Unlock()
 	defer func() {
 		i.mu.Lock()
 		i.running = false
 		i.mu.Unlock()
+		close(stopped)
 	}()
 	go l.notify.run()
 	defer l.notify.close()
@@ -101,7 +103,7 @@ func (i *Instance) Run(ctx context.Context) (err error) {
 		l.removeVIPs()
 		return fmt.Errorf("vrrp instance %s: %w", cfg.Name, err)
 	}
-	l.notify.enqueue(l.cfg.Notify.Stop, l.env(StateMaster, StateInit, "stop"))
+	l.notify.enqueue(l.cfg.Notify.Stop, l.env(l.i.Status().LastTransition.From, StateInit, "stop"))
 	return nil
 }
 
@@ -123,6 +125,11 @@ func (l *loop) run(ctx context.Context, rx <-chan Datagram, rxErr <-chan error) 
 			l.receive(d)
 		case <-l.timerC:
 			l.timerC, l.timerT = nil, time.Time{}
+			// Adverts already queued count before a timer: under a
+			// flood, the master's advert may be waiting behind junk.
+			for n := len(rx); n > 0; n-- {
+				l.receive(<-rx)
+			}
 			l.step(Input{Kind: EvTimer})
 		case f := <-l.i.cmds:
 			f(l)
@@ -325,7 +332,9 @@ func (l *loop) countDrop(r DropReason, d Datagram, msg string) {
 		l.log.Warn("dropping advert: misconfiguration?", "reason", r.String(), "sender", d.Src.String(), "detail", msg)
 		return
 	}
-	l.log.Debug("dropping advert", "reason", r.String(), "sender", d.Src.String(), "detail", msg)
+	if l.log.Enabled(context.Background(), slog.LevelDebug) {
+		l.log.Debug("dropping advert", "reason", r.String(), "sender", d.Src.String(), "detail", msg)
+	}
 }
 
 // update applies a reloaded config in place.
