@@ -100,7 +100,11 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, opts.QEMU, qemuArgs(opts, kernel, initrd)...)
+	// Once the command has reported, qemu only has to power off; one that
+	// hangs there is killed after a grace period, keeping the result.
+	qctx, qcancel := context.WithCancel(ctx)
+	defer qcancel()
+	cmd := exec.CommandContext(qctx, opts.QEMU, qemuArgs(opts, kernel, initrd)...)
 	cmd.Stdin = nil
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.StdoutPipe()
@@ -116,12 +120,12 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		scanConsole(out, opts.Console, start, &res)
+		scanConsole(out, opts.Console, start, &res, func() { time.AfterFunc(powerOffGrace, qcancel) })
 	}()
 	wg.Wait()
 	waitErr := cmd.Wait()
 	res.Total = time.Since(start)
-	if ctx.Err() != nil {
+	if ctx.Err() != nil && res.ExitCode < 0 {
 		res.TimedOut = true
 	}
 	switch {
@@ -172,8 +176,12 @@ func qemuArgs(o Options, kernel, initrd string) []string {
 
 var reExit = regexp.MustCompile(regexp.QuoteMeta(markExit) + `(\d+)` + markEnd)
 
-// scanConsole copies the console to w and records markers in res.
-func scanConsole(r io.Reader, w io.Writer, start time.Time, res *Result) {
+// powerOffGrace is how long qemu may take to exit after the exit marker.
+const powerOffGrace = 10 * time.Second
+
+// scanConsole copies the console to w and records markers in res; exited is
+// called once when the exit marker appears.
+func scanConsole(r io.Reader, w io.Writer, start time.Time, res *Result, exited func()) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -185,8 +193,9 @@ func scanConsole(r io.Reader, w io.Writer, start time.Time, res *Result) {
 				res.GuestUptime = time.Duration(f * float64(time.Second))
 			}
 		}
-		if m := reExit.FindStringSubmatch(line); m != nil {
+		if m := reExit.FindStringSubmatch(line); m != nil && res.ExitCode < 0 {
 			res.ExitCode, _ = strconv.Atoi(m[1])
+			exited()
 		}
 		if strings.Contains(line, "Kernel panic - not syncing") && res.ExitCode < 0 {
 			res.Panicked = true

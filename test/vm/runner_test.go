@@ -155,7 +155,7 @@ func TestScanConsole(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			res := Result{ExitCode: -1}
 			var out bytes.Buffer
-			scanConsole(strings.NewReader(tt.console), &out, time.Now(), &res)
+			scanConsole(strings.NewReader(tt.console), &out, time.Now(), &res, func() {})
 			res.Boot = 0
 			if d := cmp.Diff(tt.want, res); d != "" {
 				t.Errorf("result (-want +got):\n%s", d)
@@ -195,6 +195,7 @@ func TestRunFakeQEMU(t *testing.T) {
 		{"no status", "echo booted; exit 0", -1, true},
 		{"qemu fails", "echo 'qemu: cannot boot' >&2; exit 1", -1, true},
 		{"hangs", "exec sleep 30", -1, true},
+		{"hangs after reporting", "echo '" + markExit + "3" + markEnd + "'; exec sleep 30", 3, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
