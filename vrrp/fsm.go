@@ -276,7 +276,13 @@ func higher(a Advert, p Params) bool {
 func master(m Machine, p Params, in Input, now time.Time) (Machine, []Action, string) {
 	switch in.Kind {
 	case EvTimer:
-		if m.Leave != leaveNone && due(m.LeaveBy, now) {
+		if m.Leave == leaveHandover && due(m.LeaveBy, now) {
+			// Nobody took over: stay master rather than leave the VIPs
+			// unserved.
+			m.Leave, m.LeaveBy = leaveNone, time.Time{}
+			return m, []Action{sendNow(&m, p, now)}, ""
+		}
+		if m.Leave == leaveShutdown && due(m.LeaveBy, now) {
 			return left(m, p, now, Advert{}, "no new master heard before Master_Down_Interval")
 		}
 		if due(m.AdvertAt, now) {

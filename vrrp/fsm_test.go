@@ -188,6 +188,14 @@ func TestFSMScripts(t *testing.T) {
 			{ev: EvAdvert, adv: adv(peerA, 100, 100*time.Millisecond), state: StateBackup, acts: []Action{rmVIPs}},
 			{wait: 400 * time.Millisecond, state: StateMaster, acts: []Action{addVIPs, send(200)}},
 		}},
+		{"handover with nobody to take over: stay master", v2params(200), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: 4 * time.Second, state: StateMaster, acts: []Action{addVIPs, send(200)}},
+			{ev: EvHandover, state: StateMaster, acts: []Action{send(0)}},
+			{wait: 3 * time.Second, state: StateMaster, acts: []Action{send(0), send(0), send(0)}},
+			{wait: 218750 * time.Microsecond, state: StateMaster, acts: []Action{send(200)}}, // MDI for 200 = 3.21875 s
+			{wait: time.Second, state: StateMaster, acts: []Action{send(200)}},
+		}},
 		{"v3 backup learns the master's interval", v3params(100, time.Second), []op{
 			{ev: EvStartup, state: StateBackup},
 			{wait: 500 * time.Millisecond, ev: EvAdvert, adv: adv(peerA, 200, 100*time.Millisecond), state: StateBackup},

@@ -227,7 +227,8 @@ func (i *Instance) SetPriorityDelta(delta int) {
 // priority 0, keeps its VIPs until it hears the new master (at most
 // Master_Down_Interval), then releases them and stays a backup that does
 // not preempt until the new master fails or Resume is called. It returns
-// when the handover is complete, ErrNotMaster if not master.
+// when the handover is complete; ErrNotMaster if not master; an error if no
+// backup took over within Master_Down_Interval (it then stays master).
 func (i *Instance) Handover(ctx context.Context) error {
 	res := make(chan error, 1)
 	ok, stopped := i.do(func(l *loop) { l.handover(res) })

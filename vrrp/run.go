@@ -247,8 +247,11 @@ func (l *loop) step(ev Input) {
 	}
 	if len(l.waitHO) > 0 && (m.State != StateMaster || !m.Leaving()) {
 		var err error
-		if m.State == StateMaster || m.State == StateInit {
-			err = errors.New("handover interrupted")
+		switch m.State {
+		case StateMaster:
+			err = errors.New("handover aborted: no backup took over within Master_Down_Interval")
+		case StateInit:
+			err = errors.New("handover interrupted by shutdown")
 		}
 		for _, c := range l.waitHO {
 			c <- err
