@@ -42,6 +42,10 @@
 //   - Alpha starts a new target down; otherwise it starts up. InitialUp
 //     says which, and no transition is emitted for that initial state.
 //
+// A failure is detected within Interval + Retry*Timeout +
+// (Retry-1)*DelayBeforeRetry of its start, which is within the usual bound
+// Interval*(Retry+1) + Timeout when Timeout + DelayBeforeRetry <= Interval.
+//
 // A target with several checks is up only while all of them are. The
 // scheduler emits transitions only, through a coalescing mailbox: a slow
 // consumer never blocks the checks, and it receives the latest state per

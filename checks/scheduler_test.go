@@ -110,9 +110,22 @@ func TestSchedulerRealServers(t *testing.T) {
 	limit := 3*bound + 2*time.Second
 
 	tcpLn := listenTCP(t, "127.0.0.4")
-	var fail500, changed atomic.Bool
+	var fail500, changed, silent, trickle atomic.Bool
 	httpAP := httpServer(t, "127.0.0.4", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
+		case r.URL.Path == "/silent" && silent.Load():
+			<-r.Context().Done() // accepts, reads the request, never answers
+		case r.URL.Path == "/trickle" && trickle.Load():
+			w.Header().Set("Content-Length", "100")
+			for range 100 {
+				w.Write([]byte("x"))
+				w.(http.Flusher).Flush()
+				select {
+				case <-r.Context().Done():
+					return
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
 		case r.URL.Path == "/status" && fail500.Load():
 			http.Error(w, "down", http.StatusInternalServerError)
 		case r.URL.Path == "/body" && changed.Load():
@@ -137,7 +150,11 @@ func TestSchedulerRealServers(t *testing.T) {
 		"tcp":    mk(KindTCP, addrPort(t, tcpLn.Addr()), nil),
 		"status": mk(KindHTTP, httpAP, func(s *Spec) { s.HTTP = &HTTPSpec{Path: "/status"} }),
 		"digest": mk(KindHTTP, httpAP, func(s *Spec) { s.HTTP = &HTTPSpec{Path: "/body", Digest: md5hex("v1")} }),
-		"dns":    mk(KindDNS, dnsAP, func(s *Spec) { s.DNS = &DNSSpec{Name: "ok.test", Type: "A"} }),
+		"silent": mk(KindHTTP, httpAP, func(s *Spec) { s.HTTP = &HTTPSpec{Path: "/silent"} }),
+		"trickle": mk(KindHTTP, httpAP, func(s *Spec) {
+			s.HTTP = &HTTPSpec{Path: "/trickle", Regex: "v1|x"}
+		}),
+		"dns": mk(KindDNS, dnsAP, func(s *Spec) { s.DNS = &DNSSpec{Name: "ok.test", Type: "A"} }),
 		"script": mk(KindScript, httpAP, func(s *Spec) {
 			s.Script = &ScriptSpec{Argv: []string{"/bin/sh", "-c", "test ! -e " + hang + " || sleep 600"}}
 		}),
@@ -163,6 +180,8 @@ func TestSchedulerRealServers(t *testing.T) {
 		{"tcp", func() { tcpLn.Close() }, nil},
 		{"status", func() { fail500.Store(true) }, func() { fail500.Store(false) }},
 		{"digest", func() { changed.Store(true) }, func() { changed.Store(false) }},
+		{"silent", func() { silent.Store(true) }, func() { silent.Store(false) }},
+		{"trickle", func() { trickle.Store(true) }, func() { trickle.Store(false) }},
 		{"dns", func() { nx.Store(true) }, func() { nx.Store(false) }},
 		{"script", func() { os.WriteFile(hang, nil, 0o644) }, func() { os.Remove(hang) }},
 	}
