@@ -39,6 +39,36 @@ func socketFlags(fs *flag.FlagSet) func() (string, error) {
 	}
 }
 
+// clientFlags parses the flags every client command shares (-s, -f, plus
+// what extra adds) and resolves the socket path. On failure it returns the
+// exit code to use.
+func (c *cli) clientFlags(name string, args []string, maxArgs int, extra func(*flag.FlagSet)) (*flag.FlagSet, string, int) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	path := socketFlags(fs)
+	if extra != nil {
+		extra(fs)
+	}
+	if fs.Parse(args) != nil || fs.NArg() > maxArgs {
+		return nil, "", exitUsage
+	}
+	p, err := path()
+	if err != nil {
+		fmt.Fprintf(c.stderr, "havsd %s: %v\n", name, err)
+		return nil, "", exitBadConfig
+	}
+	return fs, p, exitOK
+}
+
+// printJSON pretty-prints a raw JSON result.
+func (c *cli) printJSON(res json.RawMessage) {
+	var v any
+	_ = json.Unmarshal(res, &v)
+	enc := json.NewEncoder(c.stdout)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
 // call sends one request to the director and reports failures on stderr.
 func (c *cli) call(ctx context.Context, path string, req control.Request, timeout time.Duration) (json.RawMessage, bool) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -52,28 +82,19 @@ func (c *cli) call(ctx context.Context, path string, req control.Request, timeou
 }
 
 func (c *cli) status(ctx context.Context, args []string) int {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	path := socketFlags(fs)
-	asJSON := fs.Bool("json", false, "print the status as JSON (stable, documented in README)")
-	if fs.Parse(args) != nil {
-		return exitUsage
-	}
-	p, err := path()
-	if err != nil {
-		fmt.Fprintln(c.stderr, "havsd status:", err)
-		return exitBadConfig
+	var asJSON *bool
+	_, p, code := c.clientFlags("status", args, 0, func(fs *flag.FlagSet) {
+		asJSON = fs.Bool("json", false, "print the status as JSON (stable, documented in README)")
+	})
+	if code != exitOK {
+		return code
 	}
 	res, ok := c.call(ctx, p, control.Request{Command: "status"}, 10*time.Second)
 	if !ok {
 		return exitFailure
 	}
 	if *asJSON {
-		var v any
-		_ = json.Unmarshal(res, &v)
-		enc := json.NewEncoder(c.stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(v)
+		c.printJSON(res)
 		return exitOK
 	}
 	var st director.Status
@@ -151,16 +172,9 @@ func writeStatus(w io.Writer, st director.Status) {
 }
 
 func (c *cli) reload(ctx context.Context, args []string) int {
-	fs := flag.NewFlagSet("reload", flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	path := socketFlags(fs)
-	if fs.Parse(args) != nil {
-		return exitUsage
-	}
-	p, err := path()
-	if err != nil {
-		fmt.Fprintln(c.stderr, "havsd reload:", err)
-		return exitBadConfig
+	_, p, code := c.clientFlags("reload", args, 0, nil)
+	if code != exitOK {
+		return code
 	}
 	res, ok := c.call(ctx, p, control.Request{Command: "reload"}, 60*time.Second)
 	var st director.ReloadStatus
@@ -178,17 +192,12 @@ func (c *cli) reload(ctx context.Context, args []string) int {
 }
 
 func (c *cli) handover(ctx context.Context, args []string) int {
-	fs := flag.NewFlagSet("handover", flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	path := socketFlags(fs)
-	if fs.Parse(args) != nil || fs.NArg() > 1 {
-		fmt.Fprintln(c.stderr, "usage: havsd handover [-s SOCKET] [INSTANCE]")
-		return exitUsage
+	fs, p, code := c.clientFlags("handover", args, 1, nil)
+	if code == exitUsage {
+		fmt.Fprintln(c.stderr, "usage: havsd handover [-s SOCKET | -f FILE] [INSTANCE]")
 	}
-	p, err := path()
-	if err != nil {
-		fmt.Fprintln(c.stderr, "havsd handover:", err)
-		return exitBadConfig
+	if code != exitOK {
+		return code
 	}
 	start := time.Now()
 	res, ok := c.call(ctx, p, control.Request{Command: "handover", Instance: fs.Arg(0)}, 2*time.Minute)
@@ -202,25 +211,14 @@ func (c *cli) handover(ctx context.Context, args []string) int {
 }
 
 func (c *cli) dump(ctx context.Context, args []string) int {
-	fs := flag.NewFlagSet("dump", flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	path := socketFlags(fs)
-	if fs.Parse(args) != nil {
-		return exitUsage
-	}
-	p, err := path()
-	if err != nil {
-		fmt.Fprintln(c.stderr, "havsd dump:", err)
-		return exitBadConfig
+	_, p, code := c.clientFlags("dump", args, 0, nil)
+	if code != exitOK {
+		return code
 	}
 	res, ok := c.call(ctx, p, control.Request{Command: "dump"}, 10*time.Second)
 	if !ok {
 		return exitFailure
 	}
-	var v any
-	_ = json.Unmarshal(res, &v)
-	enc := json.NewEncoder(c.stdout)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	c.printJSON(res)
 	return exitOK
 }

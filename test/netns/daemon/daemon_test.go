@@ -124,23 +124,36 @@ func TestSIGHUPStorm(t *testing.T) {
 	}
 }
 
+// failover probes the VIP every 5 ms from the client, runs trigger, waits
+// until d2 is master and answering, and returns the lost probes and gaps.
+func (p *pair) failover(what string, trigger func()) (lost int, gaps []time.Duration) {
+	p.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pl := p.probe(ctx, 5*time.Millisecond)
+	eventually(p.t, 5*time.Second, "client answered by d1", func() bool { _, _, a, _ := pl.snapshot(); return a["d1"] > 20 })
+	trigger()
+	p.waitMaster("d2")
+	eventually(p.t, 5*time.Second, "client answered by d2", func() bool { _, _, a, _ := pl.snapshot(); return a["d2"] > 20 })
+	cancel()
+	sent, lost, answers, gaps := pl.snapshot()
+	p.t.Logf("%s: %d probes, %d lost, answers %v, gaps %v", what, sent, lost, answers, gaps)
+	return lost, gaps
+}
+
 // TestPlannedHandover: under a 5 ms probe a handover loses at most one probe.
 func TestPlannedHandover(t *testing.T) {
 	p := newPair(t, "100ms")
-	ctx, cancel := context.WithCancel(context.Background())
-	pl := p.probe(ctx, 5*time.Millisecond)
-	time.Sleep(200 * time.Millisecond)
-	start := time.Now()
-	out, err := p.havsdCmd("d1", "handover", "-s", p.socket("d1"))
-	if err != nil {
-		t.Fatalf("havsd handover: %v\n%s", err, out)
-	}
-	took := time.Since(start)
-	p.waitMaster("d2")
-	eventually(t, 5*time.Second, "client answered by d2", func() bool { _, _, a, _ := pl.snapshot(); return a["d2"] > 20 })
-	cancel()
-	sent, lost, answers, gaps := pl.snapshot()
-	t.Logf("handover took %s: %d probes, %d lost, answers %v, gaps %v", took, sent, lost, answers, gaps)
+	var took time.Duration
+	lost, _ := p.failover("handover", func() {
+		start := time.Now()
+		out, err := p.havsdCmd("d1", "handover", "-s", p.socket("d1"))
+		if err != nil {
+			t.Fatalf("havsd handover: %v\n%s", err, out)
+		}
+		took = time.Since(start)
+	})
+	t.Logf("havsd handover returned after %s", took)
 	if lost > 1 {
 		t.Errorf("planned handover lost %d probes, want at most 1", lost)
 	}
@@ -236,20 +249,14 @@ func TestControlSocketRefusesNonRoot(t *testing.T) {
 // with at most one lost probe (make-before-break), and d1 releases the VIP.
 func TestGracefulStopHandsOver(t *testing.T) {
 	p := newPair(t, "100ms")
-	ctx, cancel := context.WithCancel(context.Background())
-	pl := p.probe(ctx, 5*time.Millisecond)
-	time.Sleep(200 * time.Millisecond)
-	p.signal("d1", syscall.SIGTERM)
-	select {
-	case <-p.procs["d1"].Done():
-	case <-time.After(10 * time.Second):
-		t.Fatal("d1 did not exit after SIGTERM")
-	}
-	p.waitMaster("d2")
-	eventually(t, 5*time.Second, "client answered by d2", func() bool { _, _, a, _ := pl.snapshot(); return a["d2"] > 20 })
-	cancel()
-	sent, lost, answers, gaps := pl.snapshot()
-	t.Logf("graceful stop: %d probes, %d lost, answers %v, gaps %v", sent, lost, answers, gaps)
+	lost, _ := p.failover("graceful stop", func() {
+		p.signal("d1", syscall.SIGTERM)
+		select {
+		case <-p.procs["d1"].Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("d1 did not exit after SIGTERM")
+		}
+	})
 	if lost > 1 {
 		t.Errorf("graceful stop lost %d probes, want at most 1", lost)
 	}
@@ -263,19 +270,13 @@ func TestGracefulStopHandsOver(t *testing.T) {
 // Master_Down_Interval plus margin and the client is answered by d2.
 func TestCrashFailsOver(t *testing.T) {
 	p := newPair(t, "100ms")
-	ctx, cancel := context.WithCancel(context.Background())
-	pl := p.probe(ctx, 5*time.Millisecond)
-	time.Sleep(200 * time.Millisecond)
-	p.signal("d1", syscall.SIGKILL)
-	// A crashed director leaves its VIP behind; pull its link like a dead box.
-	if err := p.topo.IP(context.Background(), "d1", "link", "set", "eth0", "down"); err != nil {
-		t.Fatal(err)
-	}
-	p.waitMaster("d2")
-	eventually(t, 5*time.Second, "client answered by d2", func() bool { _, _, a, _ := pl.snapshot(); return a["d2"] > 20 })
-	cancel()
-	sent, lost, answers, gaps := pl.snapshot()
-	t.Logf("crash: %d probes, %d lost, answers %v, gaps %v", sent, lost, answers, gaps)
+	_, gaps := p.failover("crash", func() {
+		p.signal("d1", syscall.SIGKILL)
+		// A crashed director leaves its VIP behind; pull its link like a dead box.
+		if err := p.topo.IP(context.Background(), "d1", "link", "set", "eth0", "down"); err != nil {
+			t.Fatal(err)
+		}
+	})
 	if len(gaps) == 0 {
 		t.Fatal("no reachability gap seen for a crash: the prober is not measuring")
 	}
