@@ -336,6 +336,8 @@ type repJSON struct {
 	Lost       int      `json:"lost"`
 	Sent       int      `json:"sent"`
 	Recovered  bool     `json:"recovered"`
+	StallMS    float64  `json:"send_stall_ms"`
+	Stalled    bool     `json:"stalled"`
 	VIPMovedMS *float64 `json:"vip_moved_ms,omitempty"`
 	GARPMS     *float64 `json:"garp_ms,omitempty"`
 }
@@ -347,7 +349,7 @@ func writeDrillJSON(path string, opt lab.Options, all []eventResults, cpu []cpuJ
 	for _, e := range all {
 		ej := eventJSON{Event: e.Event}
 		for _, r := range e.Results {
-			rj := repJSON{GapMS: msf(r.Gap), Lost: r.Lost, Sent: r.Sent, Recovered: r.Recovered}
+			rj := repJSON{GapMS: msf(r.Gap), Lost: r.Lost, Sent: r.Sent, Recovered: r.Recovered, StallMS: msf(r.SendStall), Stalled: r.Stalled()}
 			if r.VIPMovedOK {
 				v := msf(r.VIPMoved)
 				rj.VIPMovedMS = &v

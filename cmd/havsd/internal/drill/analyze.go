@@ -29,6 +29,10 @@ type Outage struct {
 	Lost, Sent int
 	// Recovered is false when no probe succeeded after the gap.
 	Recovered bool
+	// SendStall is the longest time between two probe sends from the event
+	// on. Far above the interval, the prober itself was starved of CPU and
+	// the gap is partly its own.
+	SendStall time.Duration
 }
 
 // Analyze computes the outage around event from a probe log. Successes are
@@ -56,6 +60,7 @@ func Analyze(samples []Sample, event, end time.Time, interval time.Duration) Out
 		}
 	}
 	slices.SortFunc(done, func(a, b time.Time) int { return a.Compare(b) })
+	o.SendStall = sendStall(samples, event.Add(-interval))
 	from := event.Add(-interval)
 	// prev is the last success completing before the window: the outage
 	// starts at it, or at the event if the log has none.
@@ -80,6 +85,23 @@ func Analyze(samples []Sample, event, end time.Time, interval time.Duration) Out
 	}
 	o.Gap = best
 	return o
+}
+
+// sendStall returns the longest interval between consecutive sends at or
+// after from.
+func sendStall(samples []Sample, from time.Time) time.Duration {
+	var sent []time.Time
+	for _, s := range samples {
+		if !s.Sent.Before(from) {
+			sent = append(sent, s.Sent)
+		}
+	}
+	slices.SortFunc(sent, func(a, b time.Time) int { return a.Compare(b) })
+	var best time.Duration
+	for i := 1; i < len(sent); i++ {
+		best = max(best, sent[i].Sub(sent[i-1]))
+	}
+	return best
 }
 
 // Stats summarises durations.

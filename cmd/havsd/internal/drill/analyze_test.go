@@ -33,34 +33,34 @@ func TestAnalyze(t *testing.T) {
 		{
 			name:    "no loss: gap is one interval",
 			samples: makeLog(t0, iv, rtt, 300, func(int) bool { return true }),
-			want:    Outage{Gap: iv, LastOK: -2*iv + rtt, FirstOK: -iv + rtt, Sent: 200, Recovered: true},
+			want:    Outage{Gap: iv, LastOK: -2*iv + rtt, FirstOK: -iv + rtt, Sent: 200, Recovered: true, SendStall: iv},
 		},
 		{
 			name:    "probes 100..149 lost",
 			samples: makeLog(t0, iv, rtt, 300, func(i int) bool { return i < 100 || i >= 150 }),
-			want:    Outage{Gap: 51 * iv, LastOK: -iv + rtt, FirstOK: 50*iv + rtt, Lost: 50, Sent: 200, Recovered: true},
+			want:    Outage{Gap: 51 * iv, LastOK: -iv + rtt, FirstOK: 50*iv + rtt, Lost: 50, Sent: 200, Recovered: true, SendStall: iv},
 		},
 		{
 			name:    "outage starting after the event",
 			samples: makeLog(t0, iv, rtt, 300, func(i int) bool { return i < 120 || i >= 130 }),
-			want:    Outage{Gap: 11 * iv, LastOK: 19*iv + rtt, FirstOK: 30*iv + rtt, Lost: 10, Sent: 200, Recovered: true},
+			want:    Outage{Gap: 11 * iv, LastOK: 19*iv + rtt, FirstOK: 30*iv + rtt, Lost: 10, Sent: 200, Recovered: true, SendStall: iv},
 		},
 		{
 			name:    "never recovered",
 			samples: makeLog(t0, iv, rtt, 300, func(i int) bool { return i < 100 }),
-			want:    Outage{Gap: 201*iv - rtt, LastOK: -iv + rtt, FirstOK: 200 * iv, Lost: 200, Sent: 200},
+			want:    Outage{Gap: 201*iv - rtt, LastOK: -iv + rtt, FirstOK: 200 * iv, Lost: 200, Sent: 200, SendStall: iv},
 		},
 		{
 			name: "a late success does not split the hole",
 			samples: append(makeLog(t0, iv, rtt, 300, func(i int) bool { return i < 100 || i >= 150 }),
 				Sample{Sent: event, Done: event.Add(50*iv + 5*rtt), OK: true}),
-			want: Outage{Gap: 51 * iv, LastOK: -iv + rtt, FirstOK: 50*iv + rtt, Lost: 50, Sent: 201, Recovered: true},
+			want: Outage{Gap: 51 * iv, LastOK: -iv + rtt, FirstOK: 50*iv + rtt, Lost: 50, Sent: 201, Recovered: true, SendStall: iv},
 		},
 		{
 			name: "a pause in sending at the end is no outage",
 			samples: append(makeLog(t0, iv, rtt, 250, func(i int) bool { return i < 100 || i >= 110 }),
 				Sample{Sent: t0.Add(260 * iv), Done: t0.Add(260*iv + rtt), OK: true}),
-			want: Outage{Gap: 11 * iv, LastOK: -iv + rtt, FirstOK: 10*iv + rtt, Lost: 10, Sent: 151, Recovered: true},
+			want: Outage{Gap: 11 * iv, LastOK: -iv + rtt, FirstOK: 10*iv + rtt, Lost: 10, Sent: 151, Recovered: true, SendStall: 11 * iv},
 		},
 		{
 			name:    "empty log",

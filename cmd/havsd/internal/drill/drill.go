@@ -41,9 +41,10 @@ type Config struct {
 
 // Result is one repetition.
 type Result struct {
-	Rep     int
-	Master  string // node holding the VIP before the event
-	MovedTo string // node that took the VIP ("" if not seen)
+	Rep      int
+	Master   string // node holding the VIP before the event
+	interval time.Duration
+	MovedTo  string // node that took the VIP ("" if not seen)
 	Outage
 	VIPMoved   time.Duration // from the event
 	VIPMovedOK bool
@@ -88,7 +89,7 @@ func Run(ctx context.Context, cfg Config, ev Event) ([]Result, error) {
 }
 
 func once(ctx context.Context, cfg Config, ev Event, master string) (Result, error) {
-	r := Result{Master: master}
+	r := Result{Master: master, interval: cfg.Interval}
 	p := newProbeLog()
 	pctx, stopProbes := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -135,11 +136,20 @@ func once(ctx context.Context, cfg Config, ev Event, master string) (Result, err
 	return r, nil
 }
 
+// Stalled reports a prober that could not send for more than 20 ms and five
+// intervals: its gap may be inflated by its own starvation.
+func (r Result) Stalled() bool {
+	return r.SendStall > max(20*time.Millisecond, 5*r.interval)
+}
+
 // Line is a one-line account of a repetition.
 func (r Result) Line() string {
 	s := fmt.Sprintf("#%d gap %s, lost %d/%d", r.Rep, ms(r.Gap), r.Lost, r.Sent)
 	if !r.Recovered {
 		s += " (NOT RECOVERED)"
+	}
+	if r.Stalled() {
+		s += fmt.Sprintf(" (prober stalled %s: busy machine)", ms(r.SendStall))
 	}
 	if r.VIPMovedOK {
 		s += fmt.Sprintf(", VIP %s→%s at +%s", orQ(r.Master), r.MovedTo, ms(r.VIPMoved))

@@ -11,6 +11,7 @@ type Summary struct {
 	Gap, VIPMoved, GARP Stats
 	Lost                Stats // lost probes, as counts in Duration units
 	Unrecovered         int
+	Stalled             int           // repetitions whose prober was starved
 	MTTR                time.Duration // mean gap
 }
 
@@ -30,6 +31,9 @@ func Summarise(rs []Result) Summary {
 		if !r.Recovered {
 			s.Unrecovered++
 		}
+		if r.Stalled() {
+			s.Stalled++
+		}
 	}
 	s.Gap, s.VIPMoved, s.GARP, s.Lost = Summarize(gaps), Summarize(moved), Summarize(garp), Summarize(lost)
 	s.MTTR = s.Gap.Mean
@@ -47,6 +51,9 @@ func WriteSummary(w io.Writer, title string, rs []Result, mtbf time.Duration) {
 	}
 	fmt.Fprintf(w, "  VIP moved       %s\n", s.VIPMoved)
 	fmt.Fprintf(w, "  first GARP      %s\n", s.GARP)
+	if s.Stalled > 0 {
+		fmt.Fprintf(w, "  prober stalled  in %d of %d repetitions: the machine is busy, gaps may be inflated\n", s.Stalled, len(rs))
+	}
 	if s.Unrecovered > 0 {
 		fmt.Fprintf(w, "  NOT RECOVERED   %d of %d repetitions\n", s.Unrecovered, len(rs))
 	}
