@@ -289,7 +289,9 @@ func (g *getter) exchange(ctx context.Context, deadline time.Time, hc *httpConn,
 		stale := reused && ctx.Err() == nil && hc.br.Buffered() == 0 && !isTimeout(ctx, err)
 		return res, err, stale
 	}
-	defer resp.Body.Close()
+	// No resp.Body.Close: it may drain the rest of the body (a trickling
+	// server would hold the check until its deadline); the connection is
+	// closed or, when kept, was read to the end of the body below.
 	res.status = resp.StatusCode
 	res.phase = phaseBody
 	if readBody {
