@@ -231,6 +231,9 @@ func addVIP(t *testing.T, vip netip.Addr) {
 // inNS runs f on a fresh OS thread switched into the named namespace. The
 // thread is discarded afterwards, so no other goroutine ever runs in it.
 // Sockets f creates stay in that namespace wherever they are used later.
+// When the goroutine happens to hold the main thread, Go parks that thread
+// for good instead of ending it, and /proc/net (which follows the main
+// thread) then shows that namespace: read /proc/thread-self/net instead.
 func inNS(ns string, f func() error) error {
 	errc := make(chan error, 1)
 	go func() {

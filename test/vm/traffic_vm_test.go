@@ -4,6 +4,7 @@ package vm
 
 import (
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -142,6 +143,7 @@ func TestForwardingMethods(t *testing.T) {
 				for _, a := range rsAddrs {
 					d.SNAT = append(d.SNAT, lvs.SNATRule{Dest: lvs.DestKey{Addr: a, Port: 80}, Proto: lvs.TCP, Source: dirInt})
 				}
+				t.Cleanup(func() { diagnoseSNATPort(t, vip) })
 			}
 			l.apply(t, d)
 			seen := map[string]bool{}
@@ -157,6 +159,28 @@ func TestForwardingMethods(t *testing.T) {
 				t.Errorf("rr reached %v, want both real servers\n%s", seen, ipvsadmList(t))
 			}
 		})
+	}
+}
+
+// diagnoseSNATPort explains a failed full-NAT test whose conntrack entries
+// show the source port translated to 0, the sign of an SNAT rule that flags
+// a port range without giving one.
+func diagnoseSNATPort(t *testing.T, vip netip.Addr) {
+	t.Helper()
+	if !t.Failed() {
+		return
+	}
+	// /proc/net follows the thread group leader, which a namespace switch
+	// may have taken along; thread-self is this (root namespace) thread.
+	b, err := os.ReadFile("/proc/thread-self/net/nf_conntrack")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, "dst="+vip.String()+" ") && strings.Contains(line, "dst="+dirInt.String()+" sport=80 dport=0 ") {
+			t.Errorf("the SNAT mapped the client's source port to 0 (conntrack: %s): the rule sets NF_NAT_RANGE_PROTO_SPECIFIED without a port range (expr.NAT Specified without RegProtoMin/Max)", strings.TrimSpace(line))
+			return
+		}
 	}
 }
 
