@@ -439,3 +439,33 @@ func TestNewRejectsBadSpecs(t *testing.T) {
 		})
 	}
 }
+
+// A check that needs only the status returns at the headers, even when the
+// server ignores "Connection: close" and trickles a long body.
+func TestHTTPCheckStatusOnlyDoesNotWaitForBody(t *testing.T) {
+	noLeaks(t)
+	ln := listenTCP(t, "127.0.0.3")
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				buf := make([]byte, 4096)
+				conn.Read(buf)
+				fmt.Fprint(conn, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nx")
+				<-done
+			}()
+		}
+	}()
+	c := mustNew(t, Spec{Kind: KindHTTP, Target: addrPort(t, ln.Addr()), Timeout: 5 * time.Second})
+	start := time.Now()
+	wantErr(t, c.Check(t.Context()), "")
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("status-only check took %s: it waited for the body", el)
+	}
+}
