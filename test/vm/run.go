@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -116,13 +115,8 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if err := cmd.Start(); err != nil {
 		return res, fmt.Errorf("starting %s: %w", opts.QEMU, err)
 	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		scanConsole(out, opts.Console, start, &res, func() { time.AfterFunc(powerOffGrace, qcancel) })
-	}()
-	wg.Wait()
+	// Read the console to its end (qemu's exit) before Wait closes the pipe.
+	scanConsole(out, opts.Console, start, &res, func() { time.AfterFunc(powerOffGrace, qcancel) })
 	waitErr := cmd.Wait()
 	res.Total = time.Since(start)
 	if ctx.Err() != nil && res.ExitCode < 0 {
