@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -158,6 +159,12 @@ func TestHTTPKeepAliveStaleConnection(t *testing.T) {
 	wantErr(t, c.Check(t.Context()), "")
 	if n := conns.Load(); n != 2 {
 		t.Errorf("%d connections after a stale one, want 2", n)
+	}
+	// Close drops the kept connection (the scheduler calls it on removal).
+	c.(io.Closer).Close()
+	wantErr(t, c.Check(t.Context()), "")
+	if n := conns.Load(); n != 3 {
+		t.Errorf("%d connections after Close, want 3", n)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -125,6 +126,9 @@ func (e *engine) set(now time.Time, want map[ID][]Spec) setResult {
 func (e *engine) dropProbes(t *target) {
 	for _, p := range t.probes {
 		p.removed = true
+		if c, ok := p.checker.(io.Closer); ok {
+			c.Close() // a kept-alive connection; a running check still ends on its own
+		}
 		if p.qidx >= 0 {
 			heap.Remove(&e.queue, p.qidx)
 		}

@@ -85,6 +85,15 @@ func (c *httpChecker) Check(ctx context.Context) error {
 	return nil
 }
 
+// Close drops the kept-alive connection, if any. The scheduler calls it
+// when the check is removed.
+func (c *httpChecker) Close() error {
+	if hc := c.get.takeIdle(); hc != nil {
+		hc.conn.Close()
+	}
+	return nil
+}
+
 // describeFetch words a failed GET: a connect error as netErr does, a
 // deadline as "timeout after D <phase>", anything else with its phase.
 func describeFetch(ctx context.Context, rawURL string, timeout time.Duration, phase string, err error) error {
