@@ -57,7 +57,7 @@ func (c *cli) lab(ctx context.Context, args []string) int {
 	fs.StringVar(&f.mode, "mode", "nat", "forwarding `mode` of the lab: nat or dr")
 	fs.BoolVar(&f.keep, "keep", false, "leave the lab up for exploring (remove it with havsd lab down)")
 	fs.StringVar(&f.dir, "dir", "", "`directory` for configs and logs (default: a new one under "+os.TempDir()+")")
-	fs.BoolVar(&f.vm, "vm", false, "run the lab inside the test VM (test/vm), where IPVS is available; needs a static binary")
+	fs.BoolVar(&f.vm, "vm", false, "run the lab inside the test VM (test/vm), where IPVS is available; needs a static binary; adverts default to 1s there (emulated CPU)")
 	fs.StringVar(&f.vmCache, "vm-cache", defaultVMCache(), "`directory` prepared by test/vm/setup.sh")
 	fs.StringVar(&f.director, "director", "havsd", "director `software`: havsd, or keepalived (--vrrp) as a baseline")
 	fs.IntVar(&f.version, "vrrp-version", 3, "VRRP `version`, 2 or 3")

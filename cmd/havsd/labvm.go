@@ -32,6 +32,11 @@ func (c *cli) labVM(ctx context.Context, args []string, cache string, director s
 	}
 	guest := []string{"/havsd/havsd", "lab"}
 	guest = append(guest, stripVMFlags(args)...)
+	if !hasFlag(args, "advert") {
+		// The VM is emulated (TCG): sub-second adverts would measure the
+		// emulator, not VRRP.
+		guest = append(guest, "-advert", "1s")
+	}
 	guest = append(guest, "-dir", "/tmp/havsd-lab")
 	fmt.Fprintf(c.stdout, "booting the test VM (qemu, cache %s) to run: %s\n", cache, strings.Join(guest[1:], " "))
 	res, err := vm.Run(ctx, vm.Options{
@@ -76,6 +81,17 @@ func stripVMFlags(args []string) []string {
 		out = append(out, args[i])
 	}
 	return out
+}
+
+// hasFlag reports whether args set the named flag.
+func hasFlag(args []string, name string) bool {
+	for _, a := range args {
+		base, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && base == name {
+			return true
+		}
+	}
+	return false
 }
 
 // isStatic reports whether an ELF executable has no program interpreter.
