@@ -94,6 +94,14 @@ func TestValidatorReasons(t *testing.T) {
 			}
 		})
 	}
+	sib := mk(func(p *Packet) { p.VRID = 60 })
+	if _, r, _ := v.check(Datagram{Data: sib, Src: src, Dst: dst, TTL: 255}); r != DropVRID {
+		t.Errorf("unknown VRID: reason %v", r)
+	}
+	v.siblings = []uint8{60}
+	if _, r, _ := v.check(Datagram{Data: sib, Src: src, Dst: dst, TTL: 255}); r != dropSibling {
+		t.Errorf("sibling VRID: reason %v", r)
+	}
 	cfg.UnicastPeers = []netip.Addr{netip.MustParseAddr("10.0.0.3")}
 	v = newValidator(cfg, netip.MustParseAddr("10.0.0.1"))
 	if _, r, _ := v.check(Datagram{Data: mk(nil), Src: src, Dst: dst, TTL: 255}); r != DropNotPeer {

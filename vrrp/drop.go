@@ -22,6 +22,10 @@ const (
 	DropLength                      // longer than its address count says
 	DropFamily                      // address family differs from the instance's
 	numDropReasons
+
+	// dropSibling: the VRID of another instance of ours on the same
+	// interface (Options.SiblingVRIDs); ignored, not counted.
+	dropSibling DropReason = 255
 )
 
 var dropNames = [...]string{

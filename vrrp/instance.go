@@ -30,6 +30,10 @@ type Options struct {
 	Links  LinkWatcher // nil: netlink link subscription
 	// NotifyTimeout bounds each notify command (default 30 s).
 	NotifyTimeout time.Duration
+	// SiblingVRIDs are the VRIDs of the daemon's other instances on the
+	// same interface: their adverts reach this instance's socket too and
+	// are ignored instead of being counted as unknown-VRID drops.
+	SiblingVRIDs []uint8
 }
 
 // Event reports one state transition of an instance.

@@ -65,7 +65,7 @@ func (i *Instance) Run(ctx context.Context) (err error) {
 		known: map[netip.Addr]bool{}, warned: map[DropReason]time.Time{},
 		notify: newNotifier(i.log, i.opts.NotifyTimeout),
 	}
-	l.val = newValidator(cfg, l.local)
+	l.val = l.validator(cfg)
 	for _, a := range vipAddresses(cfg) {
 		if err := i.opts.VIPs.Remove(a); err != nil {
 			i.log.Warn("removing stale VIP", "vip", a.Prefix.String(), "err", err)
@@ -307,6 +307,9 @@ func (l *loop) publish(p Params) {
 // receive validates a datagram and feeds valid adverts to the machine.
 func (l *loop) receive(d Datagram) {
 	p, reason, msg := l.val.check(d)
+	if reason == dropSibling {
+		return
+	}
 	if reason != DropInvalid {
 		l.countDrop(reason, d, msg)
 		return
@@ -340,6 +343,12 @@ func (l *loop) countDrop(r DropReason, d Datagram, msg string) {
 	}
 }
 
+func (l *loop) validator(cfg Config) validator {
+	v := newValidator(cfg, l.local)
+	v.siblings = l.i.opts.SiblingVRIDs
+	return v
+}
+
 // update applies a reloaded config in place.
 func (l *loop) update(cfg Config) {
 	old := l.cfg
@@ -347,7 +356,7 @@ func (l *loop) update(cfg Config) {
 	l.i.mu.Lock()
 	l.i.cfg = cfg
 	l.i.mu.Unlock()
-	l.val = newValidator(cfg, l.local)
+	l.val = l.validator(cfg)
 	if l.m.State == StateMaster {
 		l.reconcileVIPs(old, cfg)
 	}

@@ -28,6 +28,7 @@ type validator struct {
 	addrs    []netip.Addr // sorted advertised VIPs
 	local    netip.Addr
 	peers    []netip.Addr // unicast mode when not empty
+	siblings []uint8      // VRIDs of our other instances on this interface
 }
 
 func newValidator(cfg Config, local netip.Addr) validator {
@@ -79,6 +80,9 @@ func (v *validator) check(d Datagram) (Packet, DropReason, string) {
 	}
 	if !Verify(d.Data, d.Src, d.Dst) {
 		return p, DropChecksum, fmt.Sprintf("invalid VRRPv%d checksum", p.Version)
+	}
+	if p.VRID != v.vrid && slices.Contains(v.siblings, p.VRID) {
+		return p, dropSibling, ""
 	}
 	if p.VRID != v.vrid {
 		return p, DropVRID, fmt.Sprintf("VRID %d is not ours (%d)", p.VRID, v.vrid)
