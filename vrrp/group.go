@@ -21,45 +21,77 @@ type Group struct {
 	agreed  State
 }
 
-// NewGroup binds the instances to a group; call it before their Run.
+// NewGroup binds the instances to a new group, before or while they run;
+// an instance bound to a previous group (an earlier configuration) leaves
+// it. An instance may appear only once.
 func NewGroup(cfg SyncGroup, members []*Instance, log *slog.Logger) (*Group, error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	g := &Group{name: cfg.Name, notify: cfg.Notify, log: log.With("component", "vrrp", "group", cfg.Name), members: map[*Instance]State{}, faults: map[*Instance]bool{}}
 	for _, i := range members {
-		if i.group != nil {
-			return nil, fmt.Errorf("sync group %s: instance %s is already in group %s", cfg.Name, i.Name(), i.group.name)
+		if _, dup := g.members[i]; dup {
+			return nil, fmt.Errorf("sync group %s: instance %s listed twice", cfg.Name, i.Name())
 		}
-		g.members[i] = StateInit
+		g.members[i] = i.Status().State
 	}
 	for _, i := range members {
-		i.group = g
+		if old := i.group.Swap(g); old != nil && old != g {
+			old.leave(i)
+		}
+		i.groupFault.Store(false)
+		select {
+		case i.wake <- struct{}{}: // re-reports its own fault to g
+		default:
+		}
 	}
 	return g, nil
 }
 
-// setFault records whether a member is faulted by its own tracked
-// interfaces; the other members follow it into Fault.
+// leave removes an instance that joined another group.
+func (g *Group) leave(i *Instance) {
+	g.mu.Lock()
+	delete(g.members, i)
+	fault := g.faults[i]
+	delete(g.faults, i)
+	g.mu.Unlock()
+	if fault {
+		g.setFault(nil, false)
+	}
+}
+
+// setFault records whether a member (nil: none) is faulted by its own
+// tracked interfaces; the other members follow it into Fault. Only members
+// whose group fault changes are woken.
 func (g *Group) setFault(from *Instance, fault bool) {
 	g.mu.Lock()
-	g.faults[from] = fault
+	if from != nil {
+		g.faults[from] = fault
+	}
+	var wake []*Instance
 	for i := range g.members {
 		other := false
 		for j, f := range g.faults {
 			other = other || j != i && f
 		}
-		i.groupFault.Store(other)
-	}
-	g.mu.Unlock()
-	for i := range g.members {
-		if i != from {
-			select {
-			case i.wake <- struct{}{}:
-			default:
-			}
+		if i.groupFault.Swap(other) != other {
+			wake = append(wake, i)
 		}
 	}
+	g.mu.Unlock()
+	for _, i := range wake {
+		select {
+		case i.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// fault reports what the group knows of a member's own fault.
+func (g *Group) fault(i *Instance) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.faults[i]
 }
 
 // changed is called by a member's loop after each of its transitions.

@@ -87,6 +87,21 @@ func TestTrackedInterfaceAndSyncGroup(t *testing.T) {
 	if a.state() != StateMaster {
 		t.Errorf("weighted track: state %v, want MASTER", a.state())
 	}
+
+	// A reload rebinds the running instances to a new group.
+	if _, err := NewGroup(SyncGroup{Name: "g2"}, []*Instance{a.inst, b.inst}, discard()); err != nil {
+		t.Fatalf("rebinding: %v", err)
+	}
+	ca.Track = []TrackInterface{{Name: "eth1"}}
+	if err := a.inst.Update(ca); err != nil {
+		t.Fatal(err)
+	}
+	lb.waitFor("both fault in the new group", func() bool { return a.state() == StateFault && b.state() == StateFault })
+	links.ch <- LinkState{Name: "eth1", Up: true}
+	lb.waitFor("both master once more", func() bool { return a.state() == StateMaster && b.state() == StateMaster })
+	if _, err := NewGroup(SyncGroup{Name: "dup"}, []*Instance{a.inst, a.inst}, discard()); err == nil {
+		t.Errorf("NewGroup accepted an instance twice")
+	}
 }
 
 func TestNotifierNeverBlocks(t *testing.T) {

@@ -76,7 +76,7 @@ type Instance struct {
 	cmds   chan func(*loop) // to the running loop
 	wake   chan struct{}    // group state changed
 	events *eventQueue
-	group  *Group
+	group  atomic.Pointer[Group]
 
 	groupFault atomic.Bool // another sync group member is in Fault
 	stepDown   atomic.Bool // a sync group member left MASTER

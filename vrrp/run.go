@@ -92,7 +92,7 @@ func (i *Instance) Run(ctx context.Context) (err error) {
 	defer func() { l.watch() }()
 
 	err = l.run(ctx, rx, rxErr)
-	if g := i.group; g != nil && l.faulted {
+	if g := i.group.Load(); g != nil && l.faulted {
 		g.setFault(i, false)
 	}
 	if l.stopB != nil {
@@ -198,7 +198,7 @@ func (l *loop) ownFault() bool {
 // reportFault tells the sync group about our own fault, when it changed.
 func (l *loop) reportFault() {
 	f := l.ownFault()
-	if g := l.i.group; g != nil && f != l.faulted {
+	if g := l.i.group.Load(); g != nil && f != l.faulted {
 		g.setFault(l.i, f)
 	}
 	l.faulted = f
@@ -287,7 +287,7 @@ func (l *loop) transition(from, to State, why string, now time.Time) {
 		argv = l.cfg.Notify.Fault
 	}
 	l.notify.enqueue(argv, l.env(from, to, why))
-	if g := l.i.group; g != nil {
+	if g := l.i.group.Load(); g != nil {
 		g.changed(l.i, from, to, l.notify)
 	}
 }
@@ -393,6 +393,9 @@ func (l *loop) linkChanged(ls LinkState) {
 }
 
 func (l *loop) groupPoke() {
+	if g := l.i.group.Load(); g != nil && g.fault(l.i) != l.faulted {
+		g.setFault(l.i, l.faulted)
+	}
 	if l.i.resume.Swap(false) {
 		l.step(Input{Kind: EvResume})
 	}
