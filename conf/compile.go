@@ -14,6 +14,9 @@ func compile(f *rawFile) *Config {
 	c := &Config{Global: compileGlobal(f.global)}
 	for _, in := range f.instances {
 		c.Instances = append(c.Instances, compileInstance(in))
+		for _, t := range in.trackSvc {
+			c.TrackServices = append(c.TrackServices, TrackService{Instance: in.name, Service: t.name, Weight: int(t.weight)})
+		}
 	}
 	for _, g := range f.groups {
 		c.SyncGroups = append(c.SyncGroups, vrrp.SyncGroup{Name: g.name, Instances: g.instances, Notify: g.notify})

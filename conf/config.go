@@ -18,6 +18,18 @@ type Config struct {
 	Services   []VirtualService
 	// Marks are the firewall-mark classification rules havsd owns.
 	Marks []lvs.MarkRule
+	// TrackServices lower VRRP priorities while services have lost quorum.
+	TrackServices []TrackService
+}
+
+// TrackService makes a VRRP instance's priority depend on a virtual
+// service: while the service has lost quorum (its live real servers carry
+// too little weight), the instance's priority is lowered by Weight, so a
+// director whose real servers are dead hands its VIP to one whose are not.
+type TrackService struct {
+	Instance string // vrrp_instance name
+	Service  string // virtual_service label
+	Weight   int    // 1..254
 }
 
 // IPVSMode says on which directors the IPVS table is programmed.

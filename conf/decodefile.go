@@ -120,6 +120,11 @@ func (d *decoder) instance(hb *hcl.Block) *rawInstance {
 			t := rawTrack{b: tb, name: sb.Labels[0]}
 			d.integer(tb, "weight", &t.weight)
 			in.track = append(in.track, t)
+		case "track_service":
+			tb := d.open(sb, sb.Body, trackSchema)
+			t := rawTrack{b: tb, name: sb.Labels[0], weight: -1}
+			d.integer(tb, "weight", &t.weight)
+			in.trackSvc = append(in.trackSvc, t)
 		case "notify":
 			if in.notifyBlock != nil {
 				d.duplicate(sb, in.notifyBlock)

@@ -35,6 +35,8 @@ type Changes struct {
 	SyncGroups bool
 	// Marks is true when the firewall-mark classification rules differ.
 	Marks bool
+	// TrackServices is true when the track_service entries differ.
+	TrackServices bool
 	// Services added and removed, by key, and the changes of services
 	// present in both.
 	AddedServices, RemovedServices []lvs.ServiceKey
@@ -75,6 +77,7 @@ func Diff(old, new *Config) Changes {
 		func(a, b vrrp.Config) bool { return reflect.DeepEqual(a, b) }, compareInstanceKey)
 	c.SyncGroups = !equalSlices(old.SyncGroups, new.SyncGroups)
 	c.Marks = !equalSlices(old.Marks, new.Marks)
+	c.TrackServices = !equalSlices(old.TrackServices, new.TrackServices)
 	svcKey := func(s VirtualService) lvs.ServiceKey { return s.Service.Key }
 	var changed []lvs.ServiceKey
 	c.AddedServices, c.RemovedServices, changed = diffKeyed(old.Services, new.Services, svcKey,

@@ -24,7 +24,7 @@ func Format(cfg *Config) []byte {
 	formatGlobal(body, cfg.Global)
 	for _, in := range cfg.Instances {
 		body.AppendNewline()
-		formatInstance(body.AppendNewBlock("vrrp_instance", []string{in.Name}).Body(), in)
+		formatInstance(body.AppendNewBlock("vrrp_instance", []string{in.Name}).Body(), in, cfg.TrackServices)
 	}
 	for _, g := range cfg.SyncGroups {
 		body.AppendNewline()
@@ -118,7 +118,7 @@ func formatGlobal(body *hclwrite.Body, g Global) {
 	}
 }
 
-func formatInstance(b *hclwrite.Body, in vrrp.Config) {
+func formatInstance(b *hclwrite.Body, in vrrp.Config, tracks []TrackService) {
 	b.SetAttributeValue("interface", str(in.Interface))
 	b.SetAttributeValue("virtual_router_id", num(int64(in.VRID)))
 	setInt(b, "priority", int64(in.Priority), DefaultPriority)
@@ -159,6 +159,12 @@ func formatInstance(b *hclwrite.Body, in vrrp.Config) {
 	for _, t := range in.Track {
 		tb := b.AppendNewBlock("track_interface", []string{t.Name}).Body()
 		setInt(tb, "weight", int64(t.Weight), 0)
+	}
+	for _, t := range tracks {
+		if t.Instance == in.Name {
+			tb := b.AppendNewBlock("track_service", []string{t.Service}).Body()
+			setInt(tb, "weight", int64(t.Weight), -1)
+		}
 	}
 	formatNotify(b, in.Notify)
 	g := in.GARP

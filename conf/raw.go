@@ -41,6 +41,7 @@ type rawInstance struct {
 	source                 netip.Addr
 	peers                  []netip.Addr
 	track                  []rawTrack
+	trackSvc               []rawTrack // track_service: name is the service label
 	notify                 vrrp.Notify
 	garp                   vrrp.GARP
 	garpBlock, notifyBlock *block

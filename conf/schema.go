@@ -33,6 +33,7 @@ var instanceSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "vip"},
 		{Type: "track_interface", LabelNames: []string{"name"}},
+		{Type: "track_service", LabelNames: []string{"service"}},
 		{Type: "notify"},
 		{Type: "garp"},
 	},

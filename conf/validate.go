@@ -23,6 +23,7 @@ func validate(f *rawFile) hcl.Diagnostics {
 	v.instances(f.instances)
 	v.groups(f.groups, f.instances)
 	v.services(f.services, f.instances)
+	v.trackServices(f.instances, f.services)
 	return v.diags
 }
 
@@ -188,6 +189,33 @@ func (v *validator) instance(in *rawInstance) {
 			val := map[string]int{"count": in.garp.Count, "repeat_count": in.garp.RepeatCount}[n]
 			if g.has(n) && (val < 0 || val > 100) {
 				v.errorf(g.at(n), "Invalid "+n, "%s must be 0-100, not %d.", n, val)
+			}
+		}
+	}
+}
+
+// trackServices checks each track_service names a service once, with a
+// weight that can lower a priority.
+func (v *validator) trackServices(ins []*rawInstance, svcs []*rawService) {
+	names := map[string]bool{}
+	for _, s := range svcs {
+		names[s.name] = true
+	}
+	for _, in := range ins {
+		seen := map[string]bool{}
+		for _, t := range in.trackSvc {
+			switch {
+			case seen[t.name]:
+				v.errorf(t.b.labelAt(), "Duplicate track_service", "Service %q is already tracked by this instance.", t.name)
+			case !names[t.name]:
+				v.errorf(t.b.labelAt(), "Unknown service", "No virtual_service is labelled %q.", t.name)
+			}
+			seen[t.name] = true
+			switch {
+			case !t.b.has("weight"):
+				v.errorf(t.b.labelAt(), "Missing track weight", "track_service needs weight = 1-254: how much to lower the priority while the service has lost quorum.")
+			case t.weight < 1 || t.weight > 254:
+				v.errorf(t.b.at("weight"), "Invalid track weight", "weight must be 1-254 (lower the priority by that much while the service has lost quorum), not %d.", t.weight)
 			}
 		}
 	}

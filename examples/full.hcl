@@ -36,6 +36,9 @@ vrrp_instance "VI_PUBLIC" {
   track_interface "eth2" {
     weight = 50                       # priority 150 -> 100 while eth2 is down
   }
+  track_service "web" {
+    weight = 60                       # priority 150 -> 90 while "web" has lost quorum
+  }
   notify {
     master = ["/usr/local/bin/havsd-notify", "master", "VI_PUBLIC"]
     backup = ["/usr/local/bin/havsd-notify", "backup", "VI_PUBLIC"]

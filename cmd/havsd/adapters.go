@@ -81,6 +81,9 @@ func (v *vrrpInstance) Update(cfg vrrp.Config) error {
 	return nil
 }
 
+// LowerPriority lowers the advertised priority by n (tracked services).
+func (v *vrrpInstance) LowerPriority(n int) { v.Instance.SetPriorityDelta(-n) }
+
 func stateName(s vrrp.State) string { return strings.ToLower(s.String()) }
 
 // Status converts the instance's snapshot.

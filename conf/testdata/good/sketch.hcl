@@ -36,6 +36,9 @@ vrrp_instance "VI_1" {
   track_interface "eth1" {
     weight = 0                     # 0: fault when down; N: lower priority by N
   }
+  track_service "web" {
+    weight = 60                    # lower priority by 60 while service "web" has lost quorum
+  }
   notify {
     master = ["/usr/local/bin/notify", "master"]
     backup = ["/usr/local/bin/notify", "backup"]

@@ -282,3 +282,33 @@ func TestCrashFailsOver(t *testing.T) {
 	}
 	fmt.Fprintf(os.Stderr, "crash gap %s (Master_Down_Interval at 100ms, priority 100: %s)\n", gaps[0], 3*100*time.Millisecond+61*time.Millisecond)
 }
+
+// TestTrackedServiceMovesVIP: d1's only real server is dead, so its tracked
+// service loses quorum and its priority drops by 60 (150 → 90), below d2's
+// 100: d2 preempts and takes the VIP.
+func TestTrackedServiceMovesVIP(t *testing.T) {
+	p := newPair(t, "100ms")
+	track := `  track_service "web" {
+    weight = 60
+  }`
+	// d1 checks a port nobody listens on; d2 checks its own responder.
+	dead := `real_server "10.99.0.1:81" {
+    check "tcp" {
+      interval = "200ms"
+      timeout  = "100ms"
+    }
+  }`
+	p.writeConfig("d2", p.configText("d2", 100, "  preempt = true", ""))
+	p.writeConfig("d1", p.configText("d1", 150, track, dead))
+	if out, err := p.havsdCmd("d1", "reload", "-s", p.socket("d1")); err != nil {
+		t.Fatalf("reload: %v\n%s", err, out)
+	}
+	p.waitMaster("d2")
+	st, err := p.status("d1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Instances[0].EffectivePriority != 90 || st.Instances[0].State != "backup" {
+		t.Errorf("d1 after its service lost quorum: %+v, want backup at priority 90", st.Instances[0])
+	}
+}

@@ -32,8 +32,12 @@ type pair struct {
 }
 
 // configText is a director's configuration; extra is appended inside the
-// vrrp_instance block.
-func (p *pair) configText(node string, prio int, extra string) string {
+// vrrp_instance block, reals inside the virtual_service block (default: one
+// unchecked real server).
+func (p *pair) configText(node string, prio int, extra, reals string) string {
+	if reals == "" {
+		reals = `real_server "10.99.0.1:80" {}`
+	}
 	return fmt.Sprintf(`global {
   router_id      = %q
   control_socket = %q
@@ -54,9 +58,9 @@ virtual_service "web" {
   protocol  = "tcp"
   address   = "%s:80"
   scheduler = "rr"
-  real_server "10.99.0.1:80" {}
+  %s
 }
-`, node, p.socket(node), prio, p.interval, topo.VIP, extra, topo.VIP)
+`, node, p.socket(node), prio, p.interval, topo.VIP, extra, topo.VIP, reals)
 }
 
 func (p *pair) socket(node string) string { return filepath.Join(p.dir, node+".sock") }
@@ -95,7 +99,7 @@ func newPair(t *testing.T, interval string) *pair {
 		}
 	})
 	for i, n := range topo.Directors {
-		p.writeConfig(n, p.configText(n, 150-50*i, ""))
+		p.writeConfig(n, p.configText(n, 150-50*i, "", ""))
 		if _, err := tp.Start(n, "responder", []string{os.Args[0]}, topo.ProcOptions{Env: []string{"HAVSD_RESPONDER=" + n}}); err != nil {
 			t.Fatal(err)
 		}

@@ -19,8 +19,8 @@ type VRRP interface {
 	Update(cfg vrrp.Config) error
 	// Handover makes a master give way to a backup without a gap.
 	Handover(ctx context.Context) error
-	// SetPriorityDelta lowers the effective priority by delta (0: none).
-	SetPriorityDelta(delta int)
+	// LowerPriority lowers the effective priority by n (0: not at all).
+	LowerPriority(n int)
 	// Status reports the instance's state for status and metrics.
 	Status() InstanceStatus
 }

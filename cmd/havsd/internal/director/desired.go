@@ -127,3 +127,22 @@ func Targets(cfg *conf.Config) map[string][]checks.Spec {
 	}
 	return t
 }
+
+// PriorityDeltas returns, for every instance with track_service entries, how
+// much its priority is lowered: the sum of the weights of its tracked
+// services that have lost quorum.
+func PriorityDeltas(cfg *conf.Config, quorum map[lvs.ServiceKey]lvs.QuorumState) map[string]int {
+	keys := make(map[string]lvs.ServiceKey, len(cfg.Services))
+	for _, vs := range cfg.Services {
+		keys[vs.Name] = vs.Service.Key
+	}
+	out := make(map[string]int)
+	for _, t := range cfg.TrackServices {
+		d := out[t.Instance]
+		if k, ok := keys[t.Service]; ok && quorum[k] == lvs.QuorumLost {
+			d += t.Weight
+		}
+		out[t.Instance] = d
+	}
+	return out
+}

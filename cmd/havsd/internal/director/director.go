@@ -49,6 +49,7 @@ type instance struct {
 	last   *Transition
 	count  uint64
 	stuck  bool // the dead-man switch released its VIPs
+	delta  int  // priority lowered by tracked services
 }
 
 // New returns a director for the given initial configuration. It does no I/O.
@@ -208,6 +209,13 @@ func (d *Director) apply() {
 	d.quorum = out.Quorum
 	d.lastDesired = out.Desired
 	d.deps.IPVS.SetDesired(out.Desired)
+	for name, delta := range PriorityDeltas(d.cfg, d.quorum) {
+		if in, ok := d.instances[name]; ok && in.delta != delta {
+			d.log.Warn("tracked services lower the VRRP priority", "instance", name, "by", delta, "was", in.delta)
+			in.delta = delta
+			in.vrrp.LowerPriority(delta)
+		}
+	}
 }
 
 func (d *Director) onHealth(hc HealthChange) {

@@ -43,6 +43,7 @@ func (f *fakeIPVS) last() (lvs.Desired, int) {
 // fakeVRRP is an instance whose life the test controls.
 type fakeVRRP struct {
 	heartbeat atomic.Pointer[time.Time]
+	delta     atomic.Int32
 	cfg       vrrp.Config
 	events    chan<- StateChange
 	updates   atomic.Int32
@@ -61,7 +62,7 @@ func (f *fakeVRRP) Run(ctx context.Context) error {
 }
 func (f *fakeVRRP) Update(cfg vrrp.Config) error       { f.cfg = cfg; f.updates.Add(1); return nil }
 func (f *fakeVRRP) Handover(ctx context.Context) error { return nil }
-func (f *fakeVRRP) SetPriorityDelta(int)               {}
+func (f *fakeVRRP) LowerPriority(n int)                { f.delta.Store(int32(n)) }
 func (f *fakeVRRP) Status() InstanceStatus {
 	st := InstanceStatus{Interface: f.cfg.Interface}
 	if hb := f.heartbeat.Load(); hb != nil {
@@ -295,4 +296,25 @@ func TestStuckMasterReleasesVIPs(t *testing.T) {
 		defer h.mu.Unlock()
 		return len(h.released) == 1
 	})
+}
+
+// TestTrackServiceLowersPriority: when every real server of a tracked service
+// fails, the instance's priority is lowered by the track weight, and restored
+// when one comes back.
+func TestTrackServiceLowersPriority(t *testing.T) {
+	cfg := webConfig(true, 0, 0)
+	cfg.Services[0].Sorry = nil
+	cfg.Instances = []vrrp.Config{instanceCfg("VI_1", 51, 150)}
+	cfg.TrackServices = []conf.TrackService{{Instance: "VI_1", Service: "web", Weight: 60}}
+	h := newHarness(t, cfg)
+	v := h.vrrp("VI_1")
+	id1, id2 := RealID(key80, lvs.DestKey{Addr: rs1, Port: 80}), RealID(key80, lvs.DestKey{Addr: rs2, Port: 80})
+	h.healthCh <- HealthChange{ID: id1, Up: false}
+	if v.delta.Load() != 0 {
+		t.Fatal("one of two real servers down lowered the priority")
+	}
+	h.healthCh <- HealthChange{ID: id2, Up: false}
+	h.eventually("priority lowered by 60", func() bool { return v.delta.Load() == 60 })
+	h.healthCh <- HealthChange{ID: id2, Up: true}
+	h.eventually("priority restored", func() bool { return v.delta.Load() == 0 })
 }

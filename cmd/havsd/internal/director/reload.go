@@ -48,7 +48,7 @@ func (d *Director) doReload() ReloadStatus {
 		}
 	}
 	d.health.Set(targets)
-	summary = append(summary, serviceChanges(old, d.cfg)...)
+	summary = append(summary, describe(conf.Diff(old, d.cfg))...)
 	d.apply()
 	d.reload.OK = true
 	if len(summary) == 0 {
@@ -172,18 +172,43 @@ func findService(cfg *conf.Config, key lvs.ServiceKey) *conf.VirtualService {
 	return nil
 }
 
-// serviceChanges lists added and removed services for the reload summary.
-func serviceChanges(old, cur *conf.Config) []string {
+// describe turns a configuration diff into the reload summary; instance
+// changes are reported by reconfigureInstances.
+func describe(ch conf.Changes) []string {
 	var out []string
-	for _, s := range cur.Services {
-		if findService(old, s.Service.Key) == nil {
-			out = append(out, "service "+s.Service.Key.String()+" added")
-		}
+	if len(ch.Global) > 0 {
+		out = append(out, "global "+strings.Join(ch.Global, ", ")+" changed")
 	}
-	for _, s := range old.Services {
-		if findService(cur, s.Service.Key) == nil {
-			out = append(out, "service "+s.Service.Key.String()+" removed")
+	if ch.SyncGroups {
+		out = append(out, "sync groups changed (they take effect at the next restart)")
+	}
+	if ch.Marks {
+		out = append(out, "firewall-mark rules changed")
+	}
+	if ch.TrackServices {
+		out = append(out, "track_service changed")
+	}
+	for _, k := range ch.AddedServices {
+		out = append(out, "service "+k.String()+" added")
+	}
+	for _, k := range ch.RemovedServices {
+		out = append(out, "service "+k.String()+" removed")
+	}
+	for _, sc := range ch.ChangedServices {
+		var parts []string
+		if len(sc.Attrs) > 0 {
+			parts = append(parts, strings.Join(sc.Attrs, ", "))
 		}
+		for _, r := range sc.AddedReals {
+			parts = append(parts, "+"+r.String())
+		}
+		for _, r := range sc.RemovedReals {
+			parts = append(parts, "-"+r.String())
+		}
+		for _, r := range sc.ChangedReals {
+			parts = append(parts, "~"+r.String())
+		}
+		out = append(out, "service "+sc.Key.String()+" changed ("+strings.Join(parts, " ")+")")
 	}
 	return out
 }
