@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"sync"
 
-	mdnl "github.com/mdlayher/netlink"
 	"github.com/moby/ipvs"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
@@ -26,8 +25,8 @@ import (
 type IPVS struct {
 	mu     sync.Mutex
 	h      *ipvs.Handle
-	sock   *nl.NetlinkSocket // our service reads
-	conn   *mdnl.Conn        // batched writes (batch_linux.go)
+	sock   *nl.NetlinkSocket // our service reads and batched writes
+	seq    uint32            // last sequence number of a batch (batch_linux.go)
 	family uint16
 }
 
@@ -64,18 +63,8 @@ func OpenIPVS(nsPath string) (*IPVS, error) {
 		h.Close()
 		return nil, fmt.Errorf("opening generic netlink socket: %w", err)
 	}
-	nsfd := 0 // the current namespace
-	if nsPath != "" {
-		nsfd = int(ns)
-	}
-	conn, err := mdnl.Dial(unix.NETLINK_GENERIC, &mdnl.Config{NetNS: nsfd})
-	if err != nil {
-		h.Close()
-		sock.Close()
-		return nil, fmt.Errorf("opening generic netlink socket: %w", err)
-	}
-	_ = conn.SetReadBuffer(1 << 20) // room for a batch's acknowledgements; best effort
-	return &IPVS{h: h, sock: sock, conn: conn, family: fam.ID}, nil
+	_ = sock.SetReceiveBufferSize(1<<20, false) // room for a batch's error answers; best effort
+	return &IPVS{h: h, sock: sock, family: fam.ID}, nil
 }
 
 // Close releases both netlink sockets.
@@ -84,7 +73,7 @@ func (t *IPVS) Close() error {
 	defer t.mu.Unlock()
 	t.h.Close()
 	t.sock.Close()
-	return t.conn.Close()
+	return nil
 }
 
 // Services dumps the services (one request) and the destinations of each
