@@ -1,10 +1,12 @@
 package netns
 
 import (
+	"net/netip"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/havsd/havsd/test/netns/vrnet"
 	"github.com/havsd/havsd/vrrp"
 )
 
@@ -219,4 +221,52 @@ func TestVRRPTrackedInterface(t *testing.T) {
 	l.MustIP(l.d1.NS, "link", "set", "trk1", "up")
 	d1.WaitState(vrrp.StateMaster, 2*mdi+2*time.Second)
 	d2.WaitState(vrrp.StateBackup, 2*time.Second)
+}
+
+// TestVRRPSyncGroup: two instances per director in a sync group (as NAT
+// needs the external VIP and the real servers' gateway together). The
+// master's tracked link failing puts both its instances in FAULT and the
+// other director takes both VIPs.
+func TestVRRPSyncGroup(t *testing.T) {
+	l := newVRLab(t)
+	iv := 100 * time.Millisecond
+	mdi := vrrp.MasterDownInterval(3, 100, iv)
+	const vip2 = "10.9.0.101"
+	l.MustIP(l.d1.NS, "link", "add", "trk0", "type", "veth", "peer", "name", "trk1")
+	l.MustIP(l.d1.NS, "link", "set", "trk0", "up")
+	l.MustIP(l.d1.NS, "link", "set", "trk1", "up")
+	pair := func(node string, prio uint8) (vrrp.Config, vrrp.Config) {
+		ext := vrConfig(node+"-ext", prio, 3, iv)
+		in := vrConfig(node+"-int", prio, 3, iv)
+		in.VRID = 52
+		in.VIPs = []vrrp.VIP{{Prefix: netip.MustParsePrefix(vip2 + "/24")}}
+		return ext, in
+	}
+	e1, i1 := pair("d1", 200)
+	e1.Track = []vrrp.TrackInterface{{Name: "trk0"}}
+	e2, i2 := pair("d2", 100)
+	d1 := vrnet.StartDirector(t, l.d1, vrHelper, vrnet.HelperSpec{Node: "d1", Config: e1, Extra: []vrrp.Config{i1}, Group: "nat"})
+	d2 := vrnet.StartDirector(t, l.d2, vrHelper, vrnet.HelperSpec{Node: "d2", Config: e2, Extra: []vrrp.Config{i2}, Group: "nat"})
+	d1.WaitStateOf("d1-ext", vrrp.StateMaster, 2*mdi+2*time.Second)
+	d1.WaitStateOf("d1-int", vrrp.StateMaster, 2*mdi+2*time.Second)
+	d2.WaitStateOf("d2-ext", vrrp.StateBackup, 2*time.Second)
+	d2.WaitStateOf("d2-int", vrrp.StateBackup, 2*time.Second)
+
+	l.MustIP(l.d1.NS, "link", "set", "trk1", "down")
+	d1.WaitStateOf("d1-ext", vrrp.StateFault, 2*time.Second)
+	d1.WaitStateOf("d1-int", vrrp.StateFault, 2*time.Second)
+	d2.WaitStateOf("d2-ext", vrrp.StateMaster, mdi)
+	d2.WaitStateOf("d2-int", vrrp.StateMaster, mdi)
+	vrnet.WaitFor(t, "d2 holds both VIPs, d1 none", 5*time.Second, func() bool {
+		return l.d2.HasAddr(vrVIP) && l.d2.HasAddr(vip2) && !l.d1.HasAddr(vrVIP) && !l.d1.HasAddr(vip2)
+	})
+	if s := d2.Status(); len(s.Drops) != 0 {
+		t.Errorf("d2-ext counted drops (siblings' adverts?): %s", dropsString(s.Drops))
+	}
+
+	l.MustIP(l.d1.NS, "link", "set", "trk1", "up")
+	d1.WaitStateOf("d1-ext", vrrp.StateMaster, 2*mdi+2*time.Second)
+	d1.WaitStateOf("d1-int", vrrp.StateMaster, 2*mdi+2*time.Second)
+	d2.WaitStateOf("d2-ext", vrrp.StateBackup, 2*time.Second)
+	d2.WaitStateOf("d2-int", vrrp.StateBackup, 2*time.Second)
 }

@@ -30,6 +30,10 @@ type HelperSpec struct {
 	Listen string      // e.g. ":7000"; empty for none
 	Config vrrp.Config // the instance
 	Debug  bool        // log at debug level
+	// Extra instances run beside Config; with Group set, all of them form
+	// a sync group of that name.
+	Extra []vrrp.Config
+	Group string
 }
 
 type line struct {
@@ -52,10 +56,28 @@ func HelperMain() {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	inst, err := vrrp.NewInstance(spec.Config, vrrp.Options{Logger: log})
-	if err != nil {
-		log.Error("new instance", "err", err)
-		os.Exit(2)
+	cfgs := append([]vrrp.Config{spec.Config}, spec.Extra...)
+	var insts []*vrrp.Instance
+	for _, c := range cfgs {
+		var sib []uint8
+		for _, o := range cfgs {
+			if o.VRID != c.VRID {
+				sib = append(sib, o.VRID)
+			}
+		}
+		in, err := vrrp.NewInstance(c, vrrp.Options{Logger: log, SiblingVRIDs: sib})
+		if err != nil {
+			log.Error("new instance", "err", err)
+			os.Exit(2)
+		}
+		insts = append(insts, in)
+	}
+	inst := insts[0]
+	if spec.Group != "" {
+		if _, err := vrrp.NewGroup(vrrp.SyncGroup{Name: spec.Group}, insts, log); err != nil {
+			log.Error("new group", "err", err)
+			os.Exit(2)
+		}
 	}
 	if spec.Listen != "" {
 		ln, err := net.Listen("tcp", spec.Listen)
@@ -81,11 +103,13 @@ func HelperMain() {
 		defer mu.Unlock()
 		_ = out.Encode(l)
 	}
-	go func() {
-		for e := range inst.Events() {
-			emit(line{Event: &e})
-		}
-	}()
+	for _, in := range insts {
+		go func() {
+			for e := range in.Events() {
+				emit(line{Event: &e})
+			}
+		}()
+	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2)
 	go func() {
@@ -100,9 +124,19 @@ func HelperMain() {
 	}()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := inst.Run(ctx); err != nil {
-		log.Error("run", "err", err)
-		os.Exit(1)
+	errs := make(chan error, len(insts))
+	for _, in := range insts {
+		go func() { errs <- in.Run(ctx) }()
+	}
+	code := 0
+	for range insts {
+		if err := <-errs; err != nil {
+			log.Error("run", "err", err)
+			code = 1
+		}
+	}
+	if code != 0 {
+		os.Exit(code)
 	}
 	time.Sleep(50 * time.Millisecond) // let the last event line out
 	os.Exit(0)
@@ -117,6 +151,7 @@ type Director struct {
 	Log    string // its stderr
 	mu     sync.Mutex
 	state  vrrp.State
+	states map[string]vrrp.State // per instance
 	events []vrrp.Event
 	status chan vrrp.Status
 	done   chan struct{}
@@ -134,7 +169,7 @@ func StartDirector(t *testing.T, node *Node, helperTest string, spec HelperSpec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &Director{t: t, Name: spec.Config.Name, Node: node, state: vrrp.StateInit,
+	d := &Director{t: t, Name: spec.Config.Name, Node: node, state: vrrp.StateInit, states: map[string]vrrp.State{},
 		status: make(chan vrrp.Status, 1), done: make(chan struct{})}
 	d.Log = filepath.Join(t.TempDir(), spec.Config.Name+".log")
 	logf, err := os.Create(d.Log)
@@ -184,7 +219,10 @@ func (d *Director) read(r interface{ Read([]byte) (int, error) }) {
 		}
 		d.mu.Lock()
 		if l.Event != nil {
-			d.state = l.Event.To
+			d.states[l.Event.Instance] = l.Event.To
+			if l.Event.Instance == d.Name {
+				d.state = l.Event.To
+			}
 			d.events = append(d.events, *l.Event)
 		}
 		d.mu.Unlock()
@@ -202,6 +240,22 @@ func (d *Director) State() vrrp.State {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.state
+}
+
+// StateOf is the last state reported by the named instance.
+func (d *Director) StateOf(name string) vrrp.State {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if s, ok := d.states[name]; ok {
+		return s
+	}
+	return vrrp.StateInit
+}
+
+// WaitStateOf waits until the named instance reports state s.
+func (d *Director) WaitStateOf(name string, s vrrp.State, timeout time.Duration) time.Duration {
+	d.t.Helper()
+	return WaitFor(d.t, d.Name+"/"+name+" "+s.String(), timeout, func() bool { return d.StateOf(name) == s })
 }
 
 // Events returns the transitions reported so far.
