@@ -66,3 +66,30 @@ func attrs(as ...[]byte) []byte {
 	}
 	return out
 }
+
+// TestEncodeServiceRoundTrip decodes what the batched writer sends with the
+// parser of kernel answers: both sides must agree on every attribute.
+func TestEncodeServiceRoundTrip(t *testing.T) {
+	for _, s := range []Service{
+		{Key: tcp("10.0.0.1", 80), Scheduler: "sh", Flags: FlagFallback | FlagPort, Timeout: 300e9, NetmaskBits: 24},
+		{Key: tcp("2001:db8::1", 443), Scheduler: "wrr", Timeout: 60e9, NetmaskBits: 64, PE: "sip"},
+		{Key: ServiceKey{Family: IPv4, FWMark: 66}, Scheduler: "rr"},
+	} {
+		t.Run(s.Key.String(), func(t *testing.T) {
+			data, err := encodeOp(Op{Kind: OpAddService, Service: s})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if data[0] != ipvsCmdNewService {
+				t.Errorf("command %d", data[0])
+			}
+			got, err := parseServiceMsg(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Equal(s) {
+				t.Errorf("round trip:\n got %+v\nwant %+v", got, s.Canonical())
+			}
+		})
+	}
+}
