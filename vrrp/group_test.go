@@ -130,3 +130,27 @@ func TestEnvNoShell(t *testing.T) {
 		t.Errorf("files %v, want one named with the literal argument", entries)
 	}
 }
+
+// TestStopInterruptedByFault: a master that is stopping (priority 0, VIPs
+// kept) and then faults still finishes its stop.
+func TestStopInterruptedByFault(t *testing.T) {
+	lb := newLab(t)
+	links := &fakeLinks{ch: make(chan LinkState, 4)}
+	cfg := testConfig("a", 200)
+	cfg.Track = []TrackInterface{{Name: "eth1"}}
+	d := &director{vips: newFakeVIPs("a", lb.ops), conn: lb.hub.conn(netip.MustParseAddr("10.0.0.1")), done: make(chan error, 1)}
+	inst, err := NewInstance(cfg, Options{Conn: d.conn, VIPs: d.vips, Clock: lb.clock, Links: links, Logger: discard()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.inst = inst
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { d.done <- inst.Run(ctx) }()
+	lb.waitFor("master", func() bool { return d.state() == StateMaster })
+	cancel()
+	links.ch <- LinkState{Name: "eth1", Up: false}
+	lb.waitFor("Run returned", func() bool { return len(d.done) == 1 })
+	if err := <-d.done; err != nil || d.vips.has(vip100) {
+		t.Errorf("Run = %v, VIP kept %v", err, d.vips.has(vip100))
+	}
+}

@@ -113,8 +113,16 @@ func (l *loop) run(ctx context.Context, rx <-chan Datagram, rxErr <-chan error) 
 	defer func() { heartbeat.Stop() }()
 	l.step(Input{Kind: EvStartup})
 	for {
-		if done == nil && l.m.State == StateInit {
-			return nil
+		if done == nil {
+			if l.m.State == StateInit {
+				return nil
+			}
+			if l.m.State != StateMaster {
+				// Stopping, but a fault or step-down took us out of
+				// MASTER meanwhile: finish the stop now.
+				l.step(Input{Kind: EvShutdown})
+				continue
+			}
 		}
 		l.armTimer()
 		select {
