@@ -12,6 +12,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache=${1:-$here/cache}
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
+# One setup at a time per cache: concurrent runs would rebuild root/ together.
+exec 9>"$cache/.lock"
+flock 9
 meta=${HAVSD_VM_KERNEL_PKG:-linux-image-cloud-amd64}
 
 log() { echo "vm-setup: $*" >&2; }
