@@ -139,7 +139,7 @@ func snatSpec(r lvs.SNATRule) (ruleSpec, error) {
 		}
 		return append(ex,
 			&expr.Immediate{Register: 1, Data: src.AsSlice()},
-			&expr.NAT{Type: expr.NATTypeSourceNAT, Family: fam, RegAddrMin: 1, RegAddrMax: 1, Specified: true},
+			&expr.NAT{Type: expr.NATTypeSourceNAT, Family: fam, RegAddrMin: 1, RegAddrMax: 1},
 		), nil
 	}
 	return ruleSpec{chain: ChainSNAT, comment: shorten(comment), build: build}, nil
