@@ -55,7 +55,9 @@
 //
 // One run loop keeps a heap of due checks and starts each on a goroutine
 // that ends with it, so a hung target never delays another and an idle
-// target holds no goroutine (Options.MaxInFlight can bound them). The
+// target holds no goroutine; Options.MaxInFlight bounds them (1024 by
+// default), so that a director short of CPU stretches its intervals rather
+// than timing out every check at once. The
 // decisions (hysteresis, reload rules, the heap) live in a
 // pure engine tested on fake time.
 package checks

@@ -36,7 +36,7 @@ var (
 	scaleD         = flag.Duration("scale.d", envDuration("HAVSD_SCALE_D", 5*time.Second), "measured steady-state duration")
 	scaleStop      = flag.Float64("scale.stop", 0.1, "fraction of servers stopped at once")
 	scaleKeepAlive = flag.Bool("scale.keepalive", false, "reuse connections between checks")
-	scaleInFlight  = flag.Int("scale.maxinflight", 0, "Options.MaxInFlight (0: no bound)")
+	scaleInFlight  = flag.Int("scale.maxinflight", 0, "Options.MaxInFlight (0: the default, -1: no bound)")
 	scaleKind      = flag.String("scale.kind", "http", "check kind: http or tcp")
 )
 
