@@ -79,7 +79,7 @@ type Options struct {
 	// graceful degradation when the director runs short of CPU: measured
 	// with 10,000 HTTP checks on a starved 2-core machine, no bound let
 	// every check time out and mark most servers down falsely, while a
-	// bound of 256 or 1024 gave no false down and a stretched interval.
+	// bound of 256 or 1024 gave 0 to 3 false downs and a stretched interval.
 	MaxInFlight int
 }
 
