@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/havsd/havsd/test/netns/vrnet"
 	"github.com/havsd/havsd/vrrp"
 )
 
@@ -52,7 +53,12 @@ func TestVRRPFailoverDrill(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range rows {
-		var crash, graceful []time.Duration
+		var crash, graceful, crashTO, gracefulTO []time.Duration
+		// takeover is the time from the trigger to d2's MASTER transition.
+		takeover := func(d *vrnet.Director, from time.Time) time.Duration {
+			ev := d.Events()
+			return ev[len(ev)-1].At.Sub(from)
+		}
 		for range runs {
 			c1, c2 := vrConfig("d1", 200, r.version, r.iv), vrConfig("d2", 100, r.version, r.iv)
 			d1 := l.start(t, l.d1, c1)
@@ -62,6 +68,7 @@ func TestVRRPFailoverDrill(t *testing.T) {
 			waitReach(t, l.client, "d1", 5*time.Second)
 			p := startProberTimeout(l.client, vrVIP+vrPort, 20*time.Millisecond)
 			time.Sleep(50 * time.Millisecond)
+			killed := time.Now()
 			d1.Kill()
 			l.MustIP(l.d1.NS, "link", "set", "eth0", "down")
 			d2.WaitState(vrrp.StateMaster, 5*time.Second)
@@ -69,6 +76,7 @@ func TestVRRPFailoverDrill(t *testing.T) {
 			gap, failed, who := p.finish()
 			t.Logf("crash run: gap %v, %d failed probes, answered by %v", gap, failed, who)
 			crash = append(crash, gap)
+			crashTO = append(crashTO, takeover(d2, killed))
 			l.MustIP(l.d1.NS, "link", "set", "eth0", "up")
 
 			d1 = l.start(t, l.d1, c1)
@@ -77,6 +85,7 @@ func TestVRRPFailoverDrill(t *testing.T) {
 			waitReach(t, l.client, "d1", 5*time.Second)
 			p = startProberTimeout(l.client, vrVIP+vrPort, 20*time.Millisecond)
 			time.Sleep(50 * time.Millisecond)
+			termed := time.Now()
 			d1.Signal(syscall.SIGTERM)
 			d2.WaitState(vrrp.StateMaster, 5*time.Second)
 			d1.Wait(5 * time.Second)
@@ -84,10 +93,12 @@ func TestVRRPFailoverDrill(t *testing.T) {
 			gap, failed, who = p.finish()
 			t.Logf("graceful run: gap %v, %d failed probes, answered by %v", gap, failed, who)
 			graceful = append(graceful, gap)
+			gracefulTO = append(gracefulTO, takeover(d2, termed))
 			d2.Kill()
 		}
-		t.Logf("v%d %v: crash gap %s (Master_Down_Interval %v); graceful gap %s",
-			r.version, r.iv, vrStats(crash), vrrp.MasterDownInterval(r.version, 100, r.iv), vrStats(graceful))
+		t.Logf("v%d %v: crash: takeover %s, client gap %s (Master_Down_Interval %v); graceful: takeover %s, client gap %s (Skew_Time %v)",
+			r.version, r.iv, vrStats(crashTO), vrStats(crash), vrrp.MasterDownInterval(r.version, 100, r.iv),
+			vrStats(gracefulTO), vrStats(graceful), vrrp.SkewTime(r.version, 100, r.iv))
 	}
 }
 
