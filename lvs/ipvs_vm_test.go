@@ -100,7 +100,11 @@ func mustNet(s string) *net.IPNet {
 
 func runIpvsadm(t *testing.T, stdin string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command("ipvsadm", args...)
+	name := "ipvsadm"
+	if len(args) > 0 && args[0] == "netns" {
+		name = "ip" // ip netns exec NS ipvsadm ...
+	}
+	cmd := exec.Command(name, args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
