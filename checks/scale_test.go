@@ -4,11 +4,18 @@ package checks
 // against loopback listeners served by a child process (this test binary
 // re-executed), so getrusage of this process counts the checks only.
 //
-// Smoke size (CI):  go test -run XXX -bench Scale -benchtime 1x ./checks
-// Full size:        go test -run XXX -bench Scale -benchtime 1x ./checks \
-//                       -scale.n 10000 -scale.d 30s
-// Keep-alive:       add -scale.keepalive; TCP connect checks: -scale.kind tcp
-// The same knobs can come from the environment: HAVSD_SCALE_N, HAVSD_SCALE_D.
+// Smoke size (CI):  go test -run XXX -bench 'Scale$' -benchtime 1x ./checks
+// Full size:        go test -run XXX -bench 'Scale$' -benchtime 1x ./checks \
+//                       -scale.n 10000 -scale.d 15s
+// Keep-alive:       add -scale.keepalive; TCP connect checks: -scale.kind tcp;
+// in-flight bound:  -scale.maxinflight N (-1: none).
+// The size and duration can also come from the environment: HAVSD_SCALE_N,
+// HAVSD_SCALE_D. It prints checks/s against the target rate, CPU seconds
+// per 1000 checks (getrusage) and the server process's share, peak RSS
+// (VmHWM), false downs, and the detection latency spread after a tenth of
+// the servers stop at once, with the load average before and after.
+// BenchmarkCheckFloor and BenchmarkSchedulerOverhead split the cost into
+// one check alone (and the bare system calls) and the scheduler alone.
 
 import (
 	"bufio"
