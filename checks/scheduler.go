@@ -59,8 +59,10 @@ type Timer interface {
 
 // Options configure a Scheduler. Every field is optional.
 type Options struct {
+	// Logger receives one Info line per transition; nil discards.
 	Logger *slog.Logger
-	Clock  Clock
+	// Clock supplies time and the run loop's timer; nil is the real clock.
+	Clock Clock
 	// Rand returns a uniform value in [0, n); it draws warm-up delays.
 	Rand func(n int64) int64
 	// New builds checkers; nil means the package's New.
