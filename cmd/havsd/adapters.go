@@ -24,9 +24,9 @@ type vrrpInstance struct {
 	cfg vrrp.Config // as last applied, for status
 }
 
-func newVRRP(log *slog.Logger) func(vrrp.Config, chan<- director.StateChange) (director.VRRP, error) {
-	return func(cfg vrrp.Config, events chan<- director.StateChange) (director.VRRP, error) {
-		in, err := vrrp.NewInstance(cfg, vrrp.Options{Logger: log})
+func newVRRP(log *slog.Logger) func(vrrp.Config, []uint8, chan<- director.StateChange) (director.VRRP, error) {
+	return func(cfg vrrp.Config, siblings []uint8, events chan<- director.StateChange) (director.VRRP, error) {
+		in, err := vrrp.NewInstance(cfg, vrrp.Options{Logger: log, SiblingVRIDs: siblings})
 		if err != nil {
 			return nil, err
 		}

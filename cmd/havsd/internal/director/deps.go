@@ -74,8 +74,9 @@ type Loaded struct {
 type Deps struct {
 	// Load reads and validates the configuration file.
 	Load func() Loaded
-	// NewVRRP builds an instance that reports transitions on events.
-	NewVRRP func(cfg vrrp.Config, events chan<- StateChange) (VRRP, error)
+	// NewVRRP builds an instance that reports transitions on events;
+	// siblings are the VRIDs of the other instances on the same link.
+	NewVRRP func(cfg vrrp.Config, siblings []uint8, events chan<- StateChange) (VRRP, error)
 	// Bind, if set, is called once at start with every built instance before
 	// any runs, to tie sync groups together.
 	Bind func(cfg *conf.Config, instances map[string]VRRP) error

@@ -251,13 +251,25 @@ func (d *Director) startInstance(cfg vrrp.Config) error {
 
 // buildInstance builds one VRRP instance and registers it; it does not run it.
 func (d *Director) buildInstance(cfg vrrp.Config) (*instance, error) {
-	v, err := d.deps.NewVRRP(cfg, d.events)
+	v, err := d.deps.NewVRRP(cfg, siblings(d.cfg, cfg), d.events)
 	if err != nil {
 		return nil, fmt.Errorf("starting VRRP instance %s: %w", cfg.Name, err)
 	}
 	in := &instance{cfg: cfg, vrrp: v, done: make(chan struct{}), state: "init"}
 	d.instances[cfg.Name] = in
 	return in, nil
+}
+
+// siblings returns the VRIDs of cfg's other instances on the same link and
+// family: their adverts reach this instance's socket too.
+func siblings(all *conf.Config, cfg vrrp.Config) []uint8 {
+	var out []uint8
+	for _, o := range all.Instances {
+		if o.Interface == cfg.Interface && o.IPv6 == cfg.IPv6 && o.VRID != cfg.VRID {
+			out = append(out, o.VRID)
+		}
+	}
+	return out
 }
 
 // runInstance starts an instance's loop, with the dead-man switch around it.

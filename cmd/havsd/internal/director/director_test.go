@@ -105,7 +105,7 @@ func newHarness(t *testing.T, cfg *conf.Config) *harness {
 	h := &harness{t: t, ipvs: &fakeIPVS{}, health: &fakeHealth{}, vrrps: map[string]*fakeVRRP{}, done: make(chan error, 1)}
 	deps := Deps{
 		Load: func() Loaded { h.loads.Add(1); return *h.next.Load() },
-		NewVRRP: func(c vrrp.Config, ev chan<- StateChange) (VRRP, error) {
+		NewVRRP: func(c vrrp.Config, _ []uint8, ev chan<- StateChange) (VRRP, error) {
 			f := &fakeVRRP{cfg: c, events: ev, stopped: make(chan struct{}), fail: make(chan error, 1)}
 			h.mu.Lock()
 			h.vrrps[c.Name] = f
