@@ -164,7 +164,7 @@ func qemuArgs(o Options, kernel, initrd string) []string {
 		"-nodefaults", "-no-user-config", "-display", "none",
 		"-serial", "stdio", "-monitor", "none", "-nic", "none", "-no-reboot",
 		"-kernel", kernel, "-initrd", initrd,
-		"-append", "console=ttyS0 panic=-1 oops=panic quiet loglevel=3 random.trust_cpu=on",
+		"-append", "console=ttyS0 panic=-1 oops=panic quiet loglevel=3 random.trust_cpu=on no_timer_check",
 	}
 }
 
