@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/moby/ipvs"
 	"github.com/vishvananda/netlink"
@@ -65,6 +66,17 @@ func OpenIPVS(nsPath string) (*IPVS, error) {
 	}
 	_ = sock.SetReceiveBufferSize(1<<20, false) // room for a batch's error answers; best effort
 	return &IPVS{h: h, sock: sock, family: fam.ID}, nil
+}
+
+// SetTimeouts sets IPVS's connection timeouts, as ipvsadm --set does; a zero
+// duration leaves that timeout as it is.
+func (t *IPVS) SetTimeouts(tcp, tcpFin, udp time.Duration) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.h.SetConfig(&ipvs.Config{TimeoutTCP: tcp, TimeoutTCPFin: tcpFin, TimeoutUDP: udp}); err != nil {
+		return fmt.Errorf("setting IPVS timeouts (tcp %s, tcp_fin %s, udp %s): %w", tcp, tcpFin, udp, err)
+	}
+	return nil
 }
 
 // Close releases both netlink sockets.

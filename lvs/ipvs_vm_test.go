@@ -463,3 +463,21 @@ func TestVMErrors(t *testing.T) {
 		t.Errorf("the good real server is missing:\n%s", got)
 	}
 }
+
+// TestVMTimeouts sets the connection timeouts as global { ipvs_timeouts }
+// does and reads them back with ipvsadm; a zero leaves a timeout alone.
+func TestVMTimeouts(t *testing.T) {
+	tbl := vmTable(t)
+	if err := tbl.SetTimeouts(900*time.Second, 120*time.Second, 300*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := runIpvsadm(t, "", "-L", "--timeout"); !strings.Contains(got, "900 120 300") {
+		t.Fatalf("ipvsadm -L --timeout after setting 900/120/300:\n%s", got)
+	}
+	if err := tbl.SetTimeouts(0, 60*time.Second, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := runIpvsadm(t, "", "-L", "--timeout"); !strings.Contains(got, "900 60 300") {
+		t.Fatalf("ipvsadm -L --timeout after changing only tcp_fin to 60:\n%s", got)
+	}
+}

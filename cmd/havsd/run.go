@@ -232,6 +232,11 @@ func openIPVS(cfg *conf.Config, log *slog.Logger) director.IPVS {
 		log.Warn("IPVS is not available; running VRRP and health checks only", "component", "ipvs", "err", err)
 		return noIPVS{err: err}
 	}
+	if g := cfg.Global; g.TimeoutTCP > 0 || g.TimeoutTCPFin > 0 || g.TimeoutUDP > 0 {
+		if err := t.SetTimeouts(g.TimeoutTCP, g.TimeoutTCPFin, g.TimeoutUDP); err != nil {
+			log.Error("IPVS connection timeouts not set; keeping the kernel's", "component", "ipvs", "err", err)
+		}
+	}
 	r := lvs.NewReconciler(t, lvs.ReconcilerOptions{
 		Logger:       log,
 		Interval:     cfg.Global.ReconcileInterval,
