@@ -132,7 +132,7 @@ func writeStatus(w io.Writer, st director.Status) {
 	tw.Flush()
 	avail := "available"
 	if !st.IPVS.Available {
-		avail = "NOT AVAILABLE: " + st.IPVS.Error
+		avail = "not programmed: " + st.IPVS.Error
 	}
 	fmt.Fprintf(w, "\nIPVS %s (reconciles %d, operations %d, errors %d)\n", avail, st.IPVS.Reconciles, st.IPVS.Ops, st.IPVS.Errors)
 	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)

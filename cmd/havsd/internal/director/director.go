@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -376,10 +378,11 @@ func (d *Director) Handover(ctx context.Context, name string) ([]string, error) 
 		return nil, fmt.Errorf("no VRRP instance named %q", name)
 	}
 	var (
-		mu    sync.Mutex
-		done  []string
-		errs  []error
-		group sync.WaitGroup
+		mu        sync.Mutex
+		done      []string
+		notMaster []string
+		errs      []error
+		group     sync.WaitGroup
 	)
 	for _, n := range slicesSorted(maps.Keys(targets)) {
 		group.Add(1)
@@ -388,6 +391,12 @@ func (d *Director) Handover(ctx context.Context, name string) ([]string, error) 
 			err := targets[n].Handover(ctx)
 			mu.Lock()
 			defer mu.Unlock()
+			if errors.Is(err, vrrp.ErrNotMaster) {
+				// Not master here, or a sync-group member's handover
+				// already took it along: nothing left to hand over.
+				notMaster = append(notMaster, n)
+				return
+			}
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", n, err))
 				return
@@ -396,5 +405,9 @@ func (d *Director) Handover(ctx context.Context, name string) ([]string, error) 
 		}()
 	}
 	group.Wait()
+	if len(done) == 0 && len(errs) == 0 {
+		return nil, fmt.Errorf("%s: not master here, nothing to hand over", strings.Join(slices.Sorted(slices.Values(notMaster)), ", "))
+	}
+	slices.Sort(done)
 	return done, errors.Join(errs...)
 }

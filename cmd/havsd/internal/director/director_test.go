@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -61,7 +62,12 @@ func (f *fakeVRRP) Run(ctx context.Context) error {
 	}
 }
 func (f *fakeVRRP) Update(cfg vrrp.Config) error       { f.cfg = cfg; f.updates.Add(1); return nil }
-func (f *fakeVRRP) Handover(ctx context.Context) error { return nil }
+func (f *fakeVRRP) Handover(ctx context.Context) error {
+	if f.cfg.Priority < 100 {
+		return vrrp.ErrNotMaster // the tests' convention: low priority means backup
+	}
+	return nil
+}
 func (f *fakeVRRP) LowerPriority(n int)                { f.delta.Store(int32(n)) }
 func (f *fakeVRRP) Status() InstanceStatus {
 	st := InstanceStatus{Interface: f.cfg.Interface}
@@ -317,4 +323,23 @@ func TestTrackServiceLowersPriority(t *testing.T) {
 	h.eventually("priority lowered by 60", func() bool { return v.delta.Load() == 60 })
 	h.healthCh <- HealthChange{ID: id2, Up: true}
 	h.eventually("priority restored", func() bool { return v.delta.Load() == 0 })
+}
+
+// TestHandoverSyncGroup: handing over every instance succeeds when one
+// member of a sync group took the other along (that one reports not master),
+// and fails clearly when nothing here is master.
+func TestHandoverSyncGroup(t *testing.T) {
+	cfg := webConfig(true, 0, 0)
+	cfg.Instances = []vrrp.Config{instanceCfg("VI_EXT", 51, 150), instanceCfg("VI_INT", 52, 50)}
+	h := newHarness(t, cfg)
+	done, err := h.d.Handover(context.Background(), "")
+	if err != nil || len(done) != 1 || done[0] != "VI_EXT" {
+		t.Errorf("Handover() = %v, %v; want [VI_EXT], nil", done, err)
+	}
+	if _, err := h.d.Handover(context.Background(), "VI_INT"); err == nil || !strings.Contains(err.Error(), "not master") {
+		t.Errorf("handing over a backup: %v, want a not-master error", err)
+	}
+	if _, err := h.d.Handover(context.Background(), "VI_NONE"); err == nil {
+		t.Error("handing over an unknown instance succeeded")
+	}
 }
