@@ -61,14 +61,14 @@ func (f *fakeVRRP) Run(ctx context.Context) error {
 		return err
 	}
 }
-func (f *fakeVRRP) Update(cfg vrrp.Config) error       { f.cfg = cfg; f.updates.Add(1); return nil }
+func (f *fakeVRRP) Update(cfg vrrp.Config) error { f.cfg = cfg; f.updates.Add(1); return nil }
 func (f *fakeVRRP) Handover(ctx context.Context) error {
 	if f.cfg.Priority < 100 {
 		return vrrp.ErrNotMaster // the tests' convention: low priority means backup
 	}
 	return nil
 }
-func (f *fakeVRRP) LowerPriority(n int)                { f.delta.Store(int32(n)) }
+func (f *fakeVRRP) LowerPriority(n int) { f.delta.Store(int32(n)) }
 func (f *fakeVRRP) Status() InstanceStatus {
 	st := InstanceStatus{Interface: f.cfg.Interface}
 	if hb := f.heartbeat.Load(); hb != nil {
