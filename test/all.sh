@@ -39,6 +39,9 @@ go vet ./...
 echo "== go test: unit, fuzz seeds, network namespaces (as root)"
 go test -count=1 -timeout 20m ./...
 
+echo "== benchmark smoke: health checks at scale (500 servers for 5 s; the full run is in README)"
+go test -count=1 -run '^$' -bench 'Scale$' -benchtime 1x ./checks
+
 if [ -n "${SKIP_VM:-}" ]; then
 	echo "== IPVS tests in the VM: NOT RUN (SKIP_VM is set)"
 	exit 0
