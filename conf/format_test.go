@@ -13,6 +13,7 @@ import (
 func TestFormatRoundTrip(t *testing.T) {
 	files, _ := filepath.Glob("testdata/good/*.hcl")
 	more, _ := filepath.Glob("../examples/*.hcl")
+	more = append(more, "../doc/config-sketch.hcl")
 	for _, path := range append(files, more...) {
 		t.Run(path, func(t *testing.T) {
 			cfg, _, diags := Load(path)

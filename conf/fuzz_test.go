@@ -19,7 +19,7 @@ import (
 // examples plus testdata/fuzz/FuzzLoad.
 func FuzzLoad(f *testing.F) {
 	var seeds []string
-	for _, pattern := range []string{"testdata/good/*.hcl", "testdata/bad/*.hcl", "../examples/*.hcl"} {
+	for _, pattern := range []string{"testdata/good/*.hcl", "testdata/bad/*.hcl", "../examples/*.hcl", "../doc/*.hcl"} {
 		m, _ := filepath.Glob(pattern)
 		seeds = append(seeds, m...)
 	}

@@ -61,6 +61,7 @@ func TestBadConfigs(t *testing.T) {
 func TestGoodConfigs(t *testing.T) {
 	files, _ := filepath.Glob("testdata/good/*.hcl")
 	more, _ := filepath.Glob("../examples/*.hcl")
+	more = append(more, "../doc/config-sketch.hcl")
 	files = append(files, more...)
 	if len(files) == 0 {
 		t.Fatal("no good configs")
