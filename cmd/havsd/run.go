@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -189,12 +190,17 @@ func (c *cli) signals(ctx context.Context, d *director.Director, log *slog.Logge
 					notifySystemd("READY=1")
 				}()
 			case syscall.SIGUSR1:
-				st, err := d.Status(ctx)
+				ds, err := d.Dump(ctx)
 				if err != nil {
 					log.Error("state dump", "err", err)
 					continue
 				}
-				log.Info("state dump", "status", st)
+				b, err := json.Marshal(ds)
+				if err != nil {
+					log.Error("state dump", "err", err)
+					continue
+				}
+				log.Info("state dump", "dump", json.RawMessage(b))
 			}
 		}
 	}
