@@ -85,7 +85,7 @@ func Apply(p Pool, prev QuorumState) ([]Destination, QuorumState) {
 		}
 	}
 	sorryIn := state == QuorumLost && p.Sorry != nil
-	var out []Destination
+	out := make([]Destination, 0, len(p.Reals)+1)
 	for _, r := range p.Reals {
 		d := r.Dest
 		switch {

@@ -15,11 +15,21 @@ func RealID(svc lvs.ServiceKey, d lvs.DestKey) string {
 	return svc.String() + "/" + d.String()
 }
 
+// RealKey identifies a real server of a service; it keys the health map, so
+// that recomputing the table formats no strings.
+type RealKey struct {
+	Service lvs.ServiceKey
+	Dest    lvs.DestKey
+}
+
+// String returns the RealID.
+func (k RealKey) String() string { return RealID(k.Service, k.Dest) }
+
 // Inputs are everything the desired table depends on besides the config.
 type Inputs struct {
-	// Health maps RealID to up/down; a real server with checks but no entry
-	// is up unless one of its checks sets Alpha.
-	Health map[string]bool
+	// Health maps real servers to up/down; a real server with checks but no
+	// entry is up unless one of its checks sets Alpha.
+	Health map[RealKey]bool
 	// Master maps an instance name to whether this director is its master.
 	Master map[string]bool
 	// Quorum remembers each service's quorum state for hysteresis.
@@ -47,6 +57,8 @@ type Outcome struct {
 // function of the configuration and the inputs.
 func Compute(cfg *conf.Config, in Inputs) Outcome {
 	out := Outcome{Quorum: make(map[lvs.ServiceKey]lvs.QuorumState, len(cfg.Services))}
+	out.Desired.Services = make([]lvs.Service, 0, len(cfg.Services))
+	var reals []lvs.Real
 	wanted := make(map[uint32]bool)
 	for i := range cfg.Services {
 		vs := &cfg.Services[i]
@@ -55,7 +67,7 @@ func Compute(cfg *conf.Config, in Inputs) Outcome {
 			continue
 		}
 		svc := vs.Service
-		pool := lvs.Pool{Quorum: vs.Quorum, Hysteresis: vs.Hysteresis}
+		pool := lvs.Pool{Quorum: vs.Quorum, Hysteresis: vs.Hysteresis, Reals: reals[:0]}
 		for _, rs := range vs.Reals {
 			pool.Reals = append(pool.Reals, lvs.Real{Dest: rs.Dest, Healthy: up(in.Health, key, rs), Inhibit: rs.InhibitOnFailure})
 		}
@@ -64,11 +76,18 @@ func Compute(cfg *conf.Config, in Inputs) Outcome {
 		}
 		var q lvs.QuorumState
 		svc.Destinations, q = lvs.Apply(pool, in.Quorum[key])
+		reals = pool.Reals // Apply copies what it keeps: reuse the buffer
 		out.Quorum[key] = q
-		for _, rs := range append(slices.Clone(vs.Reals), sorryList(vs)...) {
+		snat := func(rs conf.RealServer) {
 			if rs.FullNAT && slices.ContainsFunc(svc.Destinations, func(d lvs.Destination) bool { return d.Key() == rs.Dest.Key() }) {
 				out.Desired.SNAT = append(out.Desired.SNAT, lvs.SNATRule{Dest: rs.Dest.Key(), Proto: key.Proto, Source: rs.SNATSource})
 			}
+		}
+		for _, rs := range vs.Reals {
+			snat(rs)
+		}
+		if vs.Sorry != nil {
+			snat(*vs.Sorry)
 		}
 		for _, dr := range in.Draining[key] {
 			if !slices.ContainsFunc(svc.Destinations, func(d lvs.Destination) bool { return d.Key() == dr.Dest.Key() }) {
@@ -91,11 +110,11 @@ func Compute(cfg *conf.Config, in Inputs) Outcome {
 }
 
 // up reports whether a real server counts as alive.
-func up(health map[string]bool, svc lvs.ServiceKey, rs conf.RealServer) bool {
+func up(health map[RealKey]bool, svc lvs.ServiceKey, rs conf.RealServer) bool {
 	if len(rs.Checks) == 0 {
 		return true
 	}
-	if h, ok := health[RealID(svc, rs.Dest.Key())]; ok {
+	if h, ok := health[RealKey{svc, rs.Dest.Key()}]; ok {
 		return h
 	}
 	return !alpha(rs.Checks)
@@ -105,27 +124,27 @@ func alpha(specs []checks.Spec) bool {
 	return slices.ContainsFunc(specs, func(s checks.Spec) bool { return s.Alpha })
 }
 
-func sorryList(vs *conf.VirtualService) []conf.RealServer {
-	if vs.Sorry == nil {
-		return nil
-	}
-	return []conf.RealServer{*vs.Sorry}
-}
-
-// Targets returns the health-check targets of a configuration, keyed by RealID.
-func Targets(cfg *conf.Config) map[string][]checks.Spec {
+// Targets returns the health-check targets of a configuration, keyed by
+// RealID, and the real server each ID names.
+func Targets(cfg *conf.Config) (map[string][]checks.Spec, map[string]RealKey) {
 	t := make(map[string][]checks.Spec)
+	ids := make(map[string]RealKey)
+	add := func(svc lvs.ServiceKey, rs conf.RealServer) {
+		if len(rs.Checks) > 0 {
+			k := RealKey{svc, rs.Dest.Key()}
+			t[k.String()] = rs.Checks
+			ids[k.String()] = k
+		}
+	}
 	for _, vs := range cfg.Services {
 		for _, rs := range vs.Reals {
-			if len(rs.Checks) > 0 {
-				t[RealID(vs.Service.Key, rs.Dest.Key())] = rs.Checks
-			}
+			add(vs.Service.Key, rs)
 		}
-		if vs.Sorry != nil && len(vs.Sorry.Checks) > 0 {
-			t[RealID(vs.Service.Key, vs.Sorry.Dest.Key())] = vs.Sorry.Checks
+		if vs.Sorry != nil {
+			add(vs.Service.Key, *vs.Sorry)
 		}
 	}
-	return t
+	return t, ids
 }
 
 // PriorityDeltas returns, for every instance with track_service entries, how

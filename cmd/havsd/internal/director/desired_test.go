@@ -57,7 +57,7 @@ func weights(d lvs.Desired) map[string]int {
 }
 
 func TestCompute(t *testing.T) {
-	id1, id2 := RealID(key80, lvs.DestKey{Addr: rs1, Port: 80}), RealID(key80, lvs.DestKey{Addr: rs2, Port: 80})
+	id1, id2 := RealKey{key80, lvs.DestKey{Addr: rs1, Port: 80}}, RealKey{key80, lvs.DestKey{Addr: rs2, Port: 80}}
 	tests := []struct {
 		name   string
 		cfg    *conf.Config
@@ -66,13 +66,13 @@ func TestCompute(t *testing.T) {
 		quorum bool
 	}{
 		{"all up", webConfig(true, 0, 0), Inputs{}, map[string]int{"192.168.0.101:80": 2, "192.168.0.102:80": 1}, true},
-		{"one down inhibited", webConfig(true, 0, 0), Inputs{Health: map[string]bool{id1: false}},
+		{"one down inhibited", webConfig(true, 0, 0), Inputs{Health: map[RealKey]bool{id1: false}},
 			map[string]int{"192.168.0.101:80": 0, "192.168.0.102:80": 1}, true},
-		{"one down removed", webConfig(false, 0, 0), Inputs{Health: map[string]bool{id1: false}},
+		{"one down removed", webConfig(false, 0, 0), Inputs{Health: map[RealKey]bool{id1: false}},
 			map[string]int{"192.168.0.102:80": 1}, true},
-		{"all down: sorry server", webConfig(true, 0, 0), Inputs{Health: map[string]bool{id1: false, id2: false}},
+		{"all down: sorry server", webConfig(true, 0, 0), Inputs{Health: map[RealKey]bool{id1: false, id2: false}},
 			map[string]int{"192.168.0.101:80": 0, "192.168.0.102:80": 0, "192.168.0.200:80": 1}, false},
-		{"quorum 3 lost at live weight 2: sorry in, reals out", webConfig(true, 3, 0), Inputs{Health: map[string]bool{id2: false}},
+		{"quorum 3 lost at live weight 2: sorry in, reals out", webConfig(true, 3, 0), Inputs{Health: map[RealKey]bool{id2: false}},
 			map[string]int{"192.168.0.101:80": 0, "192.168.0.102:80": 0, "192.168.0.200:80": 1}, false},
 		{"master-only, backup here: not programmed", webConfig(true, 0, 0), Inputs{MasterOnly: true, Master: map[string]bool{"VI_1": false}}, nil, true},
 		{"master-only, master here", webConfig(true, 0, 0), Inputs{MasterOnly: true, Master: map[string]bool{"VI_1": true}},

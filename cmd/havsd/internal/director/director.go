@@ -31,7 +31,8 @@ type Director struct {
 	cfg       *conf.Config
 	health    Health
 	instances map[string]*instance
-	up        map[string]bool
+	up        map[RealKey]bool
+	ids       map[string]RealKey // health-check IDs of the running config
 	quorum    map[lvs.ServiceKey]lvs.QuorumState
 	draining  map[lvs.ServiceKey][]Drain
 	reload    ReloadStatus
@@ -69,7 +70,7 @@ func New(cfg *conf.Config, configFile string, deps Deps, log *slog.Logger) *Dire
 		healthCh:   make(chan HealthChange, 256),
 		cfg:        cfg,
 		instances:  make(map[string]*instance),
-		up:         make(map[string]bool),
+		up:         make(map[RealKey]bool),
 		quorum:     make(map[lvs.ServiceKey]lvs.QuorumState),
 		draining:   make(map[lvs.ServiceKey][]Drain),
 	}
@@ -127,7 +128,9 @@ func (d *Director) Run(ctx context.Context) error {
 	d.health = d.deps.NewHealth(d.healthCh)
 	d.goRun(runCtx, "health", d.health.Run)
 	d.goRun(runCtx, "ipvs", d.deps.IPVS.Run)
-	d.health.Set(Targets(d.cfg))
+	targets, ids := Targets(d.cfg)
+	d.ids = ids
+	d.health.Set(targets)
 	built := make(map[string]VRRP, len(d.cfg.Instances))
 	for _, ic := range d.cfg.Instances {
 		in, err := d.buildInstance(ic)
@@ -221,10 +224,14 @@ func (d *Director) apply() {
 }
 
 func (d *Director) onHealth(hc HealthChange) {
-	if was, ok := d.up[hc.ID]; ok && was == hc.Up {
+	k, ok := d.ids[hc.ID]
+	if !ok {
+		return // a target of an older configuration
+	}
+	if was, ok := d.up[k]; ok && was == hc.Up {
 		return
 	}
-	d.up[hc.ID] = hc.Up // the scheduler has logged the transition
+	d.up[k] = hc.Up // the scheduler has logged the transition
 	d.apply()
 }
 

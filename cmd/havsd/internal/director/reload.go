@@ -41,10 +41,11 @@ func (d *Director) doReload() ReloadStatus {
 	var summary []string
 	summary = append(summary, d.reconfigureInstances(old, d.cfg)...)
 	summary = append(summary, d.startDrains(old, d.cfg)...)
-	targets := Targets(d.cfg)
-	for id := range d.up {
-		if _, ok := targets[id]; !ok {
-			delete(d.up, id)
+	targets, ids := Targets(d.cfg)
+	d.ids = ids
+	for k := range d.up {
+		if _, ok := targets[k.String()]; !ok {
+			delete(d.up, k)
 		}
 	}
 	d.health.Set(targets)

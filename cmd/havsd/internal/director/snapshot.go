@@ -2,7 +2,6 @@ package director
 
 import (
 	"context"
-	"maps"
 	"slices"
 	"strings"
 
@@ -136,11 +135,14 @@ func (d *Director) Dump(ctx context.Context) (DumpState, error) {
 			Status:   d.status(),
 			Config:   d.cfg,
 			Health:   d.health.Status(),
-			Up:       maps.Clone(d.up),
+			Up:       make(map[string]bool, len(d.up)),
 			Quorum:   make(map[string]string, len(d.quorum)),
 			Draining: make(map[string][]Drain, len(d.draining)),
 			Desired:  d.lastDesired,
 			Observed: d.deps.IPVS.Observed(),
+		}
+		for k, u := range d.up {
+			ds.Up[k.String()] = u
 		}
 		for k, q := range d.quorum {
 			ds.Quorum[k.String()] = q.String()
