@@ -51,13 +51,25 @@ type Drain struct {
 type Outcome struct {
 	Desired lvs.Desired
 	Quorum  map[lvs.ServiceKey]lvs.QuorumState
+
+	// For Update: where each service stands in Desired.Services and in the
+	// config, and the SNAT rules each service contributes.
+	pos  map[lvs.ServiceKey]int
+	conf map[lvs.ServiceKey]int
+	snat [][]lvs.SNATRule
 }
 
 // Compute returns the desired IPVS table and packet-filter rules. It is a pure
 // function of the configuration and the inputs.
 func Compute(cfg *conf.Config, in Inputs) Outcome {
-	out := Outcome{Quorum: make(map[lvs.ServiceKey]lvs.QuorumState, len(cfg.Services))}
-	out.Desired.Services = make([]lvs.Service, 0, len(cfg.Services))
+	n := len(cfg.Services)
+	out := Outcome{
+		Quorum: make(map[lvs.ServiceKey]lvs.QuorumState, n),
+		pos:    make(map[lvs.ServiceKey]int, n),
+		conf:   make(map[lvs.ServiceKey]int, n),
+		snat:   make([][]lvs.SNATRule, 0, n),
+	}
+	out.Desired.Services = make([]lvs.Service, 0, n)
 	var reals []lvs.Real
 	wanted := make(map[uint32]bool)
 	for i := range cfg.Services {
@@ -66,47 +78,83 @@ func Compute(cfg *conf.Config, in Inputs) Outcome {
 		if in.MasterOnly && vs.Instance != "" && !in.Master[vs.Instance] {
 			continue
 		}
-		svc := vs.Service
-		pool := lvs.Pool{Quorum: vs.Quorum, Hysteresis: vs.Hysteresis, Reals: reals[:0]}
-		for _, rs := range vs.Reals {
-			pool.Reals = append(pool.Reals, lvs.Real{Dest: rs.Dest, Healthy: up(in.Health, key, rs), Inhibit: rs.InhibitOnFailure})
-		}
-		if vs.Sorry != nil {
-			pool.Sorry = &vs.Sorry.Dest
-		}
-		var q lvs.QuorumState
-		svc.Destinations, q = lvs.Apply(pool, in.Quorum[key])
-		reals = pool.Reals // Apply copies what it keeps: reuse the buffer
+		svc, q, snat := computeService(vs, in, &reals)
 		out.Quorum[key] = q
-		snat := func(rs conf.RealServer) {
-			if rs.FullNAT && slices.ContainsFunc(svc.Destinations, func(d lvs.Destination) bool { return d.Key() == rs.Dest.Key() }) {
-				out.Desired.SNAT = append(out.Desired.SNAT, lvs.SNATRule{Dest: rs.Dest.Key(), Proto: key.Proto, Source: rs.SNATSource})
-			}
-		}
-		for _, rs := range vs.Reals {
-			snat(rs)
-		}
-		if vs.Sorry != nil {
-			snat(*vs.Sorry)
-		}
-		for _, dr := range in.Draining[key] {
-			if !slices.ContainsFunc(svc.Destinations, func(d lvs.Destination) bool { return d.Key() == dr.Dest.Key() }) {
-				d := dr.Dest
-				d.Weight = 0
-				svc.Destinations = append(svc.Destinations, d)
-			}
-		}
+		out.pos[key] = len(out.Desired.Services)
+		out.conf[key] = i
 		out.Desired.Services = append(out.Desired.Services, svc)
+		out.snat = append(out.snat, snat)
 		if key.FWMark != 0 {
 			wanted[key.FWMark] = true
 		}
 	}
+	out.Desired.SNAT = slices.Concat(out.snat...)
 	for _, m := range cfg.Marks {
 		if wanted[m.Mark] {
 			out.Desired.Marks = append(out.Desired.Marks, m)
 		}
 	}
 	return out
+}
+
+// Update recomputes one service of an Outcome that Compute made from cfg,
+// in place, after a change of that service's health alone: the common case,
+// one real server going up or down, costs one service instead of all. It
+// reports false, changing nothing, when the service is not in the table.
+func (o *Outcome) Update(cfg *conf.Config, in Inputs, key lvs.ServiceKey) bool {
+	p, ok := o.pos[key]
+	if !ok {
+		return false
+	}
+	var reals []lvs.Real
+	svc, q, snat := computeService(&cfg.Services[o.conf[key]], in, &reals)
+	// The previous table was handed over: change a copy.
+	o.Desired.Services = slices.Clone(o.Desired.Services)
+	o.Desired.Services[p] = svc
+	o.Quorum[key] = q
+	if len(snat) > 0 || len(o.snat[p]) > 0 {
+		o.snat[p] = snat
+		o.Desired.SNAT = slices.Concat(o.snat...)
+	}
+	return true
+}
+
+// computeService is one service's destinations (health, quorum, sorry
+// server, drains), its quorum state and its full-NAT rules. reals is a
+// scratch buffer reused across calls.
+func computeService(vs *conf.VirtualService, in Inputs, reals *[]lvs.Real) (lvs.Service, lvs.QuorumState, []lvs.SNATRule) {
+	key := vs.Service.Key
+	svc := vs.Service
+	pool := lvs.Pool{Quorum: vs.Quorum, Hysteresis: vs.Hysteresis, Reals: (*reals)[:0]}
+	for _, rs := range vs.Reals {
+		pool.Reals = append(pool.Reals, lvs.Real{Dest: rs.Dest, Healthy: up(in.Health, key, rs), Inhibit: rs.InhibitOnFailure})
+	}
+	if vs.Sorry != nil {
+		pool.Sorry = &vs.Sorry.Dest
+	}
+	var q lvs.QuorumState
+	svc.Destinations, q = lvs.Apply(pool, in.Quorum[key])
+	*reals = pool.Reals // Apply copies what it keeps: reuse the buffer
+	var snat []lvs.SNATRule
+	add := func(rs conf.RealServer) {
+		if rs.FullNAT && slices.ContainsFunc(svc.Destinations, func(d lvs.Destination) bool { return d.Key() == rs.Dest.Key() }) {
+			snat = append(snat, lvs.SNATRule{Dest: rs.Dest.Key(), Proto: key.Proto, Source: rs.SNATSource})
+		}
+	}
+	for _, rs := range vs.Reals {
+		add(rs)
+	}
+	if vs.Sorry != nil {
+		add(*vs.Sorry)
+	}
+	for _, dr := range in.Draining[key] {
+		if !slices.ContainsFunc(svc.Destinations, func(d lvs.Destination) bool { return d.Key() == dr.Dest.Key() }) {
+			d := dr.Dest
+			d.Weight = 0
+			svc.Destinations = append(svc.Destinations, d)
+		}
+	}
+	return svc, q, snat
 }
 
 // up reports whether a real server counts as alive.

@@ -1,6 +1,7 @@
 package director
 
 import (
+	"maps"
 	"net/netip"
 	"testing"
 	"time"
@@ -108,5 +109,51 @@ func TestComputeFullNATAndMarks(t *testing.T) {
 	}
 	if len(out.Desired.Marks) != 1 || out.Desired.Marks[0].Mark != 66 {
 		t.Errorf("marks = %+v, want only mark 66 (67 has no service)", out.Desired.Marks)
+	}
+}
+
+// TestUpdateMatchesCompute: recomputing one service in place gives the
+// same table as recomputing everything, and leaves the previous table alone.
+func TestUpdateMatchesCompute(t *testing.T) {
+	cfg := webConfig(true, 0, 0)
+	snat := netip.MustParseAddr("192.168.0.1")
+	cfg.Services[0].Reals[0].FullNAT, cfg.Services[0].Reals[0].SNATSource = true, snat
+	cfg.Services[0].Reals[0].InhibitOnFailure = false // removed when down: its SNAT rule goes too
+	k443 := lvs.ServiceKey{Family: lvs.IPv4, Proto: lvs.TCP, Addr: vip, Port: 443}
+	cfg.Services = append(cfg.Services, conf.VirtualService{Name: "tls", Service: lvs.Service{Key: k443, Scheduler: "rr"},
+		Reals: []conf.RealServer{real(rs1, 1, false)}})
+	in := Inputs{Health: map[RealKey]bool{}, Quorum: map[lvs.ServiceKey]lvs.QuorumState{}}
+	out := Compute(cfg, in)
+	before := out.Desired
+	for _, step := range []struct {
+		key  RealKey
+		up   bool
+		svc  lvs.ServiceKey
+		snat int
+	}{
+		{RealKey{key80, lvs.DestKey{Addr: rs1, Port: 80}}, false, key80, 0}, // removed, with its SNAT rule
+		{RealKey{key80, lvs.DestKey{Addr: rs2, Port: 80}}, false, key80, 0}, // quorum lost: sorry server in
+		{RealKey{k443, lvs.DestKey{Addr: rs1, Port: 80}}, false, k443, 0},
+		{RealKey{key80, lvs.DestKey{Addr: rs1, Port: 80}}, true, key80, 1}, // back, quorum regained
+	} {
+		in.Health[step.key] = step.up
+		if !out.Update(cfg, in, step.svc) {
+			t.Fatalf("Update(%s) = false", step.svc)
+		}
+		in.Quorum = out.Quorum
+		want := Compute(cfg, Inputs{Health: in.Health, Quorum: maps.Clone(in.Quorum)})
+		opt := cmpopts.EquateComparable(netip.Addr{})
+		if diff := cmp.Diff(want.Desired, out.Desired, opt); diff != "" {
+			t.Fatalf("after %v up=%v: Update differs from Compute (-compute +update):\n%s", step.key, step.up, diff)
+		}
+		if len(out.Desired.SNAT) != step.snat {
+			t.Errorf("after %v up=%v: %d SNAT rules, want %d", step.key, step.up, len(out.Desired.SNAT), step.snat)
+		}
+	}
+	if weights(before)["192.168.0.101:80"] != 2 {
+		t.Error("Update changed a table already handed over")
+	}
+	if out.Update(cfg, in, lvs.ServiceKey{Family: lvs.IPv4, Proto: lvs.TCP, Addr: vip, Port: 8080}) {
+		t.Error("Update of a service not in the table reported true")
 	}
 }

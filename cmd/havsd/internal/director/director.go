@@ -33,13 +33,13 @@ type Director struct {
 	instances map[string]*instance
 	up        map[RealKey]bool
 	ids       map[string]RealKey // health-check IDs of the running config
-	quorum    map[lvs.ServiceKey]lvs.QuorumState
 	draining  map[lvs.ServiceKey][]Drain
 	reload    ReloadStatus
-	// lastDesired is the table last handed to the reconciler, for dumps.
-	lastDesired lvs.Desired
-	started     time.Time
-	wg          sync.WaitGroup
+	// last is the desired table last handed to the reconciler, with the
+	// quorum state of each service.
+	last    Outcome
+	started time.Time
+	wg      sync.WaitGroup
 }
 
 // instance is a running VRRP instance and its bookkeeping.
@@ -71,7 +71,6 @@ func New(cfg *conf.Config, configFile string, deps Deps, log *slog.Logger) *Dire
 		cfg:        cfg,
 		instances:  make(map[string]*instance),
 		up:         make(map[RealKey]bool),
-		quorum:     make(map[lvs.ServiceKey]lvs.QuorumState),
 		draining:   make(map[lvs.ServiceKey][]Drain),
 	}
 }
@@ -193,28 +192,53 @@ func (d *Director) goRun(ctx context.Context, name string, run func(context.Cont
 	}()
 }
 
-// apply recomputes the desired table and hands it to the reconciler.
-func (d *Director) apply() {
+// inputs gathers what the desired table depends on besides the config.
+func (d *Director) inputs() Inputs {
 	in := Inputs{
 		Health:     d.up,
 		Master:     make(map[string]bool, len(d.instances)),
-		Quorum:     d.quorum,
+		Quorum:     d.last.Quorum,
 		Draining:   d.draining,
 		MasterOnly: d.cfg.Global.IPVSMode == conf.IPVSMasterOnly,
 	}
-	for name, in2 := range d.instances {
-		in.Master[name] = in2.state == "master"
+	for name, i := range d.instances {
+		in.Master[name] = i.state == "master"
 	}
-	out := Compute(d.cfg, in)
-	for k, q := range out.Quorum {
-		if was := d.quorum[k]; was != q && (was != lvs.QuorumUnknown || q == lvs.QuorumLost) {
-			d.log.Warn("quorum changed", "service", k.String(), "old", was.String(), "new", q.String())
-		}
+	return in
+}
+
+// apply recomputes the whole desired table and hands it to the reconciler.
+func (d *Director) apply() {
+	prev := d.last.Quorum
+	d.last = Compute(d.cfg, d.inputs())
+	for k, q := range d.last.Quorum {
+		d.logQuorum(k, prev[k], q)
 	}
-	d.quorum = out.Quorum
-	d.lastDesired = out.Desired
-	d.deps.IPVS.SetDesired(out.Desired)
-	for name, delta := range PriorityDeltas(d.cfg, d.quorum) {
+	d.publish()
+}
+
+// applyService recomputes one service after its health changed.
+func (d *Director) applyService(k lvs.ServiceKey) {
+	was := d.last.Quorum[k]
+	if !d.last.Update(d.cfg, d.inputs(), k) {
+		d.apply()
+		return
+	}
+	d.logQuorum(k, was, d.last.Quorum[k])
+	d.publish()
+}
+
+func (d *Director) logQuorum(k lvs.ServiceKey, was, q lvs.QuorumState) {
+	if was != q && (was != lvs.QuorumUnknown || q == lvs.QuorumLost) {
+		d.log.Warn("quorum changed", "service", k.String(), "old", was.String(), "new", q.String())
+	}
+}
+
+// publish hands the desired table to the reconciler and applies the
+// priority deltas of tracked services.
+func (d *Director) publish() {
+	d.deps.IPVS.SetDesired(d.last.Desired)
+	for name, delta := range PriorityDeltas(d.cfg, d.last.Quorum) {
 		if in, ok := d.instances[name]; ok && in.delta != delta {
 			d.log.Warn("tracked services lower the VRRP priority", "instance", name, "by", delta, "was", in.delta)
 			in.delta = delta
@@ -232,7 +256,7 @@ func (d *Director) onHealth(hc HealthChange) {
 		return
 	}
 	d.up[k] = hc.Up // the scheduler has logged the transition
-	d.apply()
+	d.applyService(k.Service)
 }
 
 func (d *Director) onStateChange(ev StateChange) {

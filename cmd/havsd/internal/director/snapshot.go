@@ -46,7 +46,7 @@ func (d *Director) serviceStatus(vs *conf.VirtualService, observed map[lvs.Servi
 		Name:      vs.Name,
 		Key:       key.String(),
 		Scheduler: vs.Service.Scheduler,
-		QuorumUp:  d.quorum[key] != lvs.QuorumLost,
+		QuorumUp:  d.last.Quorum[key] != lvs.QuorumLost,
 		Wanted:    !(d.cfg.Global.IPVSMode == conf.IPVSMasterOnly && vs.Instance != "" && d.instances[vs.Instance] != nil && d.instances[vs.Instance].state != "master"),
 	}
 	if vs.Service.Timeout > 0 {
@@ -136,15 +136,15 @@ func (d *Director) Dump(ctx context.Context) (DumpState, error) {
 			Config:   d.cfg,
 			Health:   d.health.Status(),
 			Up:       make(map[string]bool, len(d.up)),
-			Quorum:   make(map[string]string, len(d.quorum)),
+			Quorum:   make(map[string]string, len(d.last.Quorum)),
 			Draining: make(map[string][]Drain, len(d.draining)),
-			Desired:  d.lastDesired,
+			Desired:  d.last.Desired,
 			Observed: d.deps.IPVS.Observed(),
 		}
 		for k, u := range d.up {
 			ds.Up[k.String()] = u
 		}
-		for k, q := range d.quorum {
+		for k, q := range d.last.Quorum {
 			ds.Quorum[k.String()] = q.String()
 		}
 		for k, list := range d.draining {
