@@ -9,7 +9,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
@@ -77,20 +76,6 @@ func (t *timed) reset() {
 	t.mu.Unlock()
 }
 
-// benchTable builds n services of 4 masq real servers each.
-func benchTable(n int) []lvs.Service {
-	out := make([]lvs.Service, n)
-	for i := range out {
-		vip := netip.AddrFrom4([4]byte{10, 200, byte(i >> 8), byte(i)})
-		out[i] = lvs.Service{Key: lvs.ServiceKey{Family: lvs.IPv4, Proto: lvs.TCP, Addr: vip, Port: 80}, Scheduler: "wrr"}
-		for j := range 4 {
-			out[i].Destinations = append(out[i].Destinations,
-				lvs.Destination{Addr: netip.AddrFrom4([4]byte{10, 0, 1, byte(10 + j)}), Port: 8080, Weight: 1, Forward: lvs.Masq})
-		}
-	}
-	return out
-}
-
 var benchServices = flag.Int("bench-services", 1000, "services in TestVMBench's table (HAVSD_BENCH_SERVICES overrides)")
 
 // TestVMBench prints the speed figures of issue 3 as ratios to ipvsadm -R
@@ -115,7 +100,7 @@ func TestVMBench(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("HAVSD_BENCH_SERVICES")); err == nil && v > 0 {
 		n = v
 	}
-	desired := benchTable(n)
+	desired := bigTable(n)
 	rules := ipvsadm.Format(desired)
 	report := func(format string, args ...any) {
 		line := fmt.Sprintf(format, args...)
