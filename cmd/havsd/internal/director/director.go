@@ -415,7 +415,7 @@ func (d *Director) Handover(ctx context.Context, name string) ([]string, error) 
 		errs      []error
 		group     sync.WaitGroup
 	)
-	for _, n := range slicesSorted(maps.Keys(targets)) {
+	for _, n := range slices.Sorted(maps.Keys(targets)) {
 		group.Add(1)
 		go func() {
 			defer group.Done()

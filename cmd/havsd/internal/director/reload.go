@@ -1,10 +1,8 @@
 package director
 
 import (
-	"cmp"
 	"fmt"
-	"iter"
-	"maps"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -107,9 +105,7 @@ func (d *Director) reconfigureInstances(old, cur *conf.Config) []string {
 	return summary
 }
 
-func configEqual(a, b vrrp.Config) bool {
-	return fmt.Sprintf("%#v", a) == fmt.Sprintf("%#v", b)
-}
+func configEqual(a, b vrrp.Config) bool { return reflect.DeepEqual(a, b) }
 
 // startDrains keeps real servers dropped from a service at weight 0 for the
 // service's DrainFor before they are deleted.
@@ -213,7 +209,3 @@ func describe(ch conf.Changes) []string {
 	}
 	return out
 }
-
-func slicesSorted[K cmp.Ordered](seq iter.Seq[K]) []K { return slices.Sorted(seq) }
-
-func mapsKeys[K comparable, V any](m map[K]V) iter.Seq[K] { return maps.Keys(m) }

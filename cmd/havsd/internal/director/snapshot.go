@@ -2,6 +2,7 @@ package director
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 
@@ -18,7 +19,7 @@ func (d *Director) status() Status {
 		LastReload: d.reload,
 		IPVS:       d.deps.IPVS.Status(),
 	}
-	for _, name := range slicesSorted(mapsKeys(d.instances)) {
+	for _, name := range slices.Sorted(maps.Keys(d.instances)) {
 		in := d.instances[name]
 		is := in.vrrp.Status()
 		is.Name = name
