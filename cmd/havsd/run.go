@@ -40,17 +40,10 @@ func loadConfig(path string) director.Loaded {
 	}
 	l := director.Loaded{Config: cfg, Diagnostics: buf.String()}
 	if diags.HasErrors() || cfg == nil {
-		l.Err = fmt.Errorf("%s is not valid: %d error(s)", path, countErrors(buf.String(), len(diags)))
+		l.Err = fmt.Errorf("%s is not valid: %d error(s)", path, max(len(diags.Errs()), 1))
 		l.Config = nil
 	}
 	return l
-}
-
-func countErrors(text string, n int) int {
-	if c := strings.Count(text, "Error: "); c > 0 {
-		return c
-	}
-	return n
 }
 
 // newLogger builds the slog logger the config and flags ask for.
