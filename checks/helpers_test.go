@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"net"
 	"net/netip"
-	"os"
 	"runtime"
 	"runtime/pprof"
 	"testing"
 	"time"
+
+	"github.com/havsd/havsd/test/need"
 )
 
 // noLeaks fails the test if the goroutine count has not returned to its
@@ -54,11 +55,5 @@ func addrPort(t *testing.T, a net.Addr) netip.AddrPort {
 // requireRoot skips a test that needs root, except in CI where it fails.
 func requireRoot(t *testing.T, why string) {
 	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("needs root: %s", why)
-	}
-	t.Skipf("needs root: %s", why)
+	need.Root(t, why)
 }

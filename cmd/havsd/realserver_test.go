@@ -3,12 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/vishvananda/netns"
+
+	"github.com/havsd/havsd/test/need"
 )
 
 func TestRealserverUsage(t *testing.T) {
@@ -37,12 +38,7 @@ func TestRealserverUsage(t *testing.T) {
 }
 
 func TestRealserverInNamespace(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("needs root to create a network namespace")
-		}
-		t.Skip("needs root: runs the command in a network namespace it creates")
-	}
+	need.Root(t, "runs the command in a network namespace it creates")
 	var outs []string
 	var codes []int
 	done := make(chan struct{})

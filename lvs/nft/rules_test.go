@@ -3,7 +3,6 @@ package nft
 import (
 	"context"
 	"net/netip"
-	"os"
 	"runtime"
 	"testing"
 
@@ -13,18 +12,14 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/havsd/havsd/lvs"
+
+	"github.com/havsd/havsd/test/need"
 )
 
 // needRoot skips without root, except in CI where it fails.
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("needs root to create a network namespace and program nftables")
-	}
-	t.Skip("needs root: creates a network namespace and programs nftables in it")
+	need.Root(t, "creates a network namespace and programs nftables in it")
 }
 
 // newNS creates an anonymous network namespace, closed at cleanup, and

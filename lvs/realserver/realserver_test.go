@@ -11,17 +11,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"github.com/havsd/havsd/test/need"
 )
 
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("needs root to create a network namespace")
-	}
-	t.Skip("needs root: runs in a network namespace it creates")
+	need.Root(t, "runs in a network namespace it creates")
 }
 
 // inNewNS runs fn on a thread moved into a fresh network namespace; the

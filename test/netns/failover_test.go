@@ -16,31 +16,20 @@ import (
 	"time"
 
 	"github.com/havsd/havsd/test/netns/topo"
+
+	"github.com/havsd/havsd/test/need"
 )
 
 // foRequire skips (or fails, in CI) a test that needs root, iproute2 and,
 // when director is keepalived, the keepalived binary.
 func foRequire(t *testing.T, director string) {
 	t.Helper()
-	why := ""
-	switch {
-	case os.Geteuid() != 0:
-		why = "needs root: builds network namespaces"
-	case !foHas("ip"):
-		why = "needs the ip binary (iproute2)"
-	case director == "keepalived" && !foHas("keepalived"):
-		why = "needs keepalived (apt-get install keepalived) for the baseline"
+	need.Root(t, "builds network namespaces")
+	need.Binaries(t, "ip")
+	if director == "keepalived" {
+		need.Binaries(t, "keepalived")
 	}
-	if why == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
 }
-
-func foHas(bin string) bool { _, err := exec.LookPath(bin); return err == nil }
 
 var (
 	foBuildOnce sync.Once

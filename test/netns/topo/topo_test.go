@@ -11,24 +11,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/havsd/havsd/test/need"
 )
 
 // needRoot skips without root and iproute2, except in CI where it fails.
 func needRoot(t *testing.T) {
 	t.Helper()
-	why := ""
-	if os.Geteuid() != 0 {
-		why = "needs root: creates network namespaces"
-	} else if _, err := exec.LookPath("ip"); err != nil {
-		why = "needs the ip binary (iproute2)"
-	}
-	if why == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
+	need.Root(t, "creates network namespaces")
+	need.Binaries(t, "ip")
 }
 
 // testPrefix returns a namespace prefix unique to this test run.

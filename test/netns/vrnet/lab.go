@@ -17,30 +17,20 @@ import (
 	"time"
 
 	"github.com/vishvananda/netns"
+
+	"github.com/havsd/havsd/test/need"
 )
 
 // Require skips the test unless it runs as root with the given binaries;
 // in CI (CI=true) it fails instead.
 func Require(t *testing.T, bins ...string) {
 	t.Helper()
-	why := ""
-	if os.Geteuid() != 0 {
-		why = "needs root: builds network namespaces"
-	}
+	need.Root(t, "builds network namespaces")
 	for _, b := range append([]string{"ip"}, bins...) {
-		if why == "" {
-			if _, err := exec.LookPath(b); err != nil {
-				why = "needs the " + b + " binary (apt-get install -y " + pkgOf(b) + ")"
-			}
+		if _, err := exec.LookPath(b); err != nil {
+			need.Missing(t, "needs the "+b+" binary (apt-get install -y "+pkgOf(b)+")")
 		}
 	}
-	if why == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
 }
 
 func pkgOf(bin string) string {

@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/havsd/havsd/test/need"
 )
 
 func TestParseTarget(t *testing.T) {
@@ -106,12 +108,7 @@ func closedPort(t *testing.T) netip.AddrPort {
 // TestVantageNamespace opens a socket inside a fresh namespace: its loopback
 // is its own, so a server on the host's loopback is out of reach from it.
 func TestVantageNamespace(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("needs root: creates a network namespace")
-		}
-		t.Skip("needs root: creates a network namespace")
-	}
+	need.Root(t, "creates a network namespace")
 	ns := fmt.Sprintf("hv-lb-dr%d", os.Getpid()%100000)
 	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add: %v: %s", err, out)
