@@ -34,10 +34,7 @@ func vrFailover(t *testing.T, version int, iv time.Duration) {
 		c1.AuthPass, c2.AuthPass = "secret", "secret"
 	}
 	mdi := vrrp.MasterDownInterval(version, 100, iv)
-	d1 := l.start(t, l.d1, c1)
-	d2 := l.start(t, l.d2, c2)
-	d1.WaitState(vrrp.StateMaster, 2*mdi+2*time.Second)
-	d2.WaitState(vrrp.StateBackup, 2*time.Second)
+	d1, d2 := l.startPair(t, c1, c2, mdi)
 	if !l.d1.HasAddr(vrVIP) || l.d2.HasAddr(vrVIP) {
 		t.Fatalf("VIP on d1 %v, on d2 %v; want d1 only", l.d1.HasAddr(vrVIP), l.d2.HasAddr(vrVIP))
 	}
@@ -61,8 +58,7 @@ func vrFailover(t *testing.T, version int, iv time.Duration) {
 	// Restart d1: it removes its stale VIP, then preempts.
 	l.MustIP(l.d1.NS, "link", "set", "eth0", "up")
 	d1 = l.start(t, l.d1, c1)
-	d1.WaitState(vrrp.StateMaster, 2*mdi+2*time.Second)
-	d2.WaitState(vrrp.StateBackup, 2*time.Second)
+	vrSettled(d1, d2, mdi)
 	vrWaitAddr(t, l.d2, false)
 	waitReach(t, l.client, "d1", 5*time.Second)
 
@@ -164,10 +160,7 @@ func TestVRRPHandover(t *testing.T) {
 	l := newVRLab(t)
 	iv := 100 * time.Millisecond
 	mdi := vrrp.MasterDownInterval(3, 100, iv)
-	d1 := l.start(t, l.d1, vrConfig("d1", 200, 3, iv))
-	d2 := l.start(t, l.d2, vrConfig("d2", 100, 3, iv))
-	d1.WaitState(vrrp.StateMaster, 2*mdi+2*time.Second)
-	d2.WaitState(vrrp.StateBackup, 2*time.Second)
+	d1, d2 := l.startPair(t, vrConfig("d1", 200, 3, iv), vrConfig("d2", 100, 3, iv), mdi)
 	waitReach(t, l.client, "d1", 5*time.Second)
 	p := startProberTimeout(l.client, vrVIP+vrPort, 20*time.Millisecond)
 	time.Sleep(50 * time.Millisecond)
@@ -209,18 +202,14 @@ func TestVRRPTrackedInterface(t *testing.T) {
 	l.MustIP(l.d1.NS, "link", "set", "trk1", "up")
 	c1 := vrConfig("d1", 200, 3, iv)
 	c1.Track = []vrrp.TrackInterface{{Name: "trk0"}}
-	d1 := l.start(t, l.d1, c1)
-	d2 := l.start(t, l.d2, vrConfig("d2", 100, 3, iv))
-	d1.WaitState(vrrp.StateMaster, 2*mdi+2*time.Second)
-	d2.WaitState(vrrp.StateBackup, 2*time.Second)
+	d1, d2 := l.startPair(t, c1, vrConfig("d2", 100, 3, iv), mdi)
 	l.MustIP(l.d1.NS, "link", "set", "trk1", "down")
 	d1.WaitState(vrrp.StateFault, 2*time.Second)
 	took := d2.WaitState(vrrp.StateMaster, mdi)
 	t.Logf("tracked link down: d2 MASTER %v after d1 FAULT (priority-0 advert)", took.Round(time.Millisecond))
 	vrWaitAddr(t, l.d1, false)
 	l.MustIP(l.d1.NS, "link", "set", "trk1", "up")
-	d1.WaitState(vrrp.StateMaster, 2*mdi+2*time.Second)
-	d2.WaitState(vrrp.StateBackup, 2*time.Second)
+	vrSettled(d1, d2, mdi)
 }
 
 // TestVRRPSyncGroup: two instances per director in a sync group (as NAT

@@ -66,6 +66,21 @@ func vrUnicast(cfg vrrp.Config, src string, peers ...string) vrrp.Config {
 	return cfg
 }
 
+// startPair starts d1 and d2 and waits until d1 is master and d2 backup;
+// mdi is the backup's Master_Down_Interval.
+func (l *vrLab) startPair(t *testing.T, c1, c2 vrrp.Config, mdi time.Duration) (d1, d2 *vrnet.Director) {
+	t.Helper()
+	d1, d2 = l.start(t, l.d1, c1), l.start(t, l.d2, c2)
+	vrSettled(d1, d2, mdi)
+	return d1, d2
+}
+
+// vrSettled waits until d1 is master and d2 backup.
+func vrSettled(d1, d2 *vrnet.Director, mdi time.Duration) {
+	d1.WaitState(vrrp.StateMaster, 2*mdi+2*time.Second)
+	d2.WaitState(vrrp.StateBackup, 2*time.Second)
+}
+
 func (l *vrLab) start(t *testing.T, n *vrnet.Node, cfg vrrp.Config) *vrnet.Director {
 	t.Helper()
 	return vrnet.StartDirector(t, n, vrHelper, vrnet.HelperSpec{Node: n.Name, Listen: vrPort, Config: cfg})

@@ -71,10 +71,7 @@ func TestVRRPHostileAdverts(t *testing.T) {
 	l := newVRLab(t)
 	iv := 100 * time.Millisecond
 	mdi := vrrp.MasterDownInterval(3, 100, iv)
-	d1 := l.start(t, l.d1, vrConfig("d1", 200, 3, iv))
-	d2 := l.start(t, l.d2, vrConfig("d2", 100, 3, iv))
-	d1.WaitState(vrrp.StateMaster, 2*mdi+2*time.Second)
-	d2.WaitState(vrrp.StateBackup, 2*time.Second)
+	d1, d2 := l.startPair(t, vrConfig("d1", 200, 3, iv), vrConfig("d2", 100, 3, iv), mdi)
 	group := vrrp.MulticastIPv4.String()
 	vip := []string{vrVIP}
 
@@ -138,10 +135,7 @@ func TestVRRPHostileUnicast(t *testing.T) {
 	l := newVRLab(t)
 	iv := 100 * time.Millisecond
 	mdi := vrrp.MasterDownInterval(3, 100, iv)
-	d1 := l.start(t, l.d1, vrUnicast(vrConfig("d1", 200, 3, iv), "10.9.0.1", "10.9.0.2"))
-	d2 := l.start(t, l.d2, vrUnicast(vrConfig("d2", 100, 3, iv), "10.9.0.2", "10.9.0.1"))
-	d1.WaitState(vrrp.StateMaster, 2*mdi+2*time.Second)
-	d2.WaitState(vrrp.StateBackup, 2*time.Second)
+	d1, d2 := l.startPair(t, vrUnicast(vrConfig("d1", 200, 3, iv), "10.9.0.1", "10.9.0.2"), vrUnicast(vrConfig("d2", 100, 3, iv), "10.9.0.2", "10.9.0.1"), mdi)
 	for _, dst := range []string{"10.9.0.1", "10.9.0.2"} {
 		vrSend(t, l.evil, 255, dst, vrAdvert(255, dst, []string{vrVIP}, nil))
 	}
