@@ -422,23 +422,12 @@ func TestVMFlushRepaired(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 	r.SetDesired(lvs.Desired{Services: desired})
 	want := ipvsadm.Format(desired)
-	poll(t, "the table to be programmed", func() bool { return runIpvsadm(t, "", "-Sn") == want })
+	waitFor(t, "the table to be programmed", func() bool { return runIpvsadm(t, "", "-Sn") == want })
 	runs := r.Stats().Runs
 	flushKernel(t) // an operator's ipvsadm -C
-	poll(t, "the periodic pass to repair ipvsadm -C", func() bool { return runIpvsadm(t, "", "-Sn") == want })
+	waitFor(t, "the periodic pass to repair ipvsadm -C", func() bool { return runIpvsadm(t, "", "-Sn") == want })
 	if r.Stats().Runs <= runs {
 		t.Errorf("repaired without a pass?")
-	}
-}
-
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -197,9 +197,10 @@ func TestRunRepairsDriftAndCollapsesTriggers(t *testing.T) {
 	}
 }
 
+// waitFor polls cond until it holds, failing after 10 s (the VM is slow).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
