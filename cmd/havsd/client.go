@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/havsd/havsd/cmd/havsd/internal/control"
-	"github.com/havsd/havsd/cmd/havsd/internal/director"
 	"github.com/havsd/havsd/conf"
+	"github.com/havsd/havsd/director"
 )
 
 // defaultSocket is where the control socket lives unless the config says otherwise.

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/havsd/havsd/cmd/havsd/internal/control"
-	"github.com/havsd/havsd/cmd/havsd/internal/director"
+	"github.com/havsd/havsd/director"
 )
 
 // TestVMDaemonReloads runs the whole daemon against the VM kernel's IPVS:

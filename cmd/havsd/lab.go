@@ -15,7 +15,7 @@ import (
 
 	"github.com/havsd/havsd/cmd/havsd/internal/drill"
 	"github.com/havsd/havsd/cmd/havsd/internal/lab"
-	"github.com/havsd/havsd/test/netns/topo"
+	"github.com/havsd/havsd/netlab"
 )
 
 // The lab starts real-server responders by running this same binary with
@@ -65,12 +65,12 @@ func (c *cli) lab(ctx context.Context, args []string) int {
 	fs.StringVar(&f.events, "events", "", "comma-separated `events` to drill: crash, link, stop, handover (default crash,handover; crash,stop for keepalived)")
 	fs.IntVar(&f.n, "n", 3, "repetitions of each event")
 	fs.IntVar(&f.reals, "reals", 2, "number of real servers")
-	fs.StringVar(&f.target, "target", "http://"+topo.VIP.String()+"/", "probe `target` from the client: http://VIP/, tcp://VIP:80 or icmp://VIP")
+	fs.StringVar(&f.target, "target", "http://"+netlab.VIP.String()+"/", "probe `target` from the client: http://VIP/, tcp://VIP:80 or icmp://VIP")
 	fs.DurationVar(&f.interval, "interval", 5*time.Millisecond, "probe `interval`")
 	fs.DurationVar(&f.timeout, "timeout", 500*time.Millisecond, "probe `timeout`")
 	fs.DurationVar(&f.mtbf, "mtbf", 720*time.Hour, "mean time between failures for the availability arithmetic")
 	fs.StringVar(&f.prefix, "prefix", lab.DefaultPrefix, "namespace name `prefix` (tests use their own)")
-	fs.StringVar(&f.stateDir, "state-dir", topo.DefaultStateDir, "`directory` of the lab's state file")
+	fs.StringVar(&f.stateDir, "state-dir", netlab.DefaultStateDir, "`directory` of the lab's state file")
 	fs.StringVar(&f.jsonOut, "json", "", "also write the drill results as JSON to `file`")
 	if fs.Parse(args) != nil || fs.NArg() > 0 {
 		return exitUsage
@@ -97,7 +97,7 @@ func (c *cli) lab(ctx context.Context, args []string) int {
 func (f *labFlags) options() (lab.Options, []string, error) {
 	var opt lab.Options
 	var err error
-	if opt.Mode, err = topo.ParseMode(f.mode); err != nil {
+	if opt.Mode, err = netlab.ParseMode(f.mode); err != nil {
 		return opt, nil, err
 	}
 	if opt.Kind, err = lab.ParseKind(f.director); err != nil {
@@ -169,7 +169,7 @@ func (c *cli) runLab(ctx context.Context, f labFlags, opt lab.Options, events []
 	fmt.Fprintf(out, "building a %s lab: client, directors d1 and d2 (%s, VRRPv%d, advert %s), %d real servers; namespaces %s*\n",
 		opt.Mode, opt.Kind, opt.Version, opt.Advert, opt.Reals, opt.Prefix)
 	l, err := lab.Up(ctx, opt)
-	if errors.Is(err, topo.ErrExists) {
+	if errors.Is(err, netlab.ErrExists) {
 		down := "havsd lab down"
 		if opt.Prefix != lab.DefaultPrefix {
 			down += " -prefix " + opt.Prefix
@@ -194,8 +194,8 @@ func (c *cli) runLab(ctx context.Context, f labFlags, opt lab.Options, events []
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "master: %s (holds %s)\n\n", master, topo.VIP)
-	for i, d := range topo.Directors {
+	fmt.Fprintf(out, "master: %s (holds %s)\n\n", master, netlab.VIP)
+	for i, d := range netlab.Directors {
 		fmt.Fprintf(out, "--- status of %s\n%s\n", d, l.Status(ctx, i))
 	}
 	if err := c.labTraffic(ctx, l, f.target); err != nil {
@@ -213,7 +213,7 @@ func (c *cli) runLab(ctx context.Context, f labFlags, opt lab.Options, events []
 	}
 	if f.keep {
 		keep = true
-		fmt.Fprintf(out, "\nthe lab stays up (--keep). Try:\n  ip netns exec %s curl -s http://%s/\n  havsd status -s %s\n  ip -n %s addr show eth0\nand remove it with: havsd lab down", l.ClientNS(), topo.VIP, l.Socket(0), l.Topo.NS(topo.D1))
+		fmt.Fprintf(out, "\nthe lab stays up (--keep). Try:\n  ip netns exec %s curl -s http://%s/\n  havsd status -s %s\n  ip -n %s addr show eth0\nand remove it with: havsd lab down", l.ClientNS(), netlab.VIP, l.Socket(0), l.Topo.NS(netlab.D1))
 		if opt.Prefix != lab.DefaultPrefix {
 			fmt.Fprintf(out, " -prefix %s", opt.Prefix)
 		}
@@ -229,7 +229,7 @@ func (c *cli) labTraffic(ctx context.Context, l *lab.Lab, target string) error {
 		return err
 	}
 	defer v.Close()
-	url := "http://" + topo.VIP.String() + "/"
+	url := "http://" + netlab.VIP.String() + "/"
 	fmt.Fprintf(c.stdout, "client → %s:", url)
 	for i := 0; i < 4; i++ {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -247,7 +247,7 @@ func (c *cli) labTraffic(ctx context.Context, l *lab.Lab, target string) error {
 // labCPU prints and returns the CPU share of each running director.
 func (c *cli) labCPU(l *lab.Lab) []cpuJSON {
 	var out []cpuJSON
-	for i, d := range topo.Directors {
+	for i, d := range netlab.Directors {
 		cpu, wall, err := l.CPU(i)
 		if err != nil || wall < 5*time.Second { // just restarted: no meaningful share
 			continue
@@ -280,7 +280,7 @@ func (c *cli) labDrills(ctx context.Context, l *lab.Lab, f labFlags, events []st
 		return nil, err
 	}
 	defer pr.Close()
-	garp, err := drill.WatchGARP(v, "eth0", topo.VIP)
+	garp, err := drill.WatchGARP(v, "eth0", netlab.VIP)
 	if err != nil {
 		return nil, err
 	}
@@ -373,12 +373,12 @@ func (c *cli) labDown(args []string) int {
 	fs := flag.NewFlagSet("lab down", flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
 	prefix := fs.String("prefix", lab.DefaultPrefix, "namespace name `prefix` of the lab")
-	stateDir := fs.String("state-dir", topo.DefaultStateDir, "`directory` of the lab's state file")
+	stateDir := fs.String("state-dir", netlab.DefaultStateDir, "`directory` of the lab's state file")
 	if fs.Parse(args) != nil || fs.NArg() > 0 {
 		return exitUsage
 	}
-	path := topo.StateFile(*stateDir, *prefix)
-	st, err := topo.ReadState(path)
+	path := netlab.StateFile(*stateDir, *prefix)
+	st, err := netlab.ReadState(path)
 	if errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintf(c.stdout, "no lab is up (no %s)\n", path)
 		return exitOK
@@ -387,7 +387,7 @@ func (c *cli) labDown(args []string) int {
 		fmt.Fprintln(c.stderr, "havsd lab down:", err)
 		return exitFailure
 	}
-	if err := topo.Down(path); err != nil {
+	if err := netlab.Down(path); err != nil {
 		fmt.Fprintln(c.stderr, "havsd lab down:", err)
 		return exitFailure
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/havsd/havsd/test/vm"
+	"github.com/havsd/havsd/internal/vmrun"
 )
 
 // labVM runs the same lab inside the test VM (test/vm), whose kernel has
@@ -39,16 +39,16 @@ func (c *cli) labVM(ctx context.Context, args []string, cache string, director s
 	}
 	guest = append(guest, "-dir", "/tmp/havsd-lab")
 	fmt.Fprintf(c.stdout, "booting the test VM (qemu, cache %s) to run: %s\n", cache, strings.Join(guest[1:], " "))
-	res, err := vm.Run(ctx, vm.Options{
+	res, err := vmrun.Run(ctx, vmrun.Options{
 		Cache:   cache,
-		Files:   []vm.File{{Host: self, Guest: "/havsd/havsd"}},
+		Files:   []vmrun.File{{Host: self, Guest: "/havsd/havsd"}},
 		Command: guest,
 		MemMiB:  1024,
 		CPUs:    2,
 		Timeout: 20 * time.Minute,
 		Console: c.stdout,
 	})
-	if errors.Is(err, vm.ErrNoCache) {
+	if errors.Is(err, vmrun.ErrNoCache) {
 		fmt.Fprintf(c.stderr, "havsd lab --vm: %v: run test/vm/setup.sh %s (or set HAVSD_VM_CACHE)\n", err, cache)
 		return exitFailure
 	}

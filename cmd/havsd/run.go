@@ -18,9 +18,9 @@ import (
 
 	"github.com/havsd/havsd/checks"
 	"github.com/havsd/havsd/cmd/havsd/internal/control"
-	"github.com/havsd/havsd/cmd/havsd/internal/director"
 	"github.com/havsd/havsd/cmd/havsd/internal/metrics"
 	"github.com/havsd/havsd/conf"
+	"github.com/havsd/havsd/director"
 	"github.com/havsd/havsd/lvs"
 	"github.com/havsd/havsd/lvs/nft"
 	"github.com/havsd/havsd/lvs/sysctl"
@@ -128,11 +128,11 @@ func (c *cli) serve(ctx context.Context, file string, cfg *conf.Config, log *slo
 			}
 			return l
 		},
-		NewVRRP:     newVRRP(log),
-		ReleaseVIPs: releaseVIPs,
-		Bind:        bindGroups(log),
+		NewVRRP:     director.NewVRRPFunc(log),
+		ReleaseVIPs: director.ReleaseVIPs,
+		Bind:        director.BindGroups(log),
 		IPVS:        openIPVS(cfg, log),
-		NewHealth:   func(ch chan<- director.HealthChange) director.Health { return &health{s: sched, out: ch} },
+		NewHealth:   func(ch chan<- director.HealthChange) director.Health { return director.NewHealth(sched, ch) },
 	}
 	d = director.New(cfg, file, deps, log)
 	m = metrics.New(d.Status)
@@ -229,7 +229,7 @@ func openIPVS(cfg *conf.Config, log *slog.Logger) director.IPVS {
 	t, err := lvs.OpenIPVS("")
 	if err != nil {
 		log.Warn("IPVS is not available; running VRRP and health checks only", "component", "ipvs", "err", err)
-		return noIPVS{err: err}
+		return director.NoIPVS(err)
 	}
 	if g := cfg.Global; g.TimeoutTCP > 0 || g.TimeoutTCPFin > 0 || g.TimeoutUDP > 0 {
 		if err := t.SetTimeouts(g.TimeoutTCP, g.TimeoutTCPFin, g.TimeoutUDP); err != nil {
@@ -242,7 +242,7 @@ func openIPVS(cfg *conf.Config, log *slog.Logger) director.IPVS {
 		Filter:       nft.New(nft.Options{}),
 		PruneForeign: cfg.Global.PruneForeign,
 	})
-	return reconciler{r}
+	return director.NewIPVS(r)
 }
 
 // removeStaleVIPs deletes configured VIPs that are present before any

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/havsd/havsd/test/netns/topo"
+	"github.com/havsd/havsd/netlab"
 
 	"github.com/havsd/havsd/test/need"
 )
@@ -95,7 +95,7 @@ func foStartLab(t *testing.T, bin string, args ...string) *foLab {
 			<-l.done
 		}
 		// Whatever happened, leave nothing behind for the next test.
-		_ = topo.Down(topo.StateFile(l.stateDir, l.prefix))
+		_ = netlab.Down(netlab.StateFile(l.stateDir, l.prefix))
 		if l.err != nil && t.Failed() {
 			t.Logf("output of the failed lab:\n%s", l.out.String())
 		}
@@ -132,9 +132,9 @@ func (l *foLab) waitFor(t *testing.T, s string, d time.Duration) {
 }
 
 // state reads the lab's state file.
-func (l *foLab) state(t *testing.T) topo.State {
+func (l *foLab) state(t *testing.T) netlab.State {
 	t.Helper()
-	st, err := topo.ReadState(topo.StateFile(l.stateDir, l.prefix))
+	st, err := netlab.ReadState(netlab.StateFile(l.stateDir, l.prefix))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,9 +143,9 @@ func (l *foLab) state(t *testing.T) topo.State {
 
 // assertClean checks that no namespace, process or state file of the lab is
 // left: deleting the namespaces also deleted every veth and bridge in them.
-func (l *foLab) assertClean(t *testing.T, procs []topo.ProcRecord) {
+func (l *foLab) assertClean(t *testing.T, procs []netlab.ProcRecord) {
 	t.Helper()
-	left, err := topo.Namespaces(context.Background(), l.prefix)
+	left, err := netlab.Namespaces(context.Background(), l.prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func (l *foLab) assertClean(t *testing.T, procs []topo.ProcRecord) {
 			t.Errorf("process %s (pid %d) left running", p.Name, p.PID)
 		}
 	}
-	if _, err := os.Stat(topo.StateFile(l.stateDir, l.prefix)); err == nil {
+	if _, err := os.Stat(netlab.StateFile(l.stateDir, l.prefix)); err == nil {
 		t.Errorf("state file left behind")
 	}
 	// The switch ends of the veths carry the node names; none may have
@@ -277,7 +277,7 @@ func TestLabDown(t *testing.T) {
 		t.Fatalf("havsd lab --keep: %v", err)
 	}
 	st := l.state(t)
-	if ns, _ := topo.Namespaces(context.Background(), l.prefix); len(ns) == 0 {
+	if ns, _ := netlab.Namespaces(context.Background(), l.prefix); len(ns) == 0 {
 		t.Fatalf("--keep left no namespaces")
 	}
 	out, err := exec.Command(bin, "lab", "down", "-prefix", l.prefix, "-state-dir", l.stateDir).CombinedOutput()

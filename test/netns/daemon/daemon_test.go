@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/havsd/havsd/test/netns/topo"
+	"github.com/havsd/havsd/netlab"
 )
 
 // addrEvents watches address changes in a node until stop is called and
@@ -54,7 +54,7 @@ func TestReloadUnchangedTouchesNothing(t *testing.T) {
 		t.Errorf("reload of an unchanged file said %q, want \"no change\"", out)
 	}
 	time.Sleep(300 * time.Millisecond)
-	if ev := stop(); strings.Contains(ev, topo.VIP.String()) || strings.Contains(ev, "Deleted") {
+	if ev := stop(); strings.Contains(ev, netlab.VIP.String()) || strings.Contains(ev, "Deleted") {
 		t.Errorf("an unchanged reload changed addresses:\n%s", ev)
 	}
 	after, err := p.status("d1")
@@ -180,7 +180,7 @@ func TestStatusJSONAndMetrics(t *testing.T) {
 		}
 	}
 	var families map[string]*dto.MetricFamily
-	err = p.topo.Do(topo.D1, func() error {
+	err = p.topo.Do(netlab.D1, func() error {
 		// Dial here: http.Client would dial on another thread, outside d1.
 		c, err := net.Dial("tcp", "127.0.0.1:9473")
 		if err != nil {
@@ -261,7 +261,7 @@ func TestGracefulStopHandsOver(t *testing.T) {
 		t.Errorf("graceful stop lost %d probes, want at most 1", lost)
 	}
 	out, _ := exec.Command("ip", "-n", p.topo.NS("d1"), "-o", "addr", "show", "dev", "eth0").CombinedOutput()
-	if strings.Contains(string(out), topo.VIP.String()+"/") {
+	if strings.Contains(string(out), netlab.VIP.String()+"/") {
 		t.Errorf("d1 still holds the VIP after stopping:\n%s", out)
 	}
 }

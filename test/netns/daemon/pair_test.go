@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/havsd/havsd/test/netns/topo"
+	"github.com/havsd/havsd/netlab"
 )
 
 var pairSeq atomic.Int32
@@ -25,10 +25,10 @@ var pairSeq atomic.Int32
 // on one bridge, with a responder on each director.
 type pair struct {
 	t        *testing.T
-	topo     *topo.Topology
+	topo     *netlab.Topology
 	dir      string
 	interval string
-	procs    map[string]*topo.Proc
+	procs    map[string]*netlab.Proc
 }
 
 // configText is a director's configuration; extra is appended inside the
@@ -60,7 +60,7 @@ virtual_service "web" {
   scheduler = "rr"
   %s
 }
-`, node, p.socket(node), prio, p.interval, topo.VIP, extra, topo.VIP, reals)
+`, node, p.socket(node), prio, p.interval, netlab.VIP, extra, netlab.VIP, reals)
 }
 
 func (p *pair) socket(node string) string { return filepath.Join(p.dir, node+".sock") }
@@ -78,18 +78,18 @@ func (p *pair) writeConfig(node, text string) {
 func newPair(t *testing.T, interval string) *pair {
 	t.Helper()
 	prefix := fmt.Sprintf("hvd%d-", pairSeq.Add(1))
-	spec := topo.Pair(prefix, topo.ModeDR, 0)
+	spec := netlab.Pair(prefix, netlab.ModeDR, 0)
 	spec.StateDir = t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tp, err := topo.Build(ctx, spec)
+	tp, err := netlab.Build(ctx, spec)
 	if err != nil {
 		t.Fatalf("building topology: %v", err)
 	}
-	p := &pair{t: t, topo: tp, dir: t.TempDir(), interval: interval, procs: map[string]*topo.Proc{}}
+	p := &pair{t: t, topo: tp, dir: t.TempDir(), interval: interval, procs: map[string]*netlab.Proc{}}
 	t.Cleanup(func() {
 		if t.Failed() {
-			for _, n := range topo.Directors {
+			for _, n := range netlab.Directors {
 				b, _ := os.ReadFile(filepath.Join(p.dir, n+".log"))
 				t.Logf("%s log:\n%s", n, b)
 			}
@@ -98,9 +98,9 @@ func newPair(t *testing.T, interval string) *pair {
 			t.Errorf("tearing down: %v", err)
 		}
 	})
-	for i, n := range topo.Directors {
+	for i, n := range netlab.Directors {
 		p.writeConfig(n, p.configText(n, 150-50*i, "", ""))
-		if _, err := tp.Start(n, "responder", []string{os.Args[0]}, topo.ProcOptions{Env: []string{"HAVSD_RESPONDER=" + n}}); err != nil {
+		if _, err := tp.Start(n, "responder", []string{os.Args[0]}, netlab.ProcOptions{Env: []string{"HAVSD_RESPONDER=" + n}}); err != nil {
 			t.Fatal(err)
 		}
 		p.start(n)
@@ -117,7 +117,7 @@ func (p *pair) start(node string) {
 		p.t.Fatal(err)
 	}
 	p.t.Cleanup(func() { log.Close() })
-	proc, err := p.topo.Start(node, "havsd", []string{havsd, "run", "-f", p.config(node)}, topo.ProcOptions{Out: log})
+	proc, err := p.topo.Start(node, "havsd", []string{havsd, "run", "-f", p.config(node)}, netlab.ProcOptions{Out: log})
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func (p *pair) probe(ctx context.Context, interval time.Duration) *probeLog {
 	pl := &probeLog{answers: map[string]int{}}
 	started := make(chan struct{})
 	go func() {
-		_ = p.topo.Do(topo.Client, func() error {
+		_ = p.topo.Do(netlab.Client, func() error {
 			close(started)
 			lastOK := time.Now()
 			failing := false
@@ -211,7 +211,7 @@ func (p *pair) probe(ctx context.Context, interval time.Duration) *probeLog {
 					return nil
 				case <-tick.C:
 				}
-				who := dialOnce(net.JoinHostPort(topo.VIP.String(), "80"), probeTimeout)
+				who := dialOnce(net.JoinHostPort(netlab.VIP.String(), "80"), probeTimeout)
 				pl.mu.Lock()
 				pl.sent++
 				if who == "" {

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/havsd/havsd/test/netns/topo"
+	"github.com/havsd/havsd/netlab"
 )
 
 // Kind is the director software.
@@ -42,7 +42,7 @@ func ParseKind(s string) (Kind, error) {
 // Params are the settings both directors share.
 type Params struct {
 	Kind     Kind
-	Mode     topo.Mode
+	Mode     netlab.Mode
 	Reals    int           // real servers
 	Version  int           // VRRP version, 2 or 3
 	Advert   time.Duration // advert interval; whole seconds for v2
@@ -83,7 +83,7 @@ func (p Params) MasterDown() time.Duration {
 }
 
 // gateway reports whether the real servers' gateway VIP floats too.
-func (p Params) gateway() bool { return p.Mode == topo.ModeNAT && p.Reals > 0 }
+func (p Params) gateway() bool { return p.Mode == netlab.ModeNAT && p.Reals > 0 }
 
 // HavsdConfig renders the HCL of director i (0 or 1), in the shape of
 // doc/config-sketch.hcl.
@@ -100,17 +100,17 @@ func (p Params) HavsdConfig(i int, socket string) string {
 		}
 		fmt.Fprintf(&b, "  virtual_ipaddress = [%q]\n}\n\n", vip)
 	}
-	inst("VI_EXT", "eth0", vridExt, topo.VIP.String()+"/24")
+	inst("VI_EXT", "eth0", vridExt, netlab.VIP.String()+"/24")
 	if p.gateway() {
-		inst("VI_INT", "eth1", vridInt, topo.GwVIP.String()+"/24")
+		inst("VI_INT", "eth1", vridInt, netlab.GwVIP.String()+"/24")
 		b.WriteString("vrrp_sync_group \"LAB\" {\n  instances = [\"VI_EXT\", \"VI_INT\"]\n}\n\n")
 	}
 	if p.Services && p.Reals > 0 {
-		fmt.Fprintf(&b, "virtual_service \"web\" {\n  protocol  = \"tcp\"\n  address   = \"%s:80\"\n", topo.VIP)
+		fmt.Fprintf(&b, "virtual_service \"web\" {\n  protocol  = \"tcp\"\n  address   = \"%s:80\"\n", netlab.VIP)
 		fmt.Fprintf(&b, "  scheduler = \"wrr\"\n  instance  = \"VI_EXT\"\n  forward   = %q\n  inhibit_on_failure = true\n\n", p.Mode.String())
 		b.WriteString("  check \"http\" {\n    interval = \"1s\"\n    timeout  = \"500ms\"\n    retry    = 2\n    path     = \"/\"\n    status   = [\"200-299\"]\n  }\n")
 		for r := 0; r < p.Reals; r++ {
-			fmt.Fprintf(&b, "\n  real_server \"%s:80\" {\n    weight = 1\n  }\n", topo.RealIP(p.Mode, r))
+			fmt.Fprintf(&b, "\n  real_server \"%s:80\" {\n    weight = 1\n  }\n", netlab.RealIP(p.Mode, r))
 		}
 		b.WriteString("}\n")
 	}
@@ -134,9 +134,9 @@ func (p Params) KeepalivedConfig(i int) string {
 		}
 		fmt.Fprintf(&b, "  virtual_ipaddress {\n    %s dev %s\n  }\n}\n\n", vip, dev)
 	}
-	inst("VI_EXT", "eth0", vridExt, topo.VIP.String()+"/24")
+	inst("VI_EXT", "eth0", vridExt, netlab.VIP.String()+"/24")
 	if p.gateway() {
-		inst("VI_INT", "eth1", vridInt, topo.GwVIP.String()+"/24")
+		inst("VI_INT", "eth1", vridInt, netlab.GwVIP.String()+"/24")
 	}
 	return b.String()
 }

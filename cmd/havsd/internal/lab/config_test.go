@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/havsd/havsd/test/netns/topo"
+	"github.com/havsd/havsd/netlab"
 )
 
 func TestMasterDown(t *testing.T) {
@@ -43,7 +43,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestConfigs(t *testing.T) {
-	p := Params{Kind: KindHavsd, Mode: topo.ModeNAT, Reals: 2, Version: 3, Advert: 50 * time.Millisecond, Services: true}
+	p := Params{Kind: KindHavsd, Mode: netlab.ModeNAT, Reals: 2, Version: 3, Advert: 50 * time.Millisecond, Services: true}
 	h := p.HavsdConfig(1, "/tmp/d2.sock")
 	for _, want := range []string{`priority          = 100`, `advert_interval   = "50ms"`, `"10.99.1.254/24"`, `vrrp_sync_group "LAB"`, `real_server "10.99.1.12:80"`, `control_socket = "/tmp/d2.sock"`} {
 		if !strings.Contains(h, want) {

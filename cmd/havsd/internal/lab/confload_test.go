@@ -5,13 +5,13 @@ import (
 	"time"
 
 	"github.com/havsd/havsd/conf"
-	"github.com/havsd/havsd/test/netns/topo"
+	"github.com/havsd/havsd/netlab"
 )
 
 // TestHavsdConfigLoads checks that every lab configuration is valid HCL for
 // the conf package.
 func TestHavsdConfigLoads(t *testing.T) {
-	for _, m := range []topo.Mode{topo.ModeNAT, topo.ModeDR} {
+	for _, m := range []netlab.Mode{netlab.ModeNAT, netlab.ModeDR} {
 		for _, v := range []struct {
 			version int
 			advert  time.Duration

@@ -8,7 +8,7 @@ import (
 	"syscall"
 
 	"github.com/havsd/havsd/cmd/havsd/internal/drill"
-	"github.com/havsd/havsd/test/netns/topo"
+	"github.com/havsd/havsd/netlab"
 )
 
 // Events the lab can trigger on the master.
@@ -61,7 +61,7 @@ func (l *Lab) Event(name string) (drill.Event, error) {
 		}
 		ev.Restore = func(ctx context.Context) error {
 			l.expectAfterRestore(victim)
-			return l.setLinks(ctx, topo.Directors[victim], "up")
+			return l.setLinks(ctx, netlab.Directors[victim], "up")
 		}
 	case EventStop:
 		ev.Trigger = func(ctx context.Context, master string) error {
@@ -96,4 +96,4 @@ func (l *Lab) Event(name string) (drill.Event, error) {
 }
 
 // ClientNS is the namespace of the lab's client.
-func (l *Lab) ClientNS() string { return l.Topo.NS(topo.Client) }
+func (l *Lab) ClientNS() string { return l.Topo.NS(netlab.Client) }

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/havsd/havsd/cmd/havsd/internal/drill"
-	"github.com/havsd/havsd/test/netns/topo"
+	"github.com/havsd/havsd/netlab"
 )
 
 // DefaultPrefix names the lab's namespaces.
@@ -25,7 +25,7 @@ const DefaultPrefix = "hvlab-"
 type Options struct {
 	Params
 	Prefix   string    // namespace prefix; DefaultPrefix if empty
-	StateDir string    // topology state directory; topo.DefaultStateDir if empty
+	StateDir string    // topology state directory; netlab.DefaultStateDir if empty
 	Dir      string    // configs and logs; created if missing
 	Self     string    // the havsd binary (responders, havsd run, status, handover)
 	Log      io.Writer // progress messages
@@ -34,10 +34,10 @@ type Options struct {
 // Lab is a running pair of directors with a client and real servers.
 type Lab struct {
 	opt     Options
-	Topo    *topo.Topology
+	Topo    *netlab.Topology
 	VIPs    *drill.VIPWatch
 	gwVIPs  *drill.VIPWatch // NAT: the real servers' gateway VIP
-	dirs    [2]*topo.Proc
+	dirs    [2]*netlab.Proc
 	started [2]time.Time
 	// expect is the director that must hold the VIP before the pair counts
 	// as steady: d1, the preferred master, after it (re)started, since it
@@ -61,13 +61,13 @@ func Up(ctx context.Context, opt Options) (l *Lab, err error) {
 	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating lab directory: %w", err)
 	}
-	spec := topo.Pair(opt.Prefix, opt.Mode, opt.Reals)
+	spec := netlab.Pair(opt.Prefix, opt.Mode, opt.Reals)
 	spec.StateDir = opt.StateDir
-	t, err := topo.Build(ctx, spec)
+	t, err := netlab.Build(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
-	l = &Lab{opt: opt, Topo: t, expect: topo.D1}
+	l = &Lab{opt: opt, Topo: t, expect: netlab.D1}
 	defer func() {
 		if err != nil {
 			_ = l.Close()
@@ -80,29 +80,29 @@ func Up(ctx context.Context, opt Options) (l *Lab, err error) {
 		return l, err
 	}
 	for r := 0; r < opt.Reals; r++ {
-		if err := l.responder(topo.RealName(r)); err != nil {
+		if err := l.responder(netlab.RealName(r)); err != nil {
 			return l, err
 		}
 	}
 	// A responder on each director serves the VIP where IPVS cannot.
-	for _, d := range topo.Directors {
+	for _, d := range netlab.Directors {
 		if err := l.responder(d); err != nil {
 			return l, err
 		}
 	}
 	nodes := map[string]string{}
-	for _, d := range topo.Directors {
+	for _, d := range netlab.Directors {
 		nodes[d] = t.NS(d)
 	}
-	if l.VIPs, err = drill.WatchVIP(topo.VIP, nodes); err != nil {
+	if l.VIPs, err = drill.WatchVIP(netlab.VIP, nodes); err != nil {
 		return l, err
 	}
 	if opt.gateway() {
-		if l.gwVIPs, err = drill.WatchVIP(topo.GwVIP, nodes); err != nil {
+		if l.gwVIPs, err = drill.WatchVIP(netlab.GwVIP, nodes); err != nil {
 			return l, err
 		}
 	}
-	for i := range topo.Directors {
+	for i := range netlab.Directors {
 		if err := l.StartDirector(i); err != nil {
 			return l, err
 		}
@@ -135,7 +135,7 @@ func (l *Lab) Socket(i int) string { return filepath.Join(l.opt.Dir, fmt.Sprintf
 func (l *Lab) logPath(name string) string { return filepath.Join(l.opt.Dir, name+".log") }
 
 func (l *Lab) writeConfigs() error {
-	for i := range topo.Directors {
+	for i := range netlab.Directors {
 		src := l.opt.HavsdConfig(i, l.Socket(i))
 		if l.opt.Kind == KindKeepalived {
 			src = l.opt.KeepalivedConfig(i)
@@ -153,13 +153,13 @@ func (l *Lab) responder(node string) error {
 		return fmt.Errorf("opening responder log: %w", err)
 	}
 	defer f.Close()
-	_, err = l.Topo.Start(node, "http-"+node, []string{l.opt.Self}, topo.ProcOptions{Env: []string{ResponderEnv + "=" + node}, Out: f})
+	_, err = l.Topo.Start(node, "http-"+node, []string{l.opt.Self}, netlab.ProcOptions{Env: []string{ResponderEnv + "=" + node}, Out: f})
 	return err
 }
 
 // StartDirector starts director i (0 or 1) with the lab's configuration.
 func (l *Lab) StartDirector(i int) error {
-	node := topo.Directors[i]
+	node := netlab.Directors[i]
 	var argv []string
 	switch l.opt.Kind {
 	case KindHavsd:
@@ -176,7 +176,7 @@ func (l *Lab) StartDirector(i int) error {
 	}
 	defer f.Close()
 	fmt.Fprintf(f, "=== %s starting %s\n", time.Now().UTC().Format(time.RFC3339Nano), strings.Join(argv, " "))
-	p, err := l.Topo.Start(node, l.opt.Kind.String()+"-"+node, argv, topo.ProcOptions{Out: f})
+	p, err := l.Topo.Start(node, l.opt.Kind.String()+"-"+node, argv, netlab.ProcOptions{Out: f})
 	if err != nil {
 		return err
 	}
@@ -189,7 +189,7 @@ func (l *Lab) pidFile(i int, what string) string {
 }
 
 // Director returns the process of director i, nil if not running.
-func (l *Lab) Director(i int) *topo.Proc {
+func (l *Lab) Director(i int) *netlab.Proc {
 	if p := l.dirs[i]; p != nil && !p.Exited() {
 		return p
 	}
@@ -197,7 +197,7 @@ func (l *Lab) Director(i int) *topo.Proc {
 }
 
 func index(node string) (int, error) {
-	for i, d := range topo.Directors {
+	for i, d := range netlab.Directors {
 		if d == node {
 			return i, nil
 		}
@@ -213,9 +213,9 @@ func (l *Lab) Ready(ctx context.Context) (string, error) {
 	stable := max(300*time.Millisecond, 3*l.opt.Advert)
 	deadline := time.Now().Add(30*time.Second + 3*settle)
 	for {
-		for i := range topo.Directors {
+		for i := range netlab.Directors {
 			if l.dirs[i] == nil || l.dirs[i].Exited() {
-				return "", fmt.Errorf("director d%d is not running: see %s", i+1, l.logPath(topo.Directors[i]))
+				return "", fmt.Errorf("director d%d is not running: see %s", i+1, l.logPath(netlab.Directors[i]))
 			}
 		}
 		now := time.Now()
@@ -231,7 +231,7 @@ func (l *Lab) Ready(ctx context.Context) (string, error) {
 			return h[0], nil
 		}
 		if now.After(deadline) {
-			return "", fmt.Errorf("no steady master: VIP %s held by %v, gateway VIP held by %v", topo.VIP, h, gw)
+			return "", fmt.Errorf("no steady master: VIP %s held by %v, gateway VIP held by %v", netlab.VIP, h, gw)
 		}
 		select {
 		case <-ctx.Done():
@@ -277,7 +277,7 @@ func (l *Lab) kill(i int) error {
 // reboot brings a crashed or stopped director back: its leftover VIPs go
 // (as after a reboot), its links come up, its daemon starts again.
 func (l *Lab) reboot(ctx context.Context, i int) error {
-	node := topo.Directors[i]
+	node := netlab.Directors[i]
 	if p := l.dirs[i]; p != nil {
 		c, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := p.Wait(c)
@@ -290,7 +290,7 @@ func (l *Lab) reboot(ctx context.Context, i int) error {
 	if l.opt.Kind == KindKeepalived {
 		l.waitVRRPChild(ctx, i)
 	}
-	for _, a := range []string{topo.VIP.String() + "/24 dev eth0", topo.GwVIP.String() + "/24 dev eth1"} {
+	for _, a := range []string{netlab.VIP.String() + "/24 dev eth0", netlab.GwVIP.String() + "/24 dev eth1"} {
 		_ = l.Topo.IP(ctx, node, append([]string{"addr", "del"}, strings.Fields(a)...)...)
 	}
 	if err := l.setLinks(ctx, node, "up"); err != nil {
@@ -304,7 +304,7 @@ func (l *Lab) reboot(ctx context.Context, i int) error {
 // the VIP again (preempt is on in every lab config).
 func (l *Lab) expectAfterRestore(i int) {
 	if i == 0 {
-		l.expect = topo.D1
+		l.expect = netlab.D1
 	}
 }
 
@@ -336,8 +336,8 @@ func (l *Lab) Status(ctx context.Context, i int) string {
 		return string(out)
 	}
 	for _, h := range l.VIPs.Holders() {
-		if h == topo.Directors[i] {
-			return "keepalived: MASTER, holds " + topo.VIP.String() + "\n"
+		if h == netlab.Directors[i] {
+			return "keepalived: MASTER, holds " + netlab.VIP.String() + "\n"
 		}
 	}
 	return "keepalived: BACKUP\n"
@@ -350,14 +350,14 @@ func (l *Lab) CPU(i int) (cpu, wall time.Duration, err error) {
 	if p == nil {
 		return 0, 0, fmt.Errorf("director d%d is not running", i+1)
 	}
-	cpu, err = topo.CPUTime(p.PID)
+	cpu, err = netlab.CPUTime(p.PID)
 	if err != nil {
 		return 0, 0, err
 	}
 	if l.opt.Kind == KindKeepalived {
 		if b, rerr := os.ReadFile(l.pidFile(i, "vrrp")); rerr == nil {
 			if pid, aerr := strconv.Atoi(strings.TrimSpace(string(b))); aerr == nil {
-				if c, cerr := topo.CPUTime(pid); cerr == nil {
+				if c, cerr := netlab.CPUTime(pid); cerr == nil {
 					cpu += c
 				}
 			}

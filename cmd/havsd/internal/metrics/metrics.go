@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/havsd/havsd/cmd/havsd/internal/director"
+	"github.com/havsd/havsd/director"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"

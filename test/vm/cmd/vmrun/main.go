@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/havsd/havsd/test/vm"
+	"github.com/havsd/havsd/internal/vmrun"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -51,9 +51,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cmd = append(cmd, "-test.v", fmt.Sprintf("-test.timeout=%v", *timeout-20*time.Second))
 	}
 	cmd = append(cmd, fs.Args()[1:]...)
-	opts := vm.Options{
+	opts := vmrun.Options{
 		Cache:   *cache,
-		Files:   append([]vm.File{{Host: bin, Guest: guest}}, files...),
+		Files:   append([]vmrun.File{{Host: bin, Guest: guest}}, files...),
 		Command: cmd,
 		MemMiB:  *mem,
 		CPUs:    *smp,
@@ -69,12 +69,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := vm.Run(ctx, opts)
+	res, err := vmrun.Run(ctx, opts)
 	fmt.Fprintf(stderr, "vmrun: %s: boot %.2fs (guest uptime %.2fs), total %.2fs, exit %d\n",
 		filepath.Base(bin), res.Boot.Seconds(), res.GuestUptime.Seconds(), res.Total.Seconds(), res.ExitCode)
 	if err != nil {
 		fmt.Fprintf(stderr, "vmrun: %v\n", err)
-		if errors.Is(err, vm.ErrNoCache) {
+		if errors.Is(err, vmrun.ErrNoCache) {
 			return 3
 		}
 		return 1
@@ -91,7 +91,7 @@ func defaultCache() string {
 	return filepath.Join("test", "vm", "cache")
 }
 
-type multiFlag []vm.File
+type multiFlag []vmrun.File
 
 func (m *multiFlag) String() string { return fmt.Sprint(*m) }
 
@@ -100,6 +100,6 @@ func (m *multiFlag) Set(s string) error {
 	if !ok || !strings.HasPrefix(guest, "/") {
 		return fmt.Errorf("want HOST:/GUEST/PATH, got %q", s)
 	}
-	*m = append(*m, vm.File{Host: host, Guest: guest})
+	*m = append(*m, vmrun.File{Host: host, Guest: guest})
 	return nil
 }

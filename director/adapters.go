@@ -1,4 +1,4 @@
-package main
+package director
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/havsd/havsd/checks"
-	"github.com/havsd/havsd/cmd/havsd/internal/director"
 	"github.com/havsd/havsd/conf"
 	"github.com/havsd/havsd/lvs"
 	"github.com/havsd/havsd/vrrp"
@@ -18,14 +17,15 @@ import (
 // vrrpInstance adapts *vrrp.Instance to the director's VRRP interface.
 type vrrpInstance struct {
 	*vrrp.Instance
-	events chan<- director.StateChange
+	events chan<- StateChange
 
 	mu  sync.Mutex
 	cfg vrrp.Config // as last applied, for status
 }
 
-func newVRRP(log *slog.Logger) func(vrrp.Config, []uint8, chan<- director.StateChange) (director.VRRP, error) {
-	return func(cfg vrrp.Config, siblings []uint8, events chan<- director.StateChange) (director.VRRP, error) {
+// NewVRRPFunc returns Deps.NewVRRP for real *vrrp.Instance values.
+func NewVRRPFunc(log *slog.Logger) func(vrrp.Config, []uint8, chan<- StateChange) (VRRP, error) {
+	return func(cfg vrrp.Config, siblings []uint8, events chan<- StateChange) (VRRP, error) {
 		in, err := vrrp.NewInstance(cfg, vrrp.Options{Logger: log, SiblingVRIDs: siblings})
 		if err != nil {
 			return nil, err
@@ -63,7 +63,7 @@ func (v *vrrpInstance) Run(ctx context.Context) error {
 }
 
 func (v *vrrpInstance) forward(ev vrrp.Event) {
-	sc := director.StateChange{Instance: ev.Instance, From: stateName(ev.From), To: stateName(ev.To), Reason: ev.Reason, At: ev.At}
+	sc := StateChange{Instance: ev.Instance, From: stateName(ev.From), To: stateName(ev.To), Reason: ev.Reason, At: ev.At}
 	select {
 	case v.events <- sc:
 	case <-time.After(5 * time.Second):
@@ -87,12 +87,12 @@ func (v *vrrpInstance) LowerPriority(n int) { v.Instance.SetPriorityDelta(-n) }
 func stateName(s vrrp.State) string { return strings.ToLower(s.String()) }
 
 // Status converts the instance's snapshot.
-func (v *vrrpInstance) Status() director.InstanceStatus {
+func (v *vrrpInstance) Status() InstanceStatus {
 	st := v.Instance.Status()
 	v.mu.Lock()
 	cfg := v.cfg
 	v.mu.Unlock()
-	is := director.InstanceStatus{
+	is := InstanceStatus{
 		Name:              st.Name,
 		Interface:         cfg.Interface,
 		VRID:              int(st.VRID),
@@ -121,19 +121,19 @@ func (v *vrrpInstance) Status() director.InstanceStatus {
 	return is
 }
 
-// health adapts *checks.Scheduler to the director's Health interface.
-type health struct {
+// healthAdapter adapts *checks.Scheduler to the director's Health interface.
+type healthAdapter struct {
 	s   *checks.Scheduler
-	out chan<- director.HealthChange
+	out chan<- HealthChange
 }
 
-func (h *health) Run(ctx context.Context) error {
+func (h *healthAdapter) Run(ctx context.Context) error {
 	go func() {
 		for {
 			select {
 			case tr := <-h.s.Transitions():
 				select {
-				case h.out <- director.HealthChange{ID: string(tr.ID), Up: tr.Up, Reason: tr.Reason}:
+				case h.out <- HealthChange{ID: string(tr.ID), Up: tr.Up, Reason: tr.Reason}:
 				case <-ctx.Done():
 					return
 				}
@@ -145,7 +145,7 @@ func (h *health) Run(ctx context.Context) error {
 	return h.s.Run(ctx)
 }
 
-func (h *health) Set(targets map[string][]checks.Spec) {
+func (h *healthAdapter) Set(targets map[string][]checks.Spec) {
 	m := make(map[checks.ID][]checks.Spec, len(targets))
 	for id, specs := range targets {
 		m[checks.ID(id)] = specs
@@ -153,22 +153,33 @@ func (h *health) Set(targets map[string][]checks.Spec) {
 	h.s.Set(m)
 }
 
-func (h *health) Status() map[string]director.HealthStatus {
+func (h *healthAdapter) Status() map[string]HealthStatus {
 	st := h.s.Status()
-	out := make(map[string]director.HealthStatus, len(st))
+	out := make(map[string]HealthStatus, len(st))
 	for id, s := range st {
-		out[string(id)] = director.HealthStatus{Up: s.Up, LastError: s.LastError}
+		out[string(id)] = HealthStatus{Up: s.Up, LastError: s.LastError}
 	}
 	return out
 }
 
+// NewHealth adapts a check scheduler to the Health interface; transitions go to out.
+func NewHealth(s *checks.Scheduler, out chan<- HealthChange) Health {
+	return &healthAdapter{s: s, out: out}
+}
+
+// NewIPVS adapts a reconciler to the IPVS interface.
+func NewIPVS(r *lvs.Reconciler) IPVS { return reconciler{r} }
+
 // reconciler adapts *lvs.Reconciler to the director's IPVS interface.
 type reconciler struct{ *lvs.Reconciler }
 
-func (r reconciler) Status() director.IPVSStatus {
+func (r reconciler) Status() IPVSStatus {
 	s := r.Stats()
-	return director.IPVSStatus{Available: true, Error: s.LastError, Reconciles: s.Runs, Ops: s.Ops, Errors: s.Errors, LastRun: s.LastRun}
+	return IPVSStatus{Available: true, Error: s.LastError, Reconciles: s.Runs, Ops: s.Ops, Errors: s.Errors, LastRun: s.LastRun}
 }
+
+// NoIPVS returns the IPVS stand-in for a kernel without IPVS; err says why.
+func NoIPVS(err error) IPVS { return noIPVS{err: err} }
 
 // noIPVS stands in for the reconciler on a kernel without IPVS: the director
 // still runs VRRP and health checks, and status says why nothing is programmed.
@@ -177,18 +188,18 @@ type noIPVS struct{ err error }
 func (n noIPVS) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 func (noIPVS) SetDesired(lvs.Desired)          {}
 func (noIPVS) Observed() []lvs.Service         { return nil }
-func (n noIPVS) Status() director.IPVSStatus {
-	return director.IPVSStatus{Available: false, Error: n.err.Error()}
+func (n noIPVS) Status() IPVSStatus {
+	return IPVSStatus{Available: false, Error: n.err.Error()}
 }
 
-// releaseVIPs is the dead-man switch's hand: drop an instance's VIPs.
-func releaseVIPs(cfg vrrp.Config) error {
+// ReleaseVIPs is the dead-man switch's hand: drop an instance's VIPs.
+func ReleaseVIPs(cfg vrrp.Config) error {
 	return vrrp.ReleaseVIPs(cfg, nil)
 }
 
-// bindGroups ties the instances of each sync group together.
-func bindGroups(log *slog.Logger) func(*conf.Config, map[string]director.VRRP) error {
-	return func(cfg *conf.Config, built map[string]director.VRRP) error {
+// BindGroups returns Deps.Bind: it ties the instances of each sync group together.
+func BindGroups(log *slog.Logger) func(*conf.Config, map[string]VRRP) error {
+	return func(cfg *conf.Config, built map[string]VRRP) error {
 		var errs []error
 		for _, g := range cfg.SyncGroups {
 			var members []*vrrp.Instance

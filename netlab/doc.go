@@ -7,4 +7,4 @@
 // after a crash of the program that built it. The host's own namespace is
 // never touched: bridges and the switch ends of the veths live in the switch
 // namespace. It drives iproute2 (`ip`), so it needs root and the ip binary.
-package topo
+package netlab
