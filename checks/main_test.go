@@ -5,11 +5,12 @@ import (
 	"testing"
 )
 
-// TestMain lets the test binary double as the benchmark's server process
-// (see scale_test.go), so that the servers' CPU is not charged to checks.
+// TestMain lets the test binary double as a child process of the
+// benchmarks and load tests (see childMain), so that the servers' CPU is not
+// charged to checks, and so that a checker can be paused with SIGSTOP.
 func TestMain(m *testing.M) {
-	if os.Getenv(scaleServerEnv) != "" {
-		os.Exit(scaleServer())
+	if code, ok := childMain(); ok {
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }

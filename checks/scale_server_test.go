@@ -1,3 +1,5 @@
+//go:build linux
+
 package checks
 
 import (
@@ -168,4 +170,13 @@ func (l gateListener) Accept() (net.Conn, error) {
 		}
 		resetClose(c)
 	}
+}
+
+// childMain runs the role a parent test asked this process for, if any,
+// and reports its exit code.
+func childMain() (int, bool) {
+	if os.Getenv(scaleServerEnv) != "" {
+		return scaleServer(), true
+	}
+	return 0, false
 }

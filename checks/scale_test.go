@@ -1,3 +1,5 @@
+//go:build linux
+
 package checks
 
 // Scale benchmark: N real servers, each with an HTTP check at a 1 s interval
