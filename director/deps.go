@@ -6,6 +6,7 @@ import (
 
 	"github.com/havsd/havsd/checks"
 	"github.com/havsd/havsd/conf"
+	"github.com/havsd/havsd/internal/clock"
 	"github.com/havsd/havsd/lvs"
 	"github.com/havsd/havsd/vrrp"
 )
@@ -85,5 +86,7 @@ type Deps struct {
 	IPVS        IPVS
 	// NewHealth builds the scheduler that reports transitions on events.
 	NewHealth func(events chan<- HealthChange) Health
-	Now       func() time.Time
+	// Clock times drains, the dead-man switch and reload stamps; nil is
+	// the real clock.
+	Clock clock.Clock
 }

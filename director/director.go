@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/havsd/havsd/conf"
+	"github.com/havsd/havsd/internal/clock"
 	"github.com/havsd/havsd/lvs"
 	"github.com/havsd/havsd/vrrp"
 )
@@ -57,9 +58,7 @@ type instance struct {
 
 // New returns a director for the given initial configuration. It does no I/O.
 func New(cfg *conf.Config, configFile string, deps Deps, log *slog.Logger) *Director {
-	if deps.Now == nil {
-		deps.Now = time.Now
-	}
+	deps.Clock = clock.OrReal(deps.Clock)
 	return &Director{
 		deps:       deps,
 		log:        log.With("component", "director"),
@@ -120,7 +119,7 @@ func (d *Director) Status(ctx context.Context) (Status, error) {
 // gracefully. The IPVS table is left programmed so that a restart does not
 // drop connections.
 func (d *Director) Run(ctx context.Context) error {
-	d.started = d.deps.Now()
+	d.started = d.deps.Clock.Now()
 	runCtx, cancelAll := context.WithCancel(context.Background())
 	defer cancelAll()
 
@@ -152,8 +151,8 @@ func (d *Director) Run(ctx context.Context) error {
 	}
 	d.apply()
 
-	drainTick := time.NewTicker(time.Second)
-	defer drainTick.Stop()
+	tick := d.deps.Clock.NewTimer(time.Second)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -173,7 +172,8 @@ func (d *Director) Run(ctx context.Context) error {
 			}
 		case f := <-d.reqCh:
 			f()
-		case <-drainTick.C:
+		case <-tick.C():
+			tick.Reset(time.Second)
 			d.watchdog()
 			if d.expireDrains() {
 				d.apply()
@@ -325,7 +325,7 @@ func (d *Director) runInstance(in *instance) {
 			}
 		}
 		select {
-		case d.events <- StateChange{Instance: cfg.Name, From: "", To: "stopped", Reason: "instance loop died", At: d.deps.Now()}:
+		case d.events <- StateChange{Instance: cfg.Name, From: "", To: "stopped", Reason: "instance loop died", At: d.deps.Clock.Now()}:
 		case <-time.After(5 * time.Second):
 		}
 	}()
@@ -339,7 +339,7 @@ func stuckAfter(advert time.Duration) time.Duration { return 3*time.Second + 3*a
 // without returning: a master that cannot advertise must not keep its VIPs,
 // or there will be two masters.
 func (d *Director) watchdog() {
-	now := d.deps.Now()
+	now := d.deps.Clock.Now()
 	for name, in := range d.instances {
 		st := in.vrrp.Status()
 		if st.Heartbeat.IsZero() || in.state != "master" {

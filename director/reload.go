@@ -26,7 +26,7 @@ func keyOf(c vrrp.Config) instanceKey { return instanceKey{c.VRID, c.Interface, 
 func (d *Director) doReload() ReloadStatus {
 	l := d.deps.Load()
 	d.reload.Count++
-	d.reload.At = d.deps.Now()
+	d.reload.At = d.deps.Clock.Now()
 	d.reload.Diagnostics = l.Diagnostics
 	if l.Err != nil {
 		d.reload.OK = false
@@ -111,7 +111,7 @@ func configEqual(a, b vrrp.Config) bool { return reflect.DeepEqual(a, b) }
 // service's DrainFor before they are deleted.
 func (d *Director) startDrains(old, cur *conf.Config) []string {
 	var summary []string
-	now := d.deps.Now()
+	now := d.deps.Clock.Now()
 	next := make(map[lvs.ServiceKey][]Drain)
 	for _, ns := range cur.Services {
 		key := ns.Service.Key
@@ -144,7 +144,7 @@ func (d *Director) startDrains(old, cur *conf.Config) []string {
 
 // expireDrains forgets drains whose time is up and reports whether any did.
 func (d *Director) expireDrains() bool {
-	now := d.deps.Now()
+	now := d.deps.Clock.Now()
 	changed := false
 	for key, list := range d.draining {
 		kept := slices.DeleteFunc(list, func(dr Drain) bool { return !now.Before(dr.Until) })
