@@ -1,0 +1,258 @@
+package track
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// waitState reads states from ch until ok accepts one or the deadline passes.
+func waitState(t *testing.T, ch <-chan State, what string, ok func(State) bool) State {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case st := <-ch:
+			if ok(st) {
+				return st
+			}
+		case <-deadline:
+			t.Fatalf("no state: %s", what)
+		}
+	}
+}
+
+func writeScript(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestRunScriptResults(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name   string
+		body   string
+		ok     bool
+		detail string
+	}{
+		{"exit 0 passes", "exit 0", true, "exit 0 in"},
+		{"exit 3 fails with output", "echo haproxy down; exit 3", false, "exit 3 in"},
+		{"killed by a signal fails", "kill -9 $$", false, "killed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := writeScript(t, dir, strings.ReplaceAll(c.name, " ", "_"), c.body)
+			r := RunScript(context.Background(), []string{p}, nil, 5*time.Second)
+			if r.OK != c.ok || !strings.Contains(r.Detail, c.detail) {
+				t.Errorf("RunScript = %+v, want ok=%v detail containing %q", r, c.ok, c.detail)
+			}
+		})
+	}
+	t.Run("missing program fails", func(t *testing.T) {
+		r := RunScript(context.Background(), []string{filepath.Join(dir, "nope")}, nil, time.Second)
+		if r.OK || !strings.Contains(r.Detail, "cannot start") {
+			t.Errorf("RunScript = %+v", r)
+		}
+	})
+}
+
+// A script that times out is killed with its whole process group: a
+// grandchild it left behind must die too.
+func TestRunScriptTimeoutKillsGroup(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "child.pid")
+	p := writeScript(t, dir, "slow", fmt.Sprintf("sleep 60 & echo $! > %s; wait", pidFile))
+	start := time.Now()
+	r := RunScript(context.Background(), []string{p}, nil, 300*time.Millisecond)
+	took := time.Since(start)
+	if r.OK || !strings.Contains(r.Detail, "timed out after 300ms") {
+		t.Fatalf("RunScript = %+v, want a timeout", r)
+	}
+	if took > 5*time.Second {
+		t.Errorf("RunScript took %s with a 300ms timeout", took)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(pid, 0) == nil && !zombie(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the script's child %d survived the timeout", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func zombie(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	return i > 0 && len(b) > i+2 && b[i+2] == 'Z'
+}
+
+// runScript never starts a run while one is going: with an interval far
+// shorter than the run, runs do not overlap.
+func TestScriptOneRunAtATime(t *testing.T) {
+	dir := t.TempDir()
+	lock := filepath.Join(dir, "running")
+	overlap := filepath.Join(dir, "overlap")
+	p := writeScript(t, dir, "excl", fmt.Sprintf("[ -e %[1]s ] && touch %[2]s; touch %[1]s; sleep 0.2; rm -f %[1]s", lock, overlap))
+	ch := make(chan State, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		runScript(ctx, Script{Name: "excl", Argv: []string{p}, Interval: 10 * time.Millisecond, Timeout: time.Second, Rise: 1, Fall: 1}, slog.Default(), func(s State) { ch <- s })
+		close(done)
+	}()
+	for range 4 {
+		waitState(t, ch, "a run", func(State) bool { return true })
+	}
+	cancel()
+	<-done
+	if _, err := os.Stat(overlap); err == nil {
+		t.Fatal("two runs of the script overlapped")
+	}
+}
+
+// rise/fall through the runner: the script fails after fall failures and
+// passes again after rise successes, reading its verdict from a file.
+func TestScriptRiseFall(t *testing.T) {
+	dir := t.TempDir()
+	verdict := filepath.Join(dir, "verdict")
+	os.WriteFile(verdict, []byte("0"), 0o644)
+	p := writeScript(t, dir, "chk", fmt.Sprintf("exit $(cat %s)", verdict))
+	ch := make(chan State, 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go runScript(ctx, Script{Name: "chk", Argv: []string{p}, Interval: 20 * time.Millisecond, Timeout: time.Second, Rise: 2, Fall: 3}, slog.Default(), func(s State) { ch <- s })
+	waitState(t, ch, "first pass", func(s State) bool { return s.Known && s.OK })
+	os.WriteFile(verdict, []byte("1"), 0o644)
+	fails := 0
+	waitState(t, ch, "failed after 3 failures", func(s State) bool {
+		if strings.HasPrefix(s.Last, "exit 1") {
+			fails++
+		}
+		if !s.OK && fails != 3 {
+			t.Fatalf("failed after %d failures, want 3", fails)
+		}
+		return !s.OK
+	})
+	os.WriteFile(verdict, []byte("0"), 0o644)
+	passes := 0
+	waitState(t, ch, "OK after 2 passes", func(s State) bool {
+		if strings.HasPrefix(s.Last, "exit 0") {
+			passes++
+		}
+		return s.OK
+	})
+	if passes != 2 {
+		t.Errorf("OK after %d passes, want 2", passes)
+	}
+}
+
+func TestFileTrackerFollowsWrites(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "maint")
+	ch := make(chan State, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go runFile(ctx, File{Name: "maint", Path: path}, slog.Default(), func(s State) { ch <- s })
+	waitState(t, ch, "absent file is 0", func(s State) bool { return s.Known && s.Value == 0 && s.OK })
+	steps := []struct {
+		write string
+		value int
+		ok    bool
+	}{{"5\n", 5, true}, {"-3", -3, true}, {"oops", 0, false}, {"7", 7, true}}
+	for _, s := range steps {
+		start := time.Now()
+		// Write and rename, as tools that update such files do.
+		tmp := path + ".tmp"
+		os.WriteFile(tmp, []byte(s.write), 0o644)
+		os.Rename(tmp, path)
+		st := waitState(t, ch, "value "+s.write, func(st State) bool { return st.Value == s.value && st.OK == s.ok })
+		t.Logf("%q seen as %q after %s", s.write, st.Last, time.Since(start))
+	}
+	os.Remove(path)
+	waitState(t, ch, "removed file is 0", func(s State) bool { return s.Value == 0 && s.OK })
+}
+
+// sleeper starts a copy of sleep under a unique name so that its comm is
+// the test's own.
+func sleeper(t *testing.T, name string) *exec.Cmd {
+	t.Helper()
+	bin, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep binary")
+	}
+	dst := filepath.Join(t.TempDir(), name)
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(dst, "300")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd
+}
+
+func TestProcessTrackerSeesExitAtOnce(t *testing.T) {
+	name := fmt.Sprintf("pa-trk-%d", os.Getpid()%100000)
+	a, b := sleeper(t, name), sleeper(t, name)
+	ch := make(chan State, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	// A scan far slower than the test: exits must come from the pidfds.
+	go runProcesses(ctx, []Process{{Name: "p", Match: name, Quorum: 2}}, time.Hour, slog.Default(), func(s State) { ch <- s })
+	waitState(t, ch, "2 processes", func(s State) bool { return s.Value == 2 && s.OK })
+	start := time.Now()
+	a.Process.Kill()
+	st := waitState(t, ch, "quorum lost", func(s State) bool { return !s.OK })
+	t.Logf("exit seen after %s (%s)", time.Since(start), st.Last)
+	b.Process.Kill()
+	waitState(t, ch, "0 processes", func(s State) bool { return s.Value == 0 })
+}
+
+func TestProcessTrackerFindsNewAndMatchesArgs(t *testing.T) {
+	name := fmt.Sprintf("pa-trn-%d", os.Getpid()%100000)
+	ch := make(chan State, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	dir := t.TempDir()
+	go runProcesses(ctx, []Process{
+		{Name: "comm", Match: name, Quorum: 1},
+		{Name: "args", Match: filepath.Join(dir, name) + " 300", Args: true, Quorum: 1},
+		{Name: "other-args", Match: filepath.Join(dir, name) + " 301", Args: true, Quorum: 1},
+	}, 50*time.Millisecond, slog.Default(), func(s State) { ch <- s })
+	waitState(t, ch, "none yet", func(s State) bool { return s.Key.Name == "comm" && !s.OK })
+	bin, _ := exec.LookPath("sleep")
+	b, _ := os.ReadFile(bin)
+	os.WriteFile(filepath.Join(dir, name), b, 0o755)
+	cmd := exec.Command(filepath.Join(dir, name), "300")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	waitState(t, ch, "found by comm", func(s State) bool { return s.Key.Name == "comm" && s.OK })
+	waitState(t, ch, "found by args", func(s State) bool { return s.Key.Name == "args" && s.OK })
+}
