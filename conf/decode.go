@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/big"
 	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +25,7 @@ type block struct {
 	attrs       hcl.Attributes
 	blocks      hcl.Blocks
 	bad         map[string]bool
+	unknown     []string // attribute and block names the schema does not take
 }
 
 // has reports whether the attribute is present and decoded well.
@@ -40,6 +43,17 @@ func (b *block) at(name string) *hcl.Range {
 	}
 	r := b.defRange
 	return &r
+}
+
+// misspelt reports whether a name the schema does not take looks like one
+// of names: the cause of a follow-on "missing" error, already reported.
+func (b *block) misspelt(names ...string) bool {
+	for _, u := range b.unknown {
+		if resembles(u, names) {
+			return true
+		}
+	}
+	return false
 }
 
 // label returns the range of the first label, or the block header.
@@ -66,8 +80,9 @@ func (d *decoder) errorf(subject *hcl.Range, summary, format string, args ...any
 // open decodes body against schema.
 func (d *decoder) open(hb *hcl.Block, body hcl.Body, schema *hcl.BodySchema) *block {
 	content, diags := body.Content(schema)
-	d.diags = append(d.diags, diags...)
-	b := &block{attrs: content.Attributes, blocks: content.Blocks, bad: map[string]bool{}}
+	unknown := unknownNames(body, schema)
+	d.diags = append(d.diags, explainUnknown(body, schema, unknown, diags)...)
+	b := &block{attrs: content.Attributes, blocks: content.Blocks, bad: map[string]bool{}, unknown: unknown}
 	if hb != nil {
 		b.typ, b.labels, b.labelRanges, b.defRange = hb.Type, hb.Labels, hb.LabelRanges, hb.DefRange
 	}
@@ -114,6 +129,33 @@ func (d *decoder) str(b *block, name string, dst *string) {
 	if v, ok := d.value(b, name, cty.String, "a string"); ok {
 		*dst = v.AsString()
 	}
+}
+
+// enum reads a string attribute that takes one of choices. A value that is
+// a choice but for its case is accepted and normalised, with a warning;
+// anything else is left for validation to report with a suggestion.
+func (d *decoder) enum(b *block, name string, dst *string, choices []string) {
+	d.str(b, name, dst)
+	if !b.has(name) {
+		return
+	}
+	*dst = d.normalise(b.at(name), name, *dst, choices)
+}
+
+// normalise returns the choice val spells in another case, with a warning
+// at rng, or val itself.
+func (d *decoder) normalise(rng *hcl.Range, what, val string, choices []string) string {
+	if slices.Contains(choices, val) {
+		return val
+	}
+	for _, c := range choices {
+		if strings.EqualFold(c, val) {
+			d.diags = append(d.diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Value read as " + strconv.Quote(c),
+				Detail: fmt.Sprintf("%s %q is read as %q; write it so to silence this note.", what, val, c), Subject: rng})
+			return c
+		}
+	}
+	return val
 }
 
 func (d *decoder) boolean(b *block, name string, dst *bool) {

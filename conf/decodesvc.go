@@ -8,7 +8,7 @@ func (d *decoder) service(hb *hcl.Block) *rawService {
 	b := d.open(hb, hb.Body, serviceSchema)
 	s := &rawService{b: b, name: hb.Labels[0], protocol: "tcp", port: -1, family: "ipv4",
 		scheduler: DefaultScheduler, forward: DefaultForward}
-	d.str(b, "protocol", &s.protocol)
+	d.enum(b, "protocol", &s.protocol, protocols)
 	var addr string
 	d.str(b, "address", &addr)
 	if b.has("address") {
@@ -21,17 +21,17 @@ func (d *decoder) service(hb *hcl.Block) *rawService {
 		}
 	}
 	d.integer(b, "fwmark", &s.fwmark)
-	d.str(b, "family", &s.family)
-	d.str(b, "scheduler", &s.scheduler)
+	d.enum(b, "family", &s.family, families)
+	d.enum(b, "scheduler", &s.scheduler, Schedulers)
 	d.strs(b, "sched_flags", &s.flags)
 	d.dur(b, "persistence", &s.persistence)
 	d.netmask(b, &s.netmask)
-	d.str(b, "persistence_engine", &s.engine)
+	d.enum(b, "persistence_engine", &s.engine, engines)
 	d.str(b, "instance", &s.instance)
 	d.integer(b, "quorum", &s.quorum)
 	d.integer(b, "hysteresis", &s.hysteresis)
 	d.dur(b, "drain_for", &s.drainFor)
-	d.str(b, "forward", &s.forward)
+	d.enum(b, "forward", &s.forward, forwards)
 	d.boolean(b, "inhibit_on_failure", &s.inhibit)
 	for _, sb := range b.blocks {
 		switch sb.Type {
@@ -50,7 +50,7 @@ func (d *decoder) service(hb *hcl.Block) *rawService {
 			cb := d.open(sb, sb.Body, classifySchema)
 			c := &rawClassify{b: cb, protocol: "tcp"}
 			d.addr(cb, "address", &c.addr)
-			d.str(cb, "protocol", &c.protocol)
+			d.enum(cb, "protocol", &c.protocol, protocols)
 			d.nums(cb, "ports", &c.ports)
 			s.classify = append(s.classify, c)
 		}
@@ -85,7 +85,7 @@ func (d *decoder) real(hb *hcl.Block, s *rawService, schema *hcl.BodySchema) *ra
 		r.addr, r.port, r.addrOK = a, port, true
 	}
 	d.integer(b, "weight", &r.weight)
-	d.str(b, "forward", &r.forward)
+	d.enum(b, "forward", &r.forward, forwards)
 	d.addr(b, "snat_source", &r.snat)
 	d.integer(b, "upper_threshold", &r.upper)
 	d.integer(b, "lower_threshold", &r.lower)
@@ -98,7 +98,8 @@ func (d *decoder) real(hb *hcl.Block, s *rawService, schema *hcl.BodySchema) *ra
 
 func (d *decoder) check(hb *hcl.Block) *rawCheck {
 	b := d.open(hb, hb.Body, checkSchema)
-	c := &rawCheck{b: b, kind: hb.Labels[0], interval: DefaultCheckInterval, timeout: DefaultCheckTimeout,
+	kind := d.normalise(b.labelAt(), "check kind", hb.Labels[0], checkKinds)
+	c := &rawCheck{b: b, kind: kind, interval: DefaultCheckInterval, timeout: DefaultCheckTimeout,
 		retry: 1, rise: 1, delay: DefaultDelayBeforeRetry}
 	d.dur(b, "interval", &c.interval)
 	d.dur(b, "timeout", &c.timeout)
@@ -121,6 +122,6 @@ func (d *decoder) check(hb *hcl.Block) *rawCheck {
 	d.str(b, "payload", &c.payload)
 	d.boolean(b, "expect_reply", &c.expectReply)
 	d.str(b, "query_name", &c.queryName)
-	d.str(b, "query_type", &c.queryType)
+	d.enum(b, "query_type", &c.queryType, queryTypes)
 	return c
 }

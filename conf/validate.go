@@ -37,6 +37,17 @@ func (v *validator) warnf(subject *hcl.Range, summary, format string, args ...an
 		Detail: fmt.Sprintf(format, args...), Subject: subject})
 }
 
+// The values of havsd's enumerated attributes (besides Schedulers, forwards,
+// checkKinds and queryTypes). decoder.enum accepts them in any case.
+var (
+	logFormats = []string{"text", "json"}
+	logLevels  = []string{"debug", "info", "warn", "error"}
+	ipvsModes  = []string{"always", "master"}
+	families   = []string{"ipv4", "ipv6"}
+	protocols  = []string{"tcp", "udp", "sctp"}
+	engines    = []string{"sip"}
+)
+
 // aliases are the names ipvsadm and keepalived use for havsd's values.
 var aliases = map[string]string{
 	"masq": "nat", "masquerading": "nat", "route": "dr", "gatewaying": "dr", "direct": "dr",
@@ -75,9 +86,9 @@ func elemAt(b *block, name string, i int) *hcl.Range {
 
 func (v *validator) global(g *rawGlobal) {
 	b := g.b
-	v.oneOf(b, "log_format", g.logFormat, []string{"text", "json"})
-	v.oneOf(b, "log_level", g.logLevel, []string{"debug", "info", "warn", "error"})
-	v.oneOf(b, "ipvs_mode", g.ipvsMode, []string{"always", "master"})
+	v.oneOf(b, "log_format", g.logFormat, logFormats)
+	v.oneOf(b, "log_level", g.logLevel, logLevels)
+	v.oneOf(b, "ipvs_mode", g.ipvsMode, ipvsModes)
 	if b.has("reconcile_interval") && g.reconcile < 100*time.Millisecond {
 		v.errorf(b.at("reconcile_interval"), "Invalid reconcile_interval", "The reconcile interval must be at least 100ms.")
 	}
@@ -152,7 +163,7 @@ func (v *validator) instance(in *rawInstance) {
 	if !versionOK {
 		v.errorf(b.at("version"), "Invalid VRRP version", "version must be 2 or 3, not %d.", in.version)
 	}
-	familyOK := v.oneOf(b, "family", in.family, []string{"ipv4", "ipv6"})
+	familyOK := v.oneOf(b, "family", in.family, families)
 	if familyOK && versionOK && in.family == "ipv6" && in.version == 2 {
 		v.errorf(b.at("family"), "IPv6 needs VRRPv3", "VRRP version 2 is IPv4 only (RFC 3768); set version = 3 for IPv6.")
 	}
@@ -246,7 +257,7 @@ func (v *validator) instanceAddrs(in *rawInstance, familyOK bool) {
 		}
 		return "ipv6"
 	}
-	if len(in.vips) == 0 && !b.bad["virtual_ipaddress"] {
+	if len(in.vips) == 0 && !b.bad["virtual_ipaddress"] && !b.misspelt("virtual_ipaddress", "vip") {
 		v.errorf(&b.defRange, "No virtual address", "Instance %q needs at least one address in virtual_ipaddress or a vip block.", in.name)
 	}
 	seen := map[netip.Addr]bool{}

@@ -163,7 +163,7 @@ func (v *validator) serviceKey(s *rawService) (lvs.ServiceKey, bool) {
 			v.errorf(b.at("fwmark"), "Invalid fwmark", "fwmark must be 1-4294967295, not %d.", s.fwmark)
 			return lvs.ServiceKey{}, false
 		}
-		if !v.oneOf(b, "family", s.family, []string{"ipv4", "ipv6"}) {
+		if !v.oneOf(b, "family", s.family, families) {
 			return lvs.ServiceKey{}, false
 		}
 		fam := lvs.IPv4
@@ -175,7 +175,7 @@ func (v *validator) serviceKey(s *rawService) (lvs.ServiceKey, bool) {
 		if b.attrs["family"] != nil {
 			v.errorf(b.at("family"), "family with an address", "family is only for fwmark services; an address service takes the address's family.")
 		}
-		protoOK := v.oneOf(b, "protocol", s.protocol, []string{"tcp", "udp", "sctp"})
+		protoOK := v.oneOf(b, "protocol", s.protocol, protocols)
 		if !b.has("address") {
 			return lvs.ServiceKey{}, false
 		}
@@ -238,7 +238,7 @@ func (v *validator) serviceAttrs(s *rawService, instances []string, vipsOf map[s
 		}
 	}
 	if b.has("persistence_engine") {
-		if v.oneOf(b, "persistence_engine", s.engine, []string{"sip"}) && s.persistence == 0 {
+		if v.oneOf(b, "persistence_engine", s.engine, engines) && s.persistence == 0 {
 			v.errorf(b.at("persistence_engine"), "Persistence engine without persistence", "A persistence engine works on persistence templates: set persistence too.")
 		}
 	}
@@ -298,7 +298,7 @@ func (v *validator) classify(s *rawService, marks map[markKey]*hcl.Range) {
 			v.errorf(&b.defRange, "classify without fwmark", "classify blocks set a firewall mark; they belong in a virtual_service with fwmark.")
 			continue
 		}
-		protoOK := v.oneOf(b, "protocol", c.protocol, []string{"tcp", "udp", "sctp"})
+		protoOK := v.oneOf(b, "protocol", c.protocol, protocols)
 		if b.has("address") {
 			fam := "ipv4"
 			if c.addr.Is6() {

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The tests in this file replay what an operator new to havsd ran into
+// (issue "no quiet wrong states"), through the CLI as they met it.
+
+// writeFile writes text to name in a fresh temporary directory.
+func writeFile(t *testing.T, name, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestCheckKeepalivedHabits: values in keepalived's upper case are read,
+// with a note; keepalived's keywords are answered with havsd's; a misspelt
+// virtual_ipaddress is the error, not the "No virtual address" it causes.
+func TestCheckKeepalivedHabits(t *testing.T) {
+	upper := writeFile(t, "upper.hcl", `vrrp_instance "VI_1" {
+  interface         = "eth0"
+  virtual_router_id = 51
+  family            = "IPv4"
+  virtual_ipaddress = ["10.0.0.1"]
+}
+virtual_service "web" {
+  protocol  = "TCP"
+  address   = "10.0.0.1:80"
+  scheduler = "WRR"
+  forward   = "DR"
+  instance  = "VI_1"
+  real_server "10.0.0.2:80" {
+    check "TCP" {}
+  }
+}
+`)
+	code, out, errs := runCmd(t, "", (*cli).check, "-f", upper)
+	if code != exitOK || !strings.Contains(out, "ok: 1 VRRP instance(s), 1 virtual service(s)") {
+		t.Fatalf("check of upper-case values: exit %d, stdout %q\n%s", code, out, errs)
+	}
+	for _, want := range []string{`protocol "TCP" is read as "tcp"`, `scheduler "WRR" is read as "wrr"`,
+		`forward "DR" is read as "dr"`, `family "IPv4" is read as "ipv4"`, `check kind "TCP" is read as "tcp"`} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("check does not note %s; stderr:\n%s", want, errs)
+		}
+	}
+	code, out, _ = runCmd(t, "", (*cli).export, "-f", upper)
+	if code != exitOK || !strings.Contains(out, "-A -t 10.0.0.1:80 -s wrr") || !strings.Contains(out, "-g -w 1") {
+		t.Errorf("export of upper-case values: exit %d\n%s", code, out)
+	}
+
+	habits := writeFile(t, "habits.hcl", `vrrp_instance "VI_1" {
+  state            = "MASTER"
+  interface        = "eth0"
+  virtual_router   = 51
+  virtual_ipadress = ["10.0.0.1"]
+  authentication {
+    auth_type = "PASS"
+  }
+}
+virtual_service "web" {
+  address = "10.0.0.1:80"
+  lb_kind = "DR"
+  lb_algo = "wrr"
+  real_server "10.0.0.2:80" {}
+}
+`)
+	code, _, errs = runCmd(t, "", (*cli).check, "-f", habits)
+	if code != exitBadConfig {
+		t.Fatalf("check of keepalived keywords: exit %d, want %d\n%s", code, exitBadConfig, errs)
+	}
+	for _, want := range []string{
+		"habits.hcl:2:3", "`state` is keepalived's keyword: havsd has no initial state",
+		"habits.hcl:4:3", `"virtual_router" is not expected here. Did you mean "virtual_router_id"?`,
+		"habits.hcl:5:3", `"virtual_ipadress" is not expected here. Did you mean "virtual_ipaddress"?`,
+		"habits.hcl:6:3", "`authentication` is keepalived's keyword: write `auth_pass",
+		"habits.hcl:12:3", "`lb_kind` is keepalived's name: use `forward`",
+		"habits.hcl:13:3", "`lb_algo` is keepalived's name: use `scheduler`",
+	} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("check does not say %q; stderr:\n%s", want, errs)
+		}
+	}
+	for _, follow := range []string{"No virtual address", "Missing required argument"} {
+		if strings.Contains(errs, follow) {
+			t.Errorf("check reports the follow-on error %q of a misspelling already reported:\n%s", follow, errs)
+		}
+	}
+}
+
+// TestRealserverRefusesSubnet: the classic DR mistake, a /24 on lo, is
+// refused unless forced; a missing flag is named.
+func TestRealserverRefusesSubnet(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		errs []string
+	}{
+		{[]string{"--vip", "192.168.0.100/24", "--mode", "dr"}, exitUsage,
+			[]string{"192.168.0.100/24 is not a host address: on lo it would route all of 192.168.0.0/24", "needs only 192.168.0.100/32", "--force"}},
+		{[]string{"--vip", "2001:db8::100/64", "--mode", "tun"}, exitUsage, []string{"on tunl0", "2001:db8::100/128"}},
+		{[]string{"--mode", "dr"}, exitUsage, []string{"missing --vip ADDR (the virtual address the director forwards to this host)"}},
+		{[]string{"--vip", "192.168.0.100"}, exitUsage, []string{"missing --mode dr|tun"}},
+		{nil, exitUsage, []string{"missing --vip", "missing --mode"}},
+		{[]string{"-h"}, exitOK, []string{"-force"}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, out, errs := runCmd(t, "", (*cli).realserver, append(tt.args, "--state", t.TempDir())...)
+			if code != tt.code || out != "" {
+				t.Errorf("exit %d, want %d; stdout %q", code, tt.code, out)
+			}
+			for _, want := range tt.errs {
+				if !strings.Contains(errs, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, errs)
+				}
+			}
+		})
+	}
+}
+
+// TestCheckLikeRun: havsd check reads the file havsd run reads by default,
+// and takes the file as its argument, as keepalived -t users write it.
+func TestCheckLikeRun(t *testing.T) {
+	good := "../../examples/dr.hcl"
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"default file", nil, exitBadConfig, "", "Reading " + defaultConfig},
+		{"default file quiet", []string{"-q"}, exitBadConfig, "", ""},
+		{"argument", []string{good}, exitOK, good + ": ok:", ""},
+		{"argument then flag", []string{good, "-q"}, exitOK, "", ""},
+		{"flag then argument", []string{"-q", good}, exitOK, "", ""},
+		{"-f", []string{"-f", good}, exitOK, good + ": ok:", ""},
+		{"-f and argument", []string{"-f", good, good}, exitUsage, "", "with -f or as the argument, not both"},
+		{"two arguments", []string{good, good}, exitUsage, "", "one configuration at a time"},
+		{"help", []string{"-h"}, exitOK, "", "default " + defaultConfig + ", as havsd run"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := os.Stat(defaultConfig); err == nil && tt.code == exitBadConfig {
+				t.Skipf("%s exists on this host", defaultConfig)
+			}
+			code, out, errs := runCmd(t, "", (*cli).check, tt.args...)
+			if code != tt.code {
+				t.Errorf("check %q: exit %d, want %d; stderr:\n%s", tt.args, code, tt.code, errs)
+			}
+			if !strings.Contains(out, tt.stdout) || (tt.stdout == "" && out != "") {
+				t.Errorf("stdout = %q, want %q", out, tt.stdout)
+			}
+			if !strings.Contains(errs, tt.stderr) || (tt.stderr == "" && errs != "") {
+				t.Errorf("stderr = %q, want %q", errs, tt.stderr)
+			}
+		})
+	}
+}
