@@ -41,6 +41,7 @@ func TestRealserverInNamespace(t *testing.T) {
 	need.Root(t, "runs the command in a network namespace it creates")
 	var outs []string
 	var codes []int
+	state := t.TempDir()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -58,7 +59,7 @@ func TestRealserverInNamespace(t *testing.T) {
 		} {
 			var out, errb bytes.Buffer
 			c := &cli{stdout: &out, stderr: &errb}
-			codes = append(codes, c.realserver(context.Background(), args))
+			codes = append(codes, c.realserver(context.Background(), append(args, "--state", state)))
 			outs = append(outs, out.String()+errb.String())
 		}
 	}()

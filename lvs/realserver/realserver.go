@@ -61,7 +61,16 @@ type Config struct {
 	Dev string
 	// SysctlRoot is where sysctls live; "" means /proc/sys.
 	SysctlRoot string
+	// StateDir keeps the sysctl values Setup found, for Undo to restore;
+	// "" means DefaultStateDir.
+	StateDir string
+	// Force accepts a VIP with a prefix shorter than a host's (/32, /128).
+	Force bool
 }
+
+// DefaultStateDir is where Setup records the sysctl values it found. It is
+// on tmpfs: the record goes when a reboot resets the sysctls anyway.
+const DefaultStateDir = "/run/havsd"
 
 func (c Config) norm() (Config, error) {
 	if !c.VIP.IsValid() {
@@ -77,7 +86,26 @@ func (c Config) norm() (Config, error) {
 	if c.SysctlRoot == "" {
 		c.SysctlRoot = "/proc/sys"
 	}
+	if c.StateDir == "" {
+		c.StateDir = DefaultStateDir
+	}
 	return c, nil
+}
+
+// CheckHost returns an error unless the VIP is a host address (/32,
+// /128): a shorter prefix on lo makes the real server claim the whole
+// subnet, its own neighbours included, the classic DR mistake.
+func (c Config) CheckHost() error {
+	host := c.VIP.Addr().BitLen()
+	if !c.VIP.IsValid() || c.VIP.Bits() == host {
+		return nil
+	}
+	dev := c.Dev
+	if dev == "" {
+		dev = map[Mode]string{ModeDR: "lo", ModeTUN: "tunl0"}[c.Mode]
+	}
+	return fmt.Errorf("%s is not a host address: on %s it would route all of %s, this host's own subnet included, "+
+		"to itself; a real server needs only %s", c.VIP, dev, c.VIP.Masked(), netip.PrefixFrom(c.VIP.Addr(), host))
 }
 
 // ParseVIP parses ADDR or ADDR/PLEN; a bare address gets a host prefix.
@@ -99,6 +127,9 @@ func Setup(cfg Config) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := cfg.CheckHost(); err != nil && !cfg.Force {
+		return nil, err
+	}
 	var done []string
 	link, created, err := ensureLink(cfg)
 	if err != nil {
@@ -113,14 +144,30 @@ func Setup(cfg Config) ([]string, error) {
 		}
 		done = append(done, fmt.Sprintf("set %s up", cfg.Dev))
 	}
+	found, err := loadFound(cfg.StateDir)
+	if err != nil {
+		return done, err
+	}
 	for _, s := range sysctls(cfg) {
-		changed, was, err := setSysctl(cfg.SysctlRoot, s, s.val)
+		was, err := getSysctl(cfg.SysctlRoot, s)
 		if err != nil {
 			return done, err
 		}
-		if changed {
-			done = append(done, fmt.Sprintf("set %s=%s (was %s)", s.key(), s.val, was))
+		if was == s.val {
+			continue
 		}
+		if _, ok := found[s.key()]; !ok {
+			// Recorded before the change, so that Undo can restore it
+			// even if this run fails half-way.
+			found[s.key()] = was
+			if err := saveFound(cfg.StateDir, found); err != nil {
+				return done, err
+			}
+		}
+		if err := setSysctl(cfg.SysctlRoot, s, s.val); err != nil {
+			return done, err
+		}
+		done = append(done, fmt.Sprintf("set %s=%s (was %s)", s.key(), s.val, was))
 	}
 	has, err := hasAddr(link, cfg.VIP)
 	if err != nil {
@@ -136,9 +183,10 @@ func Setup(cfg Config) ([]string, error) {
 }
 
 // Undo removes the VIP; when no other virtual address is left on the device
-// it sets the ARP sysctls back to 0 and deletes a tunnel device Setup may
-// have created (never lo or the kernel's tunl0). Reverse-path filtering is
-// left off. It returns one line per change.
+// it sets the sysctls Setup changed back to the values Setup found (those
+// it has no record of, or that changed since, are left as they are and
+// said so), and deletes a tunnel device Setup may have created (never lo or
+// the kernel's tunl0). It returns one line per change.
 func Undo(cfg Config) ([]string, error) {
 	cfg, err := cfg.norm()
 	if err != nil {
@@ -167,17 +215,10 @@ func Undo(cfg Config) ([]string, error) {
 	if err != nil || others > 0 {
 		return done, err
 	}
-	for _, s := range sysctls(cfg) {
-		if s.name == "rp_filter" {
-			continue
-		}
-		changed, was, err := setSysctl(cfg.SysctlRoot, s, "0")
-		if err != nil {
-			return done, err
-		}
-		if changed {
-			done = append(done, fmt.Sprintf("set %s=0 (was %s)", s.key(), was))
-		}
+	restored, err := restoreSysctls(cfg)
+	done = append(done, restored...)
+	if err != nil {
+		return done, err
 	}
 	if cfg.Mode == ModeTUN && cfg.Dev != "tunl0" && link.Type() == "ipip" {
 		if err := netlink.LinkDel(link); err != nil {
@@ -209,21 +250,23 @@ func sysctls(cfg Config) []sysctl {
 	return out
 }
 
-// setSysctl writes val unless already there; it reports the old value.
-func setSysctl(root string, s sysctl, val string) (bool, string, error) {
-	path := filepath.Join(root, "net", "ipv4", "conf", s.dev, s.name)
-	b, err := os.ReadFile(path)
+func (s sysctl) path(root string) string {
+	return filepath.Join(root, "net", "ipv4", "conf", s.dev, s.name)
+}
+
+func getSysctl(root string, s sysctl) (string, error) {
+	b, err := os.ReadFile(s.path(root))
 	if err != nil {
-		return false, "", fmt.Errorf("reading %s: %w", s.key(), err)
+		return "", fmt.Errorf("reading %s: %w", s.key(), err)
 	}
-	was := strings.TrimSpace(string(b))
-	if was == val {
-		return false, was, nil
+	return strings.TrimSpace(string(b)), nil
+}
+
+func setSysctl(root string, s sysctl, val string) error {
+	if err := os.WriteFile(s.path(root), []byte(val+"\n"), 0o644); err != nil {
+		return fmt.Errorf("setting %s=%s: %w", s.key(), val, err)
 	}
-	if err := os.WriteFile(path, []byte(val+"\n"), 0o644); err != nil {
-		return false, was, fmt.Errorf("setting %s=%s: %w", s.key(), val, err)
-	}
-	return true, was, nil
+	return nil
 }
 
 // ensureLink finds the device, creating an ipip device for TUN.

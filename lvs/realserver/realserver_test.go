@@ -65,8 +65,9 @@ func addrsOf(t *testing.T, dev string) []string {
 }
 
 func TestSetupUndoDR(t *testing.T) {
+	state := t.TempDir()
 	inNewNS(t, func() {
-		cfg := Config{VIP: netip.MustParsePrefix("192.168.0.100/32"), Mode: ModeDR}
+		cfg := Config{VIP: netip.MustParsePrefix("192.168.0.100/32"), Mode: ModeDR, StateDir: state}
 		got, err := Setup(cfg)
 		if err != nil {
 			t.Errorf("Setup: %v", err)
@@ -96,7 +97,7 @@ func TestSetupUndoDR(t *testing.T) {
 		if err != nil {
 			t.Errorf("Undo: %v", err)
 		}
-		if len(undo) != 5 || undo[0] != "removed 192.168.0.100/32 from lo" {
+		if len(undo) != 5 || undo[0] != "removed 192.168.0.100/32 from lo" || undo[1] != "set net.ipv4.conf.all.arp_ignore=0 (as found before setup; was 1)" {
 			t.Errorf("Undo changes: %q", undo)
 		}
 		if diff := cmp.Diff([]string{"127.0.0.1/8"}, addrsOf(t, "lo")); diff != "" {
@@ -112,9 +113,10 @@ func TestSetupUndoDR(t *testing.T) {
 }
 
 func TestUndoKeepsSysctlsForOtherVIPs(t *testing.T) {
+	state := t.TempDir()
 	inNewNS(t, func() {
-		a := Config{VIP: netip.MustParsePrefix("192.168.0.100/32"), Mode: ModeDR}
-		b := Config{VIP: netip.MustParsePrefix("192.168.0.101/32"), Mode: ModeDR}
+		a := Config{VIP: netip.MustParsePrefix("192.168.0.100/32"), Mode: ModeDR, StateDir: state}
+		b := Config{VIP: netip.MustParsePrefix("192.168.0.101/32"), Mode: ModeDR, StateDir: state}
 		for _, c := range []Config{a, b} {
 			if _, err := Setup(c); err != nil {
 				t.Errorf("Setup: %v", err)
@@ -142,4 +144,52 @@ func TestConfigErrors(t *testing.T) {
 	if _, err := Setup(Config{Mode: ModeDR}); err == nil {
 		t.Error("Setup without a VIP succeeded")
 	}
+	for _, vip := range []string{"192.168.0.100/24", "2001:db8::1/64"} {
+		cfg := Config{VIP: netip.MustParsePrefix(vip), Mode: ModeDR, StateDir: t.TempDir()}
+		if _, err := Setup(cfg); err == nil || !strings.Contains(err.Error(), "not a host address") {
+			t.Errorf("Setup(%s) = %v, want a refusal: not a host address", vip, err)
+		}
+	}
+}
+
+// TestUndoRestoresFound: Undo puts back the sysctl values Setup found (2
+// here, not the 0 an unprepared host has), and leaves one changed since.
+func TestUndoRestoresFound(t *testing.T) {
+	state := t.TempDir()
+	inNewNS(t, func() {
+		write := func(dev, name, val string) {
+			if err := os.WriteFile(filepath.Join("/proc/sys/net/ipv4/conf", dev, name), []byte(val), 0o644); err != nil {
+				t.Errorf("writing %s/%s: %v", dev, name, err)
+			}
+		}
+		write("all", "arp_ignore", "2")
+		write("lo", "arp_announce", "1")
+		cfg := Config{VIP: netip.MustParsePrefix("192.168.0.100/32"), Mode: ModeDR, StateDir: state}
+		if _, err := Setup(cfg); err != nil {
+			t.Errorf("Setup: %v", err)
+			return
+		}
+		write("lo", "arp_ignore", "8") // the operator's change after setup
+		undo, err := Undo(cfg)
+		if err != nil {
+			t.Errorf("Undo: %v", err)
+		}
+		want := []string{
+			"removed 192.168.0.100/32 from lo",
+			"set net.ipv4.conf.all.arp_ignore=2 (as found before setup; was 1)",
+			"set net.ipv4.conf.all.arp_announce=0 (as found before setup; was 2)",
+			"left net.ipv4.conf.lo.arp_ignore=8: changed since setup set it to 1",
+			"set net.ipv4.conf.lo.arp_announce=1 (as found before setup; was 2)",
+		}
+		if diff := cmp.Diff(want, undo); diff != "" {
+			t.Errorf("Undo changes (-want +got):\n%s", diff)
+		}
+		got := sysctlVal(t, "all", "arp_ignore") + sysctlVal(t, "all", "arp_announce") + sysctlVal(t, "lo", "arp_announce")
+		if got != "201" {
+			t.Errorf("after Undo all.arp_ignore, all.arp_announce, lo.arp_announce = %s, want 2, 0, 1", got)
+		}
+		if _, err := os.Stat(filepath.Join(state, stateFile)); !os.IsNotExist(err) {
+			t.Errorf("the record of found values outlives the undo: %v", err)
+		}
+	})
 }
