@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/havsd/havsd/conf"
@@ -18,9 +19,13 @@ import (
 func (c *cli) check(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
-	file := fs.String("f", "", "configuration `file` to check")
+	file := fs.String("f", defaultConfig, "configuration `file` to check (or give it as the argument), the one havsd run reads")
 	quiet := fs.Bool("q", false, "print nothing; the exit code says it all")
-	if code, ok := parseConfigFlags(fs, args, file); !ok {
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: havsd check [-q] [-f] [FILE]   (default %s, as havsd run)\n", defaultConfig)
+		fs.PrintDefaults()
+	}
+	if code, ok := parseFileArgs(fs, args, file); !ok {
 		return code
 	}
 	cfg, src, diags := conf.Load(*file)
@@ -114,6 +119,37 @@ func parseConfigFlags(fs *flag.FlagSet, args []string, file *string) (int, bool)
 		fmt.Fprintf(fs.Output(), "usage: havsd %s -f FILE\n", fs.Name())
 		fs.PrintDefaults()
 		return exitUsage, false
+	}
+	return exitOK, true
+}
+
+// parseFileArgs parses args for a command that reads one configuration:
+// given with -f or as the one argument (keepalived -t users write it so),
+// with flags before or after it.
+func parseFileArgs(fs *flag.FlagSet, args []string, file *string) (int, bool) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return flagExit(err), false
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
+	}
+	setF := false
+	fs.Visit(func(f *flag.Flag) { setF = setF || f.Name == "f" })
+	switch {
+	case len(pos) > 1:
+		fmt.Fprintf(fs.Output(), "havsd %s: one configuration at a time, not %s\n", fs.Name(), strings.Join(pos, " "))
+		fs.Usage()
+		return exitUsage, false
+	case len(pos) == 1 && setF:
+		fmt.Fprintf(fs.Output(), "havsd %s: give the configuration with -f or as the argument, not both (-f %s, %s)\n", fs.Name(), *file, pos[0])
+		fs.Usage()
+		return exitUsage, false
+	case len(pos) == 1:
+		*file = pos[0]
 	}
 	return exitOK, true
 }

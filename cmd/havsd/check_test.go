@@ -50,7 +50,7 @@ func TestCheck(t *testing.T) {
 		{"bad", []string{"-f", "../../conf/testdata/bad/services.hcl"}, exitBadConfig, "", "services.hcl:5:17", true, false},
 		{"bad quiet", []string{"-q", "-f", "../../conf/testdata/bad/services.hcl"}, exitBadConfig, "", "", true, true},
 		{"missing file", []string{"-f", "no-such.hcl"}, exitBadConfig, "", "Cannot read configuration", true, false},
-		{"no -f", nil, exitUsage, "", "usage: havsd check -f FILE", true, false},
+		{"no -f", nil, exitBadConfig, "", "Reading " + defaultConfig, true, false},
 		{"stray argument", []string{"-f", "x.hcl", "y"}, exitUsage, "", "usage", true, false},
 		{"bad flag", []string{"-z"}, exitUsage, "", "flag provided but not defined", true, false},
 		{"help", []string{"-h"}, exitOK, "", "-q", true, false},
