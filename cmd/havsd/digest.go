@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -21,9 +22,11 @@ func (c *cli) digest(ctx context.Context, args []string) int {
 	verify := fs.Bool("verify", false, "verify the server certificate (off by default, like the checks)")
 	insecure := fs.Bool("k", true, "do not verify the server certificate (the default; -k=false is -verify)")
 	maxBody := fs.Int64("max-body", checks.DefaultMaxBody, "largest body read, in bytes")
+	anyStatus := fs.Bool("any-status", false, "print the digest whatever the status (by default a status outside 200-299 is an error)")
 	fs.Usage = func() {
-		fmt.Fprintln(c.stderr, "usage: havsd digest [-timeout 5s] [-H host] [-k] [-verify] URL")
+		fmt.Fprintln(c.stderr, "usage: havsd digest [-timeout 5s] [-H host] [-k] [-verify] [-any-status] URL")
 		fmt.Fprintln(c.stderr, "Prints the MD5 digest of the body as keepalived's genhash does; the status code goes to stderr.")
+		fmt.Fprintln(c.stderr, "A status outside 200-299 fails (the digest of an error page is rarely what a check should match) unless -any-status.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -46,10 +49,15 @@ func (c *cli) digest(ctx context.Context, args []string) int {
 		URL: raw, Host: *host, Verify: *verify || !*insecure, Timeout: *timeout, MaxBody: *maxBody,
 	})
 	if status != 0 {
-		fmt.Fprintf(c.stderr, "HTTP status %d\n", status)
+		fmt.Fprintf(c.stderr, "HTTP status %d %s\n", status, http.StatusText(status))
 	}
 	if err != nil {
 		fmt.Fprintf(c.stderr, "havsd: digest: %v\n", err)
+		return exitFailure
+	}
+	if (status < 200 || status > 299) && !*anyStatus {
+		fmt.Fprintf(c.stderr, "havsd: digest: %s answered %d %s, not a 2xx page: no digest printed (-any-status prints it anyway, "+
+			"for a check with status = [\"%d\"])\n", raw, status, http.StatusText(status), status)
 		return exitFailure
 	}
 	fmt.Fprintln(c.stdout, sum)

@@ -23,6 +23,7 @@ func TestDigestCommand(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	sum := md5.Sum([]byte("hello\n"))
+	notFound := md5.Sum([]byte("404 page not found\n"))
 	tests := []struct {
 		name       string
 		args       []string
@@ -33,7 +34,8 @@ func TestDigestCommand(t *testing.T) {
 	}{
 		{"digest", []string{srv.URL + "/"}, exitOK, hex.EncodeToString(sum[:]) + "\n", "HTTP status 200", ""},
 		{"host header", []string{"-H", "www.example.test", srv.URL + "/"}, exitOK, hex.EncodeToString(sum[:]) + "\n", "", "www.example.test"},
-		{"404 still digested", []string{srv.URL + "/missing"}, exitOK, "", "HTTP status 404", ""},
+		{"404 fails", []string{srv.URL + "/missing"}, exitFailure, "", "HTTP status 404 Not Found\nhavsd: digest: " + srv.URL + "/missing answered 404 Not Found, not a 2xx page", ""},
+		{"404 digested when asked", []string{"-any-status", srv.URL + "/missing"}, exitOK, hex.EncodeToString(notFound[:]) + "\n", "HTTP status 404", ""},
 		{"no url", nil, exitUsage, "", "usage: havsd digest", ""},
 		{"not http", []string{"ftp://x/"}, exitUsage, "", "is not an http", ""},
 		{"refused", []string{"-timeout", "1s", "http://127.0.0.1:1/"}, exitFailure, "", "connect 127.0.0.1:1: connection refused", ""},
@@ -46,7 +48,7 @@ func TestDigestCommand(t *testing.T) {
 			if code != tc.code {
 				t.Errorf("exit %d, want %d; stderr %q", code, tc.code, errb.String())
 			}
-			if tc.stdout != "" && out.String() != tc.stdout {
+			if out.String() != tc.stdout {
 				t.Errorf("stdout %q, want %q", out.String(), tc.stdout)
 			}
 			if !strings.Contains(errb.String(), tc.stderrHas) {
