@@ -58,6 +58,22 @@ func withTimeout(ctx context.Context, d time.Duration) (context.Context, context
 	return context.WithTimeout(ctx, d)
 }
 
+// ErrTimeout is matched (errors.Is) by a check error saying that the
+// check's own deadline passed: no answer in time, as opposed to an answer
+// or a refusal from the server. The scheduler discards such a result when
+// the checker itself was stalled while the check ran.
+var ErrTimeout = errors.New("check timed out")
+
+// timeoutError is a check error worded for the log that matches ErrTimeout.
+type timeoutError struct{ msg string }
+
+func (e *timeoutError) Error() string        { return e.msg }
+func (e *timeoutError) Is(target error) bool { return target == ErrTimeout }
+
+func timeoutf(format string, a ...any) error {
+	return &timeoutError{msg: fmt.Sprintf(format, a...)}
+}
+
 // netErr turns a network error into "OP ADDR: reason", replacing Go's
 // layered wording ("dial tcp 1.2.3.4:80: connect: connection refused") by
 // the operation and the kernel's reason, and a deadline by "timeout after D".
@@ -66,7 +82,7 @@ func netErr(ctx context.Context, op, addr string, timeout time.Duration, err err
 		return nil
 	}
 	if isTimeout(ctx, err) {
-		return fmt.Errorf("%s %s: timeout after %s", op, addr, timeout)
+		return timeoutf("%s %s: timeout after %s", op, addr, timeout)
 	}
 	var errno syscall.Errno
 	if errors.As(err, &errno) {

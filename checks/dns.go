@@ -83,7 +83,7 @@ func (c *dnsChecker) Check(ctx context.Context) error {
 		n, err := conn.Read(buf)
 		if err != nil {
 			if isTimeout(ctx, err) {
-				return fmt.Errorf("dns %s: no answer to %s %s within %s", addr, c.name, c.typeName, c.spec.Timeout)
+				return timeoutf("dns %s: no answer to %s %s within %s", addr, c.name, c.typeName, c.spec.Timeout)
 			}
 			return udpErr(ctx, addr, c.spec.Timeout, "reading", err)
 		}

@@ -8,11 +8,17 @@ import (
 	"time"
 )
 
-// engine is the scheduler's pure core: targets, per-check hysteresis and the
-// queue of due checks. It does no I/O and reads no clock: callers pass now.
-// The Scheduler guards it with its mutex.
+// engine is the scheduler's pure core: targets, the probes they share, the
+// per-probe hysteresis and the queue of due probes. It does no I/O and reads
+// no clock: callers pass now. The Scheduler guards it with its mutex.
+//
+// A probe is one check of one server with one set of settings: targets
+// whose specs are equal (the same real server checked the same way by
+// several services) share it, so it runs once per interval and its result
+// fans out to all of them.
 type engine struct {
 	targets map[ID]*target
+	probes  map[string]*probe // by probeKey
 	queue   probeQueue
 	rand    func(n int64) int64 // uniform in [0, n)
 	build   func(Spec) (Checker, error)
@@ -20,6 +26,8 @@ type engine struct {
 	limit    int  // most checks running at once; 0 for no limit
 	inflight int  // checks running now
 	capped   bool // due left due probes queued because of limit
+
+	lag time.Duration // how late the last due probe started (start - due)
 }
 
 // target is one ID: a real server and the checks that must all pass.
@@ -30,14 +38,17 @@ type target struct {
 	up     bool
 }
 
-// probe is one check of a target with its hysteresis state.
+// probe is one check of one server with its hysteresis state, shared by
+// the targets listed in users.
 type probe struct {
-	t          *target
-	spec       Spec // with defaults
+	key        string
+	users      []*target // a target appears once per spec that maps here
+	spec       Spec      // with defaults
 	checker    Checker
 	up         bool
 	fails      int // consecutive failures
 	succs      int // consecutive successes
+	stalls     int // consecutive results discarded because the checker stalled
 	next       time.Time
 	qidx       int // index in the queue; -1 when not queued
 	running    bool
@@ -46,11 +57,18 @@ type probe struct {
 	lastErr    error
 	lastAt     time.Time
 	latency    time.Duration
+	lastStart  time.Time     // start of the latest check
+	period     time.Duration // time between the latest two starts: the effective interval
 	buildError error
 }
 
+// maxStallRetries bounds the results of one probe discarded in a row
+// because the checker itself stalled: past it a timeout counts again, so a
+// director that is stalled all the time still detects dead servers.
+const maxStallRetries = 3
+
 func newEngine(rnd func(int64) int64, build func(Spec) (Checker, error), limit int) *engine {
-	return &engine{targets: map[ID]*target{}, rand: rnd, build: build, limit: max(limit, 0)}
+	return &engine{targets: map[ID]*target{}, probes: map[string]*probe{}, rand: rnd, build: build, limit: max(limit, 0)}
 }
 
 // InitialUp reports the state a new target starts in: down when any of its
@@ -68,16 +86,20 @@ func InitialUp(specs []Spec) bool {
 type setResult struct {
 	added, changed, removed []ID
 	buildErrs               map[ID]error
+	transitions             []Transition // of targets that joined running probes
 }
 
-// set replaces the target list. Unchanged IDs keep everything; changed IDs
-// get new probes that inherit the target's state; new IDs start per Alpha;
-// removed IDs are dropped and their running checks cancelled.
+// set replaces the target list. Unchanged IDs keep everything; a changed
+// ID detaches from its probes and attaches to those of its new specs, which
+// inherit the target's state when they are new; new IDs start per Alpha;
+// a removed ID detaches. A probe no target uses any more is dropped and its
+// running check cancelled.
 func (e *engine) set(now time.Time, want map[ID][]Spec) setResult {
 	var r setResult
+	var detach []*target // old probe lists, released after every attach
 	for id, t := range e.targets {
 		if _, ok := want[id]; !ok {
-			e.dropProbes(t)
+			detach = append(detach, &target{id: t.id, probes: t.probes})
 			delete(e.targets, id)
 			r.removed = append(r.removed, id)
 		}
@@ -92,40 +114,102 @@ func (e *engine) set(now time.Time, want map[ID][]Spec) setResult {
 		case specsEqual(t.specs, specs):
 			continue
 		default:
-			e.dropProbes(t)
+			detach = append(detach, &target{id: t.id, probes: t.probes})
 			r.changed = append(r.changed, id)
 		}
 		t.specs = append([]Spec(nil), specs...)
 		t.probes = make([]*probe, len(specs))
 		for i, s := range specs {
-			p := &probe{t: t, spec: s.WithDefaults(), qidx: -1}
-			p.up = t.up
+			up := t.up
 			if !ok {
-				p.up = !s.Alpha
+				up = !s.Alpha
 			}
-			p.checker, p.buildError = e.build(s)
-			if p.buildError != nil {
-				err := p.buildError
-				p.checker = CheckerFunc(func(context.Context) error { return err })
+			p, err := e.attach(now, t, s, up)
+			if err != nil {
 				if r.buildErrs == nil {
 					r.buildErrs = map[ID]error{}
 				}
 				r.buildErrs[id] = err
 			}
-			p.next = now
-			if p.spec.Warmup > 0 {
-				p.next = now.Add(time.Duration(e.rand(int64(p.spec.Warmup))))
-			}
 			t.probes[i] = p
-			heap.Push(&e.queue, p)
+		}
+	}
+	for _, old := range detach {
+		e.detach(old)
+	}
+	// A target that joined probes already running takes their verdict now.
+	for _, ids := range [][]ID{r.added, r.changed} {
+		for _, id := range ids {
+			t := e.targets[id]
+			if up := allUp(t); up != t.up {
+				t.up = up
+				r.transitions = append(r.transitions, Transition{ID: id, Up: up, At: now,
+					Reason: "shares checks already running: " + sharedReason(t, up)})
+			}
 		}
 	}
 	return r
 }
 
-func (e *engine) dropProbes(t *target) {
+func allUp(t *target) bool {
 	for _, p := range t.probes {
+		if !p.up {
+			return false
+		}
+	}
+	return true
+}
+
+// sharedReason words the state of a target's shared probes.
+func sharedReason(t *target, up bool) string {
+	for _, p := range t.probes {
+		if !up && !p.up {
+			return reason(p, false, len(t.probes))
+		}
+	}
+	return reason(t.probes[0], true, len(t.probes))
+}
+
+// attach returns the probe for spec s, creating it (state up, due after a
+// warm-up draw) when no target uses one yet, and records t as a user. It
+// returns the error of building a new checker, which then fails every check.
+func (e *engine) attach(now time.Time, t *target, s Spec, up bool) (*probe, error) {
+	s = s.WithDefaults()
+	key := probeKey(s)
+	p := e.probes[key]
+	if p != nil {
+		p.users = append(p.users, t)
+		return p, p.buildError
+	}
+	p = &probe{key: key, users: []*target{t}, spec: s, up: up, qidx: -1}
+	p.checker, p.buildError = e.build(s)
+	if err := p.buildError; err != nil {
+		p.checker = CheckerFunc(func(context.Context) error { return err })
+	}
+	p.next = now
+	if s.Warmup > 0 {
+		p.next = now.Add(time.Duration(e.rand(int64(s.Warmup))))
+	}
+	e.probes[key] = p
+	heap.Push(&e.queue, p)
+	return p, p.buildError
+}
+
+// detach removes old.id from the users of old.probes (once per entry)
+// and drops the probes left without users.
+func (e *engine) detach(old *target) {
+	for _, p := range old.probes {
+		for i, u := range p.users {
+			if u.id == old.id {
+				p.users = append(p.users[:i], p.users[i+1:]...)
+				break
+			}
+		}
+		if len(p.users) > 0 || p.removed {
+			continue
+		}
 		p.removed = true
+		delete(e.probes, p.key)
 		if c, ok := p.checker.(io.Closer); ok {
 			c.Close() // a kept-alive connection; a running check still ends on its own
 		}
@@ -136,6 +220,28 @@ func (e *engine) dropProbes(t *target) {
 			p.cancel()
 		}
 	}
+}
+
+// probeKey identifies a probe: every field of the spec (with defaults)
+// that changes how or when the server is probed. Alpha and Warmup only
+// shape a new target's start and are part of it too, so that equal specs,
+// and only those, share a probe.
+func probeKey(s Spec) string {
+	k := fmt.Sprintf("%d|%s|%s|%d|%d|%d|%d|%d|%d|%t", s.Kind, s.Target, s.Source, s.Interval, s.Timeout,
+		s.Retry, s.Rise, s.DelayBeforeRetry, s.Warmup, s.Alpha)
+	if s.HTTP != nil {
+		k += fmt.Sprintf("|http%+v", *s.HTTP)
+	}
+	if s.Script != nil {
+		k += fmt.Sprintf("|script%q", s.Script.Argv)
+	}
+	if s.UDP != nil {
+		k += fmt.Sprintf("|udp%q%t", s.UDP.Payload, s.UDP.ExpectReply)
+	}
+	if s.DNS != nil {
+		k += fmt.Sprintf("|dns%+v", *s.DNS)
+	}
+	return k
 }
 
 func specsEqual(a, b []Spec) bool {
@@ -151,8 +257,9 @@ func specsEqual(a, b []Spec) bool {
 }
 
 // due pops every probe due at or before now, up to the in-flight limit,
-// and marks it running.
-func (e *engine) due(now time.Time) []*probe {
+// and marks it running. start is the time the checks start, for the lag
+// and the effective interval.
+func (e *engine) due(now, start time.Time) []*probe {
 	var out []*probe
 	e.capped = false
 	for len(e.queue) > 0 && !e.queue[0].next.After(now) {
@@ -163,6 +270,11 @@ func (e *engine) due(now time.Time) []*probe {
 		p := heap.Pop(&e.queue).(*probe)
 		p.running = true
 		e.inflight++
+		e.lag = max(start.Sub(p.next), 0)
+		if !p.lastStart.IsZero() && p.stalls == 0 {
+			p.period = start.Sub(p.lastStart)
+		}
+		p.lastStart = start
 		out = append(out, p)
 	}
 	return out
@@ -197,16 +309,34 @@ func (e *engine) requeue(p *probe) bool {
 	return e.capped || p.qidx == 0
 }
 
+// discard drops a result that says nothing about the server (the checker
+// stalled while the check ran) and queues the check again at now. It
+// reports false, doing nothing but finish, when p has had maxStallRetries
+// results discarded in a row: the caller then applies the result.
+func (e *engine) discard(p *probe, now time.Time) (ok, rearm bool) {
+	if p.stalls >= maxStallRetries {
+		return false, false
+	}
+	e.finish(p)
+	if p.removed {
+		return true, e.capped
+	}
+	p.stalls++
+	p.next = now
+	heap.Push(&e.queue, p)
+	return true, e.capped || p.qidx == 0
+}
+
 // result applies one check outcome at time now, reschedules the probe and
-// returns the target's transition, if its state changed. rearm reports
-// that the run loop must re-arm: the probe became the earliest due, or a
-// slot opened under the in-flight limit.
-func (e *engine) result(p *probe, now time.Time, latency time.Duration, err error) (tr *Transition, rearm bool) {
+// returns the transitions of the targets whose state changed. rearm
+// reports that the run loop must re-arm: the probe became the earliest
+// due, or a slot opened under the in-flight limit.
+func (e *engine) result(p *probe, now time.Time, latency time.Duration, err error) (trs []Transition, rearm bool) {
 	e.finish(p)
 	if p.removed {
 		return nil, e.capped
 	}
-	p.lastErr, p.lastAt, p.latency = err, now, latency
+	p.lastErr, p.lastAt, p.latency, p.stalls = err, now, latency, 0
 	scheduled := p.next
 	p.next = scheduled.Add(p.spec.Interval) // fixed rate
 	if err == nil {
@@ -217,7 +347,7 @@ func (e *engine) result(p *probe, now time.Time, latency time.Duration, err erro
 	} else {
 		p.succs, p.fails = 0, p.fails+1
 		if p.up {
-			if p.fails >= p.spec.Retry {
+			if p.fails >= p.spec.failuresToDown() {
 				p.up = false
 			} else {
 				p.next = now.Add(p.spec.DelayBeforeRetry)
@@ -228,18 +358,28 @@ func (e *engine) result(p *probe, now time.Time, latency time.Duration, err erro
 		p.next = now
 	}
 	heap.Push(&e.queue, p)
-	t := p.t
-	up := true
-	for _, q := range t.probes {
-		up = up && q.up
-	}
 	rearm = e.capped || p.qidx == 0
-	if up == t.up {
-		return nil, rearm
+	for i, t := range p.users {
+		if containsTarget(p.users[:i], t) {
+			continue // a target with this check twice
+		}
+		up := allUp(t)
+		if up == t.up {
+			continue
+		}
+		t.up = up
+		trs = append(trs, Transition{ID: t.id, Up: up, At: now, Reason: reason(p, up, len(t.probes))})
 	}
-	t.up = up
-	tr = &Transition{ID: t.id, Up: up, At: now, Reason: reason(p, up, len(t.probes))}
-	return tr, rearm
+	return trs, rearm
+}
+
+func containsTarget(ts []*target, t *target) bool {
+	for _, u := range ts {
+		if u == t {
+			return true
+		}
+	}
+	return false
 }
 
 func reason(p *probe, up bool, n int) string {

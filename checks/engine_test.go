@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -45,19 +46,19 @@ func (s *sim) runUntil(end time.Time) {
 		if next.After(s.now) {
 			s.now = next
 		}
-		for _, p := range s.e.due(s.now) {
-			idx := indexOf(p)
-			s.runs[p.t.id] = append(s.runs[p.t.id], s.now)
-			err := s.outcome(p.t.id, idx, s.now)
-			if tr, _ := s.e.result(p, s.now.Add(s.latency), s.latency, err); tr != nil {
-				s.trs = append(s.trs, *tr)
-			}
+		for _, p := range s.e.due(s.now, s.now) {
+			// A shared probe is named after its first user.
+			id, idx := p.users[0].id, indexOf(p)
+			s.runs[id] = append(s.runs[id], s.now)
+			err := s.outcome(id, idx, s.now)
+			trs, _ := s.e.result(p, s.now.Add(s.latency), s.latency, err)
+			s.trs = append(s.trs, trs...)
 		}
 	}
 }
 
 func indexOf(p *probe) int {
-	for i, q := range p.t.probes {
+	for i, q := range p.users[0].probes {
 		if q == p {
 			return i
 		}
@@ -68,6 +69,12 @@ func indexOf(p *probe) int {
 func tcpSpec(interval time.Duration, retry, rise int) Spec {
 	return Spec{Kind: KindTCP, Target: netip.MustParseAddrPort("127.0.0.1:80"), Interval: interval,
 		Timeout: time.Second, Retry: retry, Rise: rise, DelayBeforeRetry: interval / 4}
+}
+
+// on returns sp checking another port: another server, so another probe.
+func on(sp Spec, port uint16) Spec {
+	sp.Target = netip.AddrPortFrom(sp.Target.Addr(), port)
+	return sp
 }
 
 var errDown = errors.New("connect 127.0.0.1:80: connection refused")
@@ -187,7 +194,7 @@ func TestEngineWarmupJitter(t *testing.T) {
 	s := newSim(t, rnd)
 	sp := tcpSpec(time.Second, 1, 1)
 	sp.Warmup = 500 * time.Millisecond
-	s.e.set(t0, map[ID][]Spec{"1": {sp}, "2": {sp}, "3": {sp}})
+	s.e.set(t0, map[ID][]Spec{"1": {on(sp, 1)}, "2": {on(sp, 2)}, "3": {on(sp, 3)}})
 	if len(draws) != 3 || draws[0] != int64(sp.Warmup) {
 		t.Fatalf("rand draws = %v, want 3 draws bounded by %d", draws, sp.Warmup)
 	}
@@ -208,7 +215,8 @@ func TestEngineSetReload(t *testing.T) {
 	s := newSim(t, nil)
 	sp := tcpSpec(10*time.Second, 1, 2)
 	s.outcome = failFrom(t0, time.Time{})
-	s.e.set(t0, map[ID][]Spec{"keep": {sp}, "change": {sp}, "gone": {sp}})
+	keepSp, changeSp, goneSp := on(sp, 1), on(sp, 2), on(sp, 3)
+	s.e.set(t0, map[ID][]Spec{"keep": {keepSp}, "change": {changeSp}, "gone": {goneSp}})
 	s.runUntil(t0.Add(15 * time.Second)) // all fail at 0 and 10 s: down
 	for _, id := range []ID{"keep", "change", "gone"} {
 		if s.e.targets[id].up {
@@ -219,13 +227,16 @@ func TestEngineSetReload(t *testing.T) {
 	keepNext := keep.next
 	gone := s.e.targets["gone"].probes[0]
 
-	changed := sp
+	changed := changeSp
 	changed.Timeout = 2 * time.Second
-	fresh := sp
+	fresh := on(sp, 4)
 	fresh.Alpha = true
-	r := s.e.set(s.now, map[ID][]Spec{"keep": {sp}, "change": {changed}, "new": {fresh}, "new2": {sp}})
-	want := setResult{added: []ID{"new", "new2"}, changed: []ID{"change"}, removed: []ID{"gone"}}
-	if d := cmp.Diff(want, r, cmp.AllowUnexported(setResult{}), sortIDs); d != "" {
+	// "new2" checks the same server as "keep", the same way: it shares
+	// keep's probe and takes its state (down) at once.
+	r := s.e.set(s.now, map[ID][]Spec{"keep": {keepSp}, "change": {changed}, "new": {fresh}, "new2": {keepSp}})
+	want := setResult{added: []ID{"new", "new2"}, changed: []ID{"change"}, removed: []ID{"gone"},
+		transitions: []Transition{{ID: "new2", Up: false, At: s.now}}}
+	if d := cmp.Diff(want, r, cmp.AllowUnexported(setResult{}), sortIDs, cmpIgnoreReason); d != "" {
 		t.Errorf("set result (-want +got):\n%s", d)
 	}
 	if p := s.e.targets["keep"].probes[0]; p != keep || p.next != keepNext || p.fails != 2 {
@@ -239,11 +250,15 @@ func TestEngineSetReload(t *testing.T) {
 	if !gone.removed || gone.qidx != -1 {
 		t.Errorf("removed target still queued")
 	}
-	if s.e.targets["new"].up || !s.e.targets["new2"].up {
-		t.Errorf("new targets: alpha up=%v plain up=%v; want false, true", s.e.targets["new"].up, s.e.targets["new2"].up)
+	if s.e.targets["new"].up || s.e.targets["new2"].up {
+		t.Errorf("new targets: alpha up=%v sharing a down probe up=%v; want false, false", s.e.targets["new"].up, s.e.targets["new2"].up)
+	}
+	if p := s.e.targets["new2"].probes[0]; p != keep || len(s.e.probes) != 3 {
+		t.Errorf("new2 does not share keep's probe (same=%v), %d probes, want 3", p == keep, len(s.e.probes))
 	}
 	// A stale result of the removed target is ignored.
-	if tr, _ := s.e.result(gone, s.now, 0, nil); tr != nil || len(s.e.queue) != 4 {
+	// "new2" has the same check as "keep": they share one probe.
+	if tr, _ := s.e.result(gone, s.now, 0, nil); tr != nil || len(s.e.queue) != 3 {
 		t.Errorf("stale result: tr=%v queue=%d", tr, len(s.e.queue))
 	}
 	// The changed target comes back only after Rise successes of its new check.
@@ -256,7 +271,7 @@ func TestEngineSetReload(t *testing.T) {
 			ups = append(ups, tr.ID)
 		}
 	}
-	if d := cmp.Diff([]ID{"change", "keep", "new"}, ups, sortIDs); d != "" {
+	if d := cmp.Diff([]ID{"change", "keep", "new", "new2"}, ups, sortIDs); d != "" {
 		t.Errorf("up transitions (-want +got):\n%s", d)
 	}
 }
@@ -287,18 +302,112 @@ func TestEngineInFlightLimit(t *testing.T) {
 	s := newSim(t, nil)
 	s.e.limit = 2
 	sp := tcpSpec(time.Second, 1, 1)
-	s.e.set(t0, map[ID][]Spec{"a": {sp}, "b": {sp}, "c": {sp}})
-	first := s.e.due(t0)
+	s.e.set(t0, map[ID][]Spec{"a": {on(sp, 1)}, "b": {on(sp, 2)}, "c": {on(sp, 3)}})
+	first := s.e.due(t0, t0)
 	if len(first) != 2 || !s.e.capped {
 		t.Fatalf("due under a limit of 2: %d probes, capped=%v", len(first), s.e.capped)
 	}
-	if more := s.e.due(t0); len(more) != 0 {
+	if more := s.e.due(t0, t0); len(more) != 0 {
 		t.Fatalf("due while full: %d probes", len(more))
 	}
 	if _, rearm := s.e.result(first[0], t0, 0, nil); !rearm {
 		t.Errorf("a finished check under a full limit did not ask to re-arm")
 	}
-	if next := s.e.due(t0); len(next) != 1 || s.e.inflight != 2 {
+	if next := s.e.due(t0, t0); len(next) != 1 || s.e.inflight != 2 {
 		t.Errorf("after one finished: %d due, %d in flight; want 1, 2", len(next), s.e.inflight)
+	}
+}
+
+// TestEngineSharedProbes: 100 services sharing 4 real servers, checked the
+// same way, run 4 probes, and each result fans out to the 100 services of
+// its server (issue: identical checks run once).
+func TestEngineSharedProbes(t *testing.T) {
+	const services, reals = 100, 4
+	s := newSim(t, nil)
+	sp := tcpSpec(time.Second, 1, 1)
+	want := map[ID][]Spec{}
+	for v := range services {
+		for r := range reals {
+			want[ID(fmt.Sprintf("vs%d/r%d", v, r))] = []Spec{on(sp, uint16(8000+r))}
+		}
+	}
+	s.e.set(t0, want)
+	if n := len(s.e.probes); n != reals {
+		t.Fatalf("%d probes for %d services x %d reals, want %d", n, services, reals, reals)
+	}
+	// Real server 2 (port 8002) fails from 3 s on.
+	failing := s.e.targets["vs0/r2"].probes[0]
+	s.outcome = func(id ID, _ int, at time.Time) error {
+		if s.e.targets[id].probes[0] == failing && !at.Before(t0.Add(3*time.Second)) {
+			return errDown
+		}
+		return nil
+	}
+	s.runUntil(t0.Add(10*time.Second - time.Millisecond))
+	probesRun := 0
+	for _, runs := range s.runs {
+		probesRun += len(runs)
+	}
+	t.Logf("%d targets, %d probes, %d probe runs in 10 s", len(want), len(s.e.probes), probesRun)
+	if probesRun != reals*10 {
+		t.Errorf("%d probe runs in 10 s at 1 s, want %d (one per real server per interval)", probesRun, reals*10)
+	}
+	downs := map[ID]bool{}
+	for _, tr := range s.trs {
+		if tr.Up || !tr.At.Equal(t0.Add(3*time.Second)) {
+			t.Errorf("unexpected transition %+v", tr)
+		}
+		downs[tr.ID] = true
+	}
+	if len(downs) != services {
+		t.Errorf("%d services saw real server 2 go down, want %d", len(downs), services)
+	}
+	for v := range services {
+		if !downs[ID(fmt.Sprintf("vs%d/r2", v))] {
+			t.Errorf("vs%d/r2 not down", v)
+		}
+	}
+	// Dropping all but one service keeps the probes and their state;
+	// dropping the last drops them.
+	keep := map[ID][]Spec{}
+	for r := range reals {
+		keep[ID(fmt.Sprintf("vs7/r%d", r))] = want[ID(fmt.Sprintf("vs7/r%d", r))]
+	}
+	s.e.set(s.now, keep)
+	if p := s.e.targets["vs7/r2"].probes[0]; p != failing || p.up || len(s.e.probes) != reals {
+		t.Errorf("after removing 99 services: same probe=%v up=%v probes=%d", p == failing, p.up, len(s.e.probes))
+	}
+	s.e.set(s.now, nil)
+	if len(s.e.probes) != 0 || len(s.e.queue) != 0 || !failing.removed {
+		t.Errorf("after removing every service: %d probes, %d queued, removed=%v", len(s.e.probes), len(s.e.queue), failing.removed)
+	}
+}
+
+// TestEngineDiscardRetriesThenCounts: a result discarded because the
+// checker stalled leaves the state alone and retries at once, at most
+// maxStallRetries times in a row; then the timeout counts.
+func TestEngineDiscardRetriesThenCounts(t *testing.T) {
+	s := newSim(t, nil)
+	s.e.set(t0, map[ID][]Spec{"a": {tcpSpec(10*time.Second, 1, 1)}})
+	now := t0
+	for i := range maxStallRetries {
+		ps := s.e.due(now, now)
+		if len(ps) != 1 {
+			t.Fatalf("round %d: %d due", i, len(ps))
+		}
+		ok, _ := s.e.discard(ps[0], now)
+		if !ok || !ps[0].up || ps[0].fails != 0 || !ps[0].next.Equal(now) || s.e.inflight != 0 {
+			t.Fatalf("discard %d: ok=%v up=%v fails=%d next=%s inflight=%d; want retried now, state kept",
+				i, ok, ps[0].up, ps[0].fails, ps[0].next.Sub(now), s.e.inflight)
+		}
+		now = now.Add(time.Second)
+	}
+	p := s.e.due(now, now)[0]
+	if ok, _ := s.e.discard(p, now); ok {
+		t.Fatalf("discard allowed past %d in a row", maxStallRetries)
+	}
+	trs, _ := s.e.result(p, now, time.Second, errDown)
+	if len(trs) != 1 || trs[0].Up || p.stalls != 0 {
+		t.Errorf("after the cap the failure counts: transitions %+v, stalls %d", trs, p.stalls)
 	}
 }

@@ -61,15 +61,9 @@ func newHTTPChecker(spec Spec) (*httpChecker, error) {
 
 // Check performs one GET under the spec's timeout, which bounds the whole
 // request: connect, TLS, headers and body, so a trickling server cannot
-// overrun it.
+// overrun it. The timeout runs from the first system call of the check.
 func (c *httpChecker) Check(ctx context.Context) error {
-	// The deadline goes on the socket, not into a context timer: a check
-	// on a kept-alive connection then costs no timer at all.
-	deadline := time.Now().Add(c.spec.Timeout)
-	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
-		deadline = dl
-	}
-	res, err := c.get.do(ctx, deadline, c.digest != "" || c.re != nil)
+	res, err := c.get.do(ctx, c.spec.Timeout, c.digest != "" || c.re != nil)
 	if err != nil {
 		return describeFetch(ctx, c.get.url, c.spec.Timeout, res.phase, err)
 	}
@@ -98,7 +92,7 @@ func (c *httpChecker) Close() error {
 // deadline as "timeout after D <phase>", anything else with its phase.
 func describeFetch(ctx context.Context, rawURL string, timeout time.Duration, phase string, err error) error {
 	if isTimeout(ctx, err) {
-		return fmt.Errorf("GET %s: timeout after %s %s", rawURL, timeout, phase)
+		return timeoutf("GET %s: timeout after %s %s", rawURL, timeout, phase)
 	}
 	var oe *net.OpError
 	if phase == phaseConnect && errors.As(err, &oe) && oe.Op == "dial" {
@@ -216,7 +210,15 @@ type fetchResult struct {
 // does: hex MD5 of the body bytes as received after chunked decoding (no
 // content decoding is asked for). Without it the body is not read, unless
 // a kept-alive connection needs it drained.
-func (g *getter) do(ctx context.Context, deadline time.Time, readBody bool) (fetchResult, error) {
+//
+// The timeout starts now, right before the connect (or the write on a
+// kept-alive connection), and goes on the socket rather than into a
+// context timer; ctx's deadline applies too when it is earlier.
+func (g *getter) do(ctx context.Context, timeout time.Duration, readBody bool) (fetchResult, error) {
+	deadline := time.Now().Add(timeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
 	if hc := g.takeIdle(); hc != nil {
 		res, err, retry := g.exchange(ctx, deadline, hc, true, readBody)
 		if !retry {
@@ -374,8 +376,7 @@ func Digest(ctx context.Context, r DigestRequest) (status int, digest string, er
 	if err != nil {
 		return 0, "", err
 	}
-	dl, _ := ctx.Deadline()
-	res, err := g.do(ctx, dl, true)
+	res, err := g.do(ctx, r.Timeout, true)
 	if err != nil {
 		return res.status, "", describeFetch(ctx, r.URL, r.Timeout, res.phase, err)
 	}

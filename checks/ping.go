@@ -62,7 +62,7 @@ func (c *pingChecker) Check(ctx context.Context) error {
 		n, peer, err := conn.ReadFrom(buf)
 		if err != nil {
 			if isTimeout(ctx, err) || ctx.Err() != nil {
-				return fmt.Errorf("ping %s: no echo reply within %s", dst, c.spec.Timeout)
+				return timeoutf("ping %s: no echo reply within %s", dst, c.spec.Timeout)
 			}
 			return netErr(ctx, "ping", dst.String(), c.spec.Timeout, err)
 		}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/havsd/havsd/internal/clock"
 )
 
 // ID names one checked target (a real server of a service), for example
@@ -42,19 +44,13 @@ type CheckHealth struct {
 	Latency              time.Duration
 	ConsecutiveFailures  int
 	ConsecutiveSuccesses int
-}
-
-// Clock abstracts time for tests.
-type Clock interface {
-	Now() time.Time
-	NewTimer(d time.Duration) Timer
-}
-
-// Timer is the part of *time.Timer the scheduler uses.
-type Timer interface {
-	C() <-chan time.Time
-	Reset(d time.Duration)
-	Stop()
+	// Interval is the configured interval; EffectiveInterval the time
+	// between the latest two starts of the check, longer than Interval when
+	// the director cannot keep up (zero before the second check).
+	Interval, EffectiveInterval time.Duration
+	// SharedBy is the number of targets whose identical check this is: it
+	// runs once and its result counts for all of them.
+	SharedBy int
 }
 
 // Options configure a Scheduler. Every field is optional.
@@ -62,13 +58,15 @@ type Options struct {
 	// Logger receives one Info line per transition; nil discards.
 	Logger *slog.Logger
 	// Clock supplies time and the run loop's timer; nil is the real clock.
-	Clock Clock
+	Clock clock.Clock
 	// Rand returns a uniform value in [0, n); it draws warm-up delays.
 	Rand func(n int64) int64
 	// New builds checkers; nil means the package's New.
 	New func(Spec) (Checker, error)
-	// OnResult, if set, is called after every check (for metrics). It runs
-	// on the check's goroutine and must not block.
+	// OnResult, if set, is called after every check (for metrics) with
+	// one of the targets the check serves (identical checks run once). It
+	// runs on the check's goroutine and must not block. A result discarded
+	// because the checker stalled is not reported.
 	OnResult func(id ID, kind Kind, latency time.Duration, err error)
 	// Slack lets the run loop start checks up to this early so that it
 	// wakes once for a batch rather than once per check. Zero means 2ms.
@@ -88,9 +86,23 @@ type Options struct {
 // DefaultMaxInFlight is the bound on running checks when Options leaves it 0.
 const DefaultMaxInFlight = 1024
 
-// Stats are cumulative counters of a scheduler.
+// Stats are a scheduler's cumulative counters and current load.
 type Stats struct {
 	Checks, Failures, Panics, Transitions uint64
+	// Stalls counts the times the checker found itself stalled (its own
+	// timers late by StallThreshold or more: descheduled, paused, short of
+	// CPU); StallRetries the check results discarded and retried because
+	// the check timed out while such a stall overlapped it.
+	Stalls, StallRetries uint64
+	// Targets is the number of IDs; Probes the number of distinct checks
+	// run for them (identical checks of one server run once).
+	Targets, Probes int
+	// InFlight is the number of checks running; StartLag how late the
+	// latest due check started (queued behind MaxInFlight or a busy
+	// director): the amount by which the effective interval exceeds the
+	// configured one.
+	InFlight int
+	StartLag time.Duration
 }
 
 // Scheduler runs checks on their intervals with keepalived's semantics and
@@ -107,7 +119,7 @@ type Stats struct {
 type Scheduler struct {
 	opts  Options
 	log   *slog.Logger
-	clock Clock
+	clock clock.Clock
 
 	mu  sync.Mutex // guards eng
 	eng *engine
@@ -116,7 +128,8 @@ type Scheduler struct {
 	mail    *mailbox
 	out     chan Transition
 	running atomic.Bool
-	stats   struct{ checks, failures, panics, transitions atomic.Uint64 }
+	stats   struct{ checks, failures, panics, transitions, stallRetries atomic.Uint64 }
+	stalls  stallLog
 }
 
 // NewScheduler returns an idle scheduler; Run starts it.
@@ -124,9 +137,7 @@ func NewScheduler(opts Options) *Scheduler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.Clock == nil {
-		opts.Clock = realClock{}
-	}
+	opts.Clock = clock.OrReal(opts.Clock)
 	if opts.Rand == nil {
 		opts.Rand = rand.Int64N
 	}
@@ -167,7 +178,15 @@ func (s *Scheduler) Set(targets map[ID][]Spec) {
 	for _, id := range r.removed {
 		s.mail.forget(id)
 	}
+	for _, tr := range r.transitions {
+		s.mail.put(tr)
+	}
 	s.mu.Unlock()
+	for _, tr := range r.transitions {
+		s.stats.transitions.Add(1)
+		s.log.Info("backend state changed", "backend", string(tr.ID),
+			"old", upDown(!tr.Up), "state", upDown(tr.Up), "reason", tr.Reason)
+	}
 	for id, err := range r.buildErrs {
 		s.log.Error("building check", "backend", string(id), "err", err)
 	}
@@ -182,12 +201,18 @@ func (s *Scheduler) Set(targets map[ID][]Spec) {
 // consumer always converges to the current state. It is never closed.
 func (s *Scheduler) Transitions() <-chan Transition { return s.out }
 
-// Stats returns the cumulative counters.
+// Stats returns the cumulative counters and the current load.
 func (s *Scheduler) Stats() Stats {
-	return Stats{
+	st := Stats{
 		Checks: s.stats.checks.Load(), Failures: s.stats.failures.Load(),
 		Panics: s.stats.panics.Load(), Transitions: s.stats.transitions.Load(),
+		Stalls: s.stalls.count(), StallRetries: s.stats.stallRetries.Load(),
 	}
+	s.mu.Lock()
+	st.Targets, st.Probes = len(s.eng.targets), len(s.eng.probes)
+	st.InFlight, st.StartLag = s.eng.inflight, s.eng.lag
+	s.mu.Unlock()
+	return st
 }
 
 // Status returns the current health of every target.
@@ -201,6 +226,7 @@ func (s *Scheduler) Status() map[ID]Health {
 			c := CheckHealth{
 				Kind: p.spec.Kind, Up: p.up, LastCheck: p.lastAt, Latency: p.latency,
 				ConsecutiveFailures: p.fails, ConsecutiveSuccesses: p.succs,
+				Interval: p.spec.Interval, EffectiveInterval: p.period, SharedBy: len(p.users),
 			}
 			if p.lastErr != nil {
 				c.LastError = p.lastErr.Error()
@@ -221,6 +247,12 @@ func (s *Scheduler) Status() map[ID]Health {
 // Run runs checks until ctx is done, then cancels running checks, waits
 // for their goroutines and returns nil. It returns an error if the
 // scheduler is already running.
+//
+// While checks are in flight the loop wakes at least every Heartbeat and
+// measures how late it woke: a wake-up late by StallThreshold or more is
+// a stall of the checker itself (descheduled, paused, short of CPU),
+// recorded so that checks that timed out across it are retried instead of
+// failed.
 func (s *Scheduler) Run(ctx context.Context) error {
 	if !s.running.CompareAndSwap(false, true) {
 		return errors.New("checks scheduler: already running")
@@ -234,24 +266,34 @@ func (s *Scheduler) Run(ctx context.Context) error {
 
 	timer := s.clock.NewTimer(time.Hour)
 	defer timer.Stop()
+	var armedFor time.Time // when the timer is due; zero when stopped
 	for {
 		s.mu.Lock()
 		now := s.clock.Now()
-		jobs := s.eng.due(now.Add(s.opts.Slack))
+		if !armedFor.IsZero() && now.Sub(armedFor) >= StallThreshold {
+			s.stalled(armedFor, now, s.eng.inflight)
+		}
+		jobs := s.eng.due(now.Add(s.opts.Slack), now)
 		for _, p := range jobs {
 			// One cancel-only context per check, for reloads and
 			// shutdown; each checker applies its spec's timeout (HTTP on
-			// the socket, without a timer).
+			// the socket, without a timer) from its first system call.
 			pctx, cancel := context.WithCancel(ctx)
 			p.cancel = cancel
 			wg.Go(func() { s.runCheck(pctx, p); cancel() })
 		}
 		next, ok := s.eng.nextDue()
+		if s.eng.inflight > 0 && (!ok || next.Sub(now) > Heartbeat) {
+			next, ok = now.Add(Heartbeat), true
+		}
 		s.mu.Unlock()
 		if ok {
-			timer.Reset(max(next.Sub(now), 0))
+			d := max(next.Sub(now), 0)
+			timer.Reset(d)
+			armedFor = now.Add(d)
 		} else {
 			timer.Stop()
+			armedFor = time.Time{}
 		}
 		select {
 		case <-ctx.Done():
@@ -263,25 +305,44 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 }
 
+// Stall detection.
+const (
+	// Heartbeat is the longest the run loop sleeps while checks run.
+	Heartbeat = 100 * time.Millisecond
+	// StallThreshold is the least lateness recorded as a stall.
+	StallThreshold = 50 * time.Millisecond
+	// stallFraction: a check that timed out is retried when a stall of
+	// at least its Timeout/stallFraction overlapped it.
+	stallFraction = 4
+)
+
+// stalled records that the checker did not run during [from, to], and
+// logs it when it is a new stall (not overlapping the latest one).
+func (s *Scheduler) stalled(from, to time.Time, inFlight int) {
+	if s.stalls.record(from, to) {
+		s.log.Warn("checker stalled: checks that timed out meanwhile are retried, not failed",
+			"stalled", to.Sub(from).Round(time.Millisecond), "in_flight", inFlight)
+	}
+}
+
 // cancelRunning cancels every running check; each puts its probe back in
 // the queue, so that a later Run carries on.
 func (s *Scheduler) cancelRunning() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, t := range s.eng.targets {
-		for _, p := range t.probes {
-			if p.cancel != nil {
-				p.cancel()
-			}
+	for _, p := range s.eng.probes {
+		if p.cancel != nil {
+			p.cancel()
 		}
 	}
 }
 
-// runCheck runs one check and feeds its result to the engine.
+// runCheck runs one check and feeds its result to the engine. A timeout
+// across a stall of the checker is discarded and the check retried at
+// once: it says nothing about the server.
 func (s *Scheduler) runCheck(ctx context.Context, p *probe) {
-	id, kind := p.t.id, p.spec.Kind
 	start := s.clock.Now()
-	err := s.safeCheck(ctx, p, id)
+	err := s.safeCheck(ctx, p)
 	end := s.clock.Now()
 	latency := end.Sub(start)
 	if errors.Is(ctx.Err(), context.Canceled) {
@@ -294,24 +355,49 @@ func (s *Scheduler) runCheck(ctx context.Context, p *probe) {
 		}
 		return
 	}
+	timeout := p.spec.Timeout
+	if err != nil && errors.Is(err, ErrTimeout) {
+		// The deadline fired late: this process did not run meanwhile.
+		if late := latency - timeout; late >= max(StallThreshold, timeout/stallFraction) {
+			s.mu.Lock()
+			n := s.eng.inflight
+			s.mu.Unlock()
+			s.stalled(start.Add(timeout), end, n)
+		}
+		if s.stalls.overlaps(start, end, timeout/stallFraction) {
+			s.mu.Lock()
+			ok, rearm := s.eng.discard(p, end)
+			s.mu.Unlock()
+			if ok {
+				s.stats.stallRetries.Add(1)
+				if rearm {
+					s.signal()
+				}
+				return
+			}
+		}
+	}
 	s.stats.checks.Add(1)
 	if err != nil {
 		s.stats.failures.Add(1)
 	}
 	s.mu.Lock()
-	prevUp := p.t.up
-	tr, rearm := s.eng.result(p, end, latency, err)
-	if tr != nil {
-		s.mail.put(*tr)
+	var id ID
+	if len(p.users) > 0 {
+		id = p.users[0].id
+	}
+	trs, rearm := s.eng.result(p, end, latency, err)
+	for _, tr := range trs {
+		s.mail.put(tr)
 	}
 	s.mu.Unlock()
-	if tr != nil {
+	for _, tr := range trs {
 		s.stats.transitions.Add(1)
-		s.log.Info("backend state changed", "backend", string(id),
-			"old", upDown(prevUp), "state", upDown(tr.Up), "reason", tr.Reason)
+		s.log.Info("backend state changed", "backend", string(tr.ID),
+			"old", upDown(!tr.Up), "state", upDown(tr.Up), "reason", tr.Reason)
 	}
 	if s.opts.OnResult != nil {
-		s.opts.OnResult(id, kind, latency, err)
+		s.opts.OnResult(id, p.spec.Kind, latency, err)
 	}
 	if rearm {
 		s.signal()
@@ -319,11 +405,11 @@ func (s *Scheduler) runCheck(ctx context.Context, p *probe) {
 }
 
 // safeCheck runs the checker and turns a panic into a failure.
-func (s *Scheduler) safeCheck(ctx context.Context, p *probe, id ID) (err error) {
+func (s *Scheduler) safeCheck(ctx context.Context, p *probe) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.stats.panics.Add(1)
-			s.log.Error("checker panicked", "backend", string(id), "kind", p.spec.Kind.String(),
+			s.log.Error("checker panicked", "check", p.key, "kind", p.spec.Kind.String(),
 				"err", fmt.Sprint(r), "stack", string(debug.Stack()))
 			err = fmt.Errorf("%s checker panicked: %v", p.spec.Kind, r)
 		}
@@ -345,13 +431,46 @@ func upDown(up bool) string {
 	return "down"
 }
 
-type realClock struct{}
+// stallLog keeps the latest stalls of the checker, for the checks that
+// were in flight during one of them.
+type stallLog struct {
+	mu   sync.Mutex
+	ring [64]stallWindow
+	next int    // next slot to write
+	n    uint64 // distinct stalls recorded
+}
 
-func (realClock) Now() time.Time                 { return time.Now() }
-func (realClock) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
+type stallWindow struct{ from, to time.Time }
 
-type realTimer struct{ t *time.Timer }
+// record adds [from, to] and reports whether it is a new stall, rather
+// than another view of the latest one.
+func (l *stallLog) record(from, to time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	last := l.ring[(l.next+len(l.ring)-1)%len(l.ring)]
+	fresh := last.to.IsZero() || from.After(last.to) || to.Before(last.from)
+	l.ring[l.next] = stallWindow{from, to}
+	l.next = (l.next + 1) % len(l.ring)
+	if fresh {
+		l.n++
+	}
+	return fresh
+}
 
-func (t realTimer) C() <-chan time.Time   { return t.t.C }
-func (t realTimer) Reset(d time.Duration) { t.t.Reset(d) }
-func (t realTimer) Stop()                 { t.t.Stop() }
+// overlaps reports whether a stall of at least least overlapped [from, to].
+func (l *stallLog) overlaps(from, to time.Time, least time.Duration) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, w := range l.ring {
+		if !w.to.IsZero() && w.to.Sub(w.from) >= least && w.from.Before(to) && w.to.After(from) {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *stallLog) count() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n
+}

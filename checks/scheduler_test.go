@@ -425,3 +425,54 @@ func TestSchedulerRunAgainAfterStop(t *testing.T) {
 		}
 	}
 }
+
+// TestSchedulerStall: a timeout that fires late (the checker did not run
+// while the server had time to answer) is retried at once, not counted;
+// a timeout on time, or a refusal, is a verdict on the server.
+func TestSchedulerStall(t *testing.T) {
+	const timeout = 400 * time.Millisecond
+	tests := []struct {
+		name     string
+		sleep    time.Duration // before the first result
+		first    error         // the first result; later ones pass, or repeat it with always
+		always   bool
+		wantDown bool
+	}{
+		{"late timeout retried", timeout * 2, timeoutf("late"), false, false},
+		{"timeout on time counts", timeout, timeoutf("on time"), true, true},
+		{"refusal during a stall counts", timeout * 2, errors.New("connection refused"), false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			noLeaks(t)
+			var calls atomic.Int64
+			s := NewScheduler(Options{Logger: testLogger(t), New: func(Spec) (Checker, error) {
+				return CheckerFunc(func(ctx context.Context) error {
+					if calls.Add(1) > 1 && !tc.always {
+						return nil
+					}
+					time.Sleep(tc.sleep) // the check's own time, as a stalled process sees it
+					return tc.first
+				}), nil
+			}})
+			sp := fakeSpec("x", time.Hour) // a second call within the test is a retry
+			sp.Timeout = timeout
+			s.Set(map[ID][]Spec{"x": {sp}})
+			startScheduler(t, s)
+			if tc.wantDown {
+				await(t, s, "x", false, 5*time.Second)
+				return
+			}
+			waitFor(t, 5*time.Second, func() bool { return calls.Load() >= 2 && s.Status()["x"].LastCheck != (time.Time{}) })
+			st := s.Stats()
+			if !s.Status()["x"].Up || st.Failures != 0 || st.StallRetries == 0 || st.Stalls == 0 {
+				t.Errorf("after a late timeout: up=%v stats %+v; want up, no failure, a stall and a retry", s.Status()["x"].Up, st)
+			}
+			select {
+			case tr := <-s.Transitions():
+				t.Errorf("transition after a stall: %+v", tr)
+			default:
+			}
+		})
+	}
+}

@@ -65,7 +65,7 @@ func (c *scriptChecker) Check(ctx context.Context) error {
 		if cmd.Process != nil {
 			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		}
-		return fmt.Errorf("script %s: timeout after %s, process group killed%s", c.argv[0], c.spec.Timeout, out.suffix())
+		return timeoutf("script %s: timeout after %s, process group killed%s", c.argv[0], c.spec.Timeout, out.suffix())
 	}
 	if err != nil {
 		var ee *exec.ExitError

@@ -132,5 +132,9 @@ func (s Spec) WithDefaults() Spec {
 	return s
 }
 
+// failuresToDown is the number of consecutive failures that take an up
+// server down: the one place where the scheduler reads Retry.
+func (s Spec) failuresToDown() int { return max(s.Retry, 1) }
+
 // Equal reports whether two specs describe the same check.
 func (s Spec) Equal(o Spec) bool { return reflect.DeepEqual(s, o) }

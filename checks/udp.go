@@ -49,7 +49,7 @@ func (c *udpChecker) Check(ctx context.Context) error {
 	case !c.udp.ExpectReply && isTimeout(ctx, err) && !errors.Is(err, syscall.ECONNREFUSED):
 		return nil
 	case isTimeout(ctx, err):
-		return fmt.Errorf("udp %s: no reply within %s", addr, c.spec.Timeout)
+		return timeoutf("udp %s: no reply within %s", addr, c.spec.Timeout)
 	}
 	return udpErr(ctx, addr, c.spec.Timeout, "reading", err)
 }
