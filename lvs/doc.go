@@ -21,16 +21,19 @@
 //   - Apply turns configured real servers and their health into the
 //     destination list: weight 0 for inhibit_on_failure, absent otherwise,
 //     and the sorry server while quorum (with hysteresis) is lost.
-//   - IPVS (OpenIPVS) is the kernel table over github.com/moby/ipvs, with one
-//     mutex around its handle. moby/ipvs v1.1.0 does not parse the
-//     persistence-engine name, so services are read with a small generic
-//     netlink query of our own (genl_linux.go) that does; Equal therefore
-//     compares PE exactly. Destinations are read with one request per
-//     service: IPVS has no dump of all destinations. Plans are written in
-//     batches of 64 requests per system call (WriteOps, batch_linux.go),
-//     which moby/ipvs cannot do; single calls still go through moby/ipvs.
-//     Tunnel types other than
-//     ipip (GUE, GRE) are not modelled; moby/ipvs cannot set them either.
+//   - IPVS (OpenIPVS) is the kernel table over generic netlink: one socket
+//     (github.com/mdlayher/netlink's, opened in the wanted network
+//     namespace) and one framing of our own for every IPVS request: the
+//     service and destination dumps, single writes, the batched writes of a
+//     pass (WriteOps: up to 256 requests per system call, each error answer
+//     matched to its request by sequence number) and the connection
+//     timeouts. The encoder and decoder (genl.go) are pure and
+//     portable; they read back what ipvsadm shows, the persistence engine
+//     and 64-bit counters included. github.com/moby/ipvs is not used: it
+//     drops the persistence engine, cannot batch, and would be a second
+//     socket with its own sequence numbers. Destinations are read with one
+//     request per service: IPVS has no dump of all destinations. Tunnel
+//     types other than ipip (GUE, GRE) are not modelled.
 //
 // Subpackages: lvstest (fake table, call counting), nft (the packet-filter
 // rules havsd owns), sysctl (what a forwarding mode needs), realserver (the

@@ -33,10 +33,20 @@ func patch(observed []Service, applied []Op) []Service {
 	if len(applied) == 0 {
 		return observed
 	}
-	out := observed
-	x := index{sorted: len(out)}
-	var deleted map[ServiceKey]bool
+	added := 0
 	for _, op := range applied {
+		if op.Kind == OpAddService {
+			added++
+		}
+	}
+	out := slices.Grow(observed, added)
+	x := index{sorted: len(out)}
+	if added > 0 {
+		x.tail = make(map[ServiceKey]int, added)
+	}
+	var deleted map[ServiceKey]bool
+	for n := 0; n < len(applied); n++ {
+		op := applied[n]
 		i, ok := x.find(out, op.Service.Key)
 		switch op.Kind {
 		case OpAddService:
@@ -55,9 +65,16 @@ func patch(observed []Service, applied []Op) []Service {
 			}
 			deleted[op.Service.Key] = true
 		case OpAddDest, OpUpdateDest, OpDelDest:
-			if ok {
-				out[i].Destinations = patchDests(out[i].Destinations, op)
+			// Plan emits a service's destination operations together:
+			// patch the whole run with one copy and one sort.
+			end := n + 1
+			for end < len(applied) && applied[end].IsDest() && applied[end].Service.Key == op.Service.Key {
+				end++
 			}
+			if ok {
+				out[i].Destinations = patchDests(out[i].Destinations, applied[n:end])
+			}
+			n = end - 1
 		}
 	}
 	if deleted != nil {
@@ -69,20 +86,24 @@ func patch(observed []Service, applied []Op) []Service {
 	return out
 }
 
-func patchDests(ds []Destination, op Op) []Destination {
-	ds = slices.Clone(ds)
-	j := slices.IndexFunc(ds, func(d Destination) bool { return d.Key() == op.Dest.Key() })
-	switch {
-	case op.Kind == OpAddDest && j < 0:
-		d := op.Dest
-		d.Stats, d.ActiveConns, d.InactiveConns = Stats{}, 0, 0
-		ds = append(ds, d)
-	case op.Kind == OpUpdateDest && j >= 0:
-		d := op.Dest
-		d.Stats, d.ActiveConns, d.InactiveConns = ds[j].Stats, ds[j].ActiveConns, ds[j].InactiveConns
-		ds[j] = d
-	case op.Kind == OpDelDest && j >= 0:
-		ds = slices.Delete(ds, j, j+1)
+// patchDests applies a run of destination operations of one service to a
+// copy of ds and returns it sorted.
+func patchDests(ds []Destination, ops []Op) []Destination {
+	ds = slices.Grow(slices.Clone(ds), len(ops))
+	for _, op := range ops {
+		j := slices.IndexFunc(ds, func(d Destination) bool { return d.Key() == op.Dest.Key() })
+		switch {
+		case op.Kind == OpAddDest && j < 0:
+			d := op.Dest
+			d.Stats, d.ActiveConns, d.InactiveConns = Stats{}, 0, 0
+			ds = append(ds, d)
+		case op.Kind == OpUpdateDest && j >= 0:
+			d := op.Dest
+			d.Stats, d.ActiveConns, d.InactiveConns = ds[j].Stats, ds[j].ActiveConns, ds[j].InactiveConns
+			ds[j] = d
+		case op.Kind == OpDelDest && j >= 0:
+			ds = slices.Delete(ds, j, j+1)
+		}
 	}
 	slices.SortFunc(ds, func(a, b Destination) int { return a.Key().Compare(b.Key()) })
 	return ds

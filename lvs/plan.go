@@ -112,6 +112,24 @@ func destAttrs(d Destination) string {
 func Plan(desired, observed []Service, owned func(ServiceKey) bool) []Op {
 	want, have := canonicalSorted(desired), canonicalSorted(observed)
 	var add, upd, addD, updD, delD, del []Op
+	if len(have) == 0 {
+		// From empty (a cold start): everything is added, in one list
+		// sized once, instead of growing lists of 370-byte operations.
+		n := len(want)
+		for _, s := range want {
+			n += len(s.Destinations)
+		}
+		out := make([]Op, len(want), n)
+		for i, s := range want {
+			out[i] = Op{Kind: OpAddService, Service: s.withoutDests()}
+		}
+		for i, s := range want {
+			for _, dst := range s.Destinations {
+				out = append(out, Op{Kind: OpAddDest, Service: out[i].Service, Dest: dst})
+			}
+		}
+		return out
+	}
 	i, j := 0, 0
 	for i < len(want) || j < len(have) {
 		c := 0

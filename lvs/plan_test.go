@@ -173,6 +173,26 @@ func TestPlanConverges(t *testing.T) {
 	}
 }
 
+// TestPlanFromEmpty checks the cold-start path of Plan against the general
+// merge (forced by a foreign service it must leave alone), and that the
+// patched view of a cold start equals the desired table.
+func TestPlanFromEmpty(t *testing.T) {
+	desired := []Service{
+		svc(tcp("172.0.0.30", 80), "wrr", dst("192.168.1.20", 80, 1, Masq), dst("192.168.1.10", 80, 2, Masq)),
+		svc(tcp("172.0.0.30", 22), "rr", dst("192.168.1.10", 22, 1, Route)),
+		svc(tcp("172.0.0.30", 443), "rr"),
+	}
+	cold := Plan(desired, nil, nil)
+	general := Plan(desired, []Service{svc(tcp("10.9.9.9", 53), "rr")}, nil)
+	if diff := cmp.Diff(general, cold); diff != "" {
+		t.Errorf("cold plan differs from the general merge (-general +cold):\n%s", diff)
+	}
+	next := patch(nil, cold)
+	if ops := Plan(desired, next, nil); len(ops) != 0 {
+		t.Errorf("plan after a patched cold start not empty: %v", ops)
+	}
+}
+
 func TestOpErrorMessages(t *testing.T) {
 	web := tcp("172.0.0.30", 80)
 	rs := dst("192.168.1.10", 80, 1, Masq)

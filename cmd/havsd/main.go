@@ -10,8 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/sirupsen/logrus"
 )
 
 // Exit codes shared by every subcommand.
@@ -52,8 +50,6 @@ func commands() []command {
 }
 
 func main() {
-	// moby/ipvs logs through logrus; havsd reports IPVS trouble itself, once.
-	logrus.SetOutput(io.Discard)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 	code := c.main(ctx, os.Args[1:])
