@@ -11,7 +11,7 @@ import (
 // compile turns a validated rawFile into a Config. It assumes validate
 // found no errors.
 func compile(f *rawFile) *Config {
-	c := &Config{Global: compileGlobal(f.global)}
+	c := &Config{Global: compileGlobal(f.global), Trackers: compileTrackers(f)}
 	for _, in := range f.instances {
 		c.Instances = append(c.Instances, compileInstance(in))
 		for _, t := range in.trackSvc {
@@ -54,7 +54,10 @@ func compileInstance(in *rawInstance) vrrp.Config {
 		c.VIPs = append(c.VIPs, vrrp.VIP{Prefix: v.prefix, Dev: v.dev})
 	}
 	for _, t := range in.track {
-		c.Track = append(c.Track, vrrp.TrackInterface{Name: t.name, Weight: int(t.weight)})
+		// The VRRP instance lowers the priority by Weight while the
+		// link is down; a positive weight is also added as a bonus
+		// (Trackers.Bonus), so it counts while the link is up.
+		c.Track = append(c.Track, vrrp.TrackInterface{Name: t.name, Weight: int(max(t.weight, -t.weight))})
 	}
 	return c
 }

@@ -20,6 +20,9 @@ type Config struct {
 	Marks []lvs.MarkRule
 	// TrackServices lower VRRP priorities while services have lost quorum.
 	TrackServices []TrackService
+	// Trackers are the vrrp_script, track_file and track_process trackers
+	// and the signed track_interface weights (track.go).
+	Trackers Trackers
 }
 
 // TrackService makes a VRRP instance's priority depend on a virtual

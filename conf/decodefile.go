@@ -43,6 +43,12 @@ func (d *decoder) file(body hcl.Body) *rawFile {
 			f.groups = append(f.groups, d.group(hb))
 		case "virtual_service":
 			f.services = append(f.services, d.service(hb))
+		case "vrrp_script":
+			f.scripts = append(f.scripts, d.script(hb))
+		case "track_file":
+			f.trackFiles = append(f.trackFiles, d.trackFile(hb))
+		case "track_process":
+			f.trackProcs = append(f.trackProcs, d.trackProcess(hb))
 		}
 	}
 	if f.global == nil {
@@ -69,6 +75,7 @@ func (d *decoder) global(hb *hcl.Block) *rawGlobal {
 	d.dur(b, "reconcile_interval", &g.reconcile)
 	d.boolean(b, "prune_foreign", &g.prune)
 	d.boolean(b, "set_sysctls", &g.sysctls)
+	d.str(b, "script_user", &g.scriptUser)
 	for i, tb := range b.blocks {
 		if i > 0 {
 			r := tb.DefRange
@@ -106,6 +113,10 @@ func (d *decoder) instance(hb *hcl.Block) *rawInstance {
 	d.addr(b, "unicast_source", &in.source)
 	d.addrs(b, "unicast_peers", &in.peers)
 	for _, sb := range b.blocks {
+		if r, ok := d.trackRef(sb); ok {
+			in.trackRefs = append(in.trackRefs, r)
+			continue
+		}
 		switch sb.Type {
 		case "vip":
 			vb := d.open(sb, sb.Body, vipSchema)
@@ -201,6 +212,10 @@ func (d *decoder) group(hb *hcl.Block) *rawGroup {
 	d.strs(b, "instances", &g.instances)
 	var seen *block
 	for _, sb := range b.blocks {
+		if r, ok := d.trackRef(sb); ok {
+			g.trackRefs = append(g.trackRefs, r)
+			continue
+		}
 		if seen != nil {
 			d.duplicate(sb, seen)
 			continue

@@ -37,6 +37,9 @@ type Changes struct {
 	Marks bool
 	// TrackServices is true when the track_service entries differ.
 	TrackServices bool
+	// Trackers is true when the vrrp_script, track_file or track_process
+	// trackers, their uses or the track_interface weights differ.
+	Trackers bool
 	// Services added and removed, by key, and the changes of services
 	// present in both.
 	AddedServices, RemovedServices []lvs.ServiceKey
@@ -78,6 +81,7 @@ func Diff(old, new *Config) Changes {
 	c.SyncGroups = !equalSlices(old.SyncGroups, new.SyncGroups)
 	c.Marks = !equalSlices(old.Marks, new.Marks)
 	c.TrackServices = !equalSlices(old.TrackServices, new.TrackServices)
+	c.Trackers = !reflect.DeepEqual(old.Trackers, new.Trackers)
 	svcKey := func(s VirtualService) lvs.ServiceKey { return s.Service.Key }
 	var changed []lvs.ServiceKey
 	c.AddedServices, c.RemovedServices, changed = diffKeyed(old.Services, new.Services, svcKey,

@@ -22,9 +22,10 @@ func Format(cfg *Config) []byte {
 	f := hclwrite.NewEmptyFile()
 	body := f.Body()
 	formatGlobal(body, cfg.Global)
+	formatTrackers(body, cfg.Trackers)
 	for _, in := range cfg.Instances {
 		body.AppendNewline()
-		formatInstance(body.AppendNewBlock("vrrp_instance", []string{in.Name}).Body(), in, cfg.TrackServices)
+		formatInstance(body.AppendNewBlock("vrrp_instance", []string{in.Name}).Body(), in, cfg.TrackServices, cfg.Trackers)
 	}
 	for _, g := range cfg.SyncGroups {
 		body.AppendNewline()
@@ -118,7 +119,7 @@ func formatGlobal(body *hclwrite.Body, g Global) {
 	}
 }
 
-func formatInstance(b *hclwrite.Body, in vrrp.Config, tracks []TrackService) {
+func formatInstance(b *hclwrite.Body, in vrrp.Config, tracks []TrackService, trk Trackers) {
 	b.SetAttributeValue("interface", str(in.Interface))
 	b.SetAttributeValue("virtual_router_id", num(int64(in.VRID)))
 	setInt(b, "priority", int64(in.Priority), DefaultPriority)
@@ -158,8 +159,9 @@ func formatInstance(b *hclwrite.Body, in vrrp.Config, tracks []TrackService) {
 	}
 	for _, t := range in.Track {
 		tb := b.AppendNewBlock("track_interface", []string{t.Name}).Body()
-		setInt(tb, "weight", int64(t.Weight), 0)
+		setInt(tb, "weight", int64(trk.interfaceWeight(in.Name, t)), 0)
 	}
+	formatTrackRefs(b, trk.Refs[in.Name])
 	for _, t := range tracks {
 		if t.Instance == in.Name {
 			tb := b.AppendNewBlock("track_service", []string{t.Service}).Body()

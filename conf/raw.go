@@ -17,6 +17,10 @@ type rawFile struct {
 	instances []*rawInstance
 	groups    []*rawGroup
 	services  []*rawService
+	// Trackers (track.go).
+	scripts    []*rawScript
+	trackFiles []*rawTrackFile
+	trackProcs []*rawTrackProcess
 }
 
 type rawGlobal struct {
@@ -25,6 +29,7 @@ type rawGlobal struct {
 	ipvsMode                                                    string
 	reconcile                                                   time.Duration
 	prune, sysctls                                              bool
+	scriptUser                                                  string
 	tcp, tcpFin, udp                                            time.Duration
 }
 
@@ -45,6 +50,7 @@ type rawInstance struct {
 	notify                 vrrp.Notify
 	garp                   vrrp.GARP
 	garpBlock, notifyBlock *block
+	trackRefs              []rawTrackRef // track_script, track_file, track_process
 }
 
 type rawVIP struct {
@@ -65,6 +71,7 @@ type rawGroup struct {
 	name      string
 	instances []string
 	notify    vrrp.Notify
+	trackRefs []rawTrackRef
 }
 
 type rawService struct {

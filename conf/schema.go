@@ -15,11 +15,14 @@ var fileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "vrrp_instance", LabelNames: []string{"name"}},
 	{Type: "vrrp_sync_group", LabelNames: []string{"name"}},
 	{Type: "virtual_service", LabelNames: []string{"name"}},
+	{Type: "vrrp_script", LabelNames: []string{"name"}},
+	{Type: "track_file", LabelNames: []string{"name"}},
+	{Type: "track_process", LabelNames: []string{"name"}},
 }}
 
 var globalSchema = &hcl.BodySchema{
 	Attributes: attrs("router_id", "control_socket", "metrics_listen", "log_format", "log_level",
-		"ipvs_mode", "reconcile_interval", "prune_foreign", "set_sysctls"),
+		"ipvs_mode", "reconcile_interval", "prune_foreign", "set_sysctls", "script_user"),
 	Blocks: []hcl.BlockHeaderSchema{{Type: "ipvs_timeouts"}},
 }
 
@@ -36,6 +39,9 @@ var instanceSchema = &hcl.BodySchema{
 		{Type: "track_service", LabelNames: []string{"service"}},
 		{Type: "notify"},
 		{Type: "garp"},
+		{Type: "track_script", LabelNames: []string{"name"}},
+		{Type: "track_file", LabelNames: []string{"name"}},
+		{Type: "track_process", LabelNames: []string{"name"}},
 	},
 }
 
@@ -49,7 +55,11 @@ var garpSchema = &hcl.BodySchema{Attributes: attrs("count", "interval", "repeat_
 
 var groupSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "instances", Required: true}},
-	Blocks:     []hcl.BlockHeaderSchema{{Type: "notify"}},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "notify"},
+		{Type: "track_script", LabelNames: []string{"name"}},
+		{Type: "track_file", LabelNames: []string{"name"}},
+		{Type: "track_process", LabelNames: []string{"name"}},
+	},
 }
 
 var serviceSchema = &hcl.BodySchema{

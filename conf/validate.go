@@ -24,6 +24,7 @@ func validate(f *rawFile) hcl.Diagnostics {
 	v.groups(f.groups, f.instances)
 	v.services(f.services, f.instances)
 	v.trackServices(f.instances, f.services)
+	v.trackers(f)
 	return v.diags
 }
 
@@ -190,8 +191,8 @@ func (v *validator) instance(in *rawInstance) {
 			v.errorf(t.b.labelAt(), "Duplicate track_interface", "Interface %q is already tracked.", t.name)
 		}
 		tracks[t.name] = true
-		if t.weight < 0 || t.weight > 254 {
-			v.errorf(t.b.at("weight"), "Invalid track weight", "weight must be 0 (fault when down) or 1-254 (lower the priority by that much), not %d.", t.weight)
+		if t.weight < -254 || t.weight > 254 {
+			v.errorf(t.b.at("weight"), "Invalid track weight", "weight must be -254 to 254 (> 0: added while the interface is up, < 0: added while it is down, 0: FAULT while down), not %d.", t.weight)
 		}
 	}
 	v.notify(in.notifyBlock)
