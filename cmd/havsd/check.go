@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -69,7 +70,7 @@ func (c *cli) importRules(ctx context.Context, args []string) int {
 	fs.SetOutput(c.stderr)
 	out := fs.String("o", "", "write the configuration to `file` instead of stdout")
 	fs.Usage = func() {
-		fmt.Fprintln(c.stderr, "usage: havsd import [-o FILE] < rules   (rules as ipvsadm -Sn prints them)")
+		fmt.Fprintln(c.stderr, "usage: havsd import [-o FILE] < rules   (rules as ipvsadm -Sn prints them, or its -Ln table)")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -81,7 +82,11 @@ func (c *cli) importRules(ctx context.Context, args []string) int {
 	}
 	svcs, err := ipvsadm.Parse(c.stdin)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "havsd: import: stdin: %v\n", err)
+		c.writeParseErrors("import", "stdin", err)
+		return exitFailure
+	}
+	if len(svcs) == 0 {
+		fmt.Fprintln(c.stderr, "havsd: import: stdin: no rules read: pipe in what `ipvsadm -Sn` (or -Ln) prints")
 		return exitFailure
 	}
 	text := append([]byte("# Imported from ipvsadm -Sn rules by havsd import.\n"), conf.Format(conf.FromIPVS(svcs))...)
@@ -121,6 +126,23 @@ func parseConfigFlags(fs *flag.FlagSet, args []string, file *string) (int, bool)
 		return exitUsage, false
 	}
 	return exitOK, true
+}
+
+// writeParseErrors prints each located error of an ipvsadm.Parse as
+// "havsd: CMD: NAME:LINE: problem".
+func (c *cli) writeParseErrors(cmd, name string, err error) {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		var pe *ipvsadm.ParseError
+		if errors.As(e, &pe) {
+			fmt.Fprintf(c.stderr, "havsd: %s: %s:%d: %v\n", cmd, name, pe.Line, pe.Err)
+		} else {
+			fmt.Fprintf(c.stderr, "havsd: %s: %s: %v\n", cmd, name, e)
+		}
+	}
 }
 
 // parseFileArgs parses args for a command that reads one configuration:

@@ -197,6 +197,9 @@ func TestImportRandom(t *testing.T) {
 	}
 	for i := range n {
 		rules := ipvsadm.Format(ipvsadmtest.Random(r))
+		if rules == "" {
+			continue // nothing to import is an error (TestImportAsOperators)
+		}
 		if got := roundTrip(t, rules); got != rules {
 			t.Fatalf("set %d: export(import(x)) != x:\n%s", i, cmp.Diff(rules, got))
 		}
@@ -214,7 +217,7 @@ func TestImportStdoutAndErrors(t *testing.T) {
 		}
 	}
 	code, _, errs = runCmd(t, "-A -t 1.2.3.4:80\n-a -t 1.2.3.4:80 -r 5.6.7.8 -w x\n", (*cli).importRules)
-	if code != exitFailure || !strings.Contains(errs, "line 2") {
+	if code != exitFailure || !strings.Contains(errs, "stdin:2: ") {
 		t.Errorf("import of bad rules: exit %d, stderr %q", code, errs)
 	}
 	code, _, errs = runCmd(t, "-A -t 1.2.3.4:80 -s bogus\n", (*cli).importRules)

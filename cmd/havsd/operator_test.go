@@ -165,3 +165,40 @@ func TestCheckLikeRun(t *testing.T) {
 		})
 	}
 }
+
+// TestImportAsOperators: every bad line reported with its place; nothing
+// to import is a failure; a pasted ipvsadm -Ln table is read.
+func TestImportAsOperators(t *testing.T) {
+	tests := []struct {
+		name, in string
+		code     int
+		stdout   string
+		stderr   []string
+	}{
+		{"every error", "-A -t 10.0.0.1:80 -s wrrr -b sh-port\n-a -t 10.0.0.1:80 -r 10.0.1.1 -m\n-A -t 10.0.0.2:80\n-a -t 10.0.0.2:80 -r 10.0.1.1 --weight=x\n-A -t 10.0.0.3:80 --bogus\n",
+			exitFailure, "", []string{
+				`havsd: import: stdin:1: incompatible scheduler flag "sh-port" for scheduler "wrrr"`,
+				`havsd: import: stdin:4: illegal weight "x" specified`,
+				`havsd: import: stdin:5: unknown option "--bogus"`}},
+		{"empty", "", exitFailure, "", []string{"havsd: import: stdin: no rules read: pipe in what `ipvsadm -Sn` (or -Ln) prints"}},
+		{"comments only", "# nothing\n\n", exitFailure, "", []string{"no rules read"}},
+		{"ipvsadm -Ln", "IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\nTCP  10.0.0.1:80 wrr\n  -> 10.0.1.1:80                  Route   3      0          0\n",
+			exitOK, `real_server "10.0.1.1:80"`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errs := runCmd(t, tt.in, (*cli).importRules)
+			if code != tt.code || !strings.Contains(out, tt.stdout) {
+				t.Errorf("import: exit %d, want %d; stdout:\n%s\nstderr:\n%s", code, tt.code, out, errs)
+			}
+			if got := strings.Count(errs, "\n"); got != len(tt.stderr) {
+				t.Errorf("stderr has %d lines, want %d:\n%s", got, len(tt.stderr), errs)
+			}
+			for _, want := range tt.stderr {
+				if !strings.Contains(errs, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, errs)
+				}
+			}
+		})
+	}
+}

@@ -262,3 +262,65 @@ func TestTutorialRuleSets(t *testing.T) {
 		})
 	}
 }
+
+// TestParseList reads the table ipvsadm -Ln prints, as an operator pastes
+// it, into the rules it shows.
+func TestParseList(t *testing.T) {
+	in := `IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+TCP  172.25.254.100:80 wrr
+  -> 192.168.0.101:80             Masq    2      0          0
+  -> 192.168.0.102:8080           Masq    1      3          10
+TCP  172.25.254.100:443 sh (sh-fallback,sh-port) persistent 300 mask 255.255.255.0
+  -> 10.1.0.11:443                Route   1      0          0
+UDP  [2001:db8::1]:53 rr persistent 10 mask 48
+  -> [2001:db8::53]:53            Tunnel  5      0          0
+FWM  7 IPv6 wlc
+  -> [2001:db8::7]:0              Route   1      0          0
+`
+	want := "-A -t 172.25.254.100:80 -s wrr\n" +
+		"-a -t 172.25.254.100:80 -r 192.168.0.101:80 -m -w 2\n" +
+		"-a -t 172.25.254.100:80 -r 192.168.0.102:8080 -m -w 1\n" +
+		"-A -t 172.25.254.100:443 -s sh -p 300 -M 255.255.255.0 -b sh-fallback,sh-port\n" +
+		"-a -t 172.25.254.100:443 -r 10.1.0.11:443 -g -w 1\n" +
+		"-A -u [2001:db8::1]:53 -s rr -p 10 -M 48\n" +
+		"-a -u [2001:db8::1]:53 -r [2001:db8::53]:53 -i -w 5 --tun-type ipip\n" +
+		"-A -f 7 -6 -s wlc\n" +
+		"-a -f 7 -6 -r [2001:db8::7]:0 -g -w 1\n"
+	svcs, err := Parse(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, Format(svcs)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestParseReportsEveryError: every bad line is reported with its number,
+// the real servers of a failed service are not, and a name where -n prints
+// an address says to use -n.
+func TestParseReportsEveryError(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     []string
+	}{
+		{"rules", "-A -t 1.2.3.4:80 --bogus\n-a -t 1.2.3.4:80 -r 5.6.7.8\n-A -t 1.2.3.5:80\n-a -t 1.2.3.5:80 -r 5.6.7.8 -w x\n-A -f 0\n",
+			[]string{`line 1: unknown option "--bogus"`, `line 4: illegal weight "x" specified`, `line 5: invalid fwmark value "0" specified`}},
+		{"table", "Prot LocalAddress:Port Scheduler Flags\nTCP  1.2.3.4:80 rr (sh-port)\n  -> 5.6.7.8:80 Masq 1 0 0\nTCP  1.2.3.5:80 rr\n  -> 5.6.7.8:80 Bounce 1 0 0\n",
+			[]string{`line 2: incompatible scheduler flag "sh-port" for scheduler "rr"`, `line 5: unknown forwarding method "Bounce": want Masq, Route or Tunnel`}},
+		{"names", "TCP  www.example.org:http wlc\n  -> web1.example.org:http Masq 1 0 0\n",
+			[]string{`line 1: "www.example.org:http" is not numeric: paste the output of ipvsadm -Ln (or -Sn), with -n`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse(strings.NewReader(tt.in))
+			if err == nil {
+				t.Fatalf("Parse(%q) succeeded", tt.in)
+			}
+			if diff := cmp.Diff(strings.Join(tt.want, "\n"), err.Error()); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

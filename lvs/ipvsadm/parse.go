@@ -38,30 +38,54 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // ipvsadm's: scheduler wlc, weight 1, forwarding -g, `-p` alone 360s, a
 // real server without a port takes the service's, and a DR or tunnel real
 // server of a non-fwmark service always has the service's port.
+//
+// The table `ipvsadm -L -n` prints is read too (its lines are turned into
+// the rules they show; connection counters are ignored). Every bad line is
+// reported: the error joins one *ParseError per line (errors.As finds the
+// first), and the real servers of a service that failed are not reported
+// again.
 func Parse(r io.Reader) ([]lvs.Service, error) {
-	p := &parser{index: map[lvs.ServiceKey]int{}}
+	p := &parser{index: map[lvs.ServiceKey]int{}, failed: map[lvs.ServiceKey]bool{}}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
 	line := 0
+	var errs []error
 	for sc.Scan() {
 		line++
 		text := strings.TrimSpace(sc.Text())
 		if text == "" || strings.HasPrefix(text, "#") {
 			continue
 		}
-		if err := p.line(strings.Fields(text)); err != nil {
-			return nil, &ParseError{Line: line, Err: err}
+		fields := strings.Fields(text)
+		args, err := p.listed(fields)
+		if err == nil && args != nil {
+			err = p.line(args)
+		}
+		if err != nil && listedService[fields[0]] {
+			p.current = nil // its real servers are not errors of their own
+		}
+		if err != nil {
+			errs = append(errs, &ParseError{Line: line, Err: err})
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("reading ipvsadm rules: %w", err)
 	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
 	return Normalize(p.svcs), nil
 }
 
 type parser struct {
-	svcs  []lvs.Service
-	index map[lvs.ServiceKey]int
+	svcs   []lvs.Service
+	index  map[lvs.ServiceKey]int
+	failed map[lvs.ServiceKey]bool // services whose -A line failed
+	// current is the service option of the last service line of an
+	// ipvsadm -Ln table ("-t", "192.0.2.1:80"), for its "->" lines.
+	current []string
+	// afterTable is set once a line of an ipvsadm -Ln table was read.
+	afterTable bool
 }
 
 // rule is one parsed command line.
@@ -113,8 +137,13 @@ var flagOpts = map[string]string{
 	"--tun-nocsum": "tun-nocsum",
 }
 
-func (p *parser) line(args []string) error {
+func (p *parser) line(args []string) (err error) {
 	r := rule{weight: 1, forward: lvs.Route}
+	defer func() {
+		if err != nil && r.cmd == 'A' && r.hasKey {
+			p.failed[r.key] = true
+		}
+	}()
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
 		name, val, hasVal := strings.Cut(arg, "=")
@@ -313,6 +342,9 @@ func (p *parser) addService(r rule) error {
 
 func (p *parser) addDest(r rule) error {
 	i, ok := p.index[r.key]
+	if !ok && p.failed[r.key] {
+		return nil // the service's own line is the error
+	}
 	if !ok {
 		return fmt.Errorf("service %s not defined", r.key)
 	}
