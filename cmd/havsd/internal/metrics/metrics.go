@@ -85,17 +85,17 @@ func (m *Metrics) Serve(ctx context.Context, addr string, log *slog.Logger) erro
 
 var (
 	descVRRPState = prometheus.NewDesc("havsd_vrrp_state",
-		"VRRP state of an instance: 1 for the current state, 0 for the others.", []string{"instance", "vrid", "state"}, nil)
+		"VRRP state of an instance: 1 for the current state, 0 for the others.", []string{"vrrp_instance", "vrid", "state"}, nil)
 	descVRRPPriority = prometheus.NewDesc("havsd_vrrp_priority",
-		"Effective VRRP priority of an instance.", []string{"instance", "vrid"}, nil)
+		"Effective VRRP priority of an instance.", []string{"vrrp_instance", "vrid"}, nil)
 	descVRRPTransitions = prometheus.NewDesc("havsd_vrrp_transitions_total",
-		"VRRP state transitions of an instance.", []string{"instance", "vrid"}, nil)
+		"VRRP state transitions of an instance.", []string{"vrrp_instance", "vrid"}, nil)
 	descAdvertsSent = prometheus.NewDesc("havsd_vrrp_adverts_sent_total",
-		"VRRP adverts sent.", []string{"instance", "vrid"}, nil)
+		"VRRP adverts sent.", []string{"vrrp_instance", "vrid"}, nil)
 	descAdvertsRecv = prometheus.NewDesc("havsd_vrrp_adverts_received_total",
-		"Valid VRRP adverts received.", []string{"instance", "vrid"}, nil)
+		"Valid VRRP adverts received.", []string{"vrrp_instance", "vrid"}, nil)
 	descDrops = prometheus.NewDesc("havsd_vrrp_drops_total",
-		"VRRP packets dropped, by reason.", []string{"instance", "vrid", "reason"}, nil)
+		"VRRP packets dropped, by reason.", []string{"vrrp_instance", "vrid", "reason"}, nil)
 	descSvcConns = prometheus.NewDesc("havsd_ipvs_service_connections_total",
 		"Connections scheduled by a virtual service (IPVS counter).", []string{"service"}, nil)
 	descSvcPackets = prometheus.NewDesc("havsd_ipvs_service_packets_total",
