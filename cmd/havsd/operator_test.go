@@ -202,3 +202,73 @@ func TestImportAsOperators(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckWarnsSetupsThatCannotWork: check still says ok (they load) but
+// warns about a service address no instance holds, a quorum above the sum
+// of weights, and services without any VRRP instance (what import writes).
+func TestCheckWarnsSetupsThatCannotWork(t *testing.T) {
+	tests := []struct {
+		name, text string
+		want       []string
+	}{
+		{"address no VIP", `vrrp_instance "VI_1" {
+  interface         = "eth0"
+  virtual_router_id = 51
+  virtual_ipaddress = ["10.0.0.1/24"]
+}
+virtual_service "web" {
+  address = "10.0.0.2:80"
+  real_server "10.0.1.1:80" {}
+}
+virtual_service "ok" {
+  address = "10.0.0.1:443"
+  real_server "10.0.1.1:443" {}
+}
+`, []string{"Warning: Address is no instance's VIP", "cfg.hcl:7:13", "10.0.0.2 is not among the virtual addresses of any vrrp_instance"}},
+		{"quorum", `vrrp_instance "VI_1" {
+  interface         = "eth0"
+  virtual_router_id = 51
+  virtual_ipaddress = ["10.0.0.1/24"]
+}
+virtual_service "web" {
+  address  = "10.0.0.1:80"
+  instance = "VI_1"
+  quorum   = 4
+  real_server "10.0.1.1:80" { weight = 2 }
+  real_server "10.0.1.2:80" {}
+  sorry_server "10.0.1.9:80" {}
+}
+`, []string{"Warning: Quorum above the sum of weights", "cfg.hcl:9:14",
+			"quorum 4 can never be met: the real servers' weights add up to 3 even when all are up, so the service always counts as down and its sorry_server takes the traffic"}},
+		{"no instance", `virtual_service "web" {
+  address = "10.0.0.1:80"
+  real_server "10.0.1.1:80" {}
+}
+`, []string{"Warning: No VRRP instance", "cfg.hcl:1:17", "1 virtual service(s) but no vrrp_instance"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errs := runCmd(t, "", (*cli).check, writeFile(t, "cfg.hcl", tt.text))
+			if code != exitOK || !strings.Contains(out, ": ok: ") {
+				t.Errorf("check: exit %d, stdout %q, want ok", code, out)
+			}
+			if n := strings.Count(errs, "Warning: "); n != 1 {
+				t.Errorf("check printed %d warnings, want 1:\n%s", n, errs)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(errs, want) {
+					t.Errorf("check does not say %q:\n%s", want, errs)
+				}
+			}
+		})
+	}
+	t.Run("imported", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "imported.hcl")
+		if code, _, errs := runCmd(t, "-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 1\n", (*cli).importRules, "-o", path); code != exitOK {
+			t.Fatalf("import: exit %d\n%s", code, errs)
+		}
+		if code, _, errs := runCmd(t, "", (*cli).check, path); code != exitOK || !strings.Contains(errs, "Warning: No VRRP instance") {
+			t.Errorf("check of an imported table: exit %d, want 0 and the no-instance warning:\n%s", code, errs)
+		}
+	})
+}
