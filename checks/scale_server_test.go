@@ -178,5 +178,8 @@ func childMain() (int, bool) {
 	if os.Getenv(scaleServerEnv) != "" {
 		return scaleServer(), true
 	}
+	if role := os.Getenv(starveEnv); role != "" {
+		return starveChild(role), true
+	}
 	return 0, false
 }
