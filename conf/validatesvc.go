@@ -245,6 +245,10 @@ func (v *validator) serviceAttrs(s *rawService, instances []string, vipsOf map[s
 	if b.has("instance") && !slices.Contains(instances, s.instance) {
 		v.errorf(b.at("instance"), "Unknown VRRP instance", "No vrrp_instance is named %q.%s", s.instance, didYouMean(s.instance, instances))
 	}
+	if !b.has("instance") && b.has("address") && len(vipsOf) > 0 && !anyVIP(vipsOf, s.addr) {
+		v.warnf(b.at("address"), "Address is no instance's VIP", "%s is not among the virtual addresses of any vrrp_instance: no director will hold it for this service "+
+			"(unless something besides havsd puts it on the director). Add it to an instance's virtual_ipaddress and set instance = \"NAME\".", s.addr)
+	}
 	if in := vipsOf[s.instance]; in != nil && b.has("address") && !in[s.addr] {
 		v.warnf(b.at("address"), "Address is not a VIP of its instance", "%s is not among the virtual addresses of vrrp_instance %q, which this service names: it will not move with that instance.", s.addr, s.instance)
 	}
@@ -261,8 +265,33 @@ func (v *validator) serviceAttrs(s *rawService, instances []string, vipsOf map[s
 	}
 	if s.quorum > 0 && len(s.reals) == 0 {
 		v.errorf(b.at("quorum"), "Quorum without real servers", "quorum %d can never be met: the service has no real_server.", s.quorum)
+	} else if sum := weightSum(s); s.quorum > sum {
+		v.warnf(b.at("quorum"), "Quorum above the sum of weights", "quorum %d can never be met: the real servers' weights add up to %d even when all are up, "+
+			"so the service always counts as down%s.", s.quorum, sum, map[bool]string{true: " and its sorry_server takes the traffic"}[s.sorry != nil])
 	}
 	v.oneOf(b, "forward", s.forward, forwards)
+}
+
+// anyVIP reports whether a is a virtual address of some instance, or may
+// be: an instance without addresses (an error of its own, often a
+// misspelling) could have been meant to hold it.
+func anyVIP(vipsOf map[string]map[netip.Addr]bool, a netip.Addr) bool {
+	for _, vips := range vipsOf {
+		if vips[a] || len(vips) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// weightSum is the sum of the configured weights of s's real servers, the
+// most its quorum can count (keepalived's rule).
+func weightSum(s *rawService) int64 {
+	var sum int64
+	for _, r := range s.reals {
+		sum += max(r.weight, 0)
+	}
+	return sum
 }
 
 // netmaskBits reads a persistence netmask: a dotted mask or prefix length
