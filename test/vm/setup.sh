@@ -34,10 +34,17 @@ modules=(
 	ip6_tunnel sctp
 )
 
+# Extra programs copied into the image with the libraries ldd finds, as
+# "command:debian-package:/path/in/guest"; tests that need one look for it
+# at that path (keepalived: the checker and IPVS baselines).
+extra_bins=(
+	keepalived:keepalived:/usr/sbin/keepalived
+)
+
 # 1. Host tools. CI machines start clean, so install what is missing.
 need=()
 for pair in qemu-system-x86_64:qemu-system-x86 cpio:cpio ipvsadm:ipvsadm \
-	depmod:kmod ip:iproute2 nft:nftables; do
+	depmod:kmod ip:iproute2 nft:nftables "${extra_bins[@]%:*}"; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if ((${#need[@]})); then
@@ -117,6 +124,9 @@ copy_bin "$(command -v ip)" /sbin/ip
 copy_bin "$(command -v ipvsadm)" /sbin/ipvsadm
 copy_bin "$(command -v nft)" /sbin/nft
 copy_bin "$(command -v kmod)" /bin/kmod
+for e in "${extra_bins[@]}"; do
+	copy_bin "$(command -v "${e%%:*}")" "${e##*:}"
+done
 for l in modprobe insmod rmmod lsmod modinfo depmod; do ln -s ../bin/kmod "$root/sbin/$l"; done
 # Busybox applets for everything else, never shadowing the real tools above.
 for a in $("$root/bin/busybox" --list-full); do
