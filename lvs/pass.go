@@ -132,9 +132,15 @@ func (r *Reconciler) applyFilter(ctx context.Context, res *Result, d Desired, er
 // created are skipped, or, in a batch, their failures are not reported:
 // they are retried with their service on the next pass.
 func (r *Reconciler) apply(ctx context.Context, res *Result, ops []Op, errs []error) []error {
-	res.Applied = make([]Op, 0, len(ops))
+	// Applied shares ops until the first failure: a cold start does not
+	// copy its 50,000 operations again.
+	res.Applied = ops[:0]
+	shared := true
 	failedSvc := make(map[ServiceKey]bool)
 	record := func(op Op, err error) {
+		if err != nil && shared {
+			res.Applied, shared = slices.Clone(res.Applied), false
+		}
 		switch {
 		case err == nil:
 			res.Applied = append(res.Applied, op)

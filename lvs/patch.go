@@ -3,7 +3,8 @@ package lvs
 import "slices"
 
 // index finds services by key in a table whose first sorted entries are in
-// key order (binary search) and whose later entries were appended (a map).
+// key order (binary search) and whose later entries were appended out of
+// order (a map).
 type index struct {
 	sorted int
 	tail   map[ServiceKey]int
@@ -18,6 +19,10 @@ func (x *index) find(out []Service, k ServiceKey) (int, bool) {
 }
 
 func (x *index) add(out []Service, s Service) []Service {
+	if x.sorted == len(out) && (x.sorted == 0 || out[x.sorted-1].Key.Compare(s.Key) < 0) {
+		x.sorted++ // still in key order (Plan adds services in key order)
+		return append(out, s)
+	}
 	if x.tail == nil {
 		x.tail = make(map[ServiceKey]int)
 	}
@@ -41,9 +46,6 @@ func patch(observed []Service, applied []Op) []Service {
 	}
 	out := slices.Grow(observed, added)
 	x := index{sorted: len(out)}
-	if added > 0 {
-		x.tail = make(map[ServiceKey]int, added)
-	}
 	var deleted map[ServiceKey]bool
 	for n := 0; n < len(applied); n++ {
 		op := applied[n]
