@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/havsd/havsd/cmd/havsd/internal/drill"
@@ -18,20 +16,18 @@ import (
 	"github.com/havsd/havsd/netlab"
 )
 
-// The lab starts real-server responders by running this same binary with
-// lab.ResponderEnv set; such a process serves HTTP and never reaches main.
-func init() {
-	if os.Getenv(lab.ResponderEnv) == "" {
-		return
+// labResponder is the hidden `havsd lab-responder NAME`: the HTTP server the
+// lab runs on each real server, answering every request with NAME.
+func (c *cli) labResponder(ctx context.Context, args []string) int {
+	if len(args) != 1 || args[0] == "" {
+		fmt.Fprintln(c.stderr, "usage: havsd "+lab.ResponderCommand+" NAME   (started by havsd lab)")
+		return exitUsage
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	_, err := lab.ServeFromEnv(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "havsd:", err)
-		os.Exit(exitFailure)
+	if err := lab.Serve(ctx, args[0], ":80"); err != nil {
+		fmt.Fprintln(c.stderr, "havsd:", err)
+		return exitFailure
 	}
-	os.Exit(exitOK)
+	return exitOK
 }
 
 // labFlags are the settings of `havsd lab`.

@@ -37,6 +37,7 @@ func TestLabAndDrillUsage(t *testing.T) {
 		{"keepalived has no handover", []string{"lab", "-director", "keepalived", "-events", "handover"}, exitUsage, "not available with keepalived"},
 		{"bad target", []string{"lab", "-target", "udp://10.0.0.1:53"}, exitUsage, "scheme must be"},
 		{"lab down with nothing up", []string{"lab", "down", "-prefix", "hv-lbnone-", "-state-dir", "/nonexistent-hv-lb"}, exitOK, "no lab is up"},
+		{"responder needs a name", []string{"lab-responder"}, exitUsage, "usage: havsd lab-responder NAME"},
 		{"drill needs a target", []string{"drill"}, exitUsage, "-target is required"},
 		{"drill handover needs a socket", []string{"drill", "-target", "tcp://10.0.0.1:80"}, exitUsage, "needs -s SOCKET"},
 		{"drill crash needs a command", []string{"drill", "-target", "tcp://10.0.0.1:80", "-event", "crash"}, exitUsage, "needs -exec COMMAND"},
@@ -53,5 +54,18 @@ func TestLabAndDrillUsage(t *testing.T) {
 				t.Errorf("output lacks %q:\n%s", tt.want, all)
 			}
 		})
+	}
+}
+
+// TestLabResponderIsHidden: the responder the lab starts is a subcommand, but
+// not one an operator is offered.
+func TestLabResponderIsHidden(t *testing.T) {
+	var out bytes.Buffer
+	c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &out}
+	if code := c.main(context.Background(), []string{"help"}); code != exitOK {
+		t.Fatalf("help: exit code %d", code)
+	}
+	if !strings.Contains(out.String(), "lab ") || strings.Contains(out.String(), "lab-responder") {
+		t.Errorf("usage should list lab but not lab-responder:\n%s", out.String())
 	}
 }

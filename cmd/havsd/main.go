@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/havsd/havsd/cmd/havsd/internal/lab"
 )
 
 // Exit codes shared by every subcommand.
@@ -27,6 +29,8 @@ type cli struct {
 }
 
 // command is one subcommand: it parses its own flags and returns an exit code.
+// A command without a summary is internal to havsd (started by another
+// command) and not listed in the usage.
 type command struct {
 	name, summary string
 	run           func(c *cli, ctx context.Context, args []string) int
@@ -46,6 +50,7 @@ func commands() []command {
 		{"digest", "print the body digest of a URL, as keepalived's genhash does", (*cli).digest},
 		{"lab", "build a local lab of namespaces, run a failover drill, tear it down", (*cli).lab},
 		{"drill", "measure a failover as a client sees it", (*cli).drill},
+		{lab.ResponderCommand, "", (*cli).labResponder},
 	}
 }
 
@@ -80,6 +85,9 @@ func (c *cli) usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: havsd COMMAND [flags]")
 	fmt.Fprintln(w)
 	for _, cmd := range commands() {
+		if cmd.summary == "" {
+			continue
+		}
 		fmt.Fprintf(w, "  %-11s %s\n", cmd.name, cmd.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'havsd COMMAND -h' for a command's flags.")

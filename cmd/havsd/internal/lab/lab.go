@@ -153,7 +153,7 @@ func (l *Lab) responder(node string) error {
 		return fmt.Errorf("opening responder log: %w", err)
 	}
 	defer f.Close()
-	_, err = l.Topo.Start(node, "http-"+node, []string{l.opt.Self}, netlab.ProcOptions{Env: []string{ResponderEnv + "=" + node}, Out: f})
+	_, err = l.Topo.Start(node, "http-"+node, []string{l.opt.Self, ResponderCommand, node}, netlab.ProcOptions{Out: f})
 	return err
 }
 

@@ -6,15 +6,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"time"
 )
 
-// ResponderEnv, set in the environment of the havsd binary, makes it serve as
-// a lab responder (an HTTP server on :80 answering with the value) instead of
-// running a command. The lab starts responders this way so it needs nothing
-// but its own binary.
-const ResponderEnv = "HAVSD_LAB_RESPONDER"
+// ResponderCommand is the hidden havsd subcommand that serves as a lab
+// responder: `havsd lab-responder NAME` runs Serve(ctx, NAME, ":80"). The lab
+// starts responders this way so that it needs nothing but its own binary.
+const ResponderCommand = "lab-responder"
 
 // Serve runs an HTTP responder named name on addr until ctx ends. Every path
 // answers 200 with the name, so a client sees which host served it.
@@ -40,14 +38,4 @@ func Serve(ctx context.Context, name, addr string) error {
 		return fmt.Errorf("responder %s: %w", name, err)
 	}
 	return nil
-}
-
-// ServeFromEnv serves as a responder when ResponderEnv is set and reports
-// whether it did; main programs call it first thing.
-func ServeFromEnv(ctx context.Context) (bool, error) {
-	name := os.Getenv(ResponderEnv)
-	if name == "" {
-		return false, nil
-	}
-	return true, Serve(ctx, name, ":80")
 }
