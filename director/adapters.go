@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
 	"sync"
-	"time"
 
 	"github.com/havsd/havsd/checks"
 	"github.com/havsd/havsd/conf"
@@ -14,81 +12,143 @@ import (
 	"github.com/havsd/havsd/vrrp"
 )
 
-// vrrpInstance adapts *vrrp.Instance to the director's VRRP interface.
-type vrrpInstance struct {
-	*vrrp.Instance
-	events chan<- StateChange
-
-	mu  sync.Mutex
-	cfg vrrp.Config // as last applied, for status
+// VRRPs builds real VRRP instances (*vrrp.Instance) for the director and
+// ties sync groups together. Its methods run on the director goroutine.
+type VRRPs struct {
+	log   *slog.Logger
+	built map[string]*vrrp.Instance // by name, for Bind
 }
 
-// NewVRRPFunc returns Deps.NewVRRP for real *vrrp.Instance values.
-func NewVRRPFunc(log *slog.Logger) func(vrrp.Config, []uint8, chan<- StateChange) (VRRP, error) {
-	return func(cfg vrrp.Config, siblings []uint8, events chan<- StateChange) (VRRP, error) {
-		in, err := vrrp.NewInstance(cfg, vrrp.Options{Logger: log, SiblingVRIDs: siblings})
-		if err != nil {
-			return nil, err
-		}
-		return &vrrpInstance{Instance: in, events: events, cfg: cfg}, nil
+// NewVRRPs returns a builder whose New is Deps.NewVRRP and Bind is Deps.Bind.
+func NewVRRPs(log *slog.Logger) *VRRPs {
+	return &VRRPs{log: log, built: make(map[string]*vrrp.Instance)}
+}
+
+// New builds an instance that reports its transitions through report.
+func (f *VRRPs) New(cfg vrrp.Config, siblings []uint8, report Report) (VRRP, error) {
+	in, err := vrrp.NewInstance(cfg, vrrp.Options{Logger: f.log, SiblingVRIDs: siblings})
+	if err != nil {
+		return nil, err
 	}
+	f.built[cfg.Name] = in
+	return &vrrpInstance{in: in, report: report, log: f.log, cfg: cfg, kick: make(chan struct{}, 1)}, nil
 }
 
-// Run runs the instance and forwards its transitions until it has stopped.
-func (v *vrrpInstance) Run(ctx context.Context) error {
-	done := make(chan struct{})
-	forwarded := make(chan struct{})
-	go func() {
-		defer close(forwarded)
-		for {
-			select {
-			case ev := <-v.Events():
-				v.forward(ev)
-			case <-done:
-				for {
-					select {
-					case ev := <-v.Events():
-						v.forward(ev)
-					case <-time.After(50 * time.Millisecond):
-						return
-					}
-				}
+// Bind ties the instances of each sync group of cfg together; every member
+// must have been built by New.
+func (f *VRRPs) Bind(cfg *conf.Config) error {
+	var errs []error
+	for _, g := range cfg.SyncGroups {
+		var members []*vrrp.Instance
+		for _, name := range g.Instances {
+			if in, ok := f.built[name]; ok {
+				members = append(members, in)
 			}
 		}
-	}()
-	err := v.Instance.Run(ctx)
-	close(done)
-	<-forwarded
+		if _, err := vrrp.NewGroup(g, members, f.log); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// vrrpInstance adapts *vrrp.Instance to the director's VRRP interface. Run
+// starts two goroutines that live as long as it: one forwards the
+// instance's events to the director, one applies queued updates, so that
+// the director's calls never wait on the instance's loop.
+type vrrpInstance struct {
+	in     instanceCore
+	report Report
+	log    *slog.Logger
+	kick   chan struct{} // buffered(1): something is queued
+
+	mu    sync.Mutex
+	cfg   vrrp.Config  // as last queued, for status
+	next  *vrrp.Config // queued update
+	delta *int         // queued priority delta
+}
+
+// instanceCore is what the adapter uses of *vrrp.Instance.
+type instanceCore interface {
+	Run(ctx context.Context) error
+	Events() <-chan vrrp.Event
+	Update(cfg vrrp.Config) error
+	SetPriorityDelta(delta int)
+	Handover(ctx context.Context) error
+	Status() vrrp.Status
+}
+
+// Run runs the instance until ctx is done and it has stopped.
+func (v *vrrpInstance) Run(ctx context.Context) error {
+	life, end := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); v.forward(life) }()
+	go func() { defer wg.Done(); v.apply(life) }()
+	err := v.in.Run(ctx)
+	end() // transitions still queued belong to a stopped instance
+	wg.Wait()
 	return err
 }
 
-func (v *vrrpInstance) forward(ev vrrp.Event) {
-	sc := StateChange{Instance: ev.Instance, From: stateName(ev.From), To: stateName(ev.To), Reason: ev.Reason, At: ev.At}
-	select {
-	case v.events <- sc:
-	case <-time.After(5 * time.Second):
+// forward reports the instance's transitions until life ends.
+func (v *vrrpInstance) forward(life context.Context) {
+	for {
+		select {
+		case ev := <-v.in.Events():
+			v.report(life, StateChange{Instance: ev.Instance, From: ev.From, To: ev.To, Reason: ev.Reason, At: ev.At})
+		case <-life.Done():
+			return
+		}
 	}
 }
 
-// Update applies a reloaded configuration.
-func (v *vrrpInstance) Update(cfg vrrp.Config) error {
-	if err := v.Instance.Update(cfg); err != nil {
-		return err
+// apply hands queued updates to the instance until life ends; the latest
+// queued configuration and delta win.
+func (v *vrrpInstance) apply(life context.Context) {
+	for {
+		select {
+		case <-v.kick:
+		case <-life.Done():
+			return
+		}
+		v.mu.Lock()
+		cfg, delta := v.next, v.delta
+		v.next, v.delta = nil, nil
+		v.mu.Unlock()
+		if cfg != nil {
+			if err := v.in.Update(*cfg); err != nil {
+				v.log.Error("reload: updating VRRP instance", "instance", cfg.Name, "err", err)
+			}
+		}
+		if delta != nil {
+			v.in.SetPriorityDelta(-*delta)
+		}
 	}
+}
+
+func (v *vrrpInstance) queue(f func()) {
 	v.mu.Lock()
-	v.cfg = cfg
+	f()
 	v.mu.Unlock()
-	return nil
+	select {
+	case v.kick <- struct{}{}:
+	default:
+	}
 }
 
-// LowerPriority lowers the advertised priority by n (tracked services).
-func (v *vrrpInstance) LowerPriority(n int) { v.Instance.SetPriorityDelta(-n) }
+// Update queues a reloaded configuration.
+func (v *vrrpInstance) Update(cfg vrrp.Config) { v.queue(func() { v.cfg, v.next = cfg, &cfg }) }
 
-func stateName(s vrrp.State) string { return strings.ToLower(s.String()) }
+// LowerPriority queues lowering the advertised priority by n (tracked services).
+func (v *vrrpInstance) LowerPriority(n int) { v.queue(func() { v.delta = &n }) }
+
+// Handover hands the master role over; see vrrp.Instance.Handover.
+func (v *vrrpInstance) Handover(ctx context.Context) error { return v.in.Handover(ctx) }
 
 // Status converts the instance's snapshot.
 func (v *vrrpInstance) Status() InstanceStatus {
-	st := v.Instance.Status()
+	st := v.in.Status()
 	v.mu.Lock()
 	cfg := v.cfg
 	v.mu.Unlock()
@@ -97,7 +157,7 @@ func (v *vrrpInstance) Status() InstanceStatus {
 		Interface:         cfg.Interface,
 		VRID:              int(st.VRID),
 		Version:           cfg.Version,
-		State:             stateName(st.State),
+		State:             stateName(st.State, false),
 		Priority:          int(st.Priority),
 		EffectivePriority: int(st.EffectivePriority),
 		AdvertInterval:    cfg.AdvertInterval.String(),
@@ -195,23 +255,4 @@ func (n noIPVS) Status() IPVSStatus {
 // ReleaseVIPs is the dead-man switch's hand: drop an instance's VIPs.
 func ReleaseVIPs(cfg vrrp.Config) error {
 	return vrrp.ReleaseVIPs(cfg, nil)
-}
-
-// BindGroups returns Deps.Bind: it ties the instances of each sync group together.
-func BindGroups(log *slog.Logger) func(*conf.Config, map[string]VRRP) error {
-	return func(cfg *conf.Config, built map[string]VRRP) error {
-		var errs []error
-		for _, g := range cfg.SyncGroups {
-			var members []*vrrp.Instance
-			for _, name := range g.Instances {
-				if v, ok := built[name].(*vrrpInstance); ok {
-					members = append(members, v.Instance)
-				}
-			}
-			if _, err := vrrp.NewGroup(g, members, log); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		return errors.Join(errs...)
-	}
 }

@@ -11,25 +11,35 @@ import (
 	"github.com/havsd/havsd/vrrp"
 )
 
-// VRRP is one running VRRP instance as the director drives it.
+// VRRP is one VRRP instance as the director drives it. Only Run may block:
+// the director's goroutine calls the other methods and must never wait on
+// an instance's loop.
 type VRRP interface {
 	// Run runs the instance until ctx is done, then stops gracefully
 	// (priority 0, VIPs released once a new master is heard).
 	Run(ctx context.Context) error
-	// Update applies a reloaded configuration without resetting state.
-	Update(cfg vrrp.Config) error
-	// Handover makes a master give way to a backup without a gap.
+	// Update queues a reloaded configuration, applied without resetting
+	// state; the VRID, interface, family and version are those of the
+	// instance.
+	Update(cfg vrrp.Config)
+	// Handover makes a master give way to a backup without a gap. It
+	// blocks until done; the director calls it from the caller's goroutine.
 	Handover(ctx context.Context) error
-	// LowerPriority lowers the effective priority by n (0: not at all).
+	// LowerPriority queues lowering the effective priority by n (0: not at all).
 	LowerPriority(n int)
 	// Status reports the instance's state for status and metrics.
 	Status() InstanceStatus
 }
 
+// Report delivers one transition of an instance to the director, in the
+// order they happened. It blocks until the director has taken it, which it
+// does promptly, or until ctx is done.
+type Report func(ctx context.Context, sc StateChange)
+
 // StateChange is a VRRP transition reported to the director.
 type StateChange struct {
 	Instance string
-	From, To string // "init", "backup", "master", "fault", "stopped"
+	From, To vrrp.State
 	Reason   string
 	At       time.Time
 }
@@ -75,12 +85,12 @@ type Loaded struct {
 type Deps struct {
 	// Load reads and validates the configuration file.
 	Load func() Loaded
-	// NewVRRP builds an instance that reports transitions on events;
-	// siblings are the VRIDs of the other instances on the same link.
-	NewVRRP func(cfg vrrp.Config, siblings []uint8, events chan<- StateChange) (VRRP, error)
-	// Bind, if set, is called once at start with every built instance before
-	// any runs, to tie sync groups together.
-	Bind func(cfg *conf.Config, instances map[string]VRRP) error
+	// NewVRRP builds an instance that reports its transitions through
+	// report; siblings are the VRIDs of the other instances on the same link.
+	NewVRRP func(cfg vrrp.Config, siblings []uint8, report Report) (VRRP, error)
+	// Bind, if set, is called once at start, after NewVRRP built every
+	// instance of cfg and before any runs, to tie sync groups together.
+	Bind func(cfg *conf.Config) error
 	// ReleaseVIPs removes an instance's VIPs when its loop died (dead-man switch).
 	ReleaseVIPs func(cfg vrrp.Config) error
 	IPVS        IPVS

@@ -59,6 +59,17 @@ type Outcome struct {
 	snat [][]lvs.SNATRule
 }
 
+// Service returns the service keyed k as the outcome wants it programmed,
+// and false when the outcome leaves it out of the table (master-only mode
+// on a backup).
+func (o Outcome) Service(k lvs.ServiceKey) (lvs.Service, bool) {
+	p, ok := o.pos[k]
+	if !ok {
+		return lvs.Service{}, false
+	}
+	return o.Desired.Services[p], true
+}
+
 // Compute returns the desired IPVS table and packet-filter rules. It is a pure
 // function of the configuration and the inputs.
 func Compute(cfg *conf.Config, in Inputs) Outcome {

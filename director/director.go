@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -23,37 +20,33 @@ type Director struct {
 	log        *slog.Logger
 	configFile string
 
-	reloadCh chan chan ReloadStatus // buffered(1): a burst of reloads is one
-	reqCh    chan func()            // closures run on the director goroutine
-	events   chan StateChange
-	healthCh chan HealthChange
+	// The reload mailbox: Reload adds its reply under reloadMu and kicks
+	// the loop; the loop takes every waiting reply and answers them all
+	// with one load.
+	reloadMu   sync.Mutex
+	waiting    []chan<- ReloadStatus
+	reloadKick chan struct{} // buffered(1): a burst of requests is one kick
+
+	reqCh    chan func()        // closures run on the director goroutine
+	events   chan instanceEvent // from the instances' reporters and exits
+	healthCh chan HealthChange  // from the check scheduler
+	quit     chan struct{}      // closed when Run returns
 
 	// Owned by the Run goroutine.
 	cfg       *conf.Config
 	health    Health
-	instances map[string]*instance
+	instances map[string]*instance             // running, by name
+	stopping  map[conf.InstanceKey]*instance   // cancelled, not yet returned
+	deferred  map[conf.InstanceKey]vrrp.Config // added, waiting for a stopping one with their key
 	up        map[RealKey]bool
 	ids       map[string]RealKey // health-check IDs of the running config
 	draining  map[lvs.ServiceKey][]Drain
 	reload    ReloadStatus
 	// last is the desired table last handed to the reconciler, with the
-	// quorum state of each service.
+	// quorum state of each service: status and metrics read it.
 	last    Outcome
 	started time.Time
 	wg      sync.WaitGroup
-}
-
-// instance is a running VRRP instance and its bookkeeping.
-type instance struct {
-	cfg    vrrp.Config
-	vrrp   VRRP
-	cancel context.CancelFunc
-	done   chan struct{}
-	state  string
-	last   *Transition
-	count  uint64
-	stuck  bool // the dead-man switch released its VIPs
-	delta  int  // priority lowered by tracked services
 }
 
 // New returns a director for the given initial configuration. It does no I/O.
@@ -63,32 +56,64 @@ func New(cfg *conf.Config, configFile string, deps Deps, log *slog.Logger) *Dire
 		deps:       deps,
 		log:        log.With("component", "director"),
 		configFile: configFile,
-		reloadCh:   make(chan chan ReloadStatus, 1),
+		reloadKick: make(chan struct{}, 1),
 		reqCh:      make(chan func()),
-		events:     make(chan StateChange, 64),
+		events:     make(chan instanceEvent, 64),
 		healthCh:   make(chan HealthChange, 256),
+		quit:       make(chan struct{}),
 		cfg:        cfg,
 		instances:  make(map[string]*instance),
+		stopping:   make(map[conf.InstanceKey]*instance),
 		up:         make(map[RealKey]bool),
 		draining:   make(map[lvs.ServiceKey][]Drain),
 	}
 }
 
-// Reload asks for a reload. It never blocks: while one is pending, further
-// requests join it. If reply is non-nil it receives the outcome.
-func (d *Director) Reload(reply chan ReloadStatus) {
+// RequestReload asks for a reload and returns at once. Requests made while
+// one is pending join it: a burst of them loads the file once.
+func (d *Director) RequestReload() { d.requestReload(nil) }
+
+// Reload asks for a reload and waits for its outcome. Every request waiting
+// when the director gets to it is answered by the same load, which starts
+// after the request was made.
+func (d *Director) Reload(ctx context.Context) (ReloadStatus, error) {
+	reply := make(chan ReloadStatus, 1)
+	d.requestReload(reply)
 	select {
-	case d.reloadCh <- reply:
-	default:
-		if reply != nil {
-			// A reload is already queued; it will read the same file.
-			go func() {
-				select {
-				case d.reloadCh <- reply:
-				case <-time.After(30 * time.Second):
-				}
-			}()
-		}
+	case st := <-reply:
+		return st, nil
+	case <-ctx.Done():
+		return ReloadStatus{}, ctx.Err()
+	case <-d.quit:
+		return ReloadStatus{}, errStopped
+	}
+}
+
+var errStopped = errors.New("the director has stopped")
+
+// requestReload queues reply (nil: nobody waits) and kicks the loop. It
+// never blocks beyond the mailbox's lock.
+func (d *Director) requestReload(reply chan<- ReloadStatus) {
+	if reply != nil {
+		d.reloadMu.Lock()
+		d.waiting = append(d.waiting, reply)
+		d.reloadMu.Unlock()
+	}
+	select {
+	case d.reloadKick <- struct{}{}:
+	default: // a reload is pending and will read the file after us
+	}
+}
+
+// reloadNow loads the file once and answers every request waiting for it.
+func (d *Director) reloadNow() {
+	d.reloadMu.Lock()
+	waiting := d.waiting
+	d.waiting = nil
+	d.reloadMu.Unlock()
+	st := d.doReload()
+	for _, reply := range waiting {
+		reply <- st // each reply has room for one value
 	}
 }
 
@@ -99,6 +124,8 @@ func (d *Director) do(ctx context.Context, f func()) error {
 	case d.reqCh <- func() { f(); close(done) }:
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-d.quit:
+		return errStopped
 	}
 	select {
 	case <-done:
@@ -119,6 +146,7 @@ func (d *Director) Status(ctx context.Context) (Status, error) {
 // gracefully. The IPVS table is left programmed so that a restart does not
 // drop connections.
 func (d *Director) Run(ctx context.Context) error {
+	defer close(d.quit)
 	d.started = d.deps.Clock.Now()
 	runCtx, cancelAll := context.WithCancel(context.Background())
 	defer cancelAll()
@@ -129,18 +157,15 @@ func (d *Director) Run(ctx context.Context) error {
 	targets, ids := Targets(d.cfg)
 	d.ids = ids
 	d.health.Set(targets)
-	built := make(map[string]VRRP, len(d.cfg.Instances))
 	for _, ic := range d.cfg.Instances {
-		in, err := d.buildInstance(ic)
-		if err != nil {
+		if _, err := d.buildInstance(ic); err != nil {
 			cancelAll()
 			d.wg.Wait()
 			return err
 		}
-		built[ic.Name] = in.vrrp
 	}
 	if d.deps.Bind != nil {
-		if err := d.deps.Bind(d.cfg, built); err != nil {
+		if err := d.deps.Bind(d.cfg); err != nil {
 			cancelAll()
 			d.wg.Wait()
 			return fmt.Errorf("binding sync groups: %w", err)
@@ -151,7 +176,8 @@ func (d *Director) Run(ctx context.Context) error {
 	}
 	d.apply()
 
-	tick := d.deps.Clock.NewTimer(time.Second)
+	const tickEvery = time.Second // drains expire, the dead-man switch looks
+	tick := d.deps.Clock.NewTimer(tickEvery)
 	defer tick.Stop()
 	for {
 		select {
@@ -162,18 +188,15 @@ func (d *Director) Run(ctx context.Context) error {
 			d.wg.Wait()
 			return nil
 		case ev := <-d.events:
-			d.onStateChange(ev)
+			d.onInstanceEvent(ev)
 		case hc := <-d.healthCh:
 			d.onHealth(hc)
-		case reply := <-d.reloadCh:
-			st := d.doReload()
-			if reply != nil {
-				reply <- st
-			}
+		case <-d.reloadKick:
+			d.reloadNow()
 		case f := <-d.reqCh:
 			f()
 		case <-tick.C():
-			tick.Reset(time.Second)
+			tick.Reset(tickEvery)
 			d.watchdog()
 			if d.expireDrains() {
 				d.apply()
@@ -202,7 +225,7 @@ func (d *Director) inputs() Inputs {
 		MasterOnly: d.cfg.Global.IPVSMode == conf.IPVSMasterOnly,
 	}
 	for name, i := range d.instances {
-		in.Master[name] = i.state == "master"
+		in.Master[name] = i.master()
 	}
 	return in
 }
@@ -257,188 +280,4 @@ func (d *Director) onHealth(hc HealthChange) {
 	}
 	d.up[k] = hc.Up // the scheduler has logged the transition
 	d.applyService(k.Service)
-}
-
-func (d *Director) onStateChange(ev StateChange) {
-	in, ok := d.instances[ev.Instance]
-	if !ok {
-		return
-	}
-	in.state = ev.To
-	in.count++
-	in.last = &Transition{From: ev.From, To: ev.To, Reason: ev.Reason, At: ev.At}
-	if d.cfg.Global.IPVSMode == conf.IPVSMasterOnly {
-		d.apply()
-	}
-}
-
-// startInstance builds and runs one VRRP instance.
-func (d *Director) startInstance(cfg vrrp.Config) error {
-	in, err := d.buildInstance(cfg)
-	if err != nil {
-		return err
-	}
-	d.runInstance(in)
-	return nil
-}
-
-// buildInstance builds one VRRP instance and registers it; it does not run it.
-func (d *Director) buildInstance(cfg vrrp.Config) (*instance, error) {
-	v, err := d.deps.NewVRRP(cfg, siblings(d.cfg, cfg), d.events)
-	if err != nil {
-		return nil, fmt.Errorf("starting VRRP instance %s: %w", cfg.Name, err)
-	}
-	in := &instance{cfg: cfg, vrrp: v, done: make(chan struct{}), state: "init"}
-	d.instances[cfg.Name] = in
-	return in, nil
-}
-
-// siblings returns the VRIDs of cfg's other instances on the same link and
-// family: their adverts reach this instance's socket too.
-func siblings(all *conf.Config, cfg vrrp.Config) []uint8 {
-	var out []uint8
-	for _, o := range all.Instances {
-		if o.Interface == cfg.Interface && o.IPv6 == cfg.IPv6 && o.VRID != cfg.VRID {
-			out = append(out, o.VRID)
-		}
-	}
-	return out
-}
-
-// runInstance starts an instance's loop, with the dead-man switch around it.
-func (d *Director) runInstance(in *instance) {
-	cfg, v := in.cfg, in.vrrp
-	ctx, cancel := context.WithCancel(context.Background())
-	in.cancel = cancel
-	go func() {
-		defer close(in.done)
-		err := v.Run(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		// Dead-man switch: the instance died on its own. Never risk two
-		// masters: drop its VIPs.
-		d.log.Error("VRRP instance stopped unexpectedly; releasing its VIPs", "instance", cfg.Name, "err", err)
-		if d.deps.ReleaseVIPs != nil {
-			if rerr := d.deps.ReleaseVIPs(cfg); rerr != nil {
-				d.log.Error("releasing VIPs", "instance", cfg.Name, "err", rerr)
-			}
-		}
-		select {
-		case d.events <- StateChange{Instance: cfg.Name, From: "", To: "stopped", Reason: "instance loop died", At: d.deps.Clock.Now()}:
-		case <-time.After(5 * time.Second):
-		}
-	}()
-}
-
-// stuckAfter is how long a master's loop may go without running before the
-// dead-man switch releases its VIPs: the loop ticks at least every second.
-func stuckAfter(advert time.Duration) time.Duration { return 3*time.Second + 3*advert }
-
-// watchdog is the dead-man switch for instances whose loop stopped running
-// without returning: a master that cannot advertise must not keep its VIPs,
-// or there will be two masters.
-func (d *Director) watchdog() {
-	now := d.deps.Clock.Now()
-	for name, in := range d.instances {
-		st := in.vrrp.Status()
-		if st.Heartbeat.IsZero() || in.state != "master" {
-			in.stuck = false
-			continue
-		}
-		late := now.Sub(st.Heartbeat)
-		if late <= stuckAfter(in.cfg.AdvertInterval) {
-			in.stuck = false
-			continue
-		}
-		if in.stuck {
-			continue
-		}
-		in.stuck = true
-		d.log.Error("VRRP instance loop is stuck; releasing its VIPs", "instance", name, "silent_for", late)
-		if d.deps.ReleaseVIPs != nil {
-			if err := d.deps.ReleaseVIPs(in.cfg); err != nil {
-				d.log.Error("releasing VIPs", "instance", name, "err", err)
-			}
-		}
-	}
-}
-
-// stopInstances stops every instance gracefully and waits, bounded.
-func (d *Director) stopInstances() {
-	for _, in := range d.instances {
-		in.cancel()
-	}
-	for name, in := range d.instances {
-		d.waitInstance(name, in)
-	}
-}
-
-func (d *Director) waitInstance(name string, in *instance) {
-	bound := 3*maxDuration(in.cfg.AdvertInterval, 10*time.Millisecond) + 2*time.Second
-	select {
-	case <-in.done:
-	case <-time.After(bound):
-		d.log.Error("VRRP instance did not stop in time", "instance", name, "waited", bound)
-	}
-}
-
-func maxDuration(a, b time.Duration) time.Duration {
-	if a > b {
-		return a
-	}
-	return b
-}
-
-// Handover asks the named instances (all if name is empty) to hand the master
-// role over. It returns when every master has heard its successor.
-func (d *Director) Handover(ctx context.Context, name string) ([]string, error) {
-	var targets map[string]VRRP
-	err := d.do(ctx, func() {
-		targets = make(map[string]VRRP)
-		for n, in := range d.instances {
-			if name == "" || n == name {
-				targets[n] = in.vrrp
-			}
-		}
-	})
-	if err != nil {
-		return nil, err
-	}
-	if len(targets) == 0 {
-		return nil, fmt.Errorf("no VRRP instance named %q", name)
-	}
-	var (
-		mu        sync.Mutex
-		done      []string
-		notMaster []string
-		errs      []error
-		group     sync.WaitGroup
-	)
-	for _, n := range slices.Sorted(maps.Keys(targets)) {
-		group.Add(1)
-		go func() {
-			defer group.Done()
-			err := targets[n].Handover(ctx)
-			mu.Lock()
-			defer mu.Unlock()
-			if errors.Is(err, vrrp.ErrNotMaster) {
-				// Not master here, or a sync-group member's handover
-				// already took it along: nothing left to hand over.
-				notMaster = append(notMaster, n)
-				return
-			}
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", n, err))
-				return
-			}
-			done = append(done, n)
-		}()
-	}
-	group.Wait()
-	if len(done) == 0 && len(errs) == 0 {
-		return nil, fmt.Errorf("%s: not master here, nothing to hand over", strings.Join(slices.Sorted(slices.Values(notMaster)), ", "))
-	}
-	slices.Sort(done)
-	return done, errors.Join(errs...)
 }

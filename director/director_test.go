@@ -14,7 +14,9 @@ import (
 
 	"github.com/havsd/havsd/checks"
 	"github.com/havsd/havsd/conf"
+	"github.com/havsd/havsd/internal/clock"
 	"github.com/havsd/havsd/lvs"
+	"github.com/havsd/havsd/test/poll"
 	"github.com/havsd/havsd/vrrp"
 )
 
@@ -46,22 +48,31 @@ type fakeVRRP struct {
 	heartbeat atomic.Pointer[time.Time]
 	delta     atomic.Int32
 	cfg       vrrp.Config
-	events    chan<- StateChange
+	report    Report
 	updates   atomic.Int32
 	stopped   chan struct{}
-	fail      chan error // a value makes Run return it (the loop "dies")
+	fail      chan error    // a value makes Run return it (the loop "dies")
+	hold      chan struct{} // if set, Run returns only once it is closed
 }
 
 func (f *fakeVRRP) Run(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
+		if f.hold != nil {
+			<-f.hold
+		}
 		close(f.stopped)
 		return nil
 	case err := <-f.fail:
 		return err
 	}
 }
-func (f *fakeVRRP) Update(cfg vrrp.Config) error { f.cfg = cfg; f.updates.Add(1); return nil }
+
+// send reports a transition as the instance would.
+func (f *fakeVRRP) send(from, to vrrp.State) {
+	f.report(context.Background(), StateChange{Instance: f.cfg.Name, From: from, To: to, Reason: "test"})
+}
+func (f *fakeVRRP) Update(cfg vrrp.Config) { f.cfg = cfg; f.updates.Add(1) }
 func (f *fakeVRRP) Handover(ctx context.Context) error {
 	if f.cfg.Priority < 100 {
 		return vrrp.ErrNotMaster // the tests' convention: low priority means backup
@@ -100,6 +111,8 @@ type harness struct {
 	mu       sync.Mutex
 	vrrps    map[string]*fakeVRRP
 	released []string
+	clock    *clock.Fake
+	built    atomic.Int32
 	next     atomic.Pointer[Loaded]
 	loads    atomic.Int32
 	cancel   context.CancelFunc
@@ -108,14 +121,16 @@ type harness struct {
 
 func newHarness(t *testing.T, cfg *conf.Config) *harness {
 	t.Helper()
-	h := &harness{t: t, ipvs: &fakeIPVS{}, health: &fakeHealth{}, vrrps: map[string]*fakeVRRP{}, done: make(chan error, 1)}
+	h := &harness{t: t, ipvs: &fakeIPVS{}, health: &fakeHealth{}, vrrps: map[string]*fakeVRRP{}, done: make(chan error, 1),
+		clock: clock.NewFake(time.Now())}
 	deps := Deps{
 		Load: func() Loaded { h.loads.Add(1); return *h.next.Load() },
-		NewVRRP: func(c vrrp.Config, _ []uint8, ev chan<- StateChange) (VRRP, error) {
-			f := &fakeVRRP{cfg: c, events: ev, stopped: make(chan struct{}), fail: make(chan error, 1)}
+		NewVRRP: func(c vrrp.Config, _ []uint8, report Report) (VRRP, error) {
+			f := &fakeVRRP{cfg: c, report: report, stopped: make(chan struct{}), fail: make(chan error, 1)}
 			h.mu.Lock()
 			h.vrrps[c.Name] = f
 			h.mu.Unlock()
+			h.built.Add(1)
 			return f, nil
 		},
 		ReleaseVIPs: func(c vrrp.Config) error {
@@ -129,6 +144,7 @@ func newHarness(t *testing.T, cfg *conf.Config) *harness {
 			h.healthCh = ch
 			return h.health
 		},
+		Clock: h.clock,
 	}
 	h.next.Store(&Loaded{Config: cfg})
 	h.d = New(cfg, "test.hcl", deps, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -149,13 +165,27 @@ func newHarness(t *testing.T, cfg *conf.Config) *harness {
 
 func (h *harness) eventually(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
+	poll.Until(h.t, 5*time.Second, what, cond)
+}
+
+// reload asks for a reload and waits for its outcome.
+func (h *harness) reload() ReloadStatus {
+	h.t.Helper()
+	st, err := h.d.Reload(context.Background())
+	if err != nil {
+		h.t.Fatalf("reload: %v", err)
 	}
+	return st
+}
+
+// status returns the director's status.
+func (h *harness) status() Status {
+	h.t.Helper()
+	st, err := h.d.Status(context.Background())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return st
 }
 
 func (h *harness) vrrp(name string) *fakeVRRP {
@@ -193,9 +223,7 @@ func TestReloadKeepsInstancesAndRejectsBadFiles(t *testing.T) {
 
 	// An invalid file changes nothing.
 	h.next.Store(&Loaded{Err: errors.New("bad"), Diagnostics: "test.hcl:3,7-9: Unknown scheduler"})
-	reply := make(chan ReloadStatus, 1)
-	h.d.Reload(reply)
-	if st := <-reply; st.OK || st.Diagnostics == "" {
+	if st := h.reload(); st.OK || st.Diagnostics == "" {
 		t.Fatalf("bad reload status = %+v", st)
 	}
 	if vi1.updates.Load() != 0 {
@@ -206,9 +234,7 @@ func TestReloadKeepsInstancesAndRejectsBadFiles(t *testing.T) {
 	cfg2 := webConfig(true, 0, 0)
 	cfg2.Instances = []vrrp.Config{instanceCfg("VI_1", 51, 150), instanceCfg("VI_3", 53, 100)}
 	h.next.Store(&Loaded{Config: cfg2})
-	h.d.Reload(reply)
-	st := <-reply
-	if !st.OK {
+	if st := h.reload(); !st.OK {
 		t.Fatalf("reload = %+v", st)
 	}
 	if vi1.updates.Load() != 1 || vi1.cfg.Priority != 150 {
@@ -227,22 +253,100 @@ func TestReloadKeepsInstancesAndRejectsBadFiles(t *testing.T) {
 	}
 }
 
+// blockLoop holds the director goroutine busy until the returned function
+// is called, so that requests pile up meanwhile.
+func (h *harness) blockLoop() (release func()) {
+	h.t.Helper()
+	entered, block := make(chan struct{}), make(chan struct{})
+	go func() { _ = h.d.do(context.Background(), func() { close(entered); <-block }) }()
+	<-entered
+	return func() { close(block) }
+}
+
+// waitingReplies returns how many Reload calls wait for the next load.
+func (h *harness) waitingReplies() int {
+	h.d.reloadMu.Lock()
+	defer h.d.reloadMu.Unlock()
+	return len(h.d.waiting)
+}
+
+// TestReloadBurstCollapses: ten fire-and-forget requests and one waiting
+// request made while the director is busy are one load.
 func TestReloadBurstCollapses(t *testing.T) {
 	h := newHarness(t, webConfig(true, 0, 0))
-	var wg sync.WaitGroup
-	// Hold the director busy so the requests pile up.
-	block := make(chan struct{})
-	go func() { _ = h.d.do(context.Background(), func() { <-block }) }()
-	time.Sleep(10 * time.Millisecond)
+	release := h.blockLoop()
 	for range 10 {
-		h.d.Reload(nil)
+		h.d.RequestReload()
 	}
-	close(block)
-	wg.Wait()
-	h.eventually("one reload", func() bool { return h.loads.Load() >= 1 })
-	time.Sleep(50 * time.Millisecond)
-	if n := h.loads.Load(); n != 1 {
-		t.Errorf("ten reload requests loaded the file %d times, want 1", n)
+	done := make(chan ReloadStatus, 1)
+	go func() { done <- h.reload() }()
+	h.eventually("the waiting request queued", func() bool { return h.waitingReplies() == 1 })
+	release()
+	st := <-done
+	if n := h.loads.Load(); n != 1 || st.Count != 1 {
+		t.Errorf("eleven reload requests: %d loads, status count %d; want 1 and 1", n, st.Count)
+	}
+}
+
+// TestReloadRepliesCollapse: 200 concurrent requests that each wait for a
+// reply are answered, all of them, by one load.
+func TestReloadRepliesCollapse(t *testing.T) {
+	const n = 200
+	h := newHarness(t, webConfig(true, 0, 0))
+	release := h.blockLoop()
+	replies := make(chan ReloadStatus, n)
+	for range n {
+		go func() { replies <- h.reload() }()
+	}
+	h.eventually("every request queued", func() bool { return h.waitingReplies() == n })
+	release()
+	for i := range n {
+		select {
+		case st := <-replies:
+			if !st.OK || st.Count != 1 {
+				t.Fatalf("reply %d = %+v, want OK from the first load", i, st)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d of %d requests answered", i, n)
+		}
+	}
+	if got := h.loads.Load(); got != 1 {
+		t.Errorf("%d waiting requests loaded the file %d times, want 1", n, got)
+	}
+}
+
+// TestReloadDoesNotWaitForInstances: removing an instance whose loop takes
+// its time to stop answers the reload at once; an instance re-added with
+// the same VRID starts only after the old one has stopped.
+func TestReloadDoesNotWaitForInstances(t *testing.T) {
+	cfg := webConfig(true, 0, 0)
+	cfg.Instances = []vrrp.Config{instanceCfg("VI_1", 51, 100)}
+	h := newHarness(t, cfg)
+	old := h.vrrp("VI_1")
+	old.hold = make(chan struct{})
+	t.Cleanup(func() {
+		select {
+		case <-old.hold:
+		default:
+			close(old.hold)
+		}
+	})
+
+	h.next.Store(&Loaded{Config: webConfig(true, 0, 0)})
+	if st := h.reload(); !st.OK || !strings.Contains(st.Summary, "instance VI_1 removed") {
+		t.Fatalf("removing VI_1: %+v", st)
+	}
+	h.next.Store(&Loaded{Config: cfg})
+	if st := h.reload(); !st.OK || !strings.Contains(st.Summary, "instance VI_1 added") {
+		t.Fatalf("re-adding VI_1: %+v", st)
+	}
+	if n := h.built.Load(); n != 1 {
+		t.Fatalf("the new VI_1 was built (%d instances) while the old one still runs", n)
+	}
+	close(old.hold)
+	h.eventually("the new VI_1 started after the old one stopped", func() bool { return h.built.Load() == 2 })
+	if h.vrrp("VI_1") == old {
+		t.Error("VI_1 is still the old instance")
 	}
 }
 
@@ -266,10 +370,25 @@ func TestMasterOnlyFollowsState(t *testing.T) {
 	if d, _ := h.ipvs.last(); len(d.Services) != 0 {
 		t.Fatalf("programmed %d services before becoming master", len(d.Services))
 	}
-	h.vrrp("VI_1").events <- StateChange{Instance: "VI_1", From: "backup", To: "master"}
+	v := h.vrrp("VI_1")
+	v.send(vrrp.StateBackup, vrrp.StateMaster)
 	h.eventually("service programmed on master", func() bool { d, _ := h.ipvs.last(); return len(d.Services) == 1 })
-	h.vrrp("VI_1").events <- StateChange{Instance: "VI_1", From: "master", To: "backup"}
+	if st := h.status(); !st.Services[0].Wanted {
+		t.Error("status: service not wanted on the master")
+	}
+	v.send(vrrp.StateMaster, vrrp.StateBackup)
 	h.eventually("service withdrawn on backup", func() bool { d, _ := h.ipvs.last(); return len(d.Services) == 0 })
+	if st := h.status(); st.Services[0].Wanted {
+		t.Error("status: service wanted on a backup")
+	}
+	v.send(vrrp.StateBackup, vrrp.StateMaster)
+	h.eventually("service programmed on master again", func() bool { d, _ := h.ipvs.last(); return len(d.Services) == 1 })
+	v.fail <- errors.New("socket closed")
+	h.eventually("service withdrawn when the master's loop died", func() bool { d, _ := h.ipvs.last(); return len(d.Services) == 0 })
+	st := h.status()
+	if in := st.Instances[0]; in.State != "stopped" || in.LastTransition == nil || in.LastTransition.From != "master" || in.Transitions != 4 {
+		t.Errorf("status of the dead instance: state %q, last %+v, transitions %d; want stopped, from master, 4", in.State, in.LastTransition, in.Transitions)
+	}
 }
 
 func TestDrainOnRemoval(t *testing.T) {
@@ -280,9 +399,7 @@ func TestDrainOnRemoval(t *testing.T) {
 	cfg2.Services[0].DrainFor = time.Hour
 	cfg2.Services[0].Reals = cfg2.Services[0].Reals[:1]
 	h.next.Store(&Loaded{Config: cfg2})
-	reply := make(chan ReloadStatus, 1)
-	h.d.Reload(reply)
-	<-reply
+	h.reload()
 	d, _ := h.ipvs.last()
 	if w, ok := weights(d)["192.168.0.102:80"]; !ok || w != 0 {
 		t.Errorf("removed real server: present %v weight %d, want kept at weight 0 while draining", ok, w)
@@ -294,9 +411,19 @@ func TestStuckMasterReleasesVIPs(t *testing.T) {
 	cfg.Instances = []vrrp.Config{instanceCfg("VI_1", 51, 100)}
 	h := newHarness(t, cfg)
 	v := h.vrrp("VI_1")
-	long := time.Now().Add(-time.Minute)
-	v.heartbeat.Store(&long)
-	v.events <- StateChange{Instance: "VI_1", From: "backup", To: "master"}
+	beat := h.clock.Now()
+	v.heartbeat.Store(&beat)
+	v.send(vrrp.StateBackup, vrrp.StateMaster)
+	h.status() // the transition has been taken
+	h.clock.Advance(stuckAfter(time.Second))
+	h.status() // the watchdog has looked
+	h.mu.Lock()
+	early := len(h.released)
+	h.mu.Unlock()
+	if early != 0 {
+		t.Fatal("VIPs released while the loop was on time")
+	}
+	h.clock.Advance(time.Second)
 	h.eventually("VIPs of the stuck master released", func() bool {
 		h.mu.Lock()
 		defer h.mu.Unlock()

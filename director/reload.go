@@ -11,16 +11,6 @@ import (
 	"github.com/havsd/havsd/vrrp"
 )
 
-// instanceKey matches VRRP instances across reloads: same virtual router on
-// the same link and family is the same instance, whatever its name.
-type instanceKey struct {
-	vrid  uint8
-	iface string
-	ipv6  bool
-}
-
-func keyOf(c vrrp.Config) instanceKey { return instanceKey{c.VRID, c.Interface, c.IPv6} }
-
 // doReload loads the file again and applies only the difference. An invalid
 // file changes nothing.
 func (d *Director) doReload() ReloadStatus {
@@ -37,7 +27,7 @@ func (d *Director) doReload() ReloadStatus {
 	old := d.cfg
 	d.cfg = l.Config
 	var summary []string
-	summary = append(summary, d.reconfigureInstances(old, d.cfg)...)
+	summary = append(summary, d.reconfigureInstances(d.cfg)...)
 	summary = append(summary, d.startDrains(old, d.cfg)...)
 	targets, ids := Targets(d.cfg)
 	d.ids = ids
@@ -59,53 +49,55 @@ func (d *Director) doReload() ReloadStatus {
 }
 
 // reconfigureInstances updates kept instances in place, stops removed ones
-// and starts new ones.
-func (d *Director) reconfigureInstances(old, cur *conf.Config) []string {
+// and starts new ones, waiting for nothing: a new instance whose VRID is
+// still held by a stopping one starts when that one has stopped.
+func (d *Director) reconfigureInstances(cur *conf.Config) []string {
 	var summary []string
-	byKey := make(map[instanceKey]string, len(d.instances))
-	for name, in := range d.instances {
-		byKey[keyOf(in.cfg)] = name
+	byKey := make(map[conf.InstanceKey]*instance, len(d.instances))
+	for _, in := range d.instances {
+		byKey[conf.KeyOf(in.cfg)] = in
 	}
-	kept := make(map[string]bool)
+	next := make(map[string]*instance, len(cur.Instances))
+	var added []vrrp.Config
 	for _, nc := range cur.Instances {
-		name, ok := byKey[keyOf(nc)]
-		if !ok {
-			if err := d.startInstance(nc); err != nil {
-				d.log.Error("reload: starting instance", "instance", nc.Name, "err", err)
-				continue
-			}
-			kept[nc.Name] = true
+		in, ok := byKey[conf.KeyOf(nc)]
+		switch {
+		case !ok:
+			added = append(added, nc)
 			summary = append(summary, "instance "+nc.Name+" added")
-			continue
-		}
-		in := d.instances[name]
-		if name != nc.Name {
-			delete(d.instances, name)
-			d.instances[nc.Name] = in
-		}
-		kept[nc.Name] = true
-		if !configEqual(in.cfg, nc) {
-			if err := in.vrrp.Update(nc); err != nil {
-				d.log.Error("reload: updating instance", "instance", nc.Name, "err", err)
-				continue
+		case in.cfg.Version != nc.Version:
+			// An instance cannot change its VRRP version: replace it.
+			added = append(added, nc)
+			summary = append(summary, "instance "+nc.Name+" restarted (VRRP version changed)")
+		default:
+			delete(byKey, conf.KeyOf(nc))
+			next[nc.Name] = in
+			if !reflect.DeepEqual(in.cfg, nc) {
+				in.vrrp.Update(nc)
+				in.cfg = nc
+				summary = append(summary, "instance "+nc.Name+" updated")
 			}
-			in.cfg = nc
-			summary = append(summary, "instance "+nc.Name+" updated")
 		}
 	}
-	for name, in := range d.instances {
-		if kept[name] {
+	d.instances = next
+	for _, in := range byKey {
+		d.stopInstance(in)
+		if slices.IndexFunc(added, func(c vrrp.Config) bool { return conf.KeyOf(c) == conf.KeyOf(in.cfg) }) < 0 {
+			summary = append(summary, "instance "+in.cfg.Name+" removed")
+		}
+	}
+	d.deferred = make(map[conf.InstanceKey]vrrp.Config)
+	for _, nc := range added {
+		if _, busy := d.stopping[conf.KeyOf(nc)]; busy {
+			d.deferred[conf.KeyOf(nc)] = nc // onExit starts it
 			continue
 		}
-		in.cancel()
-		d.waitInstance(name, in)
-		delete(d.instances, name)
-		summary = append(summary, "instance "+name+" removed")
+		if err := d.startInstance(nc); err != nil {
+			d.log.Error("reload: starting instance", "instance", nc.Name, "err", err)
+		}
 	}
 	return summary
 }
-
-func configEqual(a, b vrrp.Config) bool { return reflect.DeepEqual(a, b) }
 
 // startDrains keeps real servers dropped from a service at weight 0 for the
 // service's DrainFor before they are deleted.

@@ -23,8 +23,8 @@ func (d *Director) status() Status {
 		in := d.instances[name]
 		is := in.vrrp.Status()
 		is.Name = name
-		if is.State == "" {
-			is.State = in.state
+		if is.State == "" || in.died {
+			is.State = stateName(in.state, in.died)
 		}
 		is.Transitions = in.count
 		is.LastTransition = in.last
@@ -48,12 +48,15 @@ func (d *Director) serviceStatus(vs *conf.VirtualService, observed map[lvs.Servi
 		Key:       key.String(),
 		Scheduler: vs.Service.Scheduler,
 		QuorumUp:  d.last.Quorum[key] != lvs.QuorumLost,
-		Wanted:    !(d.cfg.Global.IPVSMode == conf.IPVSMasterOnly && vs.Instance != "" && d.instances[vs.Instance] != nil && d.instances[vs.Instance].state != "master"),
 	}
+	want, wanted := d.last.Service(key)
+	ss.Wanted = wanted
 	if vs.Service.Timeout > 0 {
 		ss.Persistence = vs.Service.Timeout.String()
 	}
-	ss.SorryActive = !ss.QuorumUp && vs.Sorry != nil
+	ss.SorryActive = vs.Sorry != nil && slices.ContainsFunc(want.Destinations, func(d lvs.Destination) bool {
+		return d.Key() == vs.Sorry.Dest.Key() && d.Weight > 0
+	})
 	obs, programmed := observed[key]
 	ss.Programmed = programmed
 	if programmed {

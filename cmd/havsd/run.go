@@ -120,6 +120,7 @@ func (c *cli) serve(ctx context.Context, file string, cfg *conf.Config, log *slo
 		}
 	}})
 	checkSysctls(cfg, log)
+	vrrps := director.NewVRRPs(log)
 	deps := director.Deps{
 		Load: func() director.Loaded {
 			l := loadConfig(file)
@@ -128,9 +129,9 @@ func (c *cli) serve(ctx context.Context, file string, cfg *conf.Config, log *slo
 			}
 			return l
 		},
-		NewVRRP:     director.NewVRRPFunc(log),
+		NewVRRP:     vrrps.New,
 		ReleaseVIPs: director.ReleaseVIPs,
-		Bind:        director.BindGroups(log),
+		Bind:        vrrps.Bind,
 		IPVS:        openIPVS(cfg, log),
 		NewHealth:   func(ch chan<- director.HealthChange) director.Health { return director.NewHealth(sched, ch) },
 	}
@@ -173,13 +174,10 @@ func (c *cli) signals(ctx context.Context, d *director.Director, log *slog.Logge
 			switch s {
 			case syscall.SIGHUP:
 				notifySystemd("RELOADING=1")
-				reply := make(chan director.ReloadStatus, 1)
-				d.Reload(reply)
 				go func() {
-					select {
-					case <-reply:
-					case <-ctx.Done():
-					}
+					// Concurrent waits share one load: a burst of
+					// SIGHUPs reloads once or twice.
+					_, _ = d.Reload(ctx)
 					notifySystemd("READY=1")
 				}()
 			case syscall.SIGUSR1:
@@ -207,17 +205,14 @@ func handle(ctx context.Context, d *director.Director, req control.Request) (any
 	case "dump":
 		return d.Dump(ctx)
 	case "reload":
-		reply := make(chan director.ReloadStatus, 1)
-		d.Reload(reply)
-		select {
-		case st := <-reply:
-			if !st.OK {
-				return st, errors.New("reload rejected: the running configuration is unchanged")
-			}
-			return st, nil
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		st, err := d.Reload(ctx)
+		if err != nil {
+			return nil, err
 		}
+		if !st.OK {
+			return st, errors.New("reload rejected: the running configuration is unchanged")
+		}
+		return st, nil
 	case "handover":
 		return d.Handover(ctx, req.Instance)
 	}

@@ -1,0 +1,286 @@
+package director
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/havsd/havsd/conf"
+	"github.com/havsd/havsd/vrrp"
+)
+
+// instance is a VRRP instance and the director's bookkeeping of it. Only
+// the director goroutine touches it.
+type instance struct {
+	cfg    vrrp.Config
+	vrrp   VRRP
+	cancel context.CancelFunc // set by runInstance
+	state  vrrp.State         // as last reported
+	died   bool               // Run returned on its own
+	last   *Transition
+	count  uint64
+	stuck  bool // the dead-man switch released its VIPs
+	delta  int  // priority lowered by tracked services
+}
+
+// master reports whether the instance is master here.
+func (in *instance) master() bool { return in.state == vrrp.StateMaster && !in.died }
+
+// instanceEvent is what an instance sends the director goroutine: a state
+// change, or (exited) that its Run returned with err.
+type instanceEvent struct {
+	in     *instance
+	change StateChange
+	exited bool
+	err    error
+}
+
+// buildInstance builds one VRRP instance and registers it; it does not run it.
+func (d *Director) buildInstance(cfg vrrp.Config) (*instance, error) {
+	in := &instance{cfg: cfg, state: vrrp.StateInit}
+	report := func(ctx context.Context, sc StateChange) {
+		select {
+		case d.events <- instanceEvent{in: in, change: sc}:
+		case <-ctx.Done():
+		case <-d.quit:
+		}
+	}
+	v, err := d.deps.NewVRRP(cfg, siblings(d.cfg, cfg), report)
+	if err != nil {
+		return nil, fmt.Errorf("starting VRRP instance %s: %w", cfg.Name, err)
+	}
+	in.vrrp = v
+	d.instances[cfg.Name] = in
+	return in, nil
+}
+
+// startInstance builds and runs one VRRP instance.
+func (d *Director) startInstance(cfg vrrp.Config) error {
+	in, err := d.buildInstance(cfg)
+	if err != nil {
+		return err
+	}
+	d.runInstance(in)
+	return nil
+}
+
+// siblings returns the VRIDs of cfg's other instances on the same link and
+// family: their adverts reach this instance's socket too.
+func siblings(all *conf.Config, cfg vrrp.Config) []uint8 {
+	var out []uint8
+	for _, o := range all.Instances {
+		if o.Interface == cfg.Interface && o.IPv6 == cfg.IPv6 && o.VRID != cfg.VRID {
+			out = append(out, o.VRID)
+		}
+	}
+	return out
+}
+
+// runInstance starts an instance's loop on a goroutine of its own, which
+// reports the loop's end to the director goroutine.
+func (d *Director) runInstance(in *instance) {
+	ctx, cancel := context.WithCancel(context.Background())
+	in.cancel = cancel
+	go func() {
+		err := in.vrrp.Run(ctx)
+		if ctx.Err() == nil {
+			// Dead-man switch: the instance died on its own. Never risk
+			// two masters: drop its VIPs.
+			d.log.Error("VRRP instance stopped unexpectedly; releasing its VIPs", "instance", in.cfg.Name, "err", err)
+			if d.deps.ReleaseVIPs != nil {
+				if rerr := d.deps.ReleaseVIPs(in.cfg); rerr != nil {
+					d.log.Error("releasing VIPs", "instance", in.cfg.Name, "err", rerr)
+				}
+			}
+		}
+		select {
+		case d.events <- instanceEvent{in: in, exited: true, err: err}:
+		case <-d.quit:
+		}
+	}()
+}
+
+// stopInstance cancels an instance taken out of d.instances. It does not
+// wait: the instance's exit arrives as an event.
+func (d *Director) stopInstance(in *instance) {
+	in.cancel()
+	if !in.died { // a dead one has returned already
+		d.stopping[conf.KeyOf(in.cfg)] = in
+	}
+}
+
+func (d *Director) onInstanceEvent(ev instanceEvent) {
+	in := ev.in
+	if ev.exited {
+		d.onExit(in)
+		return
+	}
+	if d.instances[in.cfg.Name] != in || in.died {
+		return // removed, or its loop already reported its end
+	}
+	sc := ev.change
+	in.state = sc.To
+	in.count++
+	in.last = &Transition{From: stateName(sc.From, false), To: stateName(sc.To, false), Reason: sc.Reason, At: sc.At}
+	if d.cfg.Global.IPVSMode == conf.IPVSMasterOnly {
+		d.apply()
+	}
+}
+
+// onExit handles the end of an instance's Run: a removed instance has
+// stopped (a replacement waiting for its VRID may start); a running one has
+// died.
+func (d *Director) onExit(in *instance) {
+	key := conf.KeyOf(in.cfg)
+	if d.stopping[key] == in {
+		delete(d.stopping, key)
+		if cfg, ok := d.deferred[key]; ok {
+			delete(d.deferred, key)
+			if err := d.startInstance(cfg); err != nil {
+				d.log.Error("starting instance", "instance", cfg.Name, "err", err)
+			}
+		}
+		return
+	}
+	if d.instances[in.cfg.Name] != in {
+		return
+	}
+	was := in.master()
+	in.last = &Transition{From: stateName(in.state, false), To: stateName(in.state, true), Reason: "instance loop died", At: d.deps.Clock.Now()}
+	in.died = true
+	in.count++
+	if was && d.cfg.Global.IPVSMode == conf.IPVSMasterOnly {
+		d.apply()
+	}
+}
+
+// stuckAfter is how long a master's loop may go without running before the
+// dead-man switch releases its VIPs: the loop ticks at least every second.
+func stuckAfter(advert time.Duration) time.Duration { return 3*time.Second + 3*advert }
+
+// watchdog is the dead-man switch for instances whose loop stopped running
+// without returning: a master that cannot advertise must not keep its VIPs,
+// or there will be two masters.
+func (d *Director) watchdog() {
+	now := d.deps.Clock.Now()
+	for name, in := range d.instances {
+		st := in.vrrp.Status()
+		if st.Heartbeat.IsZero() || !in.master() {
+			in.stuck = false
+			continue
+		}
+		late := now.Sub(st.Heartbeat)
+		if late <= stuckAfter(in.cfg.AdvertInterval) {
+			in.stuck = false
+			continue
+		}
+		if in.stuck {
+			continue
+		}
+		in.stuck = true
+		d.log.Error("VRRP instance loop is stuck; releasing its VIPs", "instance", name, "silent_for", late)
+		if d.deps.ReleaseVIPs != nil {
+			if err := d.deps.ReleaseVIPs(in.cfg); err != nil {
+				d.log.Error("releasing VIPs", "instance", name, "err", err)
+			}
+		}
+	}
+}
+
+// stopInstances stops every instance gracefully when the director stops,
+// and waits for them, bounded: this is the one place the director goroutine
+// waits on instances, as it has nothing else left to do.
+func (d *Director) stopInstances() {
+	left := make(map[*instance]bool)
+	bound := 2 * time.Second
+	for _, in := range d.instances {
+		d.stopInstance(in)
+	}
+	d.instances = nil
+	for _, in := range d.stopping {
+		left[in] = true
+		bound = max(bound, 3*max(in.cfg.AdvertInterval, 10*time.Millisecond)+2*time.Second)
+	}
+	timer := d.deps.Clock.NewTimer(bound)
+	defer timer.Stop()
+	for len(left) > 0 {
+		select {
+		case ev := <-d.events:
+			if ev.exited {
+				delete(left, ev.in)
+			}
+		case <-timer.C():
+			for in := range left {
+				d.log.Error("VRRP instance did not stop in time", "instance", in.cfg.Name, "waited", bound)
+			}
+			return
+		}
+	}
+}
+
+// Handover asks the named instances (all if name is empty) to hand the master
+// role over. It returns when every master has heard its successor.
+func (d *Director) Handover(ctx context.Context, name string) ([]string, error) {
+	var targets map[string]VRRP
+	err := d.do(ctx, func() {
+		targets = make(map[string]VRRP)
+		for n, in := range d.instances {
+			if name == "" || n == name {
+				targets[n] = in.vrrp
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(targets) == 0 {
+		return nil, fmt.Errorf("no VRRP instance named %q", name)
+	}
+	var (
+		mu        sync.Mutex
+		done      []string
+		notMaster []string
+		errs      []error
+		group     sync.WaitGroup
+	)
+	for _, n := range slices.Sorted(maps.Keys(targets)) {
+		group.Add(1)
+		go func() {
+			defer group.Done()
+			err := targets[n].Handover(ctx)
+			mu.Lock()
+			defer mu.Unlock()
+			if errors.Is(err, vrrp.ErrNotMaster) {
+				// Not master here, or a sync-group member's handover
+				// already took it along: nothing left to hand over.
+				notMaster = append(notMaster, n)
+				return
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", n, err))
+				return
+			}
+			done = append(done, n)
+		}()
+	}
+	group.Wait()
+	if len(done) == 0 && len(errs) == 0 {
+		return nil, fmt.Errorf("%s: not master here, nothing to hand over", strings.Join(slices.Sorted(slices.Values(notMaster)), ", "))
+	}
+	slices.Sort(done)
+	return done, errors.Join(errs...)
+}
+
+// stateName is an instance state as status and metrics show it; an instance
+// whose loop died is "stopped".
+func stateName(s vrrp.State, died bool) string {
+	if died {
+		return "stopped"
+	}
+	return strings.ToLower(s.String())
+}
