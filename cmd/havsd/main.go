@@ -73,12 +73,30 @@ func (c *cli) main(ctx context.Context, args []string) int {
 	}
 	for _, cmd := range commands() {
 		if cmd.name == args[0] {
-			return cmd.run(c, ctx, args[1:])
+			code := cmd.run(c, ctx, args[1:])
+			if code == exitUsage && asksHelp(args[1:]) {
+				return exitOK // the usage was asked for, not a mistake
+			}
+			return code
 		}
 	}
 	fmt.Fprintf(c.stderr, "havsd: unknown command %q\n", args[0])
 	c.usage(c.stderr)
 	return exitUsage
+}
+
+// asksHelp reports whether a command line asks for help (-h, -help,
+// --help before any "--"): every command then exits 0 after its usage.
+func asksHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
 }
 
 func (c *cli) usage(w io.Writer) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -271,4 +272,26 @@ virtual_service "web" {
 			t.Errorf("check of an imported table: exit %d, want 0 and the no-instance warning:\n%s", code, errs)
 		}
 	})
+}
+
+// TestHelpExitsZero: -h (and --help) answers with the usage and exit 0 for
+// every command, as for havsd itself.
+func TestHelpExitsZero(t *testing.T) {
+	for _, cmd := range commands() {
+		if cmd.summary == "" {
+			continue // internal to havsd
+		}
+		for _, h := range []string{"-h", "--help"} {
+			t.Run(cmd.name+" "+h, func(t *testing.T) {
+				var out, errb bytes.Buffer
+				c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb}
+				if code := c.main(t.Context(), []string{cmd.name, h}); code != exitOK {
+					t.Errorf("havsd %s %s: exit %d, want 0\n%s%s", cmd.name, h, code, out.String(), errb.String())
+				}
+				if !strings.Contains(out.String()+errb.String(), "-") {
+					t.Errorf("havsd %s %s printed no usage:\n%s%s", cmd.name, h, out.String(), errb.String())
+				}
+			})
+		}
+	}
 }
