@@ -132,7 +132,8 @@ func compileCheck(c *rawCheck, addr netip.Addr, port uint16) checks.Spec {
 		port = uint16(c.port)
 	}
 	sp := checks.Spec{Kind: kinds[c.kind], Target: netip.AddrPortFrom(addr, port), Source: c.source,
-		Interval: c.interval, Timeout: c.timeout, Retry: int(c.retry), Rise: int(c.rise),
+		// keepalived's retry N: N more checks after the first failure.
+		Interval: c.interval, Timeout: c.timeout, Retry: int(c.retry) + 1, Rise: int(c.rise),
 		DelayBeforeRetry: c.delay, Warmup: c.warmup, Alpha: c.alpha}
 	switch c.kind {
 	case "http", "https":

@@ -58,10 +58,10 @@ virtual_service "web" {
 			Reals: []RealServer{
 				{Dest: lvs.Destination{Addr: netip.MustParseAddr("192.168.0.101"), Port: 80, Weight: 1, Forward: lvs.Masq},
 					Checks: []checks.Spec{{Kind: checks.KindTCP, Target: netip.MustParseAddrPort("192.168.0.101:80"),
-						Interval: time.Minute, Timeout: 5 * time.Second, Retry: 1, Rise: 1, DelayBeforeRetry: time.Second}}},
+						Interval: time.Minute, Timeout: 5 * time.Second, Retry: 2, Rise: 1, DelayBeforeRetry: time.Second}}},
 				{Dest: lvs.Destination{Addr: netip.MustParseAddr("192.168.0.102"), Port: 8080, Weight: 1, Forward: lvs.Masq},
 					Checks: []checks.Spec{{Kind: checks.KindHTTP, Target: netip.MustParseAddrPort("192.168.0.102:8081"),
-						Interval: time.Minute, Timeout: 5 * time.Second, Retry: 1, Rise: 1, DelayBeforeRetry: time.Second,
+						Interval: time.Minute, Timeout: 5 * time.Second, Retry: 2, Rise: 1, DelayBeforeRetry: 3 * time.Second,
 						HTTP: &checks.HTTPSpec{Path: "/"}}}},
 			}}},
 	}

@@ -99,8 +99,7 @@ func (d *decoder) real(hb *hcl.Block, s *rawService, schema *hcl.BodySchema) *ra
 func (d *decoder) check(hb *hcl.Block) *rawCheck {
 	b := d.open(hb, hb.Body, checkSchema)
 	kind := d.normalise(b.labelAt(), "check kind", hb.Labels[0], checkKinds)
-	c := &rawCheck{b: b, kind: kind, interval: DefaultCheckInterval, timeout: DefaultCheckTimeout,
-		retry: 1, rise: 1, delay: DefaultDelayBeforeRetry}
+	c := &rawCheck{b: b, kind: kind, interval: DefaultCheckInterval, timeout: DefaultCheckTimeout, rise: 1}
 	d.dur(b, "interval", &c.interval)
 	d.dur(b, "timeout", &c.timeout)
 	d.integer(b, "retry", &c.retry)
@@ -123,5 +122,12 @@ func (d *decoder) check(hb *hcl.Block) *rawCheck {
 	d.boolean(b, "expect_reply", &c.expectReply)
 	d.str(b, "query_name", &c.queryName)
 	d.enum(b, "query_type", &c.queryType, queryTypes)
+	// keepalived's defaults per check kind (checkdefaults.go).
+	if !b.has("retry") {
+		c.retry = int64(defaultRetry(kind))
+	}
+	if !b.has("delay_before_retry") {
+		c.delay = defaultDelayBeforeRetry(kind, c.interval)
+	}
 	return c
 }

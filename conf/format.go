@@ -304,8 +304,9 @@ func formatReal(b *hclwrite.Body, r RealServer, svcForward string, full bool) {
 func formatCheck(b *hclwrite.Body, c checks.Spec, realPort uint16) {
 	setDur(b, "interval", c.Interval, DefaultCheckInterval)
 	setDur(b, "timeout", c.Timeout, DefaultCheckTimeout)
-	setInt(b, "retry", int64(c.Retry), 1)
-	setDur(b, "delay_before_retry", c.DelayBeforeRetry, DefaultDelayBeforeRetry)
+	kind := c.Kind.String()
+	setInt(b, "retry", int64(c.Retry-1), int64(defaultRetry(kind)))
+	setDur(b, "delay_before_retry", c.DelayBeforeRetry, defaultDelayBeforeRetry(kind, c.Interval))
 	setInt(b, "rise", int64(c.Rise), 1)
 	setDur(b, "warmup", c.Warmup, 0)
 	setBool(b, "alpha", c.Alpha, false)

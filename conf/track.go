@@ -141,7 +141,7 @@ func (d *decoder) trackFile(hb *hcl.Block) *rawTrackFile {
 
 func (d *decoder) trackProcess(hb *hcl.Block) *rawTrackProcess {
 	b := d.open(hb, hb.Body, trackProcessSchema)
-	p := &rawTrackProcess{b: b, name: hb.Labels[0], match: "comm", quorum: DefaultProcessQuorum}
+	p := &rawTrackProcess{b: b, name: hb.Labels[0], match: "comm", quorum: DefaultProcessQuorum, weight: 1}
 	d.str(b, "name", &p.process)
 	d.str(b, "match", &p.match)
 	d.integer(b, "quorum", &p.quorum)

@@ -106,7 +106,7 @@ func TestCompileTrackers(t *testing.T) {
 		"VI_1": {
 			{Key: key(track.KindScript, "chk_haproxy"), Weight: -50},
 			{Key: key(track.KindFile, "maint"), Weight: -1},
-			{Key: key(track.KindProcess, "haproxy"), Weight: 0},
+			{Key: key(track.KindProcess, "haproxy"), Weight: 1}, // keepalived: default weight 1
 			{Key: key(track.KindProcess, "worker"), Weight: 5},
 		},
 		"VI_2": {

@@ -77,8 +77,8 @@ func (v *validator) trackRefs(refs []rawTrackRef, known map[track.Key]*block, na
 
 // weight checks a tracker weight against keepalived's range for its kind.
 func (v *validator) weight(b *block, k track.Kind, w int64) {
-	lim := int64(253)
-	if k == track.KindFile {
+	lim := int64(253) // keepalived: vrrp_script -253..253, track_file and track_process -254..254
+	if k != track.KindScript {
 		lim = 254
 	}
 	if w < -lim || w > lim {

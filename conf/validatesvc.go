@@ -441,8 +441,8 @@ func (v *validator) check(c *rawCheck, s *rawService, r *rawReal) {
 	if c.timeout <= 0 {
 		v.errorf(b.at("timeout"), "Invalid timeout", "A check timeout must be positive.")
 	}
-	if c.retry < 1 || c.retry > 1000 {
-		v.errorf(b.at("retry"), "Invalid retry", "retry must be 1-1000, not %d.", c.retry)
+	if c.retry < 0 || c.retry > 1000 {
+		v.errorf(b.at("retry"), "Invalid retry", "retry must be 0-1000 (checks after the first failure before the server is down, as in keepalived), not %d.", c.retry)
 	}
 	if c.rise < 1 || c.rise > 1000 {
 		v.errorf(b.at("rise"), "Invalid rise", "rise must be 1-1000, not %d.", c.rise)

@@ -7,7 +7,7 @@ virtual_service "web" {
   check "tcp" {
     path     = "/health"
     interval = "0s"
-    retry    = 0
+    retry    = -1
   }
   real_server "192.168.0.101:80" {
     check "http" {
