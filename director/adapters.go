@@ -247,6 +247,7 @@ type noIPVS struct{ err error }
 
 func (n noIPVS) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 func (noIPVS) SetDesired(lvs.Desired)          {}
+func (noIPVS) Trigger()                        {}
 func (noIPVS) Observed() []lvs.Service         { return nil }
 func (n noIPVS) Status() IPVSStatus {
 	return IPVSStatus{Available: false, Error: n.err.Error()}

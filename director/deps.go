@@ -48,6 +48,9 @@ type StateChange struct {
 type IPVS interface {
 	Run(ctx context.Context) error
 	SetDesired(d lvs.Desired)
+	// Trigger asks for a pass that reads the whole kernel table soon: a
+	// reload repairs drift at once instead of at the next interval.
+	Trigger()
 	Observed() []lvs.Service
 	Status() IPVSStatus
 }

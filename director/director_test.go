@@ -22,9 +22,13 @@ import (
 
 // fakeIPVS records every desired table it is given.
 type fakeIPVS struct {
-	mu      sync.Mutex
-	desired []lvs.Desired
+	mu       sync.Mutex
+	desired  []lvs.Desired
+	triggers atomic.Int32
+	observed []lvs.Service
 }
+
+func (f *fakeIPVS) Trigger() { f.triggers.Add(1) }
 
 func (f *fakeIPVS) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 func (f *fakeIPVS) SetDesired(d lvs.Desired) {
@@ -32,8 +36,12 @@ func (f *fakeIPVS) SetDesired(d lvs.Desired) {
 	defer f.mu.Unlock()
 	f.desired = append(f.desired, d)
 }
-func (f *fakeIPVS) Observed() []lvs.Service { return nil }
-func (f *fakeIPVS) Status() IPVSStatus      { return IPVSStatus{Available: true} }
+func (f *fakeIPVS) Observed() []lvs.Service {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.observed
+}
+func (f *fakeIPVS) Status() IPVSStatus { return IPVSStatus{Available: true} }
 func (f *fakeIPVS) last() (lvs.Desired, int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -469,4 +477,29 @@ func TestHandoverSyncGroup(t *testing.T) {
 	if _, err := h.d.Handover(context.Background(), "VI_NONE"); err == nil {
 		t.Error("handing over an unknown instance succeeded")
 	}
+}
+
+// TestStatusReadsTheOutcome: status reports foreign services (in the kernel,
+// not in the desired table) and a reload asks for a full pass.
+func TestStatusReadsTheOutcome(t *testing.T) {
+	h := newHarness(t, webConfig(true, 0, 0))
+	foreign := lvs.ServiceKey{Family: lvs.IPv4, Proto: lvs.UDP, Addr: vip, Port: 53}
+	h.ipvs.mu.Lock()
+	h.ipvs.observed = []lvs.Service{{Key: foreign}, {Key: key80}}
+	h.ipvs.mu.Unlock()
+	st := h.status()
+	if len(st.IPVS.Foreign) != 1 || st.IPVS.Foreign[0] != foreign.String() {
+		t.Errorf("foreign = %q, want [%q]", st.IPVS.Foreign, foreign.String())
+	}
+	if s := st.Services[0]; !s.Programmed || !s.Wanted || s.SorryActive {
+		t.Errorf("service status = %+v, want programmed, wanted, sorry server idle", s)
+	}
+	if h.reload(); h.ipvs.triggers.Load() != 1 {
+		t.Errorf("a reload asked for %d full passes, want 1", h.ipvs.triggers.Load())
+	}
+	// Every real server down: the sorry server takes over.
+	for _, a := range []netip.Addr{rs1, rs2} {
+		h.healthCh <- HealthChange{ID: RealID(key80, lvs.DestKey{Addr: a, Port: 80}), Up: false}
+	}
+	h.eventually("sorry server active in status", func() bool { return h.status().Services[0].SorryActive })
 }

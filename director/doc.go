@@ -1,5 +1,22 @@
-// Package director is havsd's one owner: a single goroutine holds the running
-// configuration, the health of every real server and the state of every VRRP
-// instance, computes the desired IPVS table as a pure function of them, and
-// hands it to the reconciler. Everything else talks to it through channels.
+// Package director is havsd's owner of the running state.
+//
+// One goroutine, Run's, owns the running configuration, the health of every
+// real server (as the check scheduler reported its transitions), what it
+// was last told of each VRRP instance's state, the drains in progress and
+// the Outcome: the desired IPVS table and quorum states, computed by the
+// pure Compute from those inputs. It hands the table to the reconciler
+// (lvs), which owns the kernel's table; status and metrics read the same
+// Outcome through Status, never re-deriving it.
+//
+// Everything else talks to that goroutine over channels: the scheduler's
+// transitions, each instance's Report of its state changes and the end of
+// its Run, reload requests (a mailbox of waiting replies that one load
+// answers) and closures (Status, Dump, Handover). The goroutine never waits
+// on an instance: each VRRP instance runs on goroutines of its own and owns
+// its socket, timers and VIPs; the director queues updates to it and learns
+// of its transitions and its end as events. Only when the director stops
+// does it wait, bounded, for its instances to step down.
+//
+// adapters.go connects the real collaborators: VRRPs for *vrrp.Instance,
+// NewHealth for *checks.Scheduler, NewIPVS for *lvs.Reconciler.
 package director

@@ -276,6 +276,15 @@ func (d *Director) Handover(ctx context.Context, name string) ([]string, error) 
 	return done, errors.Join(errs...)
 }
 
+// InstanceStates lists every state InstanceStatus.State takes, in order.
+func InstanceStates() []string {
+	var out []string
+	for _, s := range []vrrp.State{vrrp.StateInit, vrrp.StateBackup, vrrp.StateMaster, vrrp.StateFault} {
+		out = append(out, stateName(s, false))
+	}
+	return append(out, stateName(vrrp.StateInvalid, true))
+}
+
 // stateName is an instance state as status and metrics show it; an instance
 // whose loop died is "stopped".
 func stateName(s vrrp.State, died bool) string {

@@ -23,6 +23,11 @@ func (x realIPVS) SetDesired(d lvs.Desired) {
 		x.t.Errorf("reconcile: %v", err)
 	}
 }
+func (x realIPVS) Trigger() {
+	if _, err := x.r.Reconcile(context.Background()); err != nil {
+		x.t.Errorf("reconcile: %v", err)
+	}
+}
 func (x realIPVS) Observed() []lvs.Service { return x.r.Observed() }
 func (x realIPVS) Status() IPVSStatus      { return IPVSStatus{Available: true} }
 

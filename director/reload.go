@@ -39,6 +39,7 @@ func (d *Director) doReload() ReloadStatus {
 	d.health.Set(targets)
 	summary = append(summary, describe(conf.Diff(old, d.cfg))...)
 	d.apply()
+	d.deps.IPVS.Trigger()
 	d.reload.OK = true
 	if len(summary) == 0 {
 		summary = []string{"no change"}

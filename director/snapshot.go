@@ -38,6 +38,11 @@ func (d *Director) status() Status {
 	for i := range d.cfg.Services {
 		st.Services = append(st.Services, d.serviceStatus(&d.cfg.Services[i], observed, health))
 	}
+	for _, k := range slices.SortedFunc(maps.Keys(observed), lvs.ServiceKey.Compare) {
+		if _, ours := d.last.Service(k); !ours {
+			st.IPVS.Foreign = append(st.IPVS.Foreign, k.String())
+		}
+	}
 	return st
 }
 

@@ -95,5 +95,7 @@ type IPVSStatus struct {
 	Ops        uint64    `json:"ops"`
 	Errors     uint64    `json:"errors"`
 	LastRun    time.Time `json:"last_run"`
-	Foreign    []string  `json:"foreign,omitempty"`
+	// Foreign lists the services in the kernel table that the desired
+	// table does not have: left alone unless prune_foreign is set.
+	Foreign []string `json:"foreign,omitempty"`
 }

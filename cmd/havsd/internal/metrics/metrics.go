@@ -131,8 +131,6 @@ var (
 	descReloads = prometheus.NewDesc("havsd_reloads_total", "Reload attempts.", nil, nil)
 )
 
-var vrrpStates = []string{"init", "backup", "master", "fault", "stopped"}
-
 type collector struct{ snap Snapshot }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
@@ -160,7 +158,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, in := range st.Instances {
 		vrid := strconv.Itoa(in.VRID)
-		for _, s := range vrrpStates {
+		for _, s := range director.InstanceStates() {
 			gauge(descVRRPState, b2f(in.State == s), in.Name, vrid, s)
 		}
 		gauge(descVRRPPriority, float64(in.EffectivePriority), in.Name, vrid)
