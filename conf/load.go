@@ -22,9 +22,13 @@ func (s *Source) Files() map[string]*hcl.File {
 	return s.files
 }
 
-// Load reads, validates and compiles the configuration file at path. The
+// Load reads, validates and compiles the configuration file at path, or
+// every *.hcl file of the directory at path, in name order (confd.go). The
 // Config is nil when diags has errors; diags may hold warnings either way.
 func Load(path string) (*Config, *Source, hcl.Diagnostics) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return loadDir(path)
+	}
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &Source{files: map[string]*hcl.File{}}, hcl.Diagnostics{{
@@ -43,8 +47,13 @@ func LoadBytes(name string, src []byte) (*Config, *Source, hcl.Diagnostics) {
 	if diags.HasErrors() || file == nil {
 		return nil, source, diags
 	}
+	return finish(source, file.Body, diags)
+}
+
+// finish decodes, validates and compiles a parsed configuration.
+func finish(source *Source, body hcl.Body, diags hcl.Diagnostics) (*Config, *Source, hcl.Diagnostics) {
 	d := &decoder{}
-	raw := d.file(file.Body)
+	raw := d.file(body)
 	diags = append(diags, d.diags...)
 	diags = append(diags, validate(raw)...)
 	sortDiagnostics(diags)
