@@ -184,14 +184,24 @@ func (s *Scheduler) Set(targets map[ID][]Spec) {
 	s.mu.Unlock()
 	for _, tr := range r.transitions {
 		s.stats.transitions.Add(1)
-		s.log.Info("backend state changed", "backend", string(tr.ID),
-			"old", upDown(!tr.Up), "state", upDown(tr.Up), "reason", tr.Reason)
+		s.logTransition(tr)
 	}
 	for id, err := range r.buildErrs {
 		s.log.Error("building check", "backend", string(id), "err", err)
 	}
 	s.log.Debug("targets set", "added", len(r.added), "changed", len(r.changed), "removed", len(r.removed))
 	s.signal()
+}
+
+// logTransition logs a backend going down at warning level, coming up at
+// info: the operator's eye goes to the first.
+func (s *Scheduler) logTransition(tr Transition) {
+	level := slog.LevelInfo
+	if !tr.Up {
+		level = slog.LevelWarn
+	}
+	s.log.Log(context.Background(), level, "backend state changed", "backend", string(tr.ID),
+		"old", upDown(!tr.Up), "state", upDown(tr.Up), "reason", tr.Reason)
 }
 
 // Transitions returns the channel of transitions. It is unbuffered and
@@ -393,8 +403,7 @@ func (s *Scheduler) runCheck(ctx context.Context, p *probe) {
 	s.mu.Unlock()
 	for _, tr := range trs {
 		s.stats.transitions.Add(1)
-		s.log.Info("backend state changed", "backend", string(tr.ID),
-			"old", upDown(!tr.Up), "state", upDown(tr.Up), "reason", tr.Reason)
+		s.logTransition(tr)
 	}
 	if s.opts.OnResult != nil {
 		s.opts.OnResult(id, p.spec.Kind, latency, err)
