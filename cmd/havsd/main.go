@@ -50,6 +50,7 @@ func commands() []command {
 		{"digest", "print the body digest of a URL, as keepalived's genhash does", (*cli).digest},
 		{"lab", "build a local lab of namespaces, run a failover drill, tear it down", (*cli).lab},
 		{"drill", "measure a failover as a client sees it", (*cli).drill},
+		{"version", "print the version, the Go version and the kernel features found", (*cli).version},
 		{lab.ResponderCommand, "", (*cli).labResponder},
 	}
 }
