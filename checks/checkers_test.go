@@ -15,9 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/havsd/havsd/internal/procstat"
 )
 
 // httpServer serves h on a fresh listener at ip and returns its address.
@@ -295,26 +296,12 @@ func TestScriptCheck(t *testing.T) {
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	deadline := time.Now().Add(5 * time.Second)
-	for alive(pid) {
+	for procstat.Alive(pid) {
 		if time.Now().After(deadline) {
 			t.Fatalf("child %d of the hung script survived the timeout", pid)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// alive reports whether pid exists and is not a zombie.
-func alive(pid int) bool {
-	if pid <= 0 || syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
 
 func TestScriptOutputBounded(t *testing.T) {

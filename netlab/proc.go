@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/havsd/havsd/internal/procstat"
 )
 
 // Proc is a process started inside a node.
@@ -133,7 +135,7 @@ func stopRecorded(r ProcRecord, grace time.Duration) {
 	_ = syscall.Kill(r.PID, syscall.SIGTERM)
 	deadline := time.Now().Add(grace)
 	for time.Now().Before(deadline) {
-		if !running(r.PID, r.StartTime) {
+		if !procstat.Running(r.PID, r.StartTime) {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -141,43 +143,14 @@ func stopRecorded(r ProcRecord, grace time.Duration) {
 	_ = syscall.Kill(r.PID, syscall.SIGKILL)
 }
 
-// running reports whether pid is still the process that started at start
-// and has not exited (a zombie whose parent is gone counts as exited).
-func running(pid int, start uint64) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return false
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 || f[0] == "Z" {
-		return false
-	}
-	v, _ := strconv.ParseUint(f[19], 10, 64)
-	return v == start
-}
-
-// startTime returns field 22 of /proc/PID/stat, or 0 if the process is gone.
+// startTime returns the start time of pid (procstat.Stat.StartTime), or 0
+// if the process is gone.
 func startTime(pid int) uint64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	st, err := procstat.Read(pid)
 	if err != nil {
 		return 0
 	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 {
-		return 0
-	}
-	v, _ := strconv.ParseUint(f[19], 10, 64) // field 22 overall
-	return v
+	return st.StartTime
 }
 
 // nsPIDs lists the processes inside a named namespace.
@@ -202,28 +175,13 @@ func killPID(pid int) {
 		return
 	}
 	_ = syscall.Kill(pid, syscall.SIGKILL)
-	for i := 0; i < 100 && running(pid, st); i++ {
+	for i := 0; i < 100 && procstat.Running(pid, st); i++ {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
 
-// CPUTime returns the user+system CPU time a process has used, from
-// /proc/PID/stat, assuming the usual 100 clock ticks a second.
+// CPUTime returns the user+system CPU time a process has used.
 func CPUTime(pid int) (time.Duration, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("parsing /proc/%d/stat", pid)
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("parsing /proc/%d/stat", pid)
-	}
-	utime, _ := strconv.ParseUint(f[11], 10, 64) // field 14 overall
-	stime, _ := strconv.ParseUint(f[12], 10, 64) // field 15
-	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+	st, err := procstat.Read(pid)
+	return st.CPU(), err
 }

@@ -7,12 +7,13 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/havsd/havsd/internal/procstat"
 	"github.com/havsd/havsd/test/need"
+	"github.com/havsd/havsd/test/poll"
 )
 
 // needRoot skips without root and iproute2, except in CI where it fails.
@@ -144,12 +145,8 @@ func assertGone(t *testing.T, spec Spec, pids ...int) {
 	if len(left) > 0 {
 		t.Errorf("namespaces left behind: %v", left)
 	}
-	deadline := time.Now().Add(5 * time.Second)
 	for _, pid := range pids {
-		for startTime(pid) != 0 && isNotZombie(pid) && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if startTime(pid) != 0 && isNotZombie(pid) {
+		if !poll.For(5*time.Second, func() bool { return !procstat.Alive(pid) }) {
 			t.Errorf("process %d still running", pid)
 		}
 	}
@@ -157,15 +154,3 @@ func assertGone(t *testing.T, spec Spec, pids ...int) {
 		t.Errorf("state file %s left behind", spec.StateFile())
 	}
 }
-
-func isNotZombie(pid int) bool {
-	b, err := os.ReadFile("/proc/" + itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && !strings.HasPrefix(s[i+1:], " Z")
-}
-
-func itoa(i int) string { return strconv.Itoa(i) }

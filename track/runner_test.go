@@ -9,9 +9,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/havsd/havsd/internal/procstat"
 )
 
 // waitState reads states from ch until ok accepts one or the deadline passes.
@@ -89,21 +90,12 @@ func TestRunScriptTimeoutKillsGroup(t *testing.T) {
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	deadline := time.Now().Add(5 * time.Second)
-	for syscall.Kill(pid, 0) == nil && !zombie(pid) {
+	for procstat.Alive(pid) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the script's child %d survived the timeout", pid)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-func zombie(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	return i > 0 && len(b) > i+2 && b[i+2] == 'Z'
 }
 
 // runScript never starts a run while one is going: with an interval far

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/havsd/havsd/test/poll"
 )
 
 var t0 = time.Now()
@@ -160,11 +162,5 @@ func TestOrReal(t *testing.T) {
 // waitPending waits (on the real clock) until n timers are armed on f.
 func waitPending(t *testing.T, f *Fake, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for f.Pending() < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("Pending = %d after 5s, want %d", f.Pending(), n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	poll.Until(t, 5*time.Second, "armed timers", func() bool { return f.Pending() >= n })
 }

@@ -8,15 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/havsd/havsd/internal/procstat"
 	"github.com/havsd/havsd/netlab"
-
 	"github.com/havsd/havsd/test/need"
 )
 
@@ -153,7 +152,7 @@ func (l *foLab) assertClean(t *testing.T, procs []netlab.ProcRecord) {
 		t.Errorf("namespaces left behind: %v", left)
 	}
 	for _, p := range procs {
-		if foAlive(p.PID) {
+		if procstat.Alive(p.PID) {
 			t.Errorf("process %s (pid %d) left running", p.Name, p.PID)
 		}
 	}
@@ -171,19 +170,6 @@ func (l *foLab) assertClean(t *testing.T, procs []netlab.ProcRecord) {
 		}
 	}
 }
-
-// foAlive reports whether pid runs and is not a zombie.
-func foAlive(pid int) bool {
-	b, err := os.ReadFile(filepath.Join("/proc", itoa(pid), "stat"))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && !strings.HasPrefix(s[i+1:], " Z")
-}
-
-func itoa(i int) string { return strconv.Itoa(i) }
 
 // foLines is a goroutine-safe output buffer.
 type foLines struct {

@@ -11,13 +11,13 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/havsd/havsd/internal/procstat"
 	"github.com/havsd/havsd/vrrp"
 )
 
@@ -314,15 +314,8 @@ func (d *Director) Wait(timeout time.Duration) int {
 	return d.cmd.ProcessState.ExitCode()
 }
 
-// CPUTime is the child's user+system CPU time so far (from /proc).
+// CPUTime is the child's user+system CPU time so far.
 func (d *Director) CPUTime() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", d.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+	st, _ := procstat.Read(d.cmd.Process.Pid)
+	return st.CPU()
 }
