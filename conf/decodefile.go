@@ -221,6 +221,7 @@ func (d *decoder) group(hb *hcl.Block) *rawGroup {
 			continue
 		}
 		seen = d.notify(sb, &g.notify.Master, &g.notify.Backup, &g.notify.Fault, &g.notify.Stop)
+		g.notifyBlock = seen
 	}
 	return g
 }

@@ -67,11 +67,12 @@ type rawTrack struct {
 }
 
 type rawGroup struct {
-	b         *block
-	name      string
-	instances []string
-	notify    vrrp.Notify
-	trackRefs []rawTrackRef
+	b           *block
+	name        string
+	instances   []string
+	notify      vrrp.Notify
+	notifyBlock *block
+	trackRefs   []rawTrackRef
 }
 
 type rawService struct {

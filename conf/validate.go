@@ -340,6 +340,6 @@ func (v *validator) groups(gs []*rawGroup, ins []*rawInstance) {
 				member[name] = g.name
 			}
 		}
-		v.notify(nil)
+		v.notify(g.notifyBlock)
 	}
 }

@@ -390,7 +390,10 @@ func (v *validator) real(s *rawService, r *rawReal, family string, sorry bool) {
 		at := b.labelAt()
 		v.errorf(at, "Port mapping with "+r.forward, "Forwarding %q cannot change the port: the %s listens on the service port %d, not %d. Use nat or fullnat to map ports.", r.forward, what, s.port, r.port)
 	}
-	if b.has("weight") && (r.weight < 0 || r.weight > 65535) {
+	if sorry && b.has("weight") && r.weight == 0 {
+		// It would be programmed at weight 1 instead: refuse rather than change it.
+		v.errorf(b.at("weight"), "Sorry server at weight 0", "A sorry server at weight 0 would take no traffic when it is needed; give it weight 1 or more (it is in the table only while quorum is lost).")
+	} else if b.has("weight") && (r.weight < 0 || r.weight > 65535) {
 		v.errorf(b.at("weight"), "Invalid weight", "weight must be 0-65535, not %d.", r.weight)
 	}
 	if b.has("snat_source") {
