@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/havsd/havsd/internal/clock"
 	"github.com/havsd/havsd/vrrp/vip"
 )
 
@@ -57,11 +58,14 @@ func (l *loop) send(prio uint8, to netip.Addr) {
 			dsts = []netip.Addr{MulticastIPv6}
 		}
 	}
+	if l.sock.conn == nil {
+		return // FAULT: no socket
+	}
 	p := l.advert(prio)
 	for _, dst := range dsts {
 		b, err := p.Seal(l.local, dst)
 		if err == nil {
-			err = l.conn.WriteTo(b, dst)
+			err = l.sock.conn.WriteTo(b, dst)
 		}
 		if err != nil {
 			l.log.Warn("sending advert", "err", err)
@@ -74,6 +78,13 @@ func (l *loop) send(prio uint8, to netip.Addr) {
 }
 
 func (l *loop) addVIPs(as []vip.Address) {
+	// The dead-man switch may have released the VIPs since this iteration
+	// began: then the loop re-enters the election before adding any.
+	l.i.vipMu.Lock()
+	defer l.i.vipMu.Unlock()
+	if l.i.released {
+		return
+	}
 	for _, a := range as {
 		if err := l.i.opts.VIPs.Add(a); err != nil {
 			l.log.Error("adding VIP", "vip", a.Prefix.String(), "err", err)
@@ -181,20 +192,8 @@ func (l *loop) runBurst(ctx context.Context, b vip.Burst, as []vip.Address) {
 		}
 		byDev[a.Dev] = append(byDev[a.Dev], a.Prefix.Addr())
 	}
-	mgr, clock, log := l.i.opts.VIPs, l.i.clock, l.log
-	sleep := func(ctx context.Context, d time.Duration) bool {
-		if d <= 0 {
-			return ctx.Err() == nil
-		}
-		t := clock.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C():
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
+	mgr, clk, log := l.i.opts.VIPs, l.i.clock, l.log
+	sleep := func(ctx context.Context, d time.Duration) bool { return clock.Sleep(ctx, clk, d) == nil }
 	announce := func() error {
 		var first error
 		for _, dev := range devs {

@@ -51,8 +51,14 @@ type Config struct {
 	Preempt       bool
 	PreemptDelay  time.Duration
 	Track         []TrackInterface
-	Notify        Notify
-	GARP          GARP
+	// DontTrackPrimary keeps the instance running while Interface is down
+	// (keepalived's dont_track_primary); by default it goes to FAULT.
+	DontTrackPrimary bool
+	// YieldTimeout ends the yield that follows a handover after this long
+	// (0: it lasts until the new master fails, a handover back, or Resume).
+	YieldTimeout time.Duration
+	Notify       Notify
+	GARP         GARP
 }
 
 // SyncGroup is a set of instances that change state together.

@@ -14,19 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Conn sends and receives VRRP payloads. RawConn is the real one; tests
-// inject fakes through Options.
-type Conn interface {
-	// ReadFrom blocks for the next payload addressed to this instance's
-	// interface; it fails once the Conn is closed.
-	ReadFrom(b []byte) (Datagram, error)
-	// WriteTo sends a payload to dst (the group or a unicast peer).
-	WriteTo(b []byte, dst netip.Addr) error
-	// LocalAddr is the primary address adverts are sent from.
-	LocalAddr() netip.Addr
-	Close() error
-}
-
 // dscpCS6 is the traffic class of adverts: DSCP CS6 (network control).
 const dscpCS6 = 48 << 2
 
@@ -38,7 +25,7 @@ type RawConn struct {
 	pc    net.PacketConn
 	p4    *ipv4.PacketConn
 	p6    *ipv6.PacketConn
-	port  int // for a UDP conn (tests): the peers' port
+	to    func(netip.Addr) net.Addr // destination address of a peer (tests send over UDP)
 }
 
 var _ Conn = (*RawConn)(nil)
@@ -50,7 +37,7 @@ var _ Conn = (*RawConn)(nil)
 func Listen(cfg Config) (*RawConn, error) {
 	ifi, err := net.InterfaceByName(cfg.Interface)
 	if err != nil {
-		return nil, fmt.Errorf("opening VRRP socket: %w", err)
+		return nil, fmt.Errorf("interface %s does not exist", cfg.Interface)
 	}
 	local, err := PrimaryAddr(cfg, ifi)
 	if err != nil {
@@ -64,7 +51,7 @@ func Listen(cfg Config) (*RawConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening VRRP socket on %s: %w", cfg.Interface, err)
 	}
-	c, err := New(cfg, ifi, local, pc)
+	c, err := newRawConn(cfg, ifi, local, pc)
 	if err != nil {
 		pc.Close()
 		return nil, err
@@ -72,14 +59,11 @@ func Listen(cfg Config) (*RawConn, error) {
 	return c, nil
 }
 
-// New wraps pc, a *net.IPConn for protocol 112 (or, in tests, a
-// *net.UDPConn whose peers listen on the same port), and sets it up like
-// Listen: TTL/hop limit 255, DSCP CS6, control messages, group membership.
-func New(cfg Config, ifi *net.Interface, local netip.Addr, pc net.PacketConn) (*RawConn, error) {
-	c := &RawConn{ifi: ifi, local: local, pc: pc, group: len(cfg.UnicastPeers) == 0}
-	if u, ok := pc.LocalAddr().(*net.UDPAddr); ok {
-		c.port = u.Port
-	}
+// newRawConn wraps pc, a protocol-112 socket (tests pass a UDP socket and
+// set RawConn.to), and sets it up: TTL/hop limit 255, DSCP CS6, control
+// messages, group membership.
+func newRawConn(cfg Config, ifi *net.Interface, local netip.Addr, pc net.PacketConn) (*RawConn, error) {
+	c := &RawConn{ifi: ifi, local: local, pc: pc, group: len(cfg.UnicastPeers) == 0, to: ipAddr}
 	growReadBuffer(pc)
 	var err error
 	if cfg.IPv6 {
@@ -105,7 +89,7 @@ func (c *RawConn) setup4() error {
 	if err := p.SetControlMessage(ipv4.FlagTTL|ipv4.FlagDst|ipv4.FlagInterface, true); err != nil {
 		return err
 	}
-	if !c.group || c.port != 0 {
+	if !c.group {
 		return nil
 	}
 	return errors.Join(
@@ -127,7 +111,7 @@ func (c *RawConn) setup6() error {
 	if err := p.SetControlMessage(ipv6.FlagHopLimit|ipv6.FlagDst|ipv6.FlagInterface, true); err != nil {
 		return err
 	}
-	if !c.group || c.port != 0 {
+	if !c.group {
 		return nil
 	}
 	return errors.Join(
@@ -166,6 +150,11 @@ func growReadBuffer(pc net.PacketConn) {
 // LocalAddr is the address adverts are sent from.
 func (c *RawConn) LocalAddr() netip.Addr { return c.local }
 
+// IfIndex is the index of the interface the socket works on.
+func (c *RawConn) IfIndex() int { return c.ifi.Index }
+
+func ipAddr(dst netip.Addr) net.Addr { return &net.IPAddr{IP: dst.AsSlice()} }
+
 // Close closes the socket; a blocked ReadFrom returns an error.
 func (c *RawConn) Close() error { return c.pc.Close() }
 
@@ -178,7 +167,7 @@ func (c *RawConn) ReadFrom(b []byte) (Datagram, error) {
 		if err != nil {
 			return d, err
 		}
-		if c.group && c.port == 0 && d.IfIndex != 0 && d.IfIndex != c.ifi.Index {
+		if c.group && d.IfIndex != 0 && d.IfIndex != c.ifi.Index {
 			continue
 		}
 		return d, nil
@@ -234,10 +223,7 @@ func addrOf(a net.Addr) netip.Addr {
 
 // WriteTo sends b to dst from the local address.
 func (c *RawConn) WriteTo(b []byte, dst netip.Addr) error {
-	var to net.Addr = &net.IPAddr{IP: dst.AsSlice()}
-	if c.port != 0 {
-		to = &net.UDPAddr{IP: dst.AsSlice(), Port: c.port}
-	}
+	to := c.to(dst)
 	var err error
 	if c.p4 != nil {
 		cm := &ipv4.ControlMessage{Src: c.local.AsSlice()}

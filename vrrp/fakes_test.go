@@ -1,79 +1,19 @@
 package vrrp
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net/netip"
 	"slices"
 	"sync"
-	"time"
 
+	"github.com/havsd/havsd/internal/clock"
 	"github.com/havsd/havsd/vrrp/vip"
 )
 
-// fakeClock is a manual clock; Advance fires due timers in order.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
-}
-
-type fakeTimer struct {
-	clk     *fakeClock
-	c       chan time.Time
-	at      time.Time
-	stopped bool
-}
-
-func (t *fakeTimer) C() <-chan time.Time { return t.c }
-func (t *fakeTimer) Stop() bool {
-	t.clk.mu.Lock()
-	defer t.clk.mu.Unlock()
-	was := !t.stopped
-	t.stopped = true
-	return was
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{now: t0} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) NewTimer(d time.Duration) Timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &fakeTimer{clk: c, c: make(chan time.Time, 1), at: c.now.Add(d)}
-	if d <= 0 {
-		t.c <- c.now
-		t.stopped = true
-		return t
-	}
-	c.timers = append(c.timers, t)
-	return t
-}
-
-// Advance moves the clock forward by d, firing due timers.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	keep := c.timers[:0]
-	for _, t := range c.timers {
-		switch {
-		case t.stopped:
-		case !t.at.After(c.now):
-			t.stopped = true
-			t.c <- c.now
-		default:
-			keep = append(keep, t)
-		}
-	}
-	c.timers = keep
-}
+func newFakeClock() *clock.Fake { return clock.NewFake(t0) }
 
 // hub is a fake link: what one conn writes, the others read, with TTL 255.
 type hub struct {
@@ -148,6 +88,50 @@ type fakeVIPs struct {
 	mu   sync.Mutex
 	held map[netip.Prefix]bool
 	ann  int
+	kick chan struct{} // drift signals the AddrWatcher side
+}
+
+// WatchAddrs implements AddrWatcher: drift is signalled like a netlink
+// address notification.
+func (f *fakeVIPs) WatchAddrs(ctx context.Context, kick chan<- struct{}) error {
+	for {
+		select {
+		case <-f.kick:
+			select {
+			case kick <- struct{}{}:
+			default:
+			}
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// List implements VIPManager: the held prefixes (on every device).
+func (f *fakeVIPs) List(dev string) ([]netip.Prefix, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []netip.Prefix
+	for p := range f.held {
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// drift changes the "kernel" behind the instance's back, as `ip addr`
+// would.
+func (f *fakeVIPs) drift(p netip.Prefix, present bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if present {
+		f.held[p] = true
+	} else {
+		delete(f.held, p)
+	}
+	select {
+	case f.kick <- struct{}{}:
+	default:
+	}
 }
 
 type opLog struct {
@@ -168,7 +152,7 @@ func (l *opLog) list() []string {
 }
 
 func newFakeVIPs(name string, log *opLog) *fakeVIPs {
-	return &fakeVIPs{name: name, log: log, held: map[netip.Prefix]bool{}}
+	return &fakeVIPs{name: name, log: log, held: map[netip.Prefix]bool{}, kick: make(chan struct{}, 1)}
 }
 
 func (f *fakeVIPs) Add(a vip.Address) error {
@@ -211,3 +195,12 @@ func (f *fakeVIPs) announced() int {
 }
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// noAddrs is an AddrWatcher that never signals: drift is found by the
+// periodic re-read.
+type noAddrs struct{}
+
+func (noAddrs) WatchAddrs(ctx context.Context, kick chan<- struct{}) error {
+	<-ctx.Done()
+	return nil
+}

@@ -48,6 +48,7 @@ const (
 	EvAdvert             // a valid advert from another router
 	EvCheck              // parameters changed (priority, interval, fault)
 	EvStepDown           // a sync group member left MASTER: follow it
+	EvStall              // the loop resumes after not running for Input.Stall (process stopped, host frozen)
 )
 
 // Advert is the part of a received, validated advertisement the state machine uses.
@@ -61,6 +62,10 @@ type Advert struct {
 type Input struct {
 	Kind   EventKind
 	Advert Advert // for EvAdvert
+	// For EvStall: how long the loop did not run, and whether the
+	// dead-man switch released the VIPs meanwhile (Instance.ReleaseIfStalled).
+	Stall    time.Duration
+	Released bool
 }
 
 // Params are the instance's current settings, read at each step.
@@ -72,6 +77,10 @@ type Params struct {
 	PreemptDelay   time.Duration
 	Local          netip.Addr // our primary address, for the equal-priority tie-break
 	Fault          bool       // a tracked interface (weight 0) or a sync group member is down
+	FaultReason    string     // why, for the log and status
+	// YieldTimeout ends the yield after a handover (0: it lasts until the
+	// new master fails, the next handover back or EvResume).
+	YieldTimeout time.Duration
 }
 
 // ActionKind is an effect the state machine asks for. The zero value is invalid.
@@ -130,6 +139,8 @@ type Machine struct {
 	PreemptAfter        time.Time // preemption allowed from then (preempt delay)
 	LowerMaster         bool      // a lower-priority master is tolerated until PreemptAfter
 	Yield               bool      // after a handover: never preempt until the master fails or EvResume
+	YieldSince          time.Time // when Yield was set
+	yieldLimit          time.Duration
 	Leave               leaveMode
 	LeaveBy             time.Time // end of make-before-break: give up the VIPs by then
 	LastAnnounce        time.Time
@@ -150,14 +161,48 @@ func (m Machine) Next() time.Time {
 	if m.LowerMaster && (next.IsZero() || m.PreemptAfter.Before(next)) {
 		next = m.PreemptAfter
 	}
+	if t := m.YieldUntil(); !t.IsZero() && (next.IsZero() || t.Before(next)) {
+		next = t
+	}
 	return next
 }
+
+// YieldUntil is when a yield after a handover ends by itself (the zero time
+// when not yielding or without Params.YieldTimeout).
+func (m Machine) YieldUntil() time.Time {
+	if !m.Yield || m.yieldLimit <= 0 {
+		return time.Time{}
+	}
+	return m.YieldSince.Add(m.yieldLimit)
+}
+
+// StallRelease is how long a master's loop may stand still before it must
+// not trust its mastership any more: on resuming it releases its VIPs with
+// a priority-0 advert and re-enters the election. The dead-man switch
+// (Instance.ReleaseIfStalled) uses the same bound, so the outcome does not
+// depend on which of the two notices the stall first. The loop runs at
+// least every second (its heartbeat), so 3 s of silence is no scheduling
+// hiccup.
+func StallRelease(advert time.Duration) time.Duration { return 3*time.Second + 3*advert }
+
+// stallGap is how long the loop may go without running before its timers
+// no longer mean anything: its own heartbeat period plus the longest timer.
+func stallGap(p Params) time.Duration {
+	return time.Second + MasterDownInterval(p.Version, p.Priority, p.AdvertInterval)
+}
+
+// IsStall reports whether a loop that last ran gap ago has stalled.
+func IsStall(p Params, gap time.Duration) bool { return gap > stallGap(p) }
 
 func due(t, now time.Time) bool { return !t.IsZero() && !now.Before(t) }
 
 // Step applies one event at time now and returns the new machine, the
 // actions to perform in order and, when the state changed, the reason.
 func Step(m Machine, p Params, in Input, now time.Time) (Machine, []Action, string) {
+	m.yieldLimit = p.YieldTimeout
+	if in.Kind == EvStall {
+		return stall(m, p, in, now)
+	}
 	if in.Kind == EvShutdown || in.Kind == EvHandover {
 		return leave(m, p, in.Kind, now)
 	}
@@ -174,8 +219,11 @@ func Step(m Machine, p Params, in Input, now time.Time) (Machine, []Action, stri
 		}
 		return start(m, p, now, "startup")
 	case EvResume:
-		m.Yield = false
+		m.Yield, m.YieldSince = false, time.Time{}
 		return m, nil, ""
+	}
+	if in.Kind == EvTimer && due(m.YieldUntil(), now) {
+		m.Yield, m.YieldSince = false, time.Time{}
 	}
 	switch m.State {
 	case StateFault:
@@ -191,7 +239,7 @@ func Step(m Machine, p Params, in Input, now time.Time) (Machine, []Action, stri
 }
 
 func start(m Machine, p Params, now time.Time, why string) (Machine, []Action, string) {
-	m.Leave, m.LeaveBy, m.Yield = leaveNone, time.Time{}, false
+	m.Leave, m.LeaveBy, m.Yield, m.YieldSince = leaveNone, time.Time{}, false, time.Time{}
 	if p.Priority == 255 {
 		return toMaster(m, p, now, why+": address owner (priority 255)")
 	}
@@ -205,12 +253,16 @@ func toFault(m Machine, p Params) (Machine, []Action, string) {
 		acts = []Action{{Kind: ActSend, Priority: 0}, {Kind: ActRemoveVIPs}}
 	}
 	m = Machine{State: StateFault, MasterAdverInterval: p.AdvertInterval}
-	return m, acts, "fault: tracked interface down"
+	why := p.FaultReason
+	if why == "" {
+		why = "tracked interface down"
+	}
+	return m, acts, "fault: " + why
 }
 
 func toMaster(m Machine, p Params, now time.Time, why string) (Machine, []Action, string) {
 	m.State = StateMaster
-	m.DownAt, m.LowerMaster, m.Yield = time.Time{}, false, false
+	m.DownAt, m.LowerMaster, m.Yield, m.YieldSince = time.Time{}, false, false, time.Time{}
 	m.MasterAddr, m.MasterPriority, m.MasterAdverInterval = p.Local, p.Priority, p.AdvertInterval
 	m.AdvertAt = now.Add(p.AdvertInterval)
 	// VIPs and their first gratuitous ARP go before the advert: a master
@@ -303,7 +355,7 @@ func master(m Machine, p Params, in Input, now time.Time) (Machine, []Action, st
 			return m, nil, ""
 		}
 		m, acts, why := toBackup(m, p, now, netip.Addr{}, 0, 0, "sync group member left MASTER")
-		m.Yield = true
+		m.Yield, m.YieldSince = true, now
 		return m, append([]Action{{Kind: ActSend, Priority: 0}}, acts...), why
 	case EvAdvert:
 		a := in.Advert
@@ -374,6 +426,35 @@ func left(m Machine, p Params, now time.Time, a Advert, why string) (Machine, []
 		return Machine{State: StateInit}, []Action{{Kind: ActRemoveVIPs}}, "shutdown: " + why
 	}
 	m, acts, _ := toBackup(m, p, now, a.Src, a.Priority, a.Interval, "")
-	m.Yield = true
+	m.Yield, m.YieldSince = true, now
 	return m, acts, "handover: " + why
+}
+
+// stall handles a loop that resumes after standing still for in.Stall: its
+// deadlines passed while nothing ran, so none of them is trusted. A master
+// that stalled for StallRelease, or whose VIPs the dead-man switch
+// released, gives them up with a priority-0 advert and becomes a backup
+// that waits a full Master_Down_Interval (the RFC election from there on:
+// it preempts a lower master at its first advert). A shorter stall leaves a
+// master as it is (its next advert settles any split brain by priority). A
+// backup re-arms its Master_Down_Timer instead of declaring a master down
+// whose adverts are still queued behind the stall.
+func stall(m Machine, p Params, in Input, now time.Time) (Machine, []Action, string) {
+	switch m.State {
+	case StateMaster:
+		if m.Leave == leaveNone && (in.Released || in.Stall >= StallRelease(p.AdvertInterval)) {
+			why := fmt.Sprintf("resumed after a stall of %v: VIPs released, re-entering the election", in.Stall.Round(time.Millisecond))
+			m, acts, _ := toBackup(m, p, now, netip.Addr{}, 0, p.AdvertInterval, "")
+			m.LowerMaster, m.PreemptAfter = false, now
+			return m, append([]Action{{Kind: ActSend, Priority: 0}}, acts...), why
+		}
+		if in.Released {
+			// Leaving anyway: the VIPs are gone, finish now.
+			return left(m, p, now, Advert{}, "VIPs released by the dead-man switch")
+		}
+	case StateBackup:
+		m.DownAt = now.Add(MasterDownInterval(p.Version, p.Priority, m.MasterAdverInterval))
+		m.LowerMaster = false
+	}
+	return m, nil, ""
 }

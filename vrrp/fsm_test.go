@@ -19,6 +19,8 @@ var (
 // the state and the actions of the whole line.
 type op struct {
 	wait   time.Duration
+	frozen bool // the wait passes with no timer firing: the loop is stalled
+	rel    bool // for EvStall: the dead-man switch released the VIPs
 	ev     EventKind
 	adv    Advert
 	params func(*Params)
@@ -47,7 +49,7 @@ func replay(t *testing.T, p Params, script []op) (Machine, time.Time) {
 	for i, o := range script {
 		var acts []Action
 		end := now.Add(o.wait)
-		for {
+		for !o.frozen {
 			n := m.Next()
 			if n.IsZero() || n.After(end) {
 				break
@@ -63,7 +65,11 @@ func replay(t *testing.T, p Params, script []op) (Machine, time.Time) {
 		}
 		if o.ev != EvInvalid {
 			var a []Action
-			m, a, _ = Step(m, p, Input{Kind: o.ev, Advert: o.adv}, now)
+			in := Input{Kind: o.ev, Advert: o.adv}
+			if o.ev == EvStall {
+				in.Stall, in.Released = o.wait, o.rel
+			}
+			m, a, _ = Step(m, p, in, now)
 			acts = append(acts, a...)
 		}
 		if m.State != o.state {
@@ -85,6 +91,8 @@ func v3params(prio uint8, iv time.Duration) Params {
 }
 
 const mdi100 = 3609375 * time.Microsecond // v2, priority 100, 1 s
+
+var mdi150 = MasterDownInterval(3, 150, 100*time.Millisecond)
 
 func TestFSMScripts(t *testing.T) {
 	tests := []struct {
@@ -226,6 +234,50 @@ func TestFSMScripts(t *testing.T) {
 			{params: func(p *Params) { p.Priority = 50 }, ev: EvCheck, state: StateMaster, acts: []Action{send(50)}},
 			{ev: EvAdvert, adv: adv(peerL, 100, time.Second), state: StateBackup, acts: []Action{rmVIPs, notifyWinner(peerL)}},
 		}},
+		// Resume after a stall (SIGSTOP, a frozen VM): no flurry of
+		// transitions, never a master without its VIPs.
+		{"master resumes after a long stall: priority 0, release, re-election", v3params(150, 100*time.Millisecond), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: mdi150, state: StateMaster, acts: []Action{addVIPs, send(150)}},
+			{wait: 6 * time.Second, frozen: true, ev: EvStall, state: StateBackup, acts: []Action{send(0), rmVIPs}},
+			// The peer took over meanwhile: RFC behaviour, preempt it.
+			{wait: 50 * time.Millisecond, ev: EvAdvert, adv: adv(peerA, 100, 100*time.Millisecond), state: StateMaster, acts: []Action{addVIPs, send(150)}},
+			{wait: 100 * time.Millisecond, state: StateMaster, acts: []Action{send(150)}},
+		}},
+		{"master alone resumes after a long stall: master again after Master_Down_Interval", v3params(150, 100*time.Millisecond), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: mdi150, state: StateMaster, acts: []Action{addVIPs, send(150)}},
+			{wait: 10 * time.Second, frozen: true, ev: EvStall, state: StateBackup, acts: []Action{send(0), rmVIPs}},
+			{wait: MasterDownInterval(3, 150, 100*time.Millisecond) - 1, state: StateBackup},
+			{wait: 1, state: StateMaster, acts: []Action{addVIPs, send(150)}},
+		}},
+		{"master resumes after a short stall: one advert, no flurry", v3params(150, 100*time.Millisecond), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: mdi150, state: StateMaster, acts: []Action{addVIPs, send(150)}},
+			{wait: 2 * time.Second, frozen: true, ev: EvStall, state: StateMaster},
+			{frozen: true, ev: EvTimer, state: StateMaster, acts: []Action{send(150)}},
+			{wait: 100 * time.Millisecond, state: StateMaster, acts: []Action{send(150)}},
+		}},
+		{"master whose VIPs the dead-man switch released re-enters the election", v3params(150, 100*time.Millisecond), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: mdi150, state: StateMaster, acts: []Action{addVIPs, send(150)}},
+			{wait: 2 * time.Second, frozen: true, rel: true, ev: EvStall, state: StateBackup, acts: []Action{send(0), rmVIPs}},
+		}},
+		{"backup resumes after a stall: waits a full Master_Down_Interval", v3params(100, 100*time.Millisecond), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: 100 * time.Millisecond, ev: EvAdvert, adv: adv(peerA, 150, 100*time.Millisecond), state: StateBackup},
+			{wait: 6 * time.Second, frozen: true, ev: EvStall, state: StateBackup},
+			{wait: 10 * time.Millisecond, ev: EvAdvert, adv: adv(peerA, 150, 100*time.Millisecond), state: StateBackup},
+			{wait: 360 * time.Millisecond, state: StateBackup},
+		}},
+		{"yield after a handover ends after YieldTimeout", func() Params { p := v3params(150, 100*time.Millisecond); p.YieldTimeout = 5 * time.Second; return p }(), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: mdi150, state: StateMaster, acts: []Action{addVIPs, send(150)}},
+			{ev: EvHandover, state: StateMaster, acts: []Action{send(0)}},
+			{wait: 10 * time.Millisecond, ev: EvAdvert, adv: adv(peerA, 100, 10*time.Second), state: StateBackup, acts: []Action{rmVIPs}},
+			{wait: 4 * time.Second, ev: EvAdvert, adv: adv(peerA, 100, 10*time.Second), state: StateBackup},
+			{wait: 1 * time.Second, ev: EvAdvert, adv: adv(peerA, 100, 10*time.Second), state: StateMaster, acts: []Action{addVIPs, send(150)}},
+		}},
 		{"sync group step-down yields", v2params(200), []op{
 			{ev: EvStartup, state: StateBackup},
 			{wait: 4 * time.Second, state: StateMaster, acts: []Action{addVIPs, send(200)}},
@@ -273,8 +325,8 @@ func TestStateStrings(t *testing.T) {
 			t.Errorf("%d.String() = %q, want %q", s, s.String(), want)
 		}
 	}
-	for _, r := range DropReasons() {
-		if r.String() == "unknown" || r.String() == "invalid" {
+	for r := DropTTL; r <= DropNoAddress; r++ {
+		if r.String() == "unknown" || r.String() == "none" {
 			t.Errorf("reason %d has no name", r)
 		}
 	}

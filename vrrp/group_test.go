@@ -6,17 +6,42 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-// fakeLinks is a LinkWatcher driven by the test.
-type fakeLinks struct{ ch chan LinkState }
+// fakeLinks is a LinkWatcher driven by the test; a new watch reports each
+// link as last sent (up at first), as netlink's ListExisting would.
+type fakeLinks struct {
+	ch   chan LinkState
+	mu   sync.Mutex
+	last map[string]LinkState
+}
 
 func (f *fakeLinks) Watch(ctx context.Context, names []string, out chan<- LinkState) error {
+	for _, n := range names {
+		f.mu.Lock()
+		ls, ok := f.last[n]
+		f.mu.Unlock()
+		if !ok {
+			ls = LinkState{Name: n, Up: true, Index: 1}
+		}
+		select {
+		case out <- ls:
+		case <-ctx.Done():
+			return nil
+		}
+	}
 	for {
 		select {
 		case ls := <-f.ch:
+			f.mu.Lock()
+			if f.last == nil {
+				f.last = map[string]LinkState{}
+			}
+			f.last[ls.Name] = ls
+			f.mu.Unlock()
 			select {
 			case out <- ls:
 			case <-ctx.Done():
@@ -42,7 +67,7 @@ func TestTrackedInterfaceAndSyncGroup(t *testing.T) {
 
 	mk := func(cfg Config, local string, w LinkWatcher) *director {
 		d := &director{vips: newFakeVIPs(cfg.Name, lb.ops), conn: lb.hub.conn(netip.MustParseAddr(local)), done: make(chan error, 1)}
-		inst, err := NewInstance(cfg, Options{Conn: d.conn, VIPs: d.vips, Clock: lb.clock, Links: w, Logger: discard()})
+		inst, err := NewInstance(cfg, Options{Conn: d.conn, VIPs: d.vips, Clock: lb.clock, Links: w, Addrs: noAddrs{}, Logger: discard()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +75,7 @@ func TestTrackedInterfaceAndSyncGroup(t *testing.T) {
 		return d
 	}
 	a := mk(ca, "10.0.0.1", links)
-	b := mk(cb, "10.0.0.1", nil)
+	b := mk(cb, "10.0.0.1", &fakeLinks{})
 	if _, err := NewGroup(SyncGroup{Name: "g", Instances: []string{"ext", "int"}}, []*Instance{a.inst, b.inst}, discard()); err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +164,7 @@ func TestStopInterruptedByFault(t *testing.T) {
 	cfg := testConfig("a", 200)
 	cfg.Track = []TrackInterface{{Name: "eth1"}}
 	d := &director{vips: newFakeVIPs("a", lb.ops), conn: lb.hub.conn(netip.MustParseAddr("10.0.0.1")), done: make(chan error, 1)}
-	inst, err := NewInstance(cfg, Options{Conn: d.conn, VIPs: d.vips, Clock: lb.clock, Links: links, Logger: discard()})
+	inst, err := NewInstance(cfg, Options{Conn: d.conn, VIPs: d.vips, Clock: lb.clock, Links: links, Addrs: noAddrs{}, Logger: discard()})
 	if err != nil {
 		t.Fatal(err)
 	}

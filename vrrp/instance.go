@@ -10,24 +10,29 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/havsd/havsd/internal/clock"
 	"github.com/havsd/havsd/vrrp/vip"
 )
 
-// VIPManager adds, removes and announces addresses; *vip.Manager is the
-// real one.
+// VIPManager adds, removes, lists and announces addresses; *vip.Manager is
+// the real one.
 type VIPManager interface {
 	Add(a vip.Address) error
 	Remove(a vip.Address) error
 	Announce(dev string, addrs []netip.Addr) error
+	// List returns the addresses the kernel has on dev (none, without
+	// error, when dev does not exist).
+	List(dev string) ([]netip.Prefix, error)
 }
 
 // Options are an instance's collaborators; zero fields get the real ones.
 type Options struct {
 	Logger *slog.Logger
-	Conn   Conn        // nil: Listen(cfg) in Run
+	Conn   Conn        // nil: Listen(cfg) in Run, again whenever the socket is lost
 	VIPs   VIPManager  // nil: vip.NewManager
-	Clock  Clock       // nil: the wall clock
+	Clock  clock.Clock // nil: clock.Real (monotonic)
 	Links  LinkWatcher // nil: netlink link subscription
+	Addrs  AddrWatcher // nil: netlink address subscription
 	// NotifyTimeout bounds each notify command (default 30 s).
 	NotifyTimeout time.Duration
 	// SiblingVRIDs are the VRIDs of the daemon's other instances on the
@@ -55,12 +60,33 @@ type Status struct {
 	MasterAddr          netip.Addr
 	MasterAdverInterval time.Duration
 	LocalAddr           netip.Addr
-	VIPs                []netip.Prefix // held now
-	Yielding            bool           // after a handover: not preempting
-	Sent, Received      uint64
-	Drops               map[string]uint64 // by DropReason.String()
-	LastTransition      Event
-	Heartbeat           time.Time // last time the loop ran; stale means stuck
+	// FaultReason says why the instance is in FAULT ("interface eth1 does
+	// not exist", "interface eth0 is down", ...); empty otherwise.
+	FaultReason string
+	// VIPs are the instance's VIPs the kernel holds, as last read from it;
+	// WantedVIPs those it should hold in its state. MissingVIPs and
+	// UnexpectedVIPs are the difference when last read (repaired at once;
+	// non-empty only while a repair fails).
+	VIPs, WantedVIPs            []netip.Prefix
+	MissingVIPs, UnexpectedVIPs []netip.Prefix
+	Yielding                    bool      // after a handover: not preempting
+	YieldingSince               time.Time // when the yield began
+	YieldingUntil               time.Time // when it ends by itself (zero: it does not)
+	Sent, Received              uint64
+	Drops                       map[string]uint64 // by DropReason.String()
+	// PeerVIPMismatch lists the peers whose adverts carry another address
+	// list than ours (elected on anyway, RFC 5798 §7.1);
+	// VIPMismatchAdverts counts such adverts since start.
+	PeerVIPMismatch    []PeerMismatch
+	VIPMismatchAdverts uint64
+	LastTransition     Event
+	Heartbeat          time.Time // last time the loop ran; stale means stuck
+}
+
+// PeerMismatch is a peer advertising another VIP list than ours.
+type PeerMismatch struct {
+	Peer netip.Addr
+	VIPs []netip.Addr // as the peer advertises them, sorted
 }
 
 // ErrNotMaster is returned by Handover when the instance is not master.
@@ -71,7 +97,7 @@ var ErrNotMaster = errors.New("not master")
 type Instance struct {
 	log   *slog.Logger
 	opts  Options
-	clock Clock
+	clock clock.Clock
 
 	cmds   chan func(*loop) // to the running loop
 	wake   chan struct{}    // group state changed
@@ -81,6 +107,12 @@ type Instance struct {
 	groupFault atomic.Bool // another sync group member is in Fault
 	stepDown   atomic.Bool // a sync group member left MASTER
 	resume     atomic.Bool // a sync group member became MASTER
+
+	// vipMu serialises VIP changes between the loop and the dead-man
+	// switch (ReleaseIfStalled); released tells the loop that the switch
+	// removed the VIPs, so it must re-enter the election before adding any.
+	vipMu    sync.Mutex
+	released bool
 
 	mu      sync.Mutex
 	cfg     Config
@@ -98,9 +130,7 @@ func NewInstance(cfg Config, opts Options) (*Instance, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if opts.Clock == nil {
-		opts.Clock = realClock{}
-	}
+	opts.Clock = clock.OrReal(opts.Clock)
 	if opts.NotifyTimeout <= 0 {
 		opts.NotifyTimeout = 30 * time.Second
 	}
@@ -156,6 +186,8 @@ func (i *Instance) Name() string { return i.cfg.Name }
 
 // Events delivers every transition exactly once, in order; it is never
 // closed and buffers without bound, so a slow reader never blocks Run.
+// Transitions nobody reads within a second of Run returning stay queued
+// for the next Run.
 func (i *Instance) Events() <-chan Event { return i.events.out }
 
 // Status returns a snapshot.
@@ -164,6 +196,10 @@ func (i *Instance) Status() Status {
 	defer i.mu.Unlock()
 	s := i.status
 	s.VIPs = append([]netip.Prefix(nil), s.VIPs...)
+	s.WantedVIPs = append([]netip.Prefix(nil), s.WantedVIPs...)
+	s.MissingVIPs = append([]netip.Prefix(nil), s.MissingVIPs...)
+	s.UnexpectedVIPs = append([]netip.Prefix(nil), s.UnexpectedVIPs...)
+	s.PeerVIPMismatch = append([]PeerMismatch(nil), s.PeerVIPMismatch...)
 	s.Drops = make(map[string]uint64, len(i.status.Drops))
 	for k, v := range i.status.Drops {
 		s.Drops[k] = v
@@ -249,22 +285,64 @@ func (i *Instance) Handover(ctx context.Context) error {
 	}
 }
 
-// Resume undoes a Handover: the instance preempts again per its config.
-func (i *Instance) Resume() {
-	i.do(func(l *loop) { l.step(Input{Kind: EvResume}) })
+// Resume ends the yield after a Handover: the instance preempts again per
+// its config. It reports whether the instance was yielding.
+func (i *Instance) Resume() bool {
+	res := make(chan bool, 1)
+	ok, stopped := i.do(func(l *loop) {
+		was := l.m.Yield
+		l.step(Input{Kind: EvResume})
+		res <- was
+	})
+	if !ok {
+		return false
+	}
+	select {
+	case was := <-res:
+		return was
+	case <-stopped:
+		return false
+	}
 }
 
-// ReleaseVIPs removes cfg's VIPs from this host if present: the daemon's
-// start-up clean-up after a crashed predecessor and its dead-man switch.
-func ReleaseVIPs(cfg Config, m VIPManager) error {
-	if m == nil {
-		m = vip.NewManager(nil)
+// ReleaseIfStalled is the dead-man switch: if the instance is MASTER but
+// its loop has not run for StallRelease, it removes the VIPs (a master that
+// cannot advertise must not keep them, or there will be two masters) and
+// tells the loop, which re-enters the election when it runs again and
+// cannot add a VIP before. It reports whether it released them and how long
+// the loop has been silent. It never blocks on the loop: while the loop is
+// in the middle of a VIP change it does nothing (the loop is not stuck).
+func (i *Instance) ReleaseIfStalled() (released bool, silent time.Duration, err error) {
+	i.mu.Lock()
+	st, cfg := i.status, i.cfg
+	i.mu.Unlock()
+	if st.State != StateMaster || st.Heartbeat.IsZero() {
+		return false, 0, nil
 	}
+	silent = i.clock.Now().Sub(st.Heartbeat)
+	if silent < StallRelease(cfg.AdvertInterval) || !i.vipMu.TryLock() {
+		return false, silent, nil
+	}
+	defer i.vipMu.Unlock()
+	if i.released {
+		return false, silent, nil
+	}
+	i.released = true
 	var errs []error
 	for _, a := range vipAddresses(cfg) {
-		errs = append(errs, m.Remove(a))
+		errs = append(errs, i.opts.VIPs.Remove(a))
 	}
-	return errors.Join(errs...)
+	i.log.Error("VRRP loop stalled while MASTER: VIPs released by the dead-man switch", "silent_for", silent.Round(time.Millisecond))
+	return true, silent, errors.Join(errs...)
+}
+
+// takeReleased reports (once) that the dead-man switch released the VIPs.
+func (i *Instance) takeReleased() bool {
+	i.vipMu.Lock()
+	defer i.vipMu.Unlock()
+	r := i.released
+	i.released = false
+	return r
 }
 
 func vipAddresses(cfg Config) []vip.Address {
@@ -279,14 +357,19 @@ func vipAddresses(cfg Config) []vip.Address {
 	return as
 }
 
-// eventQueue is an unbounded FIFO in front of a channel.
+// eventQueue is an unbounded FIFO in front of a channel. Its forwarder
+// runs only while Run does (Run starts it and waits for it), so a stopped
+// instance leaves no goroutine behind.
 type eventQueue struct {
-	start sync.Once // the forwarder starts with the first Run
 	mu    sync.Mutex
 	items []Event
 	kick  chan struct{}
 	out   chan Event
 }
+
+// flushWait bounds how long a stopping Run waits for a reader to take the
+// last transitions; any left stay queued for the next Run.
+const flushWait = time.Second
 
 func newEventQueue() *eventQueue {
 	return &eventQueue{kick: make(chan struct{}, 1), out: make(chan Event)}
@@ -302,18 +385,61 @@ func (q *eventQueue) push(e Event) {
 	}
 }
 
-func (q *eventQueue) forward() {
-	for range q.kick {
-		for {
-			q.mu.Lock()
-			if len(q.items) == 0 {
-				q.mu.Unlock()
-				break
-			}
-			e := q.items[0]
-			q.items = q.items[1:]
-			q.mu.Unlock()
-			q.out <- e
+func (q *eventQueue) peek() (Event, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.items) == 0 {
+		return Event{}, false
+	}
+	return q.items[0], true
+}
+
+func (q *eventQueue) pop() {
+	q.mu.Lock()
+	q.items = q.items[1:]
+	q.mu.Unlock()
+}
+
+// forward delivers queued events until stop is closed; then it keeps
+// delivering for at most flushWait (on c) and returns once the queue is
+// empty.
+func (q *eventQueue) forward(c clock.Clock, stop <-chan struct{}) {
+	var deadline <-chan time.Time
+	for {
+		e, ok := q.peek()
+		if !ok && deadline != nil {
+			return
+		}
+		var out chan<- Event
+		if ok {
+			out = q.out
+		}
+		select {
+		case out <- e:
+			q.pop()
+		case <-q.kick:
+		case <-stop:
+			t := c.NewTimer(flushWait)
+			defer t.Stop()
+			deadline, stop = t.C(), nil
+		case <-deadline:
+			return
 		}
 	}
+}
+
+// ReleaseVIPs removes cfg's VIPs from this host if present.
+//
+// Deprecated: the VIPs belong to the running instance; the dead-man switch
+// uses Instance.ReleaseIfStalled and a starting instance removes stale VIPs
+// itself. Kept until the director no longer calls it.
+func ReleaseVIPs(cfg Config, m VIPManager) error {
+	if m == nil {
+		m = vip.NewManager(nil)
+	}
+	var errs []error
+	for _, a := range vipAddresses(cfg) {
+		errs = append(errs, m.Remove(a))
+	}
+	return errors.Join(errs...)
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/havsd/havsd/internal/clock"
 )
 
 var vip100 = netip.MustParsePrefix("192.168.0.100/24")
@@ -28,6 +30,7 @@ type director struct {
 	inst   *Instance
 	vips   *fakeVIPs
 	conn   *hubConn
+	links  *fakeLinks
 	cancel context.CancelFunc
 	done   chan error
 	events []Event
@@ -35,7 +38,7 @@ type director struct {
 
 type lab struct {
 	t     *testing.T
-	clock *fakeClock
+	clock *clock.Fake
 	hub   *hub
 	ops   *opLog
 }
@@ -47,9 +50,10 @@ func newLab(t *testing.T) *lab {
 func (lb *lab) start(cfg Config, local string) *director {
 	lb.t.Helper()
 	d := &director{vips: newFakeVIPs(cfg.Name, lb.ops), conn: lb.hub.conn(netip.MustParseAddr(local)), done: make(chan error, 1)}
+	d.links = &fakeLinks{ch: make(chan LinkState, 4)}
 	inst, err := NewInstance(cfg, Options{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Conn:   d.conn, VIPs: d.vips, Clock: lb.clock,
+		Conn:   d.conn, VIPs: d.vips, Clock: lb.clock, Links: d.links, Addrs: d.vips,
 	})
 	if err != nil {
 		lb.t.Fatal(err)

@@ -178,7 +178,7 @@ func Parse(b []byte, ipv6 bool) (Packet, error) {
 	p.VRID, p.Priority = b[1], b[2]
 	count := int(b[3])
 	if count == 0 {
-		return p, parseErr(DropAddrCount, "advert with no address")
+		return p, parseErr(DropNoAddress, "advert with no address")
 	}
 	alen := 4
 	if ipv6 {

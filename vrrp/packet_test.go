@@ -101,7 +101,7 @@ func TestParseErrors(t *testing.T) {
 		{"trailing bytes", append(bytes.Clone(good), 0, 0), false, DropLength},
 		{"version 1", append([]byte{0x11}, good[1:]...), false, DropVersion},
 		{"version 2 on ipv6", v2, true, DropVersion},
-		{"zero count", append([]byte{good[0], good[1], good[2], 0}, good[4:8]...), false, DropAddrCount},
+		{"zero count", append([]byte{good[0], good[1], good[2], 0}, good[4:8]...), false, DropNoAddress},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -147,7 +147,7 @@ func FuzzPacketRoundTrip(f *testing.F) {
 		var p Packet
 		if err := p.UnmarshalBinary(b); err != nil {
 			var pe *ParseError
-			if !errors.As(err, &pe) || pe.Reason == DropInvalid {
+			if !errors.As(err, &pe) || pe.Reason == DropNone {
 				t.Fatalf("error %v is not a ParseError with a reason", err)
 			}
 			return

@@ -6,43 +6,65 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/havsd/havsd/internal/clock"
 	"github.com/havsd/havsd/vrrp/vip"
 )
 
 // loop is the state owned by Run's goroutine.
 type loop struct {
-	i       *Instance
-	log     *slog.Logger
-	conn    Conn
-	cfg     Config
-	val     validator
-	local   netip.Addr
-	m       Machine
-	held    []vip.Address
-	bursts  sync.WaitGroup
-	stopB   context.CancelFunc // cancels the running burst
-	timer   Timer
-	timerC  <-chan time.Time
-	timerT  time.Time
-	links   map[string]bool // tracked link → up
+	i      *Instance
+	log    *slog.Logger
+	cfg    Config
+	val    validator
+	local  netip.Addr
+	m      Machine
+	held   []vip.Address
+	bursts sync.WaitGroup
+	stopB  context.CancelFunc // cancels the running burst
+	timer  clock.Timer
+	timerC <-chan time.Time
+	timerT time.Time
+
+	sock sock // the socket, or why there is none
+
+	links   map[string]LinkState // watched link → last state
 	watch   context.CancelFunc
+	watches sync.WaitGroup
 	linkCh  chan LinkState
-	waitHO  []chan error
-	known   map[netip.Addr]bool
-	warned  map[DropReason]time.Time
-	faulted bool // own fault as last reported to the sync group
-	notify  *notifier
+	addrCh  chan struct{} // addresses changed somewhere on the host
+
+	kernel  vipView   // the VIPs as last read from the kernel
+	nextVIP time.Time // next periodic re-read of the kernel's addresses
+
+	waitHO   []chan error
+	known    map[netip.Addr]bool
+	mismatch map[netip.Addr][]netip.Addr // peer → its differing address list, as logged
+	warned   map[DropReason]time.Time
+	lastRun  time.Time // end of the last iteration, for stall detection
+	faulted  bool      // own fault as last reported to the sync group
+	notify   *notifier
 }
 
-// Run opens the socket (unless one was injected) and runs the instance
-// until ctx is cancelled; then it stops gracefully: a master advertises
-// priority 0 and keeps its VIPs until it hears the new master (at most
-// Master_Down_Interval), then removes them, runs the stop notify command
-// and returns nil. It returns an error if the socket fails, after giving
-// up the VIPs.
+// heartbeatEvery is the longest the loop waits without running: it ticks
+// at least this often, so a longer silence is a stall.
+const heartbeatEvery = time.Second
+
+// vipCheckEvery is the backstop re-read of the kernel's addresses, behind
+// the netlink address subscription.
+const vipCheckEvery = 5 * time.Second
+
+// Run runs the instance until ctx is cancelled; then it stops gracefully: a
+// master advertises priority 0 and keeps its VIPs until it hears the new
+// master (at most Master_Down_Interval), then removes them, runs the stop
+// notify command and returns nil. While its socket cannot be opened (no
+// such interface, no primary address) or is lost, the instance is in FAULT
+// with the reason in Status.FaultReason, and it retries every second and on
+// every change of its interface. It returns an error only if an injected
+// Conn (Options.Conn) fails, after giving up the VIPs.
 func (i *Instance) Run(ctx context.Context) (err error) {
 	i.mu.Lock()
 	if i.running {
@@ -51,31 +73,25 @@ func (i *Instance) Run(ctx context.Context) (err error) {
 	}
 	cfg := i.cfg
 	i.mu.Unlock()
-	i.events.start.Do(func() { go i.events.forward() })
 
-	conn := i.opts.Conn
-	if conn == nil {
-		if conn, err = Listen(cfg); err != nil {
-			return fmt.Errorf("vrrp instance %s: %w", cfg.Name, err)
-		}
-	}
 	l := &loop{
-		i: i, log: i.log, conn: conn, cfg: cfg, local: conn.LocalAddr(),
-		links: map[string]bool{}, linkCh: make(chan LinkState, 16),
-		known: map[netip.Addr]bool{}, warned: map[DropReason]time.Time{},
+		i: i, log: i.log, cfg: cfg,
+		links: map[string]LinkState{}, linkCh: make(chan LinkState, 16), addrCh: make(chan struct{}, 1),
+		known: map[netip.Addr]bool{}, mismatch: map[netip.Addr][]netip.Addr{}, warned: map[DropReason]time.Time{},
 		notify: newNotifier(i.log, i.opts.NotifyTimeout),
 	}
+	l.sock.init(i)
 	l.val = l.validator(cfg)
-	for _, a := range vipAddresses(cfg) {
-		if err := i.opts.VIPs.Remove(a); err != nil {
-			i.log.Warn("removing stale VIP", "vip", a.Prefix.String(), "err", err)
-		}
-	}
+
 	stopped := make(chan struct{})
 	i.mu.Lock()
 	i.running, i.stopped = true, stopped
-	i.status.LocalAddr = l.local
 	i.mu.Unlock()
+	// Deferred in reverse: the event forwarder outlives the loop so the
+	// last transitions reach the reader.
+	stopEvents, eventsDone := make(chan struct{}), make(chan struct{})
+	go func() { defer close(eventsDone); i.events.forward(i.clock, stopEvents) }()
+	defer func() { close(stopEvents); <-eventsDone }()
 	defer func() {
 		i.mu.Lock()
 		i.running = false
@@ -84,14 +100,14 @@ func (i *Instance) Run(ctx context.Context) (err error) {
 	}()
 	go l.notify.run()
 	defer l.notify.close()
-	rx, rxErr, quit := make(chan Datagram, 256), make(chan error, 1), make(chan struct{})
-	defer close(quit)
-	go l.read(rx, rxErr, quit)
-	defer conn.Close()
+	defer l.sock.close()
 	l.startWatch(ctx)
-	defer func() { l.watch() }()
+	defer l.stopWatch()
 
-	err = l.run(ctx, rx, rxErr)
+	// A crashed predecessor may have left our VIPs behind: the first
+	// reconcile (we are not master yet) removes them.
+	l.syncVIPs("start")
+	err = l.run(ctx)
 	if g := i.group.Load(); g != nil && l.faulted {
 		g.setFault(i, false)
 	}
@@ -107,11 +123,13 @@ func (i *Instance) Run(ctx context.Context) (err error) {
 	return nil
 }
 
-func (l *loop) run(ctx context.Context, rx <-chan Datagram, rxErr <-chan error) error {
+func (l *loop) run(ctx context.Context) error {
 	done := ctx.Done()
-	heartbeat := l.i.clock.NewTimer(time.Second)
+	heartbeat := l.i.clock.NewTimer(heartbeatEvery)
 	defer func() { heartbeat.Stop() }()
+	l.sock.open(l)
 	l.step(Input{Kind: EvStartup})
+	l.lastRun = l.i.clock.Now()
 	for {
 		if done == nil {
 			if l.m.State == StateInit {
@@ -127,52 +145,77 @@ func (l *loop) run(ctx context.Context, rx <-chan Datagram, rxErr <-chan error) 
 		l.armTimer()
 		select {
 		case <-done:
+			l.resumed()
 			done = nil
 			l.step(Input{Kind: EvShutdown})
-		case d := <-rx:
+		case d := <-l.sock.rx:
+			l.resumed()
 			l.receive(d)
 		case <-l.timerC:
 			l.timerC, l.timerT = nil, time.Time{}
+			l.resumed()
 			// Adverts already queued count before a timer: under a
 			// flood, the master's advert may be waiting behind junk.
-			for n := len(rx); n > 0; n-- {
-				l.receive(<-rx)
+			for n := len(l.sock.rx); n > 0; n-- {
+				l.receive(<-l.sock.rx)
 			}
 			l.step(Input{Kind: EvTimer})
 		case f := <-l.i.cmds:
+			l.resumed()
 			f(l)
 		case <-l.i.wake:
+			l.resumed()
 			l.groupPoke()
 		case ls := <-l.linkCh:
+			l.resumed()
 			l.linkChanged(ls)
+		case <-l.addrCh:
+			l.resumed()
+			l.syncVIPs("address change")
 		case <-heartbeat.C():
-			heartbeat = l.i.clock.NewTimer(time.Second)
-		case err := <-rxErr:
-			return err
+			heartbeat.Reset(heartbeatEvery)
+			l.resumed()
+			l.tick()
+		case e := <-l.sock.rxErr:
+			l.resumed()
+			if err := l.sock.failed(l, e); err != nil {
+				return err
+			}
 		}
+		now := l.i.clock.Now()
+		l.lastRun = now
 		l.i.mu.Lock()
-		l.i.status.Heartbeat = l.i.clock.Now()
+		l.i.status.Heartbeat = now
 		l.i.mu.Unlock()
 	}
 }
 
-func (l *loop) read(rx chan<- Datagram, rxErr chan<- error, quit <-chan struct{}) {
-	buf := make([]byte, 65536)
-	for {
-		d, err := l.conn.ReadFrom(buf)
-		if err != nil {
-			select {
-			case rxErr <- err:
-			case <-quit:
-			}
-			return
-		}
-		d.Data = append([]byte(nil), d.Data...)
-		select {
-		case rx <- d:
-		case <-quit:
-			return
-		}
+// resumed runs first in every iteration: if the loop stood still for
+// longer than its timers allow, or the dead-man switch released the VIPs
+// meanwhile, the machine hears of it before anything else (EvStall).
+func (l *loop) resumed() {
+	released := l.i.takeReleased()
+	gap := l.i.clock.Now().Sub(l.lastRun)
+	if !released && !IsStall(l.params(), gap) {
+		return
+	}
+	l.log.Warn("VRRP loop resumed after a stall", "stalled_for", gap.Round(time.Millisecond), "vips_released", released, "state", l.m.State.String())
+	if released {
+		l.held = nil
+	}
+	l.step(Input{Kind: EvStall, Stall: gap, Released: released})
+	l.lastRun = l.i.clock.Now()
+}
+
+// tick is the heartbeat's work: retry the socket, re-read the kernel.
+func (l *loop) tick() {
+	if l.sock.conn == nil {
+		l.sock.open(l)
+		l.reportFault()
+		l.step(Input{Kind: EvCheck})
+	}
+	if !l.i.clock.Now().Before(l.nextVIP) {
+		l.syncVIPs("periodic check")
 	}
 }
 
@@ -193,19 +236,34 @@ func (l *loop) armTimer() {
 	l.timerC = l.timer.C()
 }
 
-// ownFault reports whether a tracked interface with weight 0 is down.
-func (l *loop) ownFault() bool {
+// ownFault returns why the instance itself cannot work ("" when it can):
+// no socket, its interface down (unless DontTrackPrimary), or a tracked
+// interface with weight 0 down.
+func (l *loop) ownFault() string {
+	if ls, ok := l.links[l.cfg.Interface]; ok && !ls.Up && !l.cfg.DontTrackPrimary {
+		return linkDown(ls, "interface")
+	}
+	if l.sock.conn == nil {
+		return l.sock.why
+	}
 	for _, t := range l.cfg.Track {
-		if up, ok := l.links[t.Name]; ok && !up && t.Weight == 0 {
-			return true
+		if ls, ok := l.links[t.Name]; ok && !ls.Up && t.Weight == 0 {
+			return linkDown(ls, "tracked interface")
 		}
 	}
-	return false
+	return ""
+}
+
+func linkDown(ls LinkState, what string) string {
+	if ls.Gone {
+		return fmt.Sprintf("%s %s does not exist", what, ls.Name)
+	}
+	return fmt.Sprintf("%s %s is down", what, ls.Name)
 }
 
 // reportFault tells the sync group about our own fault, when it changed.
 func (l *loop) reportFault() {
-	f := l.ownFault()
+	f := l.ownFault() != ""
 	if g := l.i.group.Load(); g != nil && f != l.faulted {
 		g.setFault(l.i, f)
 	}
@@ -217,14 +275,13 @@ func (l *loop) params() Params {
 	l.i.mu.Lock()
 	delta := l.i.delta
 	l.i.mu.Unlock()
-	fault := l.i.groupFault.Load()
+	why := l.ownFault()
+	if why == "" && l.i.groupFault.Load() {
+		why = "another member of the sync group is in FAULT"
+	}
 	for _, t := range l.cfg.Track {
-		if up, ok := l.links[t.Name]; ok && !up {
-			if t.Weight == 0 {
-				fault = true
-			} else {
-				delta -= t.Weight
-			}
+		if ls, ok := l.links[t.Name]; ok && !ls.Up && t.Weight != 0 {
+			delta -= t.Weight
 		}
 	}
 	prio := int(l.cfg.Priority)
@@ -233,7 +290,8 @@ func (l *loop) params() Params {
 	}
 	return Params{
 		Version: l.cfg.Version, Priority: uint8(prio), AdvertInterval: l.cfg.AdvertInterval,
-		Preempt: l.cfg.Preempt, PreemptDelay: l.cfg.PreemptDelay, Local: l.local, Fault: fault,
+		Preempt: l.cfg.Preempt, PreemptDelay: l.cfg.PreemptDelay, Local: l.local,
+		Fault: why != "", FaultReason: why, YieldTimeout: l.cfg.YieldTimeout,
 	}
 }
 
@@ -247,8 +305,10 @@ func (l *loop) step(ev Input) {
 	}
 	m, acts, why := Step(l.m, p, ev, now)
 	l.m = m
+	vipsChanged := false
 	for _, a := range acts {
 		l.act(a, p)
+		vipsChanged = vipsChanged || a.Kind == ActAddVIPs || a.Kind == ActRemoveVIPs
 	}
 	if m.State != old {
 		l.transition(old, m.State, why, now)
@@ -266,6 +326,9 @@ func (l *loop) step(ev Input) {
 		}
 		l.waitHO = nil
 	}
+	if vipsChanged {
+		l.syncVIPs("")
+	}
 	l.publish(p)
 }
 
@@ -281,7 +344,11 @@ func (l *loop) handover(res chan error) {
 func (l *loop) transition(from, to State, why string, now time.Time) {
 	e := Event{Instance: l.cfg.Name, VRID: l.cfg.VRID, From: from, To: to, Reason: why, At: now}
 	l.i.events.push(e)
-	l.log.Info("VRRP state transition", "from", from.String(), "state", to.String(), "reason", why)
+	level := slog.LevelInfo
+	if to == StateFault {
+		level = slog.LevelWarn
+	}
+	l.log.Log(context.Background(), level, "VRRP state transition", "from", from.String(), "state", to.String(), "reason", why)
 	l.i.mu.Lock()
 	l.i.status.LastTransition = e
 	l.i.mu.Unlock()
@@ -306,10 +373,19 @@ func (l *loop) publish(p Params) {
 	s := &l.i.status
 	s.State, s.Priority, s.EffectivePriority = l.m.State, l.cfg.Priority, p.Priority
 	s.MasterAddr, s.MasterAdverInterval, s.Yielding = l.m.MasterAddr, l.m.MasterAdverInterval, l.m.Yield
-	s.VIPs = s.VIPs[:0]
-	for _, a := range l.held {
-		s.VIPs = append(s.VIPs, a.Prefix)
+	s.YieldingSince, s.YieldingUntil = l.m.YieldSince, l.m.YieldUntil()
+	s.FaultReason = ""
+	if l.m.State == StateFault {
+		s.FaultReason = p.FaultReason
 	}
+	s.LocalAddr = l.local
+}
+
+func prefixes(dst []netip.Prefix, as []vip.Address) []netip.Prefix {
+	for _, a := range as {
+		dst = append(dst, a.Prefix)
+	}
+	return dst
 }
 
 // receive validates a datagram and feeds valid adverts to the machine.
@@ -318,7 +394,7 @@ func (l *loop) receive(d Datagram) {
 	if reason == dropSibling {
 		return
 	}
-	if reason != DropInvalid {
+	if reason != DropNone {
 		l.countDrop(reason, d, msg)
 		return
 	}
@@ -327,9 +403,41 @@ func (l *loop) receive(d Datagram) {
 	l.i.mu.Unlock()
 	if len(l.cfg.UnicastPeers) == 0 && !l.known[d.Src] && len(l.known) < 1024 {
 		l.known[d.Src] = true
-		l.log.Warn("advert from a router not seen before", "sender", d.Src.String(), "priority", p.Priority, "state", l.m.State.String())
+		l.log.Info("advert from a router not seen before", "sender", d.Src.String(), "priority", p.Priority, "state", l.m.State.String())
 	}
+	l.checkVIPList(d.Src, p)
 	l.step(Input{Kind: EvAdvert, Advert: Advert{Src: d.Src, Priority: p.Priority, Interval: p.AdvertInterval}})
+}
+
+// checkVIPList notes a peer whose address list differs from ours: logged
+// once per peer and list, counted, shown in status; the advert still
+// counts for the election.
+func (l *loop) checkVIPList(src netip.Addr, p Packet) {
+	same, theirs := l.val.sameVIPs(p)
+	was, listed := l.mismatch[src]
+	switch {
+	case same && listed:
+		delete(l.mismatch, src)
+		l.log.Info("peer advertises our VIP list again", "sender", src.String())
+	case same:
+		return
+	case !listed && len(l.mismatch) >= 1024:
+	case !slices.Equal(was, theirs):
+		l.mismatch[src] = theirs
+		l.log.Warn("peer advertises another VIP list; electing on its adverts anyway (RFC 5798 §7.1): a rolling edit, or a configuration mismatch",
+			"sender", src.String(), "theirs", fmt.Sprint(theirs), "ours", fmt.Sprint(l.val.addrs))
+	}
+	l.i.mu.Lock()
+	defer l.i.mu.Unlock()
+	if !same {
+		l.i.status.VIPMismatchAdverts++
+	}
+	s := l.i.status.PeerVIPMismatch[:0]
+	for peer, vips := range l.mismatch {
+		s = append(s, PeerMismatch{Peer: peer, VIPs: vips})
+	}
+	slices.SortFunc(s, func(a, b PeerMismatch) int { return a.Peer.Compare(b.Peer) })
+	l.i.status.PeerVIPMismatch = s
 }
 
 func (l *loop) countDrop(r DropReason, d Datagram, msg string) {
@@ -339,9 +447,9 @@ func (l *loop) countDrop(r DropReason, d Datagram, msg string) {
 	}
 	l.i.status.Drops[r.String()]++
 	l.i.mu.Unlock()
-	loud := r == DropAddrCount || r == DropAddrList || r == DropAuth || r == DropInterval || r == DropNotPeer
+	loud := r == DropAuth || r == DropInterval || r == DropNotPeer
 	now := l.i.clock.Now()
-	if loud && now.Sub(l.warned[r]) >= 10*time.Second {
+	if loud && (l.warned[r].IsZero() || now.Sub(l.warned[r]) >= 10*time.Second) {
 		l.warned[r] = now
 		l.log.Warn("dropping advert: misconfiguration?", "reason", r.String(), "sender", d.Src.String(), "detail", msg)
 		return
@@ -369,11 +477,12 @@ func (l *loop) update(cfg Config) {
 		l.reconcileVIPs(old, cfg)
 	}
 	if !sameTrack(old.Track, cfg.Track) {
-		l.watch()
+		l.stopWatch()
 		l.startWatch(context.Background())
 	}
 	l.reportFault()
 	l.step(Input{Kind: EvCheck})
+	l.syncVIPs("")
 }
 
 func sameTrack(a, b []TrackInterface) bool {
@@ -389,13 +498,27 @@ func sameTrack(a, b []TrackInterface) bool {
 }
 
 func (l *loop) linkChanged(ls LinkState) {
-	if l.links[ls.Name] == ls.Up {
-		if _, seen := l.links[ls.Name]; seen {
-			return
+	if was, seen := l.links[ls.Name]; seen && was == ls {
+		return
+	}
+	_, seen := l.links[ls.Name]
+	l.links[ls.Name] = ls
+	if seen || !ls.Up {
+		l.log.Info("interface changed", "link", ls.Name, "up", ls.Up, "exists", !ls.Gone)
+	}
+	if ls.Name == l.cfg.Interface && l.sock.inj == nil {
+		switch {
+		case ls.Gone:
+			l.sock.lost(l, fmt.Sprintf("interface %s does not exist", ls.Name))
+		case ls.Index != 0 && l.sock.index != 0 && ls.Index != l.sock.index:
+			// Deleted and created again: the old socket's membership
+			// and interface index are stale.
+			l.sock.lost(l, fmt.Sprintf("interface %s was re-created", ls.Name))
+			l.sock.open(l)
+		case l.sock.conn == nil && ls.Up:
+			l.sock.open(l)
 		}
 	}
-	l.links[ls.Name] = ls.Up
-	l.log.Info("tracked interface changed", "link", ls.Name, "up", ls.Up)
 	l.reportFault()
 	l.step(Input{Kind: EvCheck})
 }

@@ -58,8 +58,9 @@ func advertAddrs(cfg Config) []netip.Addr {
 	return as
 }
 
-// check validates a datagram. It returns the advert, or the drop reason
-// and a message in the style of keepalived's logs.
+// check validates a datagram. It returns the advert and DropNone, or the
+// drop reason and a message in the style of keepalived's logs. The address
+// list is not checked here (see sameVIPs).
 func (v *validator) check(d Datagram) (Packet, DropReason, string) {
 	if d.TTL >= 0 && d.TTL != 255 {
 		return Packet{}, DropTTL, fmt.Sprintf("invalid TTL/HL: received %d and expect 255", d.TTL)
@@ -96,16 +97,16 @@ func (v *validator) check(d Datagram) (Packet, DropReason, string) {
 	if p.Version == 2 && (p.AuthType != v.authType || p.AuthType == AuthSimple && p.AuthData != v.auth) {
 		return p, DropAuth, fmt.Sprintf("authentication mismatch: type %d, expect %d", p.AuthType, v.authType)
 	}
-	if len(p.Addresses) != len(v.addrs) {
-		return p, DropAddrCount, fmt.Sprintf("received an unexpected ip number count %d, expected %d", len(p.Addresses), len(v.addrs))
-	}
-	got := slices.Clone(p.Addresses)
-	slices.SortFunc(got, netip.Addr.Compare)
-	if !slices.Equal(got, v.addrs) {
-		return p, DropAddrList, fmt.Sprintf("address list %v differs from ours %v", p.Addresses, v.addrs)
-	}
 	if p.Version == 2 && p.AdvertInterval != v.interval {
 		return p, DropInterval, fmt.Sprintf("advert interval %v differs from ours %v", p.AdvertInterval, v.interval)
 	}
-	return p, DropInvalid, ""
+	return p, DropNone, ""
+}
+
+// sameVIPs reports whether an accepted advert carries our address list
+// (in any order), and returns its list sorted.
+func (v *validator) sameVIPs(p Packet) (bool, []netip.Addr) {
+	got := slices.Clone(p.Addresses)
+	slices.SortFunc(got, netip.Addr.Compare)
+	return slices.Equal(got, v.addrs), got
 }

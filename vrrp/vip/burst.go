@@ -21,21 +21,6 @@ var DefaultBurst = Burst{Count: 5, RepeatDelay: 5 * time.Second, RepeatCount: 5}
 // Sleeper waits for d or until ctx is done, reporting whether d elapsed.
 type Sleeper func(ctx context.Context, d time.Duration) bool
 
-// SleepReal is a Sleeper on the wall clock.
-func SleepReal(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 // Run calls announce following b until ctx is done or the schedule ends
 // (no refresh). announce errors are passed to onErr (may be nil).
 func (b Burst) Run(ctx context.Context, sleep Sleeper, announce func() error, onErr func(error)) {

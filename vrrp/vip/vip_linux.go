@@ -14,14 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Address is a virtual address on a device.
-type Address struct {
-	Dev    string
-	Prefix netip.Prefix
-}
-
-func (a Address) String() string { return a.Prefix.String() + " dev " + a.Dev }
-
 // Manager adds, removes and announces virtual addresses on this host.
 type Manager struct {
 	log *slog.Logger
@@ -71,6 +63,33 @@ func (m *Manager) Remove(a Address) error {
 		return fmt.Errorf("removing VIP %s from %s: %w", a.Prefix, a.Dev, err)
 	}
 	return nil
+}
+
+// List returns the addresses on dev; none, without error, when dev does
+// not exist.
+func (m *Manager) List(dev string) ([]netip.Prefix, error) {
+	link, err := netlink.LinkByName(dev)
+	if err != nil {
+		var nf netlink.LinkNotFoundError
+		if errors.As(err, &nf) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("finding device %s: %w", dev, err)
+	}
+	addrs, err := netlink.AddrList(link, netlink.FAMILY_ALL)
+	if err != nil {
+		return nil, fmt.Errorf("listing addresses of %s: %w", dev, err)
+	}
+	out := make([]netip.Prefix, 0, len(addrs))
+	for _, x := range addrs {
+		ip, ok := netip.AddrFromSlice(x.IP)
+		if !ok {
+			continue
+		}
+		bits, _ := x.Mask.Size()
+		out = append(out, netip.PrefixFrom(ip.Unmap(), bits))
+	}
+	return out, nil
 }
 
 // Has reports whether the device holds the address (any prefix length).

@@ -23,11 +23,14 @@ func TestRawConnOverUDP(t *testing.T) {
 	cfg.Interface = "lo"
 	// The sender claims another local address so the packet is not "own".
 	local := netip.MustParseAddr("127.0.0.1")
-	c, err := New(cfg, lo, local, pc)
+	cfg.UnicastPeers = []netip.Addr{local} // no group to join on a UDP socket
+	c, err := newRawConn(cfg, lo, local, pc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	c.to = func(dst netip.Addr) net.Addr { return &net.UDPAddr{IP: dst.AsSlice(), Port: port} }
 	p := Packet{Version: 3, Type: 1, VRID: 51, Priority: 100, AdvertInterval: 100 * time.Millisecond, Addresses: []netip.Addr{vip100.Addr()}}
 	b, err := p.Seal(local, local)
 	if err != nil {
@@ -45,7 +48,7 @@ func TestRawConnOverUDP(t *testing.T) {
 		t.Fatalf("datagram TTL %d src %v dst %v len %d", d.TTL, d.Src, d.Dst, len(d.Data))
 	}
 	v := newValidator(cfg, netip.MustParseAddr("127.0.0.2"))
-	if _, r, msg := v.check(d); r != DropInvalid {
+	if _, r, msg := v.check(d); r != DropNone {
 		t.Errorf("validator dropped it: %v %s", r, msg)
 	}
 	v = newValidator(cfg, local)
@@ -78,7 +81,7 @@ func TestValidatorReasons(t *testing.T) {
 		from netip.Addr
 		want DropReason
 	}{
-		{"valid", mk(nil), 255, src, DropInvalid},
+		{"valid", mk(nil), 255, src, DropNone},
 		{"ttl", mk(nil), 64, src, DropTTL},
 		{"v3 on a v2 instance", mk(func(p *Packet) { p.Version = 3; p.AdvertInterval = 100 * time.Millisecond; p.AuthType = 0 }), 255, src, DropVersion},
 		{"wrong password", mk(func(p *Packet) { p.AuthData[0] = 'X' }), 255, src, DropAuth},

@@ -1,0 +1,126 @@
+package vrrp
+
+import (
+	"fmt"
+	"sync"
+)
+
+// sock is the loop's socket: open while the instance can work, nil with
+// the reason while it cannot (no interface, no primary address, lost).
+type sock struct {
+	inj     Conn // Options.Conn: used once, never re-opened
+	used    bool
+	conn    Conn
+	index   int    // interface index the socket is bound to (0: unknown)
+	why     string // why there is no socket
+	gen     int    // bumped per socket, so a stale reader's error is ignored
+	rx      chan Datagram
+	rxErr   chan sockErr
+	quit    chan struct{}
+	readers sync.WaitGroup
+}
+
+type sockErr struct {
+	gen int
+	err error
+}
+
+func (s *sock) init(i *Instance) {
+	s.inj = i.opts.Conn
+	s.rx, s.rxErr = make(chan Datagram, 256), make(chan sockErr, 1)
+	s.why = "socket not open yet"
+}
+
+// open opens the socket if there is none; on failure it records why.
+func (s *sock) open(l *loop) {
+	if s.conn != nil {
+		return
+	}
+	var c Conn
+	switch {
+	case s.inj != nil && s.used:
+		s.why = "injected connection closed"
+		return
+	case s.inj != nil:
+		c, s.used = s.inj, true
+	default:
+		rc, err := Listen(l.cfg)
+		if err != nil {
+			if why := err.Error(); why != s.why {
+				l.log.Warn("VRRP socket cannot be opened: FAULT until it can", "err", err)
+				s.why = why
+			}
+			return
+		}
+		c = rc
+	}
+	s.conn, s.why, s.index = c, "", 0
+	if x, ok := c.(interface{ IfIndex() int }); ok {
+		s.index = x.IfIndex()
+	}
+	l.local = c.LocalAddr()
+	l.val = l.validator(l.cfg)
+	s.gen++
+	s.quit = make(chan struct{})
+	s.readers.Add(1)
+	go func(c Conn, gen int, quit <-chan struct{}) {
+		defer s.readers.Done()
+		read(c, gen, s.rx, s.rxErr, quit)
+	}(c, s.gen, s.quit)
+}
+
+// lost closes the socket, recording why the instance has none.
+func (s *sock) lost(l *loop, why string) {
+	if s.conn == nil {
+		return
+	}
+	l.log.Warn("VRRP socket closed", "reason", why)
+	close(s.quit)
+	_ = s.conn.Close()
+	s.conn, s.why = nil, why
+}
+
+// failed handles a reader's error: a real socket is closed and re-opened
+// by the heartbeat (FAULT meanwhile); an injected one ends Run.
+func (s *sock) failed(l *loop, e sockErr) error {
+	if e.gen != s.gen || s.conn == nil {
+		return nil
+	}
+	if s.inj != nil {
+		return e.err
+	}
+	s.lost(l, fmt.Sprintf("socket error: %v", e.err))
+	l.reportFault()
+	l.step(Input{Kind: EvCheck})
+	return nil
+}
+
+// close closes the socket and waits for its reader.
+func (s *sock) close() {
+	if s.conn != nil {
+		close(s.quit)
+		_ = s.conn.Close()
+		s.conn = nil
+	}
+	s.readers.Wait()
+}
+
+func read(c Conn, gen int, rx chan<- Datagram, rxErr chan<- sockErr, quit <-chan struct{}) {
+	buf := make([]byte, 65536)
+	for {
+		d, err := c.ReadFrom(buf)
+		if err != nil {
+			select {
+			case rxErr <- sockErr{gen, err}:
+			case <-quit:
+			}
+			return
+		}
+		d.Data = append([]byte(nil), d.Data...)
+		select {
+		case rx <- d:
+		case <-quit:
+			return
+		}
+	}
+}
