@@ -22,12 +22,18 @@ func (c *cli) check(ctx context.Context, args []string) int {
 	fs.SetOutput(c.stderr)
 	file := fs.String("f", defaultConfig, "configuration `file` to check (or give it as the argument), the one havsd run reads")
 	quiet := fs.Bool("q", false, "print nothing; the exit code says it all")
+	from := fs.String("from", "", "check a `keepalived` configuration instead: what havsd import would leave out (exit 0 all, 3 some, 1 unreadable)")
+	routerID := fs.String("router-id", "", "with --from keepalived: the `id` @id lines are evaluated for")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: havsd check [-q] [-f] [FILE]   (default %s, as havsd run)\n", defaultConfig)
+		fmt.Fprintf(fs.Output(), "       havsd check --from keepalived [-q] [--router-id ID] [FILE]   (default %s)\n", defaultKeepalived)
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFileArgs(fs, args, file); !ok {
 		return code
+	}
+	if *from != "" {
+		return c.checkFrom(fs, *from, *file, *routerID, *quiet)
 	}
 	cfg, src, diags := conf.Load(*file)
 	if !*quiet {
@@ -58,58 +64,6 @@ func (c *cli) export(ctx context.Context, args []string) int {
 	}
 	if _, err := io.WriteString(c.stdout, ipvsadm.Format(cfg.IPVS())); err != nil {
 		fmt.Fprintf(c.stderr, "havsd: export: %v\n", err)
-		return exitFailure
-	}
-	return exitOK
-}
-
-// importRules reads ipvsadm -Sn rules on stdin and writes an equivalent HCL
-// configuration (to -o FILE, or stdout).
-func (c *cli) importRules(ctx context.Context, args []string) int {
-	fs := flag.NewFlagSet("import", flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	out := fs.String("o", "", "write the configuration to `file` instead of stdout")
-	fs.Usage = func() {
-		fmt.Fprintln(c.stderr, "usage: havsd import [-o FILE] < rules   (rules as ipvsadm -Sn prints them, or its -Ln table)")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return exitUsage
-	}
-	svcs, err := ipvsadm.Parse(c.stdin)
-	if err != nil {
-		c.writeParseErrors("import", "stdin", err)
-		return exitFailure
-	}
-	if len(svcs) == 0 {
-		fmt.Fprintln(c.stderr, "havsd: import: stdin: no rules read: pipe in what `ipvsadm -Sn` (or -Ln) prints")
-		return exitFailure
-	}
-	text := append([]byte("# Imported from ipvsadm -Sn rules by havsd import.\n"), conf.Format(conf.FromIPVS(svcs))...)
-	// The result must load: anything ipvsadm accepts that havsd refuses
-	// (e.g. an unknown scheduler) is reported against the written text.
-	name := *out
-	if name == "" {
-		name = "<imported>"
-	}
-	if cfg, src, diags := conf.LoadBytes(name, text); cfg == nil {
-		fmt.Fprintln(c.stderr, "havsd: import: the rules do not make a valid havsd configuration:")
-		c.writeDiagnostics(src, diags)
-		return exitBadConfig
-	}
-	if *out == "" {
-		if _, err := c.stdout.Write(text); err != nil {
-			fmt.Fprintf(c.stderr, "havsd: import: %v\n", err)
-			return exitFailure
-		}
-		return exitOK
-	}
-	if err := os.WriteFile(*out, text, 0o644); err != nil {
-		fmt.Fprintf(c.stderr, "havsd: import: %v\n", err)
 		return exitFailure
 	}
 	return exitOK
