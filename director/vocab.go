@@ -19,6 +19,7 @@ func Vocabulary(v any) any { return vocab(reflect.ValueOf(v)) }
 
 var (
 	durationType  = reflect.TypeFor[time.Duration]()
+	timeType      = reflect.TypeFor[time.Time]()
 	marshalerType = reflect.TypeFor[json.Marshaler]()
 	textType      = reflect.TypeFor[encoding.TextMarshaler]()
 	stringerType  = reflect.TypeFor[fmt.Stringer]()
@@ -100,8 +101,8 @@ func vocabStruct(v reflect.Value) any {
 			name = snakeCase(f.Name)
 		}
 		fv := v.Field(i)
-		if fv.IsZero() && (!tagged || strings.Contains(opts, "omit")) && fv.Kind() != reflect.Slice {
-			continue
+		if fv.IsZero() && (!tagged || strings.Contains(opts, "omit") || fv.Type() == timeType) && fv.Kind() != reflect.Slice {
+			continue // unset; a zero time is no time, never 0001-01-01
 		}
 		out[name] = vocab(fv)
 	}
