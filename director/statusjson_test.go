@@ -11,7 +11,7 @@ import (
 // no zero timestamps.
 func TestStatusJSONFresh(t *testing.T) {
 	st := Status{RouterID: "d1", Started: time.Unix(1700000000, 0).UTC(),
-		Services: []ServiceStatus{{Name: "web", Reals: []RealStatus{{Address: "10.0.0.1:80", Health: "up"}}}},
+		Services:  []ServiceStatus{{Name: "web", Reals: []RealStatus{{Address: "10.0.0.1:80", Health: "up"}}}},
 		Instances: []InstanceStatus{{Name: "VI_1", State: "init"}}}
 	b, err := json.Marshal(st)
 	if err != nil {
