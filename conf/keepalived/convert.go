@@ -232,6 +232,10 @@ func (c *converter) command(n *Node) ([]string, bool) {
 		c.invalid(n, "%v", err)
 		return nil, false
 	}
+	if strings.ContainsAny(s, "<>|&;`$(){}*?") {
+		argv = []string{"/bin/sh", "-c", s}
+		c.note(n, "the command needs a shell; havsd runs commands without one, so it is wrapped in /bin/sh -c")
+	}
 	if len(n.Words) > 2 {
 		c.leftWord(n, strings.Join(n.Words[2:], " "), "runs the script as this user and group",
 			"havsd runs commands as its own user; wrap the command in runuser or setpriv")

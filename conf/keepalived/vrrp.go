@@ -3,6 +3,7 @@ package keepalived
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -278,6 +279,10 @@ func (c *converter) vips(n *Node) {
 			c.diags = append(c.diags, Diagnostic{Pos: m.Pos, Severity: NotConverted, Keyword: "virtual_ipaddress " + word,
 				Message: "an option of the virtual address " + m.Keyword() + " (as ip address add takes it)",
 				Closest: "havsd adds the address with its prefix, on dev if given"})
+		}
+		if slices.ContainsFunc(c.inst.cfg.VIPs, func(x vrrp.VIP) bool { return x.Prefix.Addr() == p.Addr() }) {
+			c.note(m, "%s is listed twice; keepalived adds it once, and so does havsd", p.Addr())
+			continue
 		}
 		c.inst.cfg.VIPs = append(c.inst.cfg.VIPs, v)
 	}
