@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/havsd/havsd/internal/procstat"
+	"github.com/havsd/havsd/test/poll"
 )
 
 // httpServer serves h on a fresh listener at ip and returns its address.
@@ -295,12 +296,8 @@ func TestScriptCheck(t *testing.T) {
 		t.Fatalf("reading child pid: %v", err)
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	deadline := time.Now().Add(5 * time.Second)
-	for procstat.Alive(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("child %d of the hung script survived the timeout", pid)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !poll.For(5*time.Second, func() bool { return !procstat.Alive(pid) }) {
+		t.Fatalf("child %d of the hung script survived the timeout", pid)
 	}
 }
 

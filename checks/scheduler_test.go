@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
+
+	"github.com/havsd/havsd/test/poll"
 )
 
 // startScheduler runs s until the test ends and waits for Run to return.
@@ -202,13 +204,7 @@ func TestSchedulerRealServers(t *testing.T) {
 
 func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s", limit)
-		}
-		time.Sleep(5 * time.Millisecond) // polling with a deadline
-	}
+	poll.Until(t, limit, "the condition", cond)
 }
 
 // switchboard hands out fake checkers whose verdict and call count are

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/havsd/havsd/internal/procstat"
+	"github.com/havsd/havsd/test/poll"
 )
 
 // waitState reads states from ch until ok accepts one or the deadline passes.
@@ -89,12 +90,8 @@ func TestRunScriptTimeoutKillsGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	deadline := time.Now().Add(5 * time.Second)
-	for procstat.Alive(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the script's child %d survived the timeout", pid)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !poll.For(5*time.Second, func() bool { return !procstat.Alive(pid) }) {
+		t.Fatalf("the script's child %d survived the timeout", pid)
 	}
 }
 

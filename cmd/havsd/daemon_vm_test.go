@@ -14,6 +14,7 @@ import (
 
 	"github.com/havsd/havsd/cmd/havsd/internal/control"
 	"github.com/havsd/havsd/director"
+	"github.com/havsd/havsd/test/poll"
 )
 
 // TestVMDaemonReloads runs the whole daemon against the VM kernel's IPVS:
@@ -101,10 +102,8 @@ virtual_service "tls" {
 	}
 	wait := func(what string, cond func() bool) {
 		t.Helper()
-		for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s\nipvsadm -Sn:\n%s", what, sh("ipvsadm", "-Sn"))
-			}
+		if !poll.For(20*time.Second, cond) {
+			t.Fatalf("timed out waiting for %s\nipvsadm -Sn:\n%s", what, sh("ipvsadm", "-Sn"))
 		}
 	}
 	saved := func() string { return sh("ipvsadm", "-Sn") }

@@ -4,7 +4,6 @@
 package daemon
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/havsd/havsd/test/poll"
 )
 
 // havsd is the binary under test, built once by TestMain.
@@ -71,13 +72,5 @@ func respond(name string) {
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	poll.Until(t, d, what, cond)
 }

@@ -105,7 +105,9 @@ func TestScrapeNamesInREADME(t *testing.T) {
 // TestScrapeError: a director that does not answer makes the scrape fail
 // visibly instead of serving nothing.
 func TestScrapeError(t *testing.T) {
-	m := New(func(context.Context) (director.Status, error) { return director.Status{}, errors.New("director stopped") })
+	m := New(func(context.Context) (director.Status, error) {
+		return director.Status{}, errors.New("director stopped")
+	})
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if rec.Code != 500 || !strings.Contains(rec.Body.String(), "director stopped") {
