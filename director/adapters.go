@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/havsd/havsd/checks"
 	"github.com/havsd/havsd/conf"
@@ -76,6 +78,8 @@ type instanceCore interface {
 	SetPriorityDelta(delta int)
 	Handover(ctx context.Context) error
 	Status() vrrp.Status
+	Resume() bool
+	ReleaseIfStalled() (bool, time.Duration, error)
 }
 
 // Run runs the instance until ctx is done and it has stopped.
@@ -146,6 +150,14 @@ func (v *vrrpInstance) LowerPriority(n int) { v.queue(func() { v.delta = &n }) }
 // Handover hands the master role over; see vrrp.Instance.Handover.
 func (v *vrrpInstance) Handover(ctx context.Context) error { return v.in.Handover(ctx) }
 
+// Resume ends a yield after a handover; see vrrp.Instance.Resume.
+func (v *vrrpInstance) Resume() bool { return v.in.Resume() }
+
+// ReleaseIfStalled is the dead-man switch; see vrrp.Instance.ReleaseIfStalled.
+func (v *vrrpInstance) ReleaseIfStalled() (bool, time.Duration, error) {
+	return v.in.ReleaseIfStalled()
+}
+
 // Status converts the instance's snapshot.
 func (v *vrrpInstance) Status() InstanceStatus {
 	st := v.in.Status()
@@ -175,10 +187,37 @@ func (v *vrrpInstance) Status() InstanceStatus {
 	for _, p := range cfg.VIPs {
 		is.VIPs = append(is.VIPs, p.Prefix.String())
 	}
-	for _, p := range st.VIPs {
-		is.HeldVIPs = append(is.HeldVIPs, p.String())
+	// The kernel's truth, as the instance last read it.
+	is.HeldVIPs = prefixStrings(st.VIPs)
+	is.MissingVIPs, is.UnexpectedVIPs = prefixStrings(st.MissingVIPs), prefixStrings(st.UnexpectedVIPs)
+	is.FaultReason = st.FaultReason
+	if st.Yielding {
+		is.Yielding = &Yield{Since: st.YieldingSince}
+		if !st.YieldingUntil.IsZero() {
+			is.Yielding.Until = &st.YieldingUntil
+		}
 	}
+	for _, m := range st.PeerVIPMismatch {
+		is.PeerVIPMismatch = append(is.PeerVIPMismatch, PeerMismatch{Peer: m.Peer.String(), VIPs: addrStrings(m.VIPs)})
+	}
+	is.VIPMismatchAdverts = st.VIPMismatchAdverts
 	return is
+}
+
+func prefixStrings(ps []netip.Prefix) []string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, p.String())
+	}
+	return out
+}
+
+func addrStrings(as []netip.Addr) []string {
+	out := make([]string, 0, len(as))
+	for _, a := range as {
+		out = append(out, a.String())
+	}
+	return out
 }
 
 // healthAdapter adapts *checks.Scheduler to the director's Health interface.
@@ -251,9 +290,4 @@ func (noIPVS) Trigger()                        {}
 func (noIPVS) Observed() []lvs.Service         { return nil }
 func (n noIPVS) Status() IPVSStatus {
 	return IPVSStatus{Available: false, Error: n.err.Error()}
-}
-
-// ReleaseVIPs is the dead-man switch's hand: drop an instance's VIPs.
-func ReleaseVIPs(cfg vrrp.Config) error {
-	return vrrp.ReleaseVIPs(cfg, nil)
 }

@@ -43,8 +43,10 @@ func (c *fakeCore) SetPriorityDelta(delta int) {
 	defer c.mu.Unlock()
 	c.deltas = append(c.deltas, delta)
 }
-func (c *fakeCore) Handover(context.Context) error { return vrrp.ErrNotMaster }
-func (c *fakeCore) Status() vrrp.Status            { return vrrp.Status{State: vrrp.StateBackup, VRID: 51} }
+func (c *fakeCore) Handover(context.Context) error                 { return vrrp.ErrNotMaster }
+func (c *fakeCore) Status() vrrp.Status                            { return vrrp.Status{State: vrrp.StateBackup, VRID: 51} }
+func (c *fakeCore) Resume() bool                                   { return false }
+func (c *fakeCore) ReleaseIfStalled() (bool, time.Duration, error) { return false, 0, nil }
 
 func (c *fakeCore) seen() ([]vrrp.Config, []int) {
 	c.mu.Lock()

@@ -29,6 +29,13 @@ type VRRP interface {
 	LowerPriority(n int)
 	// Status reports the instance's state for status and metrics.
 	Status() InstanceStatus
+	// Resume ends the yield that follows a handover (`havsd resume`),
+	// reporting whether the instance was yielding.
+	Resume() bool
+	// ReleaseIfStalled is the dead-man switch: the instance itself
+	// releases its VIPs if it is master and its loop has stood still
+	// (see vrrp.Instance.ReleaseIfStalled). It never blocks.
+	ReleaseIfStalled() (released bool, silent time.Duration, err error)
 }
 
 // Report delivers one transition of an instance to the director, in the
@@ -94,9 +101,7 @@ type Deps struct {
 	// Bind, if set, is called once at start, after NewVRRP built every
 	// instance of cfg and before any runs, to tie sync groups together.
 	Bind func(cfg *conf.Config) error
-	// ReleaseVIPs removes an instance's VIPs when its loop died (dead-man switch).
-	ReleaseVIPs func(cfg vrrp.Config) error
-	IPVS        IPVS
+	IPVS IPVS
 	// NewHealth builds the scheduler that reports transitions on events.
 	NewHealth func(events chan<- HealthChange) Health
 	// Clock times drains, the dead-man switch and reload stamps; nil is

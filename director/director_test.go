@@ -61,6 +61,9 @@ type fakeVRRP struct {
 	stopped   chan struct{}
 	fail      chan error    // a value makes Run return it (the loop "dies")
 	hold      chan struct{} // if set, Run returns only once it is closed
+	now       func() time.Time
+	onRelease func(name string) // the dead-man switch released the VIPs
+	released  atomic.Bool
 }
 
 func (f *fakeVRRP) Run(ctx context.Context) error {
@@ -88,6 +91,22 @@ func (f *fakeVRRP) Handover(ctx context.Context) error {
 	return nil
 }
 func (f *fakeVRRP) LowerPriority(n int) { f.delta.Store(int32(n)) }
+func (f *fakeVRRP) Resume() bool        { return false }
+
+// ReleaseIfStalled releases (once) when the heartbeat is older than
+// vrrp.StallRelease, as the real instance does.
+func (f *fakeVRRP) ReleaseIfStalled() (bool, time.Duration, error) {
+	hb := f.heartbeat.Load()
+	if hb == nil {
+		return false, 0, nil
+	}
+	silent := f.now().Sub(*hb)
+	if silent <= vrrp.StallRelease(f.cfg.AdvertInterval) || f.released.Swap(true) {
+		return false, silent, nil
+	}
+	f.onRelease(f.cfg.Name)
+	return true, silent, nil
+}
 func (f *fakeVRRP) Status() InstanceStatus {
 	st := InstanceStatus{Interface: f.cfg.Interface}
 	if hb := f.heartbeat.Load(); hb != nil {
@@ -135,17 +154,16 @@ func newHarness(t *testing.T, cfg *conf.Config) *harness {
 		Load: func() Loaded { h.loads.Add(1); return *h.next.Load() },
 		NewVRRP: func(c vrrp.Config, _ []uint8, report Report) (VRRP, error) {
 			f := &fakeVRRP{cfg: c, report: report, stopped: make(chan struct{}), fail: make(chan error, 1)}
+			f.now, f.onRelease = h.clock.Now, func(name string) {
+				h.mu.Lock()
+				h.released = append(h.released, name)
+				h.mu.Unlock()
+			}
 			h.mu.Lock()
 			h.vrrps[c.Name] = f
 			h.mu.Unlock()
 			h.built.Add(1)
 			return f, nil
-		},
-		ReleaseVIPs: func(c vrrp.Config) error {
-			h.mu.Lock()
-			h.released = append(h.released, c.Name)
-			h.mu.Unlock()
-			return nil
 		},
 		IPVS: h.ipvs,
 		NewHealth: func(ch chan<- HealthChange) Health {
@@ -358,18 +376,6 @@ func TestReloadDoesNotWaitForInstances(t *testing.T) {
 	}
 }
 
-func TestDeadInstanceReleasesVIPs(t *testing.T) {
-	cfg := webConfig(true, 0, 0)
-	cfg.Instances = []vrrp.Config{instanceCfg("VI_1", 51, 100)}
-	h := newHarness(t, cfg)
-	h.vrrp("VI_1").fail <- errors.New("socket closed")
-	h.eventually("VIPs released", func() bool {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		return len(h.released) == 1 && h.released[0] == "VI_1"
-	})
-}
-
 func TestMasterOnlyFollowsState(t *testing.T) {
 	cfg := webConfig(true, 0, 0)
 	cfg.Global.IPVSMode = conf.IPVSMasterOnly
@@ -423,7 +429,7 @@ func TestStuckMasterReleasesVIPs(t *testing.T) {
 	v.heartbeat.Store(&beat)
 	v.send(vrrp.StateBackup, vrrp.StateMaster)
 	h.status() // the transition has been taken
-	h.clock.Advance(stuckAfter(time.Second))
+	h.clock.Advance(vrrp.StallRelease(time.Second))
 	h.status() // the watchdog has looked
 	h.mu.Lock()
 	early := len(h.released)

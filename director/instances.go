@@ -89,14 +89,9 @@ func (d *Director) runInstance(in *instance) {
 	go func() {
 		err := in.vrrp.Run(ctx)
 		if ctx.Err() == nil {
-			// Dead-man switch: the instance died on its own. Never risk
-			// two masters: drop its VIPs.
-			d.log.Error("VRRP instance stopped unexpectedly; releasing its VIPs", "instance", in.cfg.Name, "err", err)
-			if d.deps.ReleaseVIPs != nil {
-				if rerr := d.deps.ReleaseVIPs(in.cfg); rerr != nil {
-					d.log.Error("releasing VIPs", "instance", in.cfg.Name, "err", rerr)
-				}
-			}
+			// The instance died on its own; its Run released its VIPs
+			// before returning (the instance is their only owner).
+			d.log.Error("VRRP instance stopped unexpectedly; its VIPs are released", "instance", in.cfg.Name, "err", err)
 		}
 		select {
 		case d.events <- instanceEvent{in: in, exited: true, err: err}:
@@ -159,35 +154,22 @@ func (d *Director) onExit(in *instance) {
 	}
 }
 
-// stuckAfter is how long a master's loop may go without running before the
-// dead-man switch releases its VIPs: the loop ticks at least every second.
-func stuckAfter(advert time.Duration) time.Duration { return 3*time.Second + 3*advert }
-
 // watchdog is the dead-man switch for instances whose loop stopped running
 // without returning: a master that cannot advertise must not keep its VIPs,
-// or there will be two masters.
+// or there will be two masters. It asks each instance, which releases its
+// own VIPs (never behind the loop's back) and re-enters the election when
+// its loop runs again.
 func (d *Director) watchdog() {
-	now := d.deps.Clock.Now()
 	for name, in := range d.instances {
-		st := in.vrrp.Status()
-		if st.Heartbeat.IsZero() || !in.master() {
-			in.stuck = false
+		if !in.master() {
 			continue
 		}
-		late := now.Sub(st.Heartbeat)
-		if late <= stuckAfter(in.cfg.AdvertInterval) {
-			in.stuck = false
-			continue
+		released, silent, err := in.vrrp.ReleaseIfStalled()
+		if released {
+			d.log.Error("VRRP instance loop is stuck; it released its VIPs", "instance", name, "silent_for", silent)
 		}
-		if in.stuck {
-			continue
-		}
-		in.stuck = true
-		d.log.Error("VRRP instance loop is stuck; releasing its VIPs", "instance", name, "silent_for", late)
-		if d.deps.ReleaseVIPs != nil {
-			if err := d.deps.ReleaseVIPs(in.cfg); err != nil {
-				d.log.Error("releasing VIPs", "instance", name, "err", err)
-			}
+		if err != nil {
+			d.log.Error("releasing VIPs", "instance", name, "err", err)
 		}
 	}
 }
@@ -274,6 +256,34 @@ func (d *Director) Handover(ctx context.Context, name string) ([]string, error) 
 	}
 	slices.Sort(done)
 	return done, errors.Join(errs...)
+}
+
+// Resume ends the yield after a handover of the named instances (all if
+// name is empty), so they preempt again per their configuration (`havsd
+// resume`). It returns the instances that were yielding.
+func (d *Director) Resume(ctx context.Context, name string) ([]string, error) {
+	var targets map[string]VRRP
+	err := d.do(ctx, func() {
+		targets = make(map[string]VRRP)
+		for n, in := range d.instances {
+			if name == "" || n == name {
+				targets[n] = in.vrrp
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(targets) == 0 {
+		return nil, fmt.Errorf("no VRRP instance named %q", name)
+	}
+	resumed := []string{}
+	for _, n := range slices.Sorted(maps.Keys(targets)) {
+		if targets[n].Resume() {
+			resumed = append(resumed, n)
+		}
+	}
+	return resumed, nil
 }
 
 // InstanceStates lists every state InstanceStatus.State takes, in order.

@@ -42,6 +42,33 @@ type InstanceStatus struct {
 	Transitions       uint64            `json:"transitions"`
 	LastTransition    *Transition       `json:"last_transition,omitempty"`
 	Heartbeat         time.Time         `json:"heartbeat"` // last time the instance's loop ran
+	// FaultReason says why the instance is in FAULT (missing or down
+	// interface, sync group).
+	FaultReason string `json:"fault_reason,omitempty"`
+	// HeldVIPs is what the kernel has; MissingVIPs and UnexpectedVIPs are
+	// its difference from what the state wants, as last read (repaired at
+	// once: non-empty only while a repair fails).
+	MissingVIPs    []string `json:"missing_vips,omitempty"`
+	UnexpectedVIPs []string `json:"unexpected_vips,omitempty"`
+	// Yielding is set while a backup does not preempt after a handover.
+	Yielding *Yield `json:"yielding,omitempty"`
+	// PeerVIPMismatch lists peers advertising another VIP list (elected
+	// on anyway); VIPMismatchAdverts counts their adverts since start.
+	PeerVIPMismatch    []PeerMismatch `json:"peer_vip_mismatch,omitempty"`
+	VIPMismatchAdverts uint64         `json:"vip_mismatch_adverts"`
+}
+
+// Yield is a backup's yield after a handover: since when, and until when
+// when bounded (the instance's yield_timeout); `havsd resume` ends it.
+type Yield struct {
+	Since time.Time  `json:"since"`
+	Until *time.Time `json:"until,omitempty"`
+}
+
+// PeerMismatch is a peer whose adverts carry another VIP list than ours.
+type PeerMismatch struct {
+	Peer string   `json:"peer"`
+	VIPs []string `json:"vips"`
 }
 
 // Transition is one VRRP state change.

@@ -427,19 +427,3 @@ func (q *eventQueue) forward(c clock.Clock, stop <-chan struct{}) {
 		}
 	}
 }
-
-// ReleaseVIPs removes cfg's VIPs from this host if present.
-//
-// Deprecated: the VIPs belong to the running instance; the dead-man switch
-// uses Instance.ReleaseIfStalled and a starting instance removes stale VIPs
-// itself. Kept until the director no longer calls it.
-func ReleaseVIPs(cfg Config, m VIPManager) error {
-	if m == nil {
-		m = vip.NewManager(nil)
-	}
-	var errs []error
-	for _, a := range vipAddresses(cfg) {
-		errs = append(errs, m.Remove(a))
-	}
-	return errors.Join(errs...)
-}

@@ -210,6 +210,30 @@ func (c *cli) handover(ctx context.Context, args []string) int {
 	return exitOK
 }
 
+// resume ends the yield that follows a handover: the instance preempts
+// again per its configuration.
+func (c *cli) resume(ctx context.Context, args []string) int {
+	fs, p, code := c.clientFlags("resume", args, 1, nil)
+	if code == exitUsage {
+		fmt.Fprintln(c.stderr, "usage: havsd resume [-s SOCKET | -f FILE] [INSTANCE]")
+	}
+	if code != exitOK {
+		return code
+	}
+	res, ok := c.call(ctx, p, control.Request{Command: "resume", Instance: fs.Arg(0)}, 10*time.Second)
+	if !ok {
+		return exitFailure
+	}
+	var resumed []string
+	_ = json.Unmarshal(res, &resumed)
+	if len(resumed) == 0 {
+		fmt.Fprintln(c.stdout, "no instance was yielding")
+		return exitOK
+	}
+	fmt.Fprintf(c.stdout, "resumed %s: preempting again per the configuration\n", strings.Join(resumed, ", "))
+	return exitOK
+}
+
 func (c *cli) dump(ctx context.Context, args []string) int {
 	_, p, code := c.clientFlags("dump", args, 0, nil)
 	if code != exitOK {

@@ -45,6 +45,7 @@ func commands() []command {
 		{"status", "show VRRP and IPVS state of the running director (--json)", (*cli).status},
 		{"reload", "ask the running director to reload its configuration", (*cli).reload},
 		{"handover", "hand the master role over to a backup without a gap", (*cli).handover},
+		{"resume", "end the yield after a handover: preempt again per the configuration", (*cli).resume},
 		{"dump", "print the running director's full internal state", (*cli).dump},
 		{"realserver", "prepare this host as a DR or TUN real server (--vip, --mode, --undo)", (*cli).realserver},
 		{"digest", "print the body digest of a URL, as keepalived's genhash does", (*cli).digest},

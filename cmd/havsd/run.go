@@ -24,7 +24,6 @@ import (
 	"github.com/havsd/havsd/lvs"
 	"github.com/havsd/havsd/lvs/nft"
 	"github.com/havsd/havsd/lvs/sysctl"
-	"github.com/havsd/havsd/vrrp/vip"
 )
 
 const defaultConfig = "/etc/havsd/havsd.hcl"
@@ -108,10 +107,8 @@ func (c *cli) serve(ctx context.Context, file string, cfg *conf.Config, log *slo
 		return err
 	}
 
-	// Crash safety: a predecessor may have left VIPs behind.
-	if err := removeStaleVIPs(cfg, log); err != nil {
-		log.Warn("removing stale VIPs", "component", "vip", "err", err)
-	}
+	// A predecessor's VIPs left behind are each instance's to remove:
+	// an instance reconciles its VIPs with the kernel as it starts.
 
 	var m *metrics.Metrics
 	sched := checks.NewScheduler(checks.Options{Logger: log, OnResult: func(id checks.ID, k checks.Kind, lat time.Duration, err error) {
@@ -129,11 +126,10 @@ func (c *cli) serve(ctx context.Context, file string, cfg *conf.Config, log *slo
 			}
 			return l
 		},
-		NewVRRP:     vrrps.New,
-		ReleaseVIPs: director.ReleaseVIPs,
-		Bind:        vrrps.Bind,
-		IPVS:        openIPVS(cfg, log),
-		NewHealth:   func(ch chan<- director.HealthChange) director.Health { return director.NewHealth(sched, ch) },
+		NewVRRP:   vrrps.New,
+		Bind:      vrrps.Bind,
+		IPVS:      openIPVS(cfg, log),
+		NewHealth: func(ch chan<- director.HealthChange) director.Health { return director.NewHealth(sched, ch) },
 	}
 	d = director.New(cfg, file, deps, log)
 	m = metrics.New(d.Status)
@@ -213,6 +209,8 @@ func handle(ctx context.Context, d *director.Director, req control.Request) (any
 			return st, errors.New("reload rejected: the running configuration is unchanged")
 		}
 		return st, nil
+	case "resume":
+		return d.Resume(ctx, req.Instance)
 	case "handover":
 		return d.Handover(ctx, req.Instance)
 	}
@@ -238,22 +236,6 @@ func openIPVS(cfg *conf.Config, log *slog.Logger) director.IPVS {
 		PruneForeign: cfg.Global.PruneForeign,
 	})
 	return director.NewIPVS(r)
-}
-
-// removeStaleVIPs deletes configured VIPs that are present before any
-// instance has run: a crashed predecessor left them.
-func removeStaleVIPs(cfg *conf.Config, log *slog.Logger) error {
-	var addrs []vip.Address
-	for _, in := range cfg.Instances {
-		for _, v := range in.VIPs {
-			addrs = append(addrs, vip.Address{Prefix: v.Prefix, Dev: first(v.Dev, in.Interface)})
-		}
-	}
-	removed, err := vip.NewManager(log).RemoveStale(addrs)
-	for _, a := range removed {
-		log.Warn("removed a VIP left by a previous run", "component", "vip", "vip", a.String())
-	}
-	return err
 }
 
 // checkSysctls reports (and, if the config allows, sets) the kernel settings
