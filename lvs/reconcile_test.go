@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/havsd/havsd/lvs"
 	"github.com/havsd/havsd/lvs/lvstest"
+	"github.com/havsd/havsd/test/poll"
 )
 
 func key(addr string, port uint16) lvs.ServiceKey {
@@ -200,13 +201,7 @@ func TestRunRepairsDriftAndCollapsesTriggers(t *testing.T) {
 // waitFor polls cond until it holds, failing after 10 s (the VM is slow).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Until(t, 10*time.Second, what, cond)
 }
 
 func TestTriggersCollapse(t *testing.T) {
