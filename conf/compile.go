@@ -49,7 +49,8 @@ func compileInstance(in *rawInstance) vrrp.Config {
 	c := vrrp.Config{Name: in.name, Interface: in.iface, VRID: uint8(in.vrid), Priority: uint8(in.priority),
 		Version: int(in.version), IPv6: in.family == "ipv6", AdvertInterval: in.advert,
 		UnicastSource: in.source, UnicastPeers: in.peers, AuthPass: in.authPass,
-		Preempt: in.preempt, PreemptDelay: in.preemptDelay, Notify: in.notify, GARP: in.garp}
+		Preempt: in.preempt, PreemptDelay: in.preemptDelay, Notify: in.notify, GARP: in.garp,
+		DontTrackPrimary: in.dontTrackPrimary, YieldTimeout: in.yieldTimeout}
 	for _, v := range in.vips {
 		c.VIPs = append(c.VIPs, vrrp.VIP{Prefix: v.prefix, Dev: v.dev})
 	}

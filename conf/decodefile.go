@@ -104,6 +104,8 @@ func (d *decoder) instance(hb *hcl.Block) *rawInstance {
 	d.dur(b, "advert_interval", &in.advert)
 	d.boolean(b, "preempt", &in.preempt)
 	d.dur(b, "preempt_delay", &in.preemptDelay)
+	d.boolean(b, "dont_track_primary", &in.dontTrackPrimary)
+	d.dur(b, "yield_timeout", &in.yieldTimeout)
 	d.str(b, "auth_pass", &in.authPass)
 	var vips []string
 	d.strs(b, "virtual_ipaddress", &vips)

@@ -130,6 +130,8 @@ func formatInstance(b *hclwrite.Body, in vrrp.Config, tracks []TrackService, trk
 	setDur(b, "advert_interval", in.AdvertInterval, DefaultAdvertInterval)
 	setBool(b, "preempt", in.Preempt, true)
 	setDur(b, "preempt_delay", in.PreemptDelay, 0)
+	setBool(b, "dont_track_primary", in.DontTrackPrimary, false)
+	setDur(b, "yield_timeout", in.YieldTimeout, 0)
 	setStr(b, "auth_pass", in.AuthPass, "")
 	// The leading addresses without a device go in virtual_ipaddress, the
 	// rest in vip blocks, so that they load back in the same order.

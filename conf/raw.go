@@ -41,6 +41,8 @@ type rawInstance struct {
 	family                 string
 	advert, preemptDelay   time.Duration
 	preempt                bool
+	dontTrackPrimary       bool          // keepalived's dont_track_primary
+	yieldTimeout           time.Duration // ends the yield after a handover
 	authPass               string
 	vips                   []rawVIP
 	source                 netip.Addr

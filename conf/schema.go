@@ -30,7 +30,8 @@ var timeoutsSchema = &hcl.BodySchema{Attributes: attrs("tcp", "tcp_fin", "udp")}
 
 var instanceSchema = &hcl.BodySchema{
 	Attributes: append(attrs("priority", "version", "family", "advert_interval", "preempt",
-		"preempt_delay", "auth_pass", "virtual_ipaddress", "unicast_source", "unicast_peers"),
+		"preempt_delay", "auth_pass", "virtual_ipaddress", "unicast_source", "unicast_peers",
+		"dont_track_primary", "yield_timeout"),
 		hcl.AttributeSchema{Name: "interface", Required: true},
 		hcl.AttributeSchema{Name: "virtual_router_id", Required: true}),
 	Blocks: []hcl.BlockHeaderSchema{
