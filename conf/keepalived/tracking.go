@@ -2,6 +2,7 @@ package keepalived
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/havsd/havsd/conf"
@@ -222,6 +223,10 @@ func (c *converter) finishTrackers(cfg *conf.Config, converted map[string]bool) 
 			t, ok := defs[u.key]
 			if !ok {
 				c.left(u.node, fmt.Sprintf("tracks %s, which is not defined (keepalived ignores it)", u.key), "")
+				continue
+			}
+			if slices.ContainsFunc(cfg.Trackers.Refs[inst], func(r track.Ref) bool { return r.Key == u.key }) {
+				c.left(u.node, fmt.Sprintf("tracks %s for %s a second time", u.key, inst), "each tracker counts once per instance")
 				continue
 			}
 			if cfg.Trackers.Refs == nil {
