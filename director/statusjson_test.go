@@ -18,6 +18,10 @@ func TestStatusJSONFresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := string(b)
+	if !strings.Contains(text, `"last_reload":null`) {
+		t.Errorf("status JSON of a director never reloaded has a last_reload:\n%s", text)
+	}
+	text = strings.Replace(text, `"last_reload":null`, "", 1)
 	for _, bad := range []string{"null", "0001-01-01"} {
 		if strings.Contains(text, bad) {
 			t.Errorf("status JSON holds %s:\n%s", bad, text)

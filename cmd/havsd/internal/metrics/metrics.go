@@ -111,7 +111,7 @@ var (
 	descRealConfigured = prometheus.NewDesc("havsd_real_configured_weight",
 		"Weight of a real server as configured.", []string{"service", "real"}, nil)
 	descRealHealth = prometheus.NewDesc("havsd_real_up",
-		"1 when the real server passes its checks (or has none), 0 when it fails them.", []string{"service", "real"}, nil)
+		"1 when the real server passes its checks (or has none), 0 when it fails them; absent before its first check result.", []string{"service", "real"}, nil)
 	descRealActive = prometheus.NewDesc("havsd_real_active_connections",
 		"Active connections to a real server.", []string{"service", "real"}, nil)
 	descRealInactive = prometheus.NewDesc("havsd_real_inactive_connections",
@@ -125,7 +125,7 @@ var (
 	descReconErrs  = prometheus.NewDesc("havsd_reconcile_errors_total", "IPVS reconcile errors.", nil, nil)
 	descIPVSAvail  = prometheus.NewDesc("havsd_ipvs_available", "1 when the kernel has IPVS.", nil, nil)
 	descReloadOK   = prometheus.NewDesc("havsd_last_reload_success",
-		"1 when the last reload applied, 0 when it was rejected.", nil, nil)
+		"1 when the last reload applied, 0 when it was rejected; absent before the first reload.", nil, nil)
 	descReloadTime = prometheus.NewDesc("havsd_last_reload_timestamp_seconds",
 		"Unix time of the last reload attempt.", nil, nil)
 	descReloads = prometheus.NewDesc("havsd_reloads_total", "Reload attempts.", nil, nil)
@@ -180,7 +180,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		for _, r := range s.Reals {
 			gauge(descRealWeight, float64(r.KernelWeight), s.Key, r.Address)
 			gauge(descRealConfigured, float64(r.Weight), s.Key, r.Address)
-			gauge(descRealHealth, b2f(r.Health != "down"), s.Key, r.Address)
+			if r.Health != "unknown" { // no check result yet: no value
+				gauge(descRealHealth, b2f(r.Health != "down"), s.Key, r.Address)
+			}
 			gauge(descRealActive, float64(r.ActiveConns), s.Key, r.Address)
 			gauge(descRealInactive, float64(r.InactiveConns), s.Key, r.Address)
 			counter(descRealConns, float64(r.Conns), s.Key, r.Address)
@@ -192,8 +194,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descReconOps, float64(st.IPVS.Ops))
 	counter(descReconErrs, float64(st.IPVS.Errors))
 	gauge(descIPVSAvail, b2f(st.IPVS.Available))
-	gauge(descReloadOK, b2f(st.LastReload.Count == 0 || st.LastReload.OK))
-	if !st.LastReload.At.IsZero() {
+	if st.LastReload.Count > 0 { // no reload yet: no outcome, as status --json says (null)
+		gauge(descReloadOK, b2f(st.LastReload.OK))
 		gauge(descReloadTime, float64(st.LastReload.At.UnixNano())/1e9)
 	}
 	counter(descReloads, float64(st.LastReload.Count))
