@@ -124,7 +124,7 @@ func TestInheritance(t *testing.T) {
 // keepalived's default quorum 1 is havsd's default.
 func TestQuorumSorry(t *testing.T) {
 	for _, tc := range []struct {
-		name, lines string
+		name, lines  string
 		quorum, hyst int
 		sorry        string
 	}{
