@@ -23,7 +23,9 @@ type engine struct {
 	rand    func(n int64) int64 // uniform in [0, n)
 	build   func(Spec) (Checker, error)
 
-	limit    int  // most checks running at once; 0 for no limit
+	limit    int  // most checks running at once now; 0 for no limit
+	maxLimit int  // the configured bound, that limit grows back to
+	credit   int  // results without a stall since limit last changed
 	inflight int  // checks running now
 	capped   bool // due left due probes queued because of limit
 
@@ -67,8 +69,38 @@ type probe struct {
 // director that is stalled all the time still detects dead servers.
 const maxStallRetries = 3
 
+// minInFlight is the least the in-flight limit shrinks to after stalls.
+const minInFlight = 8
+
+// unbounded stands for "no bound" in maxLimit.
+const unbounded = 1 << 30
+
 func newEngine(rnd func(int64) int64, build func(Spec) (Checker, error), limit int) *engine {
-	return &engine{targets: map[ID]*target{}, probes: map[string]*probe{}, rand: rnd, build: build, limit: max(limit, 0)}
+	if limit <= 0 {
+		limit = unbounded
+	}
+	return &engine{targets: map[ID]*target{}, probes: map[string]*probe{}, rand: rnd, build: build,
+		limit: limit, maxLimit: limit}
+}
+
+// backOff halves the in-flight limit (not below minInFlight, nor above
+// what runs now) after the checker stalled: a director short of CPU then
+// runs fewer checks at once, each finishing in time, and the checks left
+// waiting stretch the effective interval instead of timing out.
+func (e *engine) backOff() {
+	e.limit = max(min(e.limit, max(e.inflight, minInFlight))/2, min(minInFlight, e.maxLimit))
+	e.credit = 0
+}
+
+// grow raises the in-flight limit by one after as many results without a
+// stall as the limit (additive increase), up to the configured bound.
+func (e *engine) grow() {
+	if e.limit >= e.maxLimit {
+		return
+	}
+	if e.credit++; e.credit >= e.limit {
+		e.limit, e.credit = e.limit+1, 0
+	}
 }
 
 // InitialUp reports the state a new target starts in: down when any of its
@@ -263,7 +295,7 @@ func (e *engine) due(now, start time.Time) []*probe {
 	var out []*probe
 	e.capped = false
 	for len(e.queue) > 0 && !e.queue[0].next.After(now) {
-		if e.limit > 0 && e.inflight >= e.limit {
+		if e.inflight >= e.limit {
 			e.capped = true
 			break
 		}

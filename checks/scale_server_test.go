@@ -12,13 +12,15 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
 
 // scaleServer runs in the benchmark's child process: N HTTP servers at
 // 127.1.x.y, a stdin command "STOP k" that kills the first k of them (their
-// connections are reset and new ones refused), addresses on stdout.
+// connections are reset and new ones refused), "COUNT" that prints the
+// requests served so far, addresses on stdout.
 //
 // By default each server has its own listener, closed by STOP, so that new
 // connections are refused. With kept-alive checks (env HAVSD_SCALE_SHARED)
@@ -28,11 +30,13 @@ import (
 // CAP_NET_RAW), and a stopped server's connections are reset on accept.
 func scaleServer() int {
 	n, _ := strconv.Atoi(os.Getenv(scaleServerEnv))
+	var requests atomic.Int64
 	raiseNoFile(uint64(2*n + 1000))
 	st := &scaleState{conns: map[string]map[net.Conn]bool{}, stopped: map[string]bool{}, lns: map[string]net.Listener{}}
 	srv := &http.Server{
 		ConnState: st.track,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			requests.Add(1)
 			w.Header().Set("Content-Length", "3")
 			io.WriteString(w, "ok\n")
 		}),
@@ -52,6 +56,10 @@ func scaleServer() int {
 	out.Flush()
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
+		if in.Text() == "COUNT" {
+			fmt.Printf("COUNT %d\n", requests.Load())
+			continue
+		}
 		var k int
 		if _, err := fmt.Sscanf(in.Text(), "STOP %d", &k); err != nil {
 			continue

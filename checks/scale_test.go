@@ -85,7 +85,7 @@ type scaleChild struct {
 	addrs []netip.AddrPort
 }
 
-func startScaleChild(b *testing.B, n int) *scaleChild {
+func startScaleChild(b testing.TB, n int) *scaleChild {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", scaleServerEnv, n))
@@ -123,6 +123,20 @@ func startScaleChild(b *testing.B, n int) *scaleChild {
 	}
 	b.Fatalf("server process ended before READY")
 	return nil
+}
+
+// requests returns the number of requests the servers have answered.
+func (c *scaleChild) requests(t testing.TB) int64 {
+	t.Helper()
+	fmt.Fprintln(c.stdin, "COUNT")
+	var n int64
+	if !c.out.Scan() {
+		t.Fatal("server process gone")
+	}
+	if _, err := fmt.Sscanf(c.out.Text(), "COUNT %d", &n); err != nil {
+		t.Fatalf("server process said %q to COUNT", c.out.Text())
+	}
+	return n
 }
 
 // cpuTime returns user+system CPU time of this process.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,6 +104,10 @@ type Stats struct {
 	// configured one.
 	InFlight int
 	StartLag time.Duration
+	// InFlightLimit is the bound on running checks now: MaxInFlight,
+	// halved after each stall and grown back by one per as many
+	// results without one (0: no bound).
+	InFlightLimit int
 }
 
 // Scheduler runs checks on their intervals with keepalived's semantics and
@@ -221,6 +226,10 @@ func (s *Scheduler) Stats() Stats {
 	s.mu.Lock()
 	st.Targets, st.Probes = len(s.eng.targets), len(s.eng.probes)
 	st.InFlight, st.StartLag = s.eng.inflight, s.eng.lag
+	st.InFlightLimit = s.eng.limit
+	if st.InFlightLimit >= unbounded {
+		st.InFlightLimit = 0
+	}
 	s.mu.Unlock()
 	return st
 }
@@ -280,8 +289,8 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	for {
 		s.mu.Lock()
 		now := s.clock.Now()
-		if !armedFor.IsZero() && now.Sub(armedFor) >= StallThreshold {
-			s.stalled(armedFor, now, s.eng.inflight)
+		if !armedFor.IsZero() && now.Sub(armedFor) >= StallThreshold && s.stalled(armedFor, now, s.eng.inflight) {
+			s.eng.backOff()
 		}
 		jobs := s.eng.due(now.Add(s.opts.Slack), now)
 		for _, p := range jobs {
@@ -327,12 +336,15 @@ const (
 )
 
 // stalled records that the checker did not run during [from, to], and
-// logs it when it is a new stall (not overlapping the latest one).
-func (s *Scheduler) stalled(from, to time.Time, inFlight int) {
-	if s.stalls.record(from, to) {
-		s.log.Warn("checker stalled: checks that timed out meanwhile are retried, not failed",
-			"stalled", to.Sub(from).Round(time.Millisecond), "in_flight", inFlight)
+// logs it when it is a new stall (not overlapping the latest one), which
+// it reports.
+func (s *Scheduler) stalled(from, to time.Time, inFlight int) bool {
+	if !s.stalls.record(from, to) {
+		return false
 	}
+	s.log.Warn("checker stalled: checks that timed out meanwhile are retried, not failed",
+		"stalled", to.Sub(from).Round(time.Millisecond), "in_flight", inFlight)
+	return true
 }
 
 // cancelRunning cancels every running check; each puts its probe back in
@@ -370,11 +382,12 @@ func (s *Scheduler) runCheck(ctx context.Context, p *probe) {
 		// The deadline fired late: this process did not run meanwhile.
 		if late := latency - timeout; late >= max(StallThreshold, timeout/stallFraction) {
 			s.mu.Lock()
-			n := s.eng.inflight
+			if s.stalled(start.Add(timeout), end, s.eng.inflight) {
+				s.eng.backOff()
+			}
 			s.mu.Unlock()
-			s.stalled(start.Add(timeout), end, n)
 		}
-		if s.stalls.overlaps(start, end, timeout/stallFraction) {
+		if s.stalls.within(start, end) >= timeout/stallFraction {
 			s.mu.Lock()
 			ok, rearm := s.eng.discard(p, end)
 			s.mu.Unlock()
@@ -396,6 +409,7 @@ func (s *Scheduler) runCheck(ctx context.Context, p *probe) {
 	if len(p.users) > 0 {
 		id = p.users[0].id
 	}
+	s.eng.grow()
 	trs, rearm := s.eng.result(p, end, latency, err)
 	for _, tr := range trs {
 		s.mail.put(tr)
@@ -466,16 +480,43 @@ func (l *stallLog) record(from, to time.Time) bool {
 	return fresh
 }
 
-// overlaps reports whether a stall of at least least overlapped [from, to].
-func (l *stallLog) overlaps(from, to time.Time, least time.Duration) bool {
+// within returns how much of [from, to] the recorded stalls cover.
+func (l *stallLog) within(from, to time.Time) time.Duration {
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	var parts []stallWindow
 	for _, w := range l.ring {
-		if !w.to.IsZero() && w.to.Sub(w.from) >= least && w.from.Before(to) && w.to.After(from) {
-			return true
+		if !w.to.IsZero() && w.from.Before(to) && w.to.After(from) {
+			parts = append(parts, stallWindow{maxTime(w.from, from), minTime(w.to, to)})
 		}
 	}
-	return false
+	l.mu.Unlock()
+	slices.SortFunc(parts, func(a, b stallWindow) int { return a.from.Compare(b.from) })
+	var total time.Duration
+	var end time.Time // of the union so far
+	for _, w := range parts {
+		if w.from.Before(end) {
+			w.from = end
+		}
+		if w.to.After(w.from) {
+			total += w.to.Sub(w.from)
+			end = w.to
+		}
+	}
+	return total
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func (l *stallLog) count() uint64 {

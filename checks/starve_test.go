@@ -129,7 +129,7 @@ func starvedChecker() int {
 	for in.Scan() {
 		if in.Text() == "STATS" {
 			st := s.Stats()
-			say("STATS %d %d %d %d %d %d", st.Checks, st.Failures, st.Stalls, st.StallRetries, st.StartLag, st.InFlight)
+			say("STATS %d %d %d %d %d %d %d", st.Checks, st.Failures, st.Stalls, st.StallRetries, st.StartLag, st.InFlight, st.InFlightLimit)
 		}
 	}
 	return 0
@@ -187,7 +187,7 @@ func (h *starveHarness) read(r io.Reader) {
 		case "STATS":
 			var st Stats
 			var lag int64
-			fmt.Sscan(strings.Join(f[1:], " "), &st.Checks, &st.Failures, &st.Stalls, &st.StallRetries, &lag, &st.InFlight)
+			fmt.Sscan(strings.Join(f[1:], " "), &st.Checks, &st.Failures, &st.Stalls, &st.StallRetries, &lag, &st.InFlight, &st.InFlightLimit)
 			st.StartLag = time.Duration(lag)
 			h.stats <- st
 		case "down":
