@@ -12,6 +12,7 @@ import (
 // found no errors.
 func compile(f *rawFile) *Config {
 	c := &Config{Global: compileGlobal(f.global), Trackers: compileTrackers(f)}
+	c.Global.Sync = compileSync(f.global.syncs, f.instances)
 	for _, in := range f.instances {
 		c.Instances = append(c.Instances, compileInstance(in))
 		for _, t := range in.trackSvc {

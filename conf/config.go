@@ -69,6 +69,8 @@ type Global struct {
 	SetSysctls        bool          // set ip_forward / vs.conntrack when a mode needs them
 	// IPVS connection timeouts (ipvsadm --set); zero leaves the kernel's.
 	TimeoutTCP, TimeoutTCPFin, TimeoutUDP time.Duration
+	// Sync is the ipvs_sync block (connection-sync daemons); nil for none.
+	Sync *IPVSSync
 }
 
 // VirtualService is one IPVS virtual service with the health-checked real

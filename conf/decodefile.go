@@ -76,8 +76,12 @@ func (d *decoder) global(hb *hcl.Block) *rawGlobal {
 	d.boolean(b, "prune_foreign", &g.prune)
 	d.boolean(b, "set_sysctls", &g.sysctls)
 	d.str(b, "script_user", &g.scriptUser)
-	for i, tb := range b.blocks {
-		if i > 0 {
+	for _, tb := range b.blocks {
+		if tb.Type == "ipvs_sync" {
+			g.syncs = append(g.syncs, d.ipvsSync(tb))
+			continue
+		}
+		if g.timeouts != nil {
 			r := tb.DefRange
 			d.errorf(&r, "Duplicate ipvs_timeouts block", "Only one ipvs_timeouts block is allowed.")
 			continue

@@ -117,6 +117,7 @@ func formatGlobal(body *hclwrite.Body, g Global) {
 		setDur(t, "tcp_fin", g.TimeoutTCPFin, 0)
 		setDur(t, "udp", g.TimeoutUDP, 0)
 	}
+	formatSync(b, g.Sync)
 }
 
 func formatInstance(b *hclwrite.Body, in vrrp.Config, tracks []TrackService, trk Trackers) {

@@ -31,6 +31,7 @@ type rawGlobal struct {
 	prune, sysctls                                              bool
 	scriptUser                                                  string
 	tcp, tcpFin, udp                                            time.Duration
+	syncs                                                       []*rawSync // ipvs_sync blocks (sync.go)
 }
 
 type rawInstance struct {

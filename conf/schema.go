@@ -23,7 +23,7 @@ var fileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 var globalSchema = &hcl.BodySchema{
 	Attributes: attrs("router_id", "control_socket", "metrics_listen", "log_format", "log_level",
 		"ipvs_mode", "reconcile_interval", "prune_foreign", "set_sysctls", "script_user"),
-	Blocks: []hcl.BlockHeaderSchema{{Type: "ipvs_timeouts"}},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "ipvs_timeouts"}, {Type: "ipvs_sync"}},
 }
 
 var timeoutsSchema = &hcl.BodySchema{Attributes: attrs("tcp", "tcp_fin", "udp")}

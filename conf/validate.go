@@ -20,6 +20,7 @@ type validator struct {
 func validate(f *rawFile) hcl.Diagnostics {
 	v := &validator{}
 	v.global(f.global)
+	v.ipvsSync(f.global.syncs, f.instances)
 	v.instances(f.instances)
 	v.groups(f.groups, f.instances)
 	v.services(f.services, f.instances)
