@@ -120,6 +120,10 @@ type Instance struct {
 	running bool
 	stopped chan struct{} // closed when the current Run returns
 	status  Status
+
+	// trackFault, guarded by mu, holds the instance in FAULT while not
+	// empty (track.go).
+	trackFault string
 }
 
 // NewInstance checks cfg and returns an instance; it does no I/O.

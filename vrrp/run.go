@@ -251,7 +251,7 @@ func (l *loop) ownFault() string {
 			return linkDown(ls, "tracked interface")
 		}
 	}
-	return ""
+	return l.i.trackFaultReason()
 }
 
 func linkDown(ls LinkState, what string) string {
