@@ -17,7 +17,10 @@ fi
 # Debian packages the tests use: iproute2 and nftables (namespaces, rules),
 # keepalived (interop peer and failover baseline), tshark/tcpdump (advert
 # decoding), qemu/cpio/kmod/ipvsadm/busybox-static (VM), setpriv (util-linux).
-need=(iproute2 nftables keepalived tshark tcpdump qemu-system-x86 cpio kmod ipvsadm iputils-ping util-linux ca-certificates)
+# lintian, man-db, prometheus (promtool) and systemd (systemd-analyze) check the
+# Debian package, its man pages, alert rules and unit.
+need=(iproute2 nftables keepalived tshark tcpdump qemu-system-x86 cpio kmod ipvsadm iputils-ping util-linux ca-certificates
+	lintian man-db prometheus systemd)
 missing=()
 for p in "${need[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -38,6 +41,9 @@ go vet ./...
 
 echo "== go test: unit, fuzz seeds, network namespaces (as root)"
 go test -count=1 -timeout 20m ./...
+
+echo "== Debian package: build, lintian, dpkg -i, check, version, man, systemd-analyze verify, promtool, dpkg -P"
+bash dist/deb/ci.sh
 
 echo "== benchmark smoke: health checks at scale (500 servers for 5 s; the full run is in README)"
 go test -count=1 -run '^$' -bench 'Scale$' -benchtime 1x ./checks
