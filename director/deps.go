@@ -102,6 +102,9 @@ type Deps struct {
 	// instance of cfg and before any runs, to tie sync groups together.
 	Bind func(cfg *conf.Config) error
 	IPVS IPVS
+	// Sync keeps the connection-sync daemons of ipvs_sync (sync.go); nil
+	// disables them.
+	Sync SyncDaemons
 	// NewHealth builds the scheduler that reports transitions on events.
 	NewHealth func(events chan<- HealthChange) Health
 	// Clock times drains, the dead-man switch and reload stamps; nil is

@@ -154,6 +154,7 @@ func (d *Director) Run(ctx context.Context) error {
 	d.health = d.deps.NewHealth(d.healthCh)
 	d.goRun(runCtx, "health", d.health.Run)
 	d.goRun(runCtx, "ipvs", d.deps.IPVS.Run)
+	d.startSync(runCtx)
 	targets, ids := Targets(d.cfg)
 	d.ids = ids
 	d.health.Set(targets)

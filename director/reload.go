@@ -40,6 +40,7 @@ func (d *Director) doReload() ReloadStatus {
 	summary = append(summary, describe(conf.Diff(old, d.cfg))...)
 	d.apply()
 	d.deps.IPVS.Trigger()
+	d.setSync() // restarts only the daemons, and only when ipvs_sync changed
 	d.reload.OK = true
 	if len(summary) == 0 {
 		summary = []string{"no change"}

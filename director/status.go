@@ -12,6 +12,7 @@ type Status struct {
 	Instances  []InstanceStatus `json:"instances"`
 	Services   []ServiceStatus  `json:"services"`
 	IPVS       IPVSStatus       `json:"ipvs"`
+	Sync       *SyncStatus      `json:"ipvs_sync,omitempty"` // connection-sync daemons (sync.go)
 }
 
 // ReloadStatus is the outcome of the last reload.

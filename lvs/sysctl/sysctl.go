@@ -94,7 +94,9 @@ func Check(root string, needs []Need, set bool) []Finding {
 		case err != nil:
 			f.Err = err
 		default:
-			f.Have = strings.TrimSpace(string(b))
+			// Multi-valued settings (sync_threshold reads "3\t50") compare
+			// field by field.
+			f.Have = strings.Join(strings.Fields(string(b)), " ")
 			if set && f.Have != f.Want {
 				if err := os.WriteFile(path, []byte(f.Want+"\n"), 0o644); err != nil {
 					f.Err = fmt.Errorf("setting it: %w", err)

@@ -81,3 +81,24 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckMultiValued: net.ipv4.vs.sync_threshold reads "3\t50"; the
+// configured "3 50" is the same value and is not written again.
+func TestCheckMultiValued(t *testing.T) {
+	root := t.TempDir()
+	p := filepath.Join(root, "net/ipv4/vs/sync_threshold")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("3\t50\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	need := []Need{{Key: "net.ipv4.vs.sync_threshold", Want: "3 50", Why: "ipvs_sync"}}
+	if f := Check(root, need, true)[0]; f.Changed || !f.OK() {
+		t.Errorf("same value: %+v", f)
+	}
+	need[0].Want = "1 50"
+	if f := Check(root, need, true)[0]; !f.Changed || f.Have != "3 50" {
+		t.Errorf("new value: %+v", f)
+	}
+}
