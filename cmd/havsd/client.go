@@ -135,6 +135,7 @@ func writeStatus(w io.Writer, st director.Status) {
 		avail = "not programmed: " + st.IPVS.Error
 	}
 	fmt.Fprintf(w, "\nIPVS %s (reconciles %d, operations %d, errors %d)\n", avail, st.IPVS.Reconciles, st.IPVS.Ops, st.IPVS.Errors)
+	printSync(w, st.Sync)
 	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "Prot LocalAddress:Port Scheduler Flags\t\t\t\t\t\t")
 	fmt.Fprintln(tw, "  -> RemoteAddress:Port\tForward\tWeight\tKernel\tActiveConn\tInActConn\tHealth")

@@ -128,9 +128,9 @@ func (c *cli) serve(ctx context.Context, file string, cfg *conf.Config, log *slo
 		},
 		NewVRRP:   vrrps.New,
 		Bind:      vrrps.Bind,
-		IPVS:      openIPVS(cfg, log),
 		NewHealth: func(ch chan<- director.HealthChange) director.Health { return director.NewHealth(sched, ch) },
 	}
+	deps.IPVS, deps.Sync = openIPVS(cfg, log)
 	d = director.New(cfg, file, deps, log)
 	m = metrics.New(d.Status)
 
@@ -217,12 +217,14 @@ func handle(ctx context.Context, d *director.Director, req control.Request) (any
 	return nil, fmt.Errorf("unknown command %q", req.Command)
 }
 
-// openIPVS opens the kernel table, or explains in one line why there is none.
-func openIPVS(cfg *conf.Config, log *slog.Logger) director.IPVS {
+// openIPVS opens the kernel table, or explains in one line why there is
+// none, and the sync daemons' reconciler over the same table (nil without
+// IPVS).
+func openIPVS(cfg *conf.Config, log *slog.Logger) (director.IPVS, director.SyncDaemons) {
 	t, err := lvs.OpenIPVS("")
 	if err != nil {
 		log.Warn("IPVS is not available; running VRRP and health checks only", "component", "ipvs", "err", err)
-		return director.NoIPVS(err)
+		return director.NoIPVS(err), nil
 	}
 	if g := cfg.Global; g.TimeoutTCP > 0 || g.TimeoutTCPFin > 0 || g.TimeoutUDP > 0 {
 		if err := t.SetTimeouts(g.TimeoutTCP, g.TimeoutTCPFin, g.TimeoutUDP); err != nil {
@@ -235,7 +237,8 @@ func openIPVS(cfg *conf.Config, log *slog.Logger) director.IPVS {
 		Filter:       nft.New(nft.Options{}),
 		PruneForeign: cfg.Global.PruneForeign,
 	})
-	return director.NewIPVS(r)
+	sync := lvs.NewSyncReconciler(t, lvs.SyncOptions{Logger: log, Interval: cfg.Global.ReconcileInterval})
+	return director.NewIPVS(r), director.NewSyncDaemons(sync, log)
 }
 
 // checkSysctls reports (and, if the config allows, sets) the kernel settings

@@ -140,6 +140,9 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		descIPVSAvail, descReloadOK, descReloadTime, descReloads} {
 		ch <- d
 	}
+	for _, d := range syncDescs {
+		ch <- d
+	}
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
@@ -194,6 +197,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descReconOps, float64(st.IPVS.Ops))
 	counter(descReconErrs, float64(st.IPVS.Errors))
 	gauge(descIPVSAvail, b2f(st.IPVS.Available))
+	collectSync(ch, st.Sync)
 	if st.LastReload.Count > 0 { // no reload yet: no outcome, as status --json says (null)
 		gauge(descReloadOK, b2f(st.LastReload.OK))
 		gauge(descReloadTime, float64(st.LastReload.At.UnixNano())/1e9)
