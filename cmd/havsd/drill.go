@@ -18,6 +18,8 @@ type drillFlags struct {
 	target, event, socket, netns, dev, execCmd, restoreCmd string
 	interval, timeout, mtbf, lead, settle, pause           time.Duration
 	n                                                      int
+	streams                                                int           // long-lived connections (drill/streams.go)
+	streamGap                                              time.Duration // between their exchanges
 }
 
 func (c *cli) drill(ctx context.Context, args []string) int {
@@ -41,6 +43,8 @@ func (c *cli) drill(ctx context.Context, args []string) int {
 	fs.DurationVar(&f.settle, "settle", 2*time.Second, "probing after the last lost probe")
 	fs.DurationVar(&f.pause, "pause", 5*time.Second, "steady probing required before each repetition")
 	fs.StringVar(&f.netns, "netns", "", "probe from this network `namespace` (default: here)")
+	fs.IntVar(&f.streams, "streams", 0, "also hold `N` long-lived TCP connections through the VIP (tcp:// target: an echo service; http://: keep-alive GETs) and report how many survive each event")
+	fs.DurationVar(&f.streamGap, "stream-gap", 10*time.Millisecond, "time between the exchanges of one long-lived connection")
 	fs.StringVar(&f.dev, "dev", "", "watch gratuitous ARPs for the VIP on this `interface`")
 	if fs.Parse(args) != nil || fs.NArg() > 0 {
 		return exitUsage
@@ -101,6 +105,10 @@ func (c *cli) runDrill(ctx context.Context, f drillFlags) error {
 	defer pr.Close()
 	ev.Ready = func(ctx context.Context) (string, error) { return "", steady(ctx, pr, f.timeout, f.pause) }
 	cfg := drill.Config{Prober: pr, Interval: f.interval, Timeout: f.timeout, N: f.n, Lead: f.lead, Settle: f.settle, Log: c.stdout}
+	if f.streams > 0 {
+		ev = drill.WithStreams(ev, v, drill.StreamsConfig{Target: t, N: f.streams, Gap: f.streamGap},
+			func(r drill.StreamsReport) { fmt.Fprintln(c.stdout, "  "+r.Line()) })
+	}
 	if f.dev != "" {
 		if cfg.GARP, err = drill.WatchGARP(v, f.dev, t.Addr.Addr()); err != nil {
 			return err
