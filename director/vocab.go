@@ -104,6 +104,10 @@ func vocabStruct(v reflect.Value) any {
 		if fv.IsZero() && (!tagged || strings.Contains(opts, "omit") || fv.Type() == timeType) && fv.Kind() != reflect.Slice {
 			continue // unset; a zero time is no time, never 0001-01-01
 		}
+		if name == "auth_pass" && !fv.IsZero() {
+			out[name] = "(set, not shown)" // dumps go to logs
+			continue
+		}
 		out[name] = vocab(fv)
 	}
 	return out
