@@ -26,14 +26,31 @@
 //     namespace) and one framing of our own for every IPVS request: the
 //     service and destination dumps, single writes, the batched writes of a
 //     pass (WriteOps: up to 256 requests per system call, each error answer
-//     matched to its request by sequence number) and the connection
-//     timeouts. The encoder and decoder (genl.go) are pure and
+//     matched to its request by sequence number), the connection
+//     timeouts and the sync daemons. The encoder and decoder (genl.go) are pure and
 //     portable; they read back what ipvsadm shows, the persistence engine
 //     and 64-bit counters included. github.com/moby/ipvs is not used: it
 //     drops the persistence engine, cannot batch, and would be a second
 //     socket with its own sequence numbers. Destinations are read with one
 //     request per service: IPVS has no dump of all destinations. Tunnel
 //     types other than ipip (GUE, GRE) are not modelled.
+//   - Connection sync (syncd.go, syncrec.go): SyncReconciler keeps the
+//     kernel's sync daemons (IPVS_CMD_NEW/DEL/GET_DAEMON) as desired and
+//     restarts one stopped behind its back. havsd asks for both daemons,
+//     master and backup, on every director whatever its VRRP state, where
+//     keepalived runs the master daemon on the VRRP master and the backup
+//     daemon elsewhere. Both at once means nothing is restarted at a
+//     failover or handover: stopping a master daemon discards the sync
+//     messages it has queued, and a backup daemon being restarted misses
+//     what arrives meanwhile, both exactly when the connections matter;
+//     after a fail-back the old master already holds what the other
+//     synced while it was master. The kernel turns multicast loopback off
+//     on the master's socket, so a director never hears itself, and a
+//     backup director forwards nothing, so its master daemon sends
+//     nothing. A keepalived peer interoperates either way (same defaults:
+//     group 224.0.0.81, port 8848, TTL 1, sync id = VRID). The daemons are
+//     per network namespace, like the table. What sync does not carry:
+//     the conntrack state of full-NAT's SNAT half.
 //
 // Subpackages: lvstest (fake table, call counting), nft (the packet-filter
 // rules havsd owns), sysctl (what a forwarding mode needs), realserver (the

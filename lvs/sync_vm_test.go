@@ -1,0 +1,555 @@
+//go:build linux
+
+package lvs_test
+
+// Connection synchronisation between two directors, each a network
+// namespace with its own IPVS table and sync daemons (IPVS is per network
+// namespace, sync daemons included), on one bridge with a client and a DR
+// real server. The failover is done by hand at the kernel level (the old
+// director's link goes down, the VIP moves, the client learns the new MAC as
+// a gratuitous ARP would tell it), so these tests prove what the kernel's
+// sync carries, not VRRP.
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/havsd/havsd/lvs"
+	"github.com/havsd/havsd/netlab"
+)
+
+const (
+	syncVIP    = "10.77.0.50"
+	syncPort   = 7000
+	syncRS     = "10.77.0.100"
+	syncID     = 51
+	syncPrefix = "lvsy-"
+)
+
+// syncLab is the two-director lab of the sync tests.
+type syncLab struct {
+	t      *testing.T
+	topo   *netlab.Topology
+	tables map[string]*lvs.IPVS // "da", "db"
+}
+
+func newSyncLab(t *testing.T, persistent bool) *syncLab {
+	t.Helper()
+	vmTable(t) // skips outside the VM
+	ctx := context.Background()
+	link := func(addr string) []netlab.Link {
+		return []netlab.Link{{Net: "lan", Dev: "eth0", Addrs: []string{addr + "/24"}}}
+	}
+	spec := netlab.Spec{Prefix: syncPrefix, StateDir: t.TempDir(), Nets: []string{"lan"}, Nodes: []netlab.Node{
+		{Name: "cl", Links: []netlab.Link{{Net: "lan", Dev: "eth0", Addrs: []string{"10.77.0.10/24", "10.77.0.11/24"}}}},
+		{Name: "da", Links: link("10.77.0.1")},
+		{Name: "db", Links: link("10.77.0.2")},
+		{Name: "rs", Links: link(syncRS), LoAddrs: []string{syncVIP + "/32"}, Sysctls: map[string]string{
+			"net.ipv4.conf.all.arp_ignore": "1", "net.ipv4.conf.all.arp_announce": "2"}},
+	}}
+	topo, err := netlab.Build(ctx, spec)
+	if err != nil {
+		t.Fatalf("building the sync lab: %v", err)
+	}
+	t.Cleanup(func() { topo.Close() })
+	l := &syncLab{t: t, topo: topo, tables: map[string]*lvs.IPVS{}}
+	svc := lvs.Service{Key: lvs.ServiceKey{Family: lvs.IPv4, Proto: lvs.TCP, Addr: netip.MustParseAddr(syncVIP), Port: syncPort},
+		Scheduler: "wlc", Destinations: []lvs.Destination{{Addr: netip.MustParseAddr(syncRS), Port: syncPort, Weight: 1, Forward: lvs.Route}}}
+	udp := svc
+	udp.Key.Proto = lvs.UDP
+	if persistent {
+		svc.Timeout = 300 * time.Second
+	}
+	for _, n := range []string{"da", "db"} {
+		tbl, err := lvs.OpenIPVS("/run/netns/" + topo.NS(n))
+		if err != nil {
+			t.Fatalf("IPVS in %s: %v", n, err)
+		}
+		t.Cleanup(func() { tbl.Close() })
+		l.tables[n] = tbl
+		r := lvs.NewReconciler(tbl, lvs.ReconcilerOptions{})
+		r.SetDesired(lvs.Desired{Services: []lvs.Service{svc, udp}}) // warm standby: both programmed
+		if _, err := r.Reconcile(ctx); err != nil {
+			t.Fatalf("programming %s: %v", n, err)
+		}
+	}
+	l.ip("da", "addr", "add", syncVIP+"/32", "dev", "eth0")
+	l.echoServer()
+	return l
+}
+
+func (l *syncLab) ip(node string, args ...string) {
+	l.t.Helper()
+	if err := l.topo.IP(context.Background(), node, args...); err != nil {
+		l.t.Fatal(err)
+	}
+}
+
+func (l *syncLab) exec(node string, argv ...string) string {
+	l.t.Helper()
+	out, err := l.topo.Exec(context.Background(), node, argv...)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	return string(out)
+}
+
+// ourDaemons starts both sync daemons in node through a SyncReconciler, as
+// havsd does, and returns it.
+func (l *syncLab) ourDaemons(node string) *lvs.SyncReconciler {
+	l.t.Helper()
+	r := lvs.NewSyncReconciler(l.tables[node], lvs.SyncOptions{})
+	r.SetDesired([]lvs.SyncDaemon{
+		{Role: lvs.SyncMaster, Interface: "eth0", SyncID: syncID},
+		{Role: lvs.SyncBackup, Interface: "eth0", SyncID: syncID},
+	})
+	if _, err := r.Reconcile(context.Background()); err != nil {
+		l.t.Fatalf("starting sync daemons in %s: %v", node, err)
+	}
+	return r
+}
+
+// conns counts the connection entries of node's IPVS table to the VIP's
+// port, and the persistence templates.
+func (l *syncLab) conns(node string) (conns, templates int) {
+	out := l.exec(node, "ipvsadm", "-Lnc")
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 || !strings.HasPrefix(f[4], syncVIP+":") {
+			continue
+		}
+		if f[2] == "NONE" || strings.HasSuffix(f[3], ":0") { // a persistence template
+			templates++
+		} else {
+			conns++
+		}
+	}
+	return conns, templates
+}
+
+// failover moves the VIP from da to db as a crash with the link down
+// would: da drops off the LAN, db takes the address, the client learns
+// db's MAC (what the new master's gratuitous ARP does).
+func (l *syncLab) failover() {
+	l.t.Helper()
+	l.ip("da", "link", "set", "eth0", "down")
+	l.ip("db", "addr", "add", syncVIP+"/32", "dev", "eth0")
+	var mac string
+	if err := l.topo.Do("db", func() error {
+		ifc, err := net.InterfaceByName("eth0")
+		if err == nil {
+			mac = ifc.HardwareAddr.String()
+		}
+		return err
+	}); err != nil {
+		l.t.Fatal(err)
+	}
+	l.ip("cl", "neigh", "replace", syncVIP, "lladdr", mac, "dev", "eth0", "nud", "reachable")
+}
+
+// echoServer answers every connection to the real server's port with what
+// it reads.
+func (l *syncLab) echoServer() {
+	var ln net.Listener
+	if err := l.topo.Do("rs", func() (err error) {
+		ln, err = net.Listen("tcp4", fmt.Sprintf(":%d", syncPort))
+		return err
+	}); err != nil {
+		l.t.Fatal(err)
+	}
+	l.t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); io.Copy(c, c) }()
+		}
+	}()
+}
+
+// stream is one long-lived connection exchanging an 8-byte message every
+// gap; it records its longest stall and how it ended.
+type stream struct {
+	c        net.Conn
+	msgs     atomic.Int64
+	done     atomic.Bool
+	maxStall time.Duration // read after done
+	err      error         // read after done
+}
+
+// openStreams dials n connections through the VIP from the client and
+// runs them until ctx is done.
+func (l *syncLab) openStreams(ctx context.Context, n int, gap time.Duration) ([]*stream, *sync.WaitGroup) {
+	l.t.Helper()
+	ss := make([]*stream, n)
+	if err := l.topo.Do("cl", func() error {
+		for i := range ss {
+			c, err := net.DialTimeout("tcp4", fmt.Sprintf("%s:%d", syncVIP, syncPort), 5*time.Second)
+			if err != nil {
+				return err
+			}
+			ss[i] = &stream{c: c}
+		}
+		return nil
+	}); err != nil {
+		l.t.Fatalf("opening streams: %v", err)
+	}
+	var wg sync.WaitGroup
+	for _, s := range ss {
+		l.t.Cleanup(func() { s.c.Close() })
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.run(ctx, gap)
+		}()
+	}
+	return ss, &wg
+}
+
+func (s *stream) run(ctx context.Context, gap time.Duration) {
+	defer s.done.Store(true)
+	var out, in [8]byte
+	last := time.Now()
+	for seq := uint64(1); ctx.Err() == nil; seq++ {
+		binary.BigEndian.PutUint64(out[:], seq)
+		s.c.SetDeadline(time.Now().Add(20 * time.Second))
+		if _, err := s.c.Write(out[:]); err != nil {
+			s.err = err
+			return
+		}
+		if _, err := io.ReadFull(s.c, in[:]); err != nil {
+			s.err = err
+			return
+		}
+		if in != out {
+			s.err = fmt.Errorf("echo %x for %x", in, out)
+			return
+		}
+		now := time.Now()
+		s.maxStall = max(s.maxStall, now.Sub(last))
+		last = now
+		s.msgs.Add(1)
+		select {
+		case <-ctx.Done():
+		case <-time.After(gap):
+		}
+	}
+}
+
+// TestVMSyncStreamsSurviveFailover: 20 long-lived streams through da; with
+// both directors running both sync daemons, db lists the connections before
+// the failover and every stream continues through db after it.
+func TestVMSyncStreamsSurviveFailover(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		sync       bool
+		persistent bool
+	}{
+		{"with ipvs_sync", true, false},
+		{"with ipvs_sync, persistent service", true, true},
+		{"without ipvs_sync the streams break", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newSyncLab(t, tc.persistent)
+			if tc.sync {
+				l.ourDaemons("da")
+				l.ourDaemons("db")
+			}
+			const n = 20
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			ss, wg := l.openStreams(ctx, n, 10*time.Millisecond)
+			if tc.sync {
+				waitFor(t, "db to list the 20 synced connections", func() bool { c, _ := l.conns("db"); return c >= n })
+				if c, tpl := l.conns("db"); tc.persistent && tpl == 0 {
+					t.Errorf("db lists %d connections but no persistence template:\n%s", c, l.exec("db", "ipvsadm", "-Lnc"))
+				}
+			} else if c, _ := l.conns("db"); c != 0 || strings.Contains(l.exec("db", "ipvsadm", "-L", "--daemon"), "sync daemon") {
+				t.Fatalf("db lists %d connections or runs a sync daemon without ipvs_sync", c)
+			}
+			before := make([]int64, n)
+			for i, s := range ss {
+				before[i] = s.msgs.Load()
+			}
+			failedAt := time.Now()
+			l.failover()
+			// Each stream either exchanges 20 more messages through db or
+			// ends; a stream stalled past its 20 s deadline ends too.
+			deadline := time.Now().Add(45 * time.Second)
+			for i := 0; i < n && time.Now().Before(deadline); {
+				if ss[i].done.Load() || ss[i].msgs.Load() >= before[i]+20 {
+					i++
+					continue
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			cancel()
+			wg.Wait()
+			survived, worst := 0, time.Duration(0)
+			for _, s := range ss {
+				if s.err == nil {
+					survived++
+				}
+				worst = max(worst, s.maxStall)
+			}
+			t.Logf("%s: established connections survived: %d/%d; longest stall %v (failover at %s)",
+				tc.name, survived, n, worst.Round(time.Millisecond), failedAt.Format("15:04:05.000"))
+			fmt.Printf("BENCH sync failover %s: established connections survived: %d/%d; longest stall %v\n", tc.name, survived, n, worst.Round(time.Millisecond))
+			if tc.sync {
+				if survived != n {
+					for i, s := range ss {
+						if s.err != nil {
+							t.Errorf("stream %d broke after %d messages: %v", i, s.msgs.Load(), s.err)
+						}
+					}
+				}
+				if c, _ := l.conns("db"); c < n {
+					t.Errorf("after the failover db lists %d connections", c)
+				}
+				return
+			}
+			if survived != 0 {
+				t.Errorf("without sync %d of %d streams survived; they should all be reset by db", survived, n)
+			}
+			for i, s := range ss {
+				if s.err != nil && !errors.Is(s.err, os.ErrDeadlineExceeded) && !strings.Contains(s.err.Error(), "reset") {
+					t.Logf("stream %d ended with %v", i, s.err)
+				}
+			}
+		})
+	}
+}
+
+// TestVMSyncInterop: a daemon started by havsd's code and one started by
+// ipvsadm --start-daemon with keepalived's defaults (group 224.0.0.81,
+// port 8848, ttl 1, sync id given) exchange connections, both ways.
+func TestVMSyncInterop(t *testing.T) {
+	t.Run("havsd master to ipvsadm backup", func(t *testing.T) {
+		l := newSyncLab(t, false)
+		l.ourDaemons("da")
+		l.exec("db", "ipvsadm", "--start-daemon", "backup", "--mcast-interface", "eth0", "--syncid", fmt.Sprint(syncID))
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		l.openStreams(ctx, 5, 10*time.Millisecond)
+		waitFor(t, "db (ipvsadm's backup daemon) to list the connections", func() bool { c, _ := l.conns("db"); return c >= 5 })
+	})
+	t.Run("ipvsadm master to havsd backup", func(t *testing.T) {
+		l := newSyncLab(t, false)
+		l.ourDaemons("db")
+		l.exec("da", "ipvsadm", "--start-daemon", "master", "--mcast-interface", "eth0", "--syncid", fmt.Sprint(syncID))
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		l.openStreams(ctx, 5, 10*time.Millisecond)
+		waitFor(t, "db (havsd's backup daemon) to list the connections", func() bool { c, _ := l.conns("db"); return c >= 5 })
+		if got := l.exec("db", "ipvsadm", "-L", "--daemon"); !strings.Contains(got, "master sync daemon (mcast=eth0, syncid=51") ||
+			!strings.Contains(got, "backup sync daemon (mcast=eth0, syncid=51") {
+			t.Errorf("ipvsadm -L --daemon in db:\n%s", got)
+		}
+	})
+}
+
+// TestVMSyncDaemonRepaired: a daemon stopped behind our back is started
+// again by the next pass and counted; an unchanged desired set writes
+// nothing.
+func TestVMSyncDaemonRepaired(t *testing.T) {
+	l := newSyncLab(t, false)
+	r := l.ourDaemons("da")
+	l.exec("da", "ipvsadm", "--stop-daemon", "master")
+	if got := l.exec("da", "ipvsadm", "-L", "--daemon"); strings.Contains(got, "master sync daemon") {
+		t.Fatalf("ipvsadm --stop-daemon master left:\n%s", got)
+	}
+	steps, err := r.Reconcile(context.Background())
+	if err != nil || len(steps) != 1 || !steps[0].Start {
+		t.Fatalf("repair pass: %v, %v", steps, err)
+	}
+	if st := r.Status(); st.Restarts != 1 || len(st.Running) != 2 {
+		t.Errorf("status after repair %+v", st)
+	}
+	if got := l.exec("da", "ipvsadm", "-L", "--daemon"); !strings.Contains(got, "master sync daemon (mcast=eth0, syncid=51") {
+		t.Errorf("not repaired:\n%s", got)
+	}
+	if steps, err := r.Reconcile(context.Background()); err != nil || len(steps) != 0 {
+		t.Errorf("a pass with nothing to do: %v, %v", steps, err)
+	}
+}
+
+var syncConns = flag.Int("sync-conns", 100000, "connections in TestVMSyncBench")
+
+// TestVMSyncBench prints how long the backup takes to list N connections
+// the master created, and the sync traffic that took, for daemons started
+// by havsd's code and by ipvsadm --start-daemon in the same boot. Each side
+// gets a fresh lab (fresh IPVS tables). The connections are UDP flows from
+// distinct source ports, one packet each, with sync_threshold set to 1 so
+// that the first packet syncs (the default 3 would need three). Skipped
+// with -short.
+func TestVMSyncBench(t *testing.T) {
+	vmTable(t)
+	if testing.Short() {
+		t.Skip("benchmark: skipped with -short")
+	}
+	n := *syncConns
+	type figures struct {
+		listed     int
+		took       time.Duration
+		pkts, byts uint64
+	}
+	run := func(name string, start func(l *syncLab)) figures {
+		var f figures
+		t.Run(name, func(t *testing.T) {
+			l := newSyncLab(t, false)
+			for _, node := range []string{"da", "db"} {
+				if err := l.topo.Sysctl(context.Background(), node, "net.ipv4.vs.sync_threshold", "1 50"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			start(l)
+			pkts0, bytes0 := l.rx("db")
+			t0 := time.Now()
+			l.udpFlows(n)
+			// da's service counter says how many flows it scheduled (some
+			// datagrams may be lost on the emulated LAN); it is settled when
+			// it stops moving.
+			var have int
+			waitForLong(t, 120*time.Second, "da to schedule the flows", func() bool {
+				c := l.scheduled("da")
+				settled := c == have && c > 0
+				have = c
+				return settled
+			})
+			waitForLong(t, 300*time.Second, "db to list every flow da holds", func() bool { return l.procConns("db") >= have })
+			f.took = time.Since(t0)
+			f.listed = have
+			pkts1, bytes1 := l.rx("db")
+			f.pkts, f.byts = pkts1-pkts0, bytes1-bytes0
+			line := fmt.Sprintf("sync of %d connections, daemons started by %s: backup lists them all %v after the first packet; %d sync packets, %d bytes on the backup's link (%.1f connections/packet)",
+				f.listed, name, f.took.Round(time.Millisecond), f.pkts, f.byts, float64(f.listed)/float64(max(f.pkts, 1)))
+			fmt.Println("BENCH " + line)
+			t.Log(line)
+		})
+		return f
+	}
+	ours := run("havsd", func(l *syncLab) { l.ourDaemons("da"); l.ourDaemons("db") })
+	theirs := run("ipvsadm", func(l *syncLab) {
+		l.exec("da", "ipvsadm", "--start-daemon", "master", "--mcast-interface", "eth0", "--syncid", fmt.Sprint(syncID))
+		l.exec("db", "ipvsadm", "--start-daemon", "backup", "--mcast-interface", "eth0", "--syncid", fmt.Sprint(syncID))
+	})
+	if theirs.took > 0 && theirs.pkts > 0 {
+		fmt.Printf("BENCH sync of %d connections: havsd/ipvsadm time %.2fx, packets %.2fx, bytes %.2fx\n", n,
+			float64(ours.took)/float64(theirs.took), float64(ours.pkts)/float64(theirs.pkts), float64(ours.byts)/float64(theirs.byts))
+	}
+}
+
+func waitForLong(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// scheduled returns the connections node's UDP service has scheduled.
+func (l *syncLab) scheduled(node string) int {
+	l.t.Helper()
+	k := lvs.ServiceKey{Family: lvs.IPv4, Proto: lvs.UDP, Addr: netip.MustParseAddr(syncVIP), Port: syncPort}
+	s, ok, err := l.tables[node].Service(k)
+	if err != nil || !ok {
+		l.t.Fatalf("reading %s in %s: %v (found %v)", k, node, err, ok)
+	}
+	return int(s.Stats.Conns)
+}
+
+// procConns counts node's IPVS connection entries (/proc/net/ip_vs_conn of
+// its namespace, header excluded).
+func (l *syncLab) procConns(node string) int {
+	l.t.Helper()
+	var n int
+	if err := l.topo.Do(node, func() error {
+		b, err := os.ReadFile("/proc/thread-self/net/ip_vs_conn")
+		n = bytes.Count(b, []byte{'\n'}) - 1
+		return err
+	}); err != nil {
+		l.t.Fatal(err)
+	}
+	return n
+}
+
+// rx returns the packets and bytes node's eth0 has received.
+func (l *syncLab) rx(node string) (pkts, byts uint64) {
+	l.t.Helper()
+	var links []struct {
+		Stats struct {
+			RX struct{ Bytes, Packets uint64 } `json:"rx"`
+		} `json:"stats64"`
+	}
+	out := l.exec(node, "ip", "-s", "-j", "link", "show", "eth0")
+	if err := json.Unmarshal([]byte(out), &links); err != nil || len(links) != 1 {
+		l.t.Fatalf("ip -s -j link show eth0: %v\n%s", err, out)
+	}
+	return links[0].Stats.RX.Packets, links[0].Stats.RX.Bytes
+}
+
+// udpFlows sends one UDP datagram to the VIP's port from each of n
+// (source address, source port) pairs of the client, through a raw socket.
+func (l *syncLab) udpFlows(n int) {
+	l.t.Helper()
+	err := l.topo.Do("cl", func() error {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_RAW)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		dst := netip.MustParseAddr(syncVIP).As4()
+		to := &unix.SockaddrInet4{Addr: dst}
+		pkt := make([]byte, 20+8+4)
+		for i := range n {
+			src := [4]byte{10, 77, 0, byte(10 + i/50000)}
+			sport := uint16(10000 + i%50000)
+			pkt[0], pkt[8], pkt[9] = 0x45, 64, unix.IPPROTO_UDP // version/IHL, TTL, protocol
+			binary.BigEndian.PutUint16(pkt[2:], uint16(len(pkt)))
+			copy(pkt[12:16], src[:])
+			copy(pkt[16:20], dst[:])
+			binary.BigEndian.PutUint16(pkt[20:], sport)
+			binary.BigEndian.PutUint16(pkt[22:], syncPort)
+			binary.BigEndian.PutUint16(pkt[24:], 12) // UDP length; checksum 0: none
+			for {
+				err := unix.Sendto(fd, pkt, 0, to)
+				if err == unix.ENOBUFS || err == unix.EAGAIN {
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				if err != nil {
+					return fmt.Errorf("sending flow %d: %w", i, err)
+				}
+				break
+			}
+			if i%200 == 199 {
+				time.Sleep(10 * time.Millisecond) // about 20,000 a second: what the emulated LAN carries
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		l.t.Fatal(err)
+	}
+}
