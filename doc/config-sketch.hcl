@@ -14,6 +14,21 @@ global {
     tcp_fin = "120s"
     udp     = "300s"
   }
+  # IPVS connection sync (keepalived's lvs_sync_daemon): both the master and
+  # the backup daemon run on every director, so established connections
+  # survive a failover. Kernel defaults unless set.
+  ipvs_sync {
+    interface = "lo"       # the link sync messages use, e.g. "eth1"; warned if missing here
+    instance  = "VI_1"     # a vrrp_instance of this file
+    sync_id   = 51         # 0..255; default: the instance's virtual_router_id
+    port      = 8848       # UDP port
+    ttl       = 1          # multicast TTL
+    group     = "224.0.0.81"
+    # max_len = 1472       # largest payload; default from the interface's MTU
+    # net.ipv4.vs sysctls, set when given: sync_version (1), sync_threshold (3),
+    # sync_period (50), sync_refresh_period ("0s"), sync_retries (0),
+    # sync_qlen_max, sync_sock_size (0), sync_ports (1), sync_persist_mode (0)
+  }
 }
 
 vrrp_instance "VI_1" {
