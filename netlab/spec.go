@@ -80,30 +80,41 @@ func (s *Spec) Validate() error {
 	}
 	seen := map[string]bool{SwitchNode: true}
 	for _, n := range s.Nodes {
-		if seen[n.Name] || n.Name == "" {
-			return fmt.Errorf("topology: duplicate or empty node name %q", n.Name)
+		if seen[n.Name] {
+			return fmt.Errorf("topology: duplicate node name %q", n.Name)
 		}
 		seen[n.Name] = true
-		if ns := s.NS(n.Name); len(ns) > maxName {
-			return fmt.Errorf("topology: namespace name %q longer than %d", ns, maxName)
+		if err := s.validateNode(n, nets); err != nil {
+			return err
 		}
-		for _, l := range n.Links {
-			if !nets[l.Net] {
-				return fmt.Errorf("topology: node %s: unknown bridge %q", n.Name, l.Net)
-			}
-			if l.Dev == "" || len(l.Dev) > maxName || len(swDev(n.Name, l.Dev)) > maxName {
-				return fmt.Errorf("topology: node %s: device name %q too long or empty", n.Name, l.Dev)
-			}
-			for _, a := range l.Addrs {
-				if _, err := netip.ParsePrefix(a); err != nil {
-					return fmt.Errorf("topology: node %s: %w", n.Name, err)
-				}
-			}
+	}
+	return nil
+}
+
+// validateNode checks one node against the spec's prefix and bridges.
+func (s *Spec) validateNode(n Node, nets map[string]bool) error {
+	if n.Name == "" || n.Name == SwitchNode {
+		return fmt.Errorf("topology: bad node name %q", n.Name)
+	}
+	if ns := s.NS(n.Name); len(ns) > maxName {
+		return fmt.Errorf("topology: namespace name %q longer than %d", ns, maxName)
+	}
+	for _, l := range n.Links {
+		if !nets[l.Net] {
+			return fmt.Errorf("topology: node %s: unknown bridge %q", n.Name, l.Net)
 		}
-		for _, a := range n.LoAddrs {
+		if l.Dev == "" || len(l.Dev) > maxName || len(swDev(n.Name, l.Dev)) > maxName {
+			return fmt.Errorf("topology: node %s: device name %q too long or empty", n.Name, l.Dev)
+		}
+		for _, a := range l.Addrs {
 			if _, err := netip.ParsePrefix(a); err != nil {
 				return fmt.Errorf("topology: node %s: %w", n.Name, err)
 			}
+		}
+	}
+	for _, a := range n.LoAddrs {
+		if _, err := netip.ParsePrefix(a); err != nil {
+			return fmt.Errorf("topology: node %s: %w", n.Name, err)
 		}
 	}
 	return nil

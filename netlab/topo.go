@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -131,6 +132,26 @@ func (t *Topology) addNode(ctx context.Context, n Node) error {
 	}
 	return nil
 }
+
+// AddNode adds a node to a built topology, as Build adds those of its Spec.
+func (t *Topology) AddNode(ctx context.Context, n Node) error {
+	nets := make(map[string]bool, len(t.Spec.Nets))
+	for _, br := range t.Spec.Nets {
+		nets[br] = true
+	}
+	if slices.ContainsFunc(t.Spec.Nodes, func(o Node) bool { return o.Name == n.Name }) {
+		return fmt.Errorf("topology: duplicate node name %q", n.Name)
+	}
+	if err := t.Spec.validateNode(n, nets); err != nil {
+		return err
+	}
+	t.Spec.Nodes = append(t.Spec.Nodes, n)
+	return t.addNode(ctx, n)
+}
+
+// Port returns the name of the switch-side end of a node's link dev (in the
+// switch node): setting it down cuts the node off that bridge.
+func (t *Topology) Port(node, dev string) string { return swDev(node, dev) }
 
 // NS returns the namespace name of a node.
 func (t *Topology) NS(node string) string { return t.Spec.NS(node) }

@@ -9,16 +9,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netns"
-
+	"github.com/havsd/havsd/netlab"
 	"github.com/havsd/havsd/test/need"
+	"github.com/havsd/havsd/test/poll"
 )
 
 // Require skips the test unless it runs as root with the given binaries;
@@ -43,12 +41,13 @@ func pkgOf(bin string) string {
 	return bin
 }
 
-// Lab is a bridge (br0 in its own namespace) and the nodes on it.
+// Lab is a bridge (br0 in the switch namespace) and the nodes on it, a
+// netlab topology built node by node.
 type Lab struct {
 	t      *testing.T
 	ID     string
 	Bridge string // namespace of the bridge
-	n      int
+	topo   *netlab.Topology
 }
 
 // Node is a namespace with an eth0 plugged into the lab's bridge.
@@ -66,25 +65,17 @@ func NewLab(t *testing.T) *Lab {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	l := &Lab{t: t, ID: hex.EncodeToString(b)}
-	l.Bridge = l.nsName("br")
-	l.addNS(l.Bridge)
-	l.MustIP(l.Bridge, "link", "add", "br0", "type", "bridge", "forward_delay", "0")
-	l.MustIP(l.Bridge, "link", "set", "br0", "up")
-	return l
-}
-
-func (l *Lab) nsName(s string) string { return "hv-vr-" + l.ID + "-" + s }
-
-func (l *Lab) addNS(name string) {
-	l.t.Helper()
-	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		l.t.Fatalf("ip netns add %s: %v: %s", name, err, out)
+	topo, err := netlab.Build(context.Background(), netlab.Spec{Prefix: "vr" + l.ID + "-", StateDir: t.TempDir(), Nets: []string{"br0"}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	l.t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-			l.t.Logf("ip netns del %s: %v: %s", name, err, out)
+	t.Cleanup(func() {
+		if err := topo.Close(); err != nil {
+			t.Logf("removing the lab: %v", err)
 		}
 	})
+	l.topo, l.Bridge = topo, topo.NS(netlab.SwitchNode)
+	return l
 }
 
 // IP runs `ip -n NS args...`.
@@ -106,23 +97,21 @@ func (l *Lab) MustIP(ns string, args ...string) string {
 	return out
 }
 
-// AddNode creates a namespace with eth0 (address cidr, IPv6 DAD off) on the bridge.
+// AddNode creates a namespace with eth0 (address cidr, IPv6 DAD off) on the
+// bridge. name is at most 6 characters.
 func (l *Lab) AddNode(name, cidr string) *Node {
 	l.t.Helper()
-	l.n++
-	n := &Node{lab: l, Name: name, NS: l.nsName(name), Port: fmt.Sprintf("p%d", l.n), Addr: cidr}
-	l.addNS(n.NS)
-	l.MustIP(l.Bridge, "link", "add", n.Port, "type", "veth", "peer", "name", "eth0", "netns", n.NS)
-	l.MustIP(l.Bridge, "link", "set", n.Port, "master", "br0", "up")
-	_ = n.Sysctl("net/ipv6/conf/eth0/accept_dad", "0")
-	_ = n.Sysctl("net/ipv6/conf/all/accept_dad", "0")
-	_ = n.Sysctl("net/ipv6/conf/default/accept_dad", "0")
-	l.MustIP(n.NS, "link", "set", "lo", "up")
-	l.MustIP(n.NS, "link", "set", "eth0", "up")
+	link := netlab.Link{Net: "br0", Dev: "eth0"}
 	if cidr != "" {
-		l.MustIP(n.NS, "addr", "add", cidr, "dev", "eth0")
+		link.Addrs = []string{cidr}
 	}
-	return n
+	err := l.topo.AddNode(context.Background(), netlab.Node{Name: name, Links: []netlab.Link{link}, Sysctls: map[string]string{
+		"net.ipv6.conf.eth0.accept_dad": "0", "net.ipv6.conf.all.accept_dad": "0", "net.ipv6.conf.default.accept_dad": "0",
+	}})
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	return &Node{lab: l, Name: name, NS: l.topo.NS(name), Port: l.topo.Port(name, "eth0"), Addr: cidr}
 }
 
 // SetPort sets the node's bridge port up or down (cutting it off the lab).
@@ -140,30 +129,12 @@ func (n *Node) Exec(ctx context.Context, name string, args ...string) *exec.Cmd 
 	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", n.NS, name}, args...)...)
 }
 
-// Do runs f with the calling goroutine's thread inside the node's namespace.
-func (n *Node) Do(f func() error) error {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		return err
-	}
-	defer orig.Close()
-	h, err := netns.GetFromName(n.NS)
-	if err != nil {
-		return err
-	}
-	defer h.Close()
-	if err := netns.Set(h); err != nil {
-		return err
-	}
-	defer func() { _ = netns.Set(orig) }()
-	return f()
-}
+// Do runs f on a thread inside the node's namespace.
+func (n *Node) Do(f func() error) error { return netlab.InNS(n.NS, f) }
 
-// Sysctl writes a value under /proc/sys from inside the namespace.
+// Sysctl writes a value under /proc/sys ("net/ipv4/...") inside the namespace.
 func (n *Node) Sysctl(key, value string) error {
-	return n.Do(func() error { return os.WriteFile("/proc/sys/"+key, []byte(value), 0o644) })
+	return n.lab.topo.Sysctl(context.Background(), n.Name, key, value)
 }
 
 // HasAddr reports whether eth0 holds addr (no prefix).
@@ -199,16 +170,11 @@ func (n *Node) Dial(addr string, timeout time.Duration) (string, error) {
 	return line, err
 }
 
-// WaitFor polls cond every 5 ms until it holds or timeout passes, and
-// returns how long it took.
+// WaitFor polls cond until it holds or timeout passes, and returns how
+// long it took.
 func WaitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) time.Duration {
 	t.Helper()
 	start := time.Now()
-	for !cond() {
-		if time.Since(start) > timeout {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Until(t, timeout, what, cond)
 	return time.Since(start)
 }
