@@ -68,6 +68,7 @@ func (d *Director) serviceStatus(vs *conf.VirtualService, observed map[lvs.Servi
 	if programmed {
 		ss.Conns, ss.PacketsIn, ss.PacketsOut = obs.Stats.Conns, obs.Stats.PacketsIn, obs.Stats.PacketsOut
 		ss.BytesIn, ss.BytesOut = obs.Stats.BytesIn, obs.Stats.BytesOut
+		ss.Rates = ratesOf(obs.Stats)
 	}
 	real := func(rs conf.RealServer, sorry, draining bool) RealStatus {
 		r := RealStatus{
@@ -93,7 +94,9 @@ func (d *Director) serviceStatus(vs *conf.VirtualService, observed map[lvs.Servi
 			o := obs.Destinations[i]
 			r.KernelWeight = o.Weight
 			r.ActiveConns, r.InactiveConns = o.ActiveConns, o.InactiveConns
-			r.Conns, r.BytesIn, r.BytesOut = o.Stats.Conns, o.Stats.BytesIn, o.Stats.BytesOut
+			r.Conns, r.PacketsIn, r.PacketsOut = o.Stats.Conns, o.Stats.PacketsIn, o.Stats.PacketsOut
+			r.BytesIn, r.BytesOut = o.Stats.BytesIn, o.Stats.BytesOut
+			r.Rates = ratesOf(o.Stats)
 		}
 		return r
 	}
@@ -162,4 +165,9 @@ func (d *Director) Dump(ctx context.Context) (DumpState, error) {
 		}
 	})
 	return ds, err
+}
+
+// ratesOf takes the kernel's rate estimates from IPVS counters.
+func ratesOf(s lvs.Stats) Rates {
+	return Rates{Conns: s.CPS, PacketsIn: s.PPSIn, PacketsOut: s.PPSOut, BytesIn: s.BPSIn, BytesOut: s.BPSOut}
 }

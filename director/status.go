@@ -95,7 +95,18 @@ type ServiceStatus struct {
 	PacketsOut  uint64       `json:"packets_out"`
 	BytesIn     uint64       `json:"bytes_in"`
 	BytesOut    uint64       `json:"bytes_out"`
+	Rates       Rates        `json:"rates"`
 	Reals       []RealStatus `json:"reals"`
+}
+
+// Rates are the kernel's per-second estimates for a service or a real
+// server (what ipvsadm -Ln --rate prints), averaged by IPVS over a few seconds.
+type Rates struct {
+	Conns      uint64 `json:"conns"`       // connections per second
+	PacketsIn  uint64 `json:"packets_in"`  // packets per second from clients
+	PacketsOut uint64 `json:"packets_out"` // packets per second to clients
+	BytesIn    uint64 `json:"bytes_in"`    // bytes per second from clients
+	BytesOut   uint64 `json:"bytes_out"`   // bytes per second to clients
 }
 
 // RealStatus is one real server.
@@ -111,8 +122,11 @@ type RealStatus struct {
 	ActiveConns   int    `json:"active_conns"`
 	InactiveConns int    `json:"inactive_conns"`
 	Conns         uint64 `json:"conns"`
+	PacketsIn     uint64 `json:"packets_in"`
+	PacketsOut    uint64 `json:"packets_out"`
 	BytesIn       uint64 `json:"bytes_in"`
 	BytesOut      uint64 `json:"bytes_out"`
+	Rates         Rates  `json:"rates"`
 }
 
 // IPVSStatus summarises the reconciler.
