@@ -82,12 +82,18 @@ func (c *cli) call(ctx context.Context, path string, req control.Request, timeou
 }
 
 func (c *cli) status(ctx context.Context, args []string) int {
-	var asJSON *bool
+	var asJSON, watch *bool
+	var every *time.Duration
 	_, p, code := c.clientFlags("status", args, 0, func(fs *flag.FlagSet) {
 		asJSON = fs.Bool("json", false, "print the status as JSON (stable, documented in README)")
+		watch = fs.Bool("watch", false, "refresh every -interval with rates, like watch ipvsadm -Ln --rate (with -json: one object per line)")
+		every = fs.Duration("interval", 2*time.Second, "refresh `interval` of -watch")
 	})
 	if code != exitOK {
 		return code
+	}
+	if *watch {
+		return c.statusWatch(ctx, p, *every, *asJSON)
 	}
 	res, ok := c.call(ctx, p, control.Request{Command: "status"}, 10*time.Second)
 	if !ok {

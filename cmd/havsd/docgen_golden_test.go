@@ -115,7 +115,7 @@ func TestBashCompletion(t *testing.T) {
 		{"havsd che", "check"},
 		{"havsd run -log-f", "-log-format"},
 		{"havsd status -js", "-json"},
-		{"havsd status -json ''", "-f -json -s"},
+		{"havsd status -json ''", "-f -interval -json -s -watch"},
 		{"havsd check -f ../../doc/config-sk", "../../doc/config-sketch.hcl"},
 	} {
 		t.Run(tc.words, func(t *testing.T) {

@@ -11,7 +11,7 @@ _havsd() {
 	check) flags="-f -from -q -router-id" files="-f" dirs="" ;;
 	export) flags="-f" files="-f" dirs="" ;;
 	import) flags="-from -o -router-id" files="-o" dirs="" ;;
-	status) flags="-f -json -s" files="-f -s" dirs="" ;;
+	status) flags="-f -interval -json -s -watch" files="-f -s" dirs="" ;;
 	reload) flags="-f -s" files="-f -s" dirs="" ;;
 	handover) flags="-f -s" files="-f -s" dirs="" ;;
 	resume) flags="-f -s" files="-f -s" dirs="" ;;
