@@ -5,12 +5,14 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/havsd/havsd/checks"
 	"github.com/havsd/havsd/director"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -38,7 +40,7 @@ func New(snap Snapshot) *Metrics {
 		}, []string{"kind"}),
 		checkResults: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "havsd_checks_total",
-			Help: "Health checks run, by kind and outcome (success, failure).",
+			Help: "Health checks run, by kind and outcome (success, failure, timeout: a failure by timing out).",
 		}, []string{"kind", "outcome"}),
 	}
 	m.reg.MustRegister(m.checkLatency, m.checkResults, &collector{snap: snap},
@@ -50,7 +52,10 @@ func New(snap Snapshot) *Metrics {
 func (m *Metrics) ObserveCheck(kind string, latency time.Duration, err error) {
 	m.checkLatency.WithLabelValues(kind).Observe(latency.Seconds())
 	outcome := "success"
-	if err != nil {
+	switch {
+	case errors.Is(err, checks.ErrTimeout):
+		outcome = "timeout"
+	case err != nil:
 		outcome = "failure"
 	}
 	m.checkResults.WithLabelValues(kind, outcome).Inc()
