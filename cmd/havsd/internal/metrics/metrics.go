@@ -99,6 +99,12 @@ var (
 		"VRRP adverts sent.", []string{"vrrp_instance", "vrid"}, nil)
 	descAdvertsRecv = prometheus.NewDesc("havsd_vrrp_adverts_received_total",
 		"Valid VRRP adverts received.", []string{"vrrp_instance", "vrid"}, nil)
+	descVIPsMissing = prometheus.NewDesc("havsd_vrrp_vips_missing",
+		"Virtual addresses the instance's state wants that the kernel does not have (repaired at once: non-zero while a repair fails).", []string{"vrrp_instance", "vrid"}, nil)
+	descVIPsUnexpected = prometheus.NewDesc("havsd_vrrp_vips_unexpected",
+		"Virtual addresses the kernel has that the instance's state does not want (a backup holding them).", []string{"vrrp_instance", "vrid"}, nil)
+	descPeerMismatch = prometheus.NewDesc("havsd_vrrp_peer_vip_mismatch",
+		"Peers whose adverts carry another virtual address list than this instance's.", []string{"vrrp_instance", "vrid"}, nil)
 	descDrops = prometheus.NewDesc("havsd_vrrp_drops_total",
 		"VRRP packets dropped, by reason.", []string{"vrrp_instance", "vrid", "reason"}, nil)
 	descSvcConns = prometheus.NewDesc("havsd_ipvs_service_connections_total",
@@ -140,6 +146,7 @@ type collector struct{ snap Snapshot }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descVRRPState, descVRRPPriority, descVRRPTransitions, descAdvertsSent, descAdvertsRecv,
+		descVIPsMissing, descVIPsUnexpected, descPeerMismatch,
 		descDrops, descSvcConns, descSvcPackets, descSvcBytes, descSvcProgrammed, descSvcQuorum, descRealWeight, descRealConfigured,
 		descRealHealth, descRealActive, descRealInactive, descRealConns, descRealBytes, descReconciles, descReconOps, descReconErrs,
 		descIPVSAvail, descReloadOK, descReloadTime, descReloads} {
@@ -173,6 +180,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descVRRPTransitions, float64(in.Transitions), in.Name, vrid)
 		counter(descAdvertsSent, float64(in.AdvertsSent), in.Name, vrid)
 		counter(descAdvertsRecv, float64(in.AdvertsReceived), in.Name, vrid)
+		gauge(descVIPsMissing, float64(len(in.MissingVIPs)), in.Name, vrid)
+		gauge(descVIPsUnexpected, float64(len(in.UnexpectedVIPs)), in.Name, vrid)
+		gauge(descPeerMismatch, float64(len(in.PeerVIPMismatch)), in.Name, vrid)
 		for reason, n := range in.Drops {
 			counter(descDrops, float64(n), in.Name, vrid, reason)
 		}

@@ -31,3 +31,25 @@ func TestCheckOutcomes(t *testing.T) {
 		}
 	}
 }
+
+// TestVIPGauges: the VIP drift and peer mismatch the status reports reach
+// the gauges the VIP alerts read.
+func TestVIPGauges(t *testing.T) {
+	m := New(func(context.Context) (director.Status, error) {
+		return director.Status{Instances: []director.InstanceStatus{{
+			Name: "VI_1", VRID: 51, State: "master",
+			MissingVIPs: []string{"192.0.2.10/24", "192.0.2.11/24"}, UnexpectedVIPs: []string{"192.0.2.12/24"},
+			PeerVIPMismatch: []director.PeerMismatch{{Peer: "10.0.0.2", VIPs: []string{"192.0.2.99/24"}}},
+		}}}, nil
+	})
+	got := scrape(t, m)
+	for _, want := range []string{
+		`havsd_vrrp_vips_missing{vrid="51",vrrp_instance="VI_1"} 2`,
+		`havsd_vrrp_vips_unexpected{vrid="51",vrrp_instance="VI_1"} 1`,
+		`havsd_vrrp_peer_vip_mismatch{vrid="51",vrrp_instance="VI_1"} 1`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("scrape lacks %s", want)
+		}
+	}
+}
