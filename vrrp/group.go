@@ -135,6 +135,8 @@ func (g *Group) changed(from *Instance, old, to State, n *notifier) {
 			argv = g.notify.Backup
 		case StateFault:
 			argv = g.notify.Fault
+		case StateInit: // every member has stopped
+			argv = g.notify.Stop
 		}
 		n.enqueue(argv, []string{"HAVSD_GROUP=" + g.name, "HAVSD_STATE=" + to.String()})
 	}
