@@ -21,9 +21,14 @@ func (l *loop) act(a Action, p Params) {
 	case ActAddVIPs:
 		l.addVIPs(vipAddresses(l.cfg))
 		// The first announcement is synchronous, before the advert that
-		// makes a leaving master drop the VIPs; the burst follows.
-		l.announceNow()
-		l.startBurst(l.burst())
+		// makes a leaving master drop the VIPs; the rest of the burst
+		// follows (count = N sends N in all, 0 none).
+		b := l.burst()
+		if b.Count > 0 {
+			l.announceNow()
+			b.Sent = 1
+		}
+		l.startBurst(b)
 	case ActRemoveVIPs:
 		l.removeVIPs()
 	case ActAnnounce:
@@ -138,12 +143,10 @@ func (l *loop) reconcileVIPs(old, cfg Config) {
 	}
 }
 
-// burst converts the GARP settings; all zero means keepalived's defaults.
+// burst converts the GARP settings as they are: all zero sends none (the
+// configuration fills in keepalived's defaults).
 func (l *loop) burst() vip.Burst {
 	g := l.cfg.GARP
-	if g == (GARP{}) {
-		return vip.DefaultBurst
-	}
 	return vip.Burst{Count: g.Count, Interval: g.Interval, RepeatDelay: g.RepeatDelay, RepeatCount: g.RepeatCount, Refresh: g.Refresh}
 }
 

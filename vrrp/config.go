@@ -21,7 +21,7 @@ type TrackInterface struct {
 
 // GARP configures the gratuitous ARP / unsolicited NA bursts the master sends.
 type GARP struct {
-	Count       int           // packets in the first burst (keepalived: 5)
+	Count       int           // packets in the first burst (keepalived: 5); 0: none
 	Interval    time.Duration // spacing within a burst
 	RepeatDelay time.Duration // delay before the second burst (keepalived: 5s); 0 disables it
 	RepeatCount int           // packets in the second burst (keepalived: 5)

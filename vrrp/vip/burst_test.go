@@ -21,7 +21,11 @@ func TestBurstSchedule(t *testing.T) {
 			[]time.Duration{0, 100 * time.Millisecond, 200 * time.Millisecond}},
 		{"refresh", Burst{Count: 1, Refresh: 10 * time.Second}, 35 * time.Second,
 			[]time.Duration{0, 10 * time.Second, 20 * time.Second, 30 * time.Second}},
-		{"zero count sends one", Burst{}, time.Minute, []time.Duration{0}},
+		{"zero count sends none", Burst{}, time.Minute, nil},
+		{"zero count, repeat only", Burst{RepeatDelay: time.Second, RepeatCount: 2}, time.Minute, []time.Duration{time.Second, time.Second}},
+		{"first already sent", Burst{Count: 3, Sent: 1, Interval: 100 * time.Millisecond}, time.Minute,
+			[]time.Duration{100 * time.Millisecond, 200 * time.Millisecond}},
+		{"only one, already sent", Burst{Count: 1, Sent: 1, Interval: time.Second}, time.Minute, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
