@@ -31,6 +31,7 @@ func validate(f *rawFile) hcl.Diagnostics {
 	}
 	v.trackServices(f.instances, f.services)
 	v.trackers(f)
+	v.serviceInstances(f)
 	return v.diags
 }
 

@@ -21,3 +21,20 @@ virtual_service "web" {
     weight = 0
   }
 }
+
+virtual_service "marked" {
+  fwmark   = 7
+  instance = "VI_1"
+  real_server "10.0.0.2" {}
+}
+
+virtual_service "marked-classified" {
+  fwmark   = 8
+  instance = "VI_1"
+  classify {
+    address  = "192.0.2.1"
+    protocol = "udp"
+    ports    = [53]
+  }
+  real_server "10.0.0.3" {}
+}
