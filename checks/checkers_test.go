@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"bufio"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -458,5 +459,38 @@ func TestHTTPCheckStatusOnlyDoesNotWaitForBody(t *testing.T) {
 	wantErr(t, c.Check(t.Context()), "")
 	if el := time.Since(start); el > 2*time.Second {
 		t.Errorf("status-only check took %s: it waited for the body", el)
+	}
+}
+
+func TestReadStatus(t *testing.T) {
+	long := "X-Long: " + strings.Repeat("a", 5000) + "\r\n"
+	tests := []struct {
+		name, in string
+		want     int
+		wantErr  string
+	}{
+		{"ok", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n", 200, ""},
+		{"no reason", "HTTP/1.0 503\r\n\r\n", 503, ""},
+		{"bare LF", "HTTP/1.1 404 Not Found\nA: b\n\n", 404, ""},
+		{"long header", "HTTP/1.1 204 No Content\r\n" + long + "\r\n", 204, ""},
+		{"long header ending at the buffer", "HTTP/1.1 204 No Content\r\n" + "X: " + strings.Repeat("b", 4096-3-len("HTTP/1.1 204 No Content\r\n")) + "\r\nY: z\r\n\r\n", 204, ""},
+		{"headers never end", "HTTP/1.1 200 OK\r\nA: b\r\n", 0, "EOF"},
+		{"not HTTP", "SSH-2.0-OpenSSH\r\n\r\n", 0, "malformed HTTP status line"},
+		{"bad code", "HTTP/1.1 2x0 OK\r\n\r\n", 0, "malformed HTTP status line"},
+		{"code too long", "HTTP/1.1 2000 OK\r\n\r\n", 0, "malformed HTTP status line"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := readStatus(bufio.NewReaderSize(strings.NewReader(tc.in), 4096))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("readStatus = %d, %v; want error containing %q", got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("readStatus = %d, %v; want %d", got, err, tc.want)
+			}
+		})
 	}
 }

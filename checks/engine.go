@@ -55,7 +55,8 @@ type probe struct {
 	qidx       int // index in the queue; -1 when not queued
 	running    bool
 	removed    bool
-	cancel     context.CancelFunc // cancels the running check
+	ctx        context.Context    // of its checks during one Run; nil between Runs
+	cancel     context.CancelFunc // cancels ctx: removal or shutdown
 	lastErr    error
 	lastAt     time.Time
 	latency    time.Duration
@@ -318,7 +319,7 @@ func (e *engine) finish(p *probe) bool {
 	if !p.running {
 		return false
 	}
-	p.running, p.cancel = false, nil
+	p.running = false
 	e.inflight--
 	return true
 }

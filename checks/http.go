@@ -2,6 +2,7 @@ package checks
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/tls"
@@ -295,6 +296,11 @@ func (g *getter) exchange(ctx context.Context, deadline time.Time, hc *httpConn,
 		return res, err, reused && ctx.Err() == nil
 	}
 	res.phase = phaseHeaders
+	if !readBody && !g.keepAlive {
+		// The status is all this check needs: no header map, no body.
+		res.status, err = readStatus(hc.br)
+		return res, err, false
+	}
 	resp, err := http.ReadResponse(hc.br, nil)
 	if err != nil {
 		stale := reused && ctx.Err() == nil && hc.br.Buffered() == 0 && !isTimeout(ctx, err)
@@ -326,6 +332,40 @@ func (g *getter) exchange(ctx context.Context, deadline time.Time, hc *httpConn,
 		keep = n == 0
 	}
 	return res, nil, false
+}
+
+// readStatus reads an HTTP/1.x status line and skips the header lines up
+// to the blank line that ends them, without allocating, and returns the
+// status code.
+func readStatus(br *bufio.Reader) (int, error) {
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		return 0, err
+	}
+	code, ok := 0, len(line) >= 12 && bytes.HasPrefix(line, []byte("HTTP/1.")) && line[8] == ' '
+	if ok {
+		for _, c := range line[9:12] {
+			ok = ok && c >= '0' && c <= '9'
+			code = code*10 + int(c-'0')
+		}
+		ok = ok && (len(line) == 12 || line[12] == ' ' || line[12] == '\r' || line[12] == '\n')
+	}
+	if !ok {
+		return 0, fmt.Errorf("malformed HTTP status line %q", bytes.TrimRight(line, "\r\n"))
+	}
+	for tail := false; ; {
+		line, err := br.ReadSlice('\n')
+		switch {
+		case err == bufio.ErrBufferFull:
+			tail = true // a long header line: read on to its end
+			continue
+		case err != nil:
+			return 0, err
+		case !tail && (len(line) == 1 || len(line) == 2 && line[0] == '\r'):
+			return code, nil
+		}
+		tail = false
+	}
 }
 
 func statusOK(ranges []StatusRange, code int) bool {

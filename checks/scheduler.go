@@ -294,12 +294,14 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		jobs := s.eng.due(now.Add(s.opts.Slack), now)
 		for _, p := range jobs {
-			// One cancel-only context per check, for reloads and
-			// shutdown; each checker applies its spec's timeout (HTTP on
-			// the socket, without a timer) from its first system call.
-			pctx, cancel := context.WithCancel(ctx)
-			p.cancel = cancel
-			wg.Go(func() { s.runCheck(pctx, p); cancel() })
+			// One cancel-only context per probe and Run, for removal
+			// and shutdown; each checker applies its spec's timeout (HTTP
+			// on the socket, without a timer) from its first system call.
+			if p.ctx == nil {
+				p.ctx, p.cancel = context.WithCancel(ctx)
+			}
+			pctx := p.ctx
+			wg.Go(func() { s.runCheck(pctx, p) })
 		}
 		next, ok := s.eng.nextDue()
 		if s.eng.inflight > 0 && (!ok || next.Sub(now) > Heartbeat) {
@@ -347,8 +349,9 @@ func (s *Scheduler) stalled(from, to time.Time, inFlight int) bool {
 	return true
 }
 
-// cancelRunning cancels every running check; each puts its probe back in
-// the queue, so that a later Run carries on.
+// cancelRunning cancels every running check and forgets the contexts of
+// this Run; each running check puts its probe back in the queue, so that a
+// later Run carries on.
 func (s *Scheduler) cancelRunning() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -356,6 +359,7 @@ func (s *Scheduler) cancelRunning() {
 		if p.cancel != nil {
 			p.cancel()
 		}
+		p.ctx, p.cancel = nil, nil
 	}
 }
 
