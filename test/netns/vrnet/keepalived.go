@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/havsd/havsd/netlab"
 	"github.com/havsd/havsd/vrrp"
 )
 
@@ -30,22 +31,10 @@ type KeepalivedSpec struct {
 
 // Conf renders the keepalived.conf text.
 func (s KeepalivedSpec) Conf(routerID string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "global_defs {\n  router_id %s\n}\n", routerID)
-	fmt.Fprintf(&b, "vrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id %d\n", s.VRID)
-	fmt.Fprintf(&b, "  priority %d\n  version %d\n  advert_int %s\n", s.Priority, s.Version, strconv.FormatFloat(s.Interval.Seconds(), 'f', -1, 64))
-	if s.AuthPass != "" {
-		fmt.Fprintf(&b, "  authentication {\n    auth_type PASS\n    auth_pass %s\n  }\n", s.AuthPass)
-	}
-	if s.UnicastSrc != "" {
-		fmt.Fprintf(&b, "  unicast_src_ip %s\n  unicast_peer {\n", s.UnicastSrc)
-		for _, p := range s.UnicastPeer {
-			fmt.Fprintf(&b, "    %s\n", p)
-		}
-		b.WriteString("  }\n")
-	}
-	fmt.Fprintf(&b, "  virtual_ipaddress {\n    %s dev eth0\n  }\n}\n", s.VIP)
-	return b.String()
+	return netlab.KeepalivedConf{RouterID: routerID, Version: s.Version, Instances: []netlab.KeepalivedInstance{{
+		Name: "VI_1", Interface: "eth0", VRID: int(s.VRID), Priority: int(s.Priority), Advert: s.Interval,
+		AuthPass: s.AuthPass, VIPs: []string{s.VIP}, UnicastSrc: s.UnicastSrc, UnicastPeers: s.UnicastPeer,
+	}}}.String()
 }
 
 // Keepalived is a keepalived --vrrp process in a node.

@@ -120,23 +120,19 @@ func (p Params) HavsdConfig(i int, socket string) string {
 // KeepalivedConfig renders keepalived.conf for director i with the same
 // VRRP settings, for `keepalived --vrrp`.
 func (p Params) KeepalivedConfig(i int) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "# havsd lab: keepalived baseline, director d%d\n", i+1)
-	fmt.Fprintf(&b, "global_defs {\n  router_id lab-d%d\n  vrrp_version %d\n  script_user root\n  enable_script_security\n}\n\n", i+1, p.Version)
-	if p.gateway() {
-		b.WriteString("vrrp_sync_group LAB {\n  group {\n    VI_EXT\n    VI_INT\n  }\n}\n\n")
-	}
+	kc := netlab.KeepalivedConf{Comment: fmt.Sprintf("havsd lab: keepalived baseline, director d%d", i+1),
+		RouterID: fmt.Sprintf("lab-d%d", i+1), Version: p.Version}
 	inst := func(name, dev string, vrid int, vip string) {
-		fmt.Fprintf(&b, "vrrp_instance %s {\n  state BACKUP\n  interface %s\n  virtual_router_id %d\n  priority %d\n", name, dev, vrid, priorities[i])
-		fmt.Fprintf(&b, "  advert_int %s\n", strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", p.Advert.Seconds()), "0"), "."))
+		in := netlab.KeepalivedInstance{Name: name, Interface: dev, VRID: vrid, Priority: priorities[i], Advert: p.Advert, VIPs: []string{vip}}
 		if p.Version == 2 {
-			fmt.Fprintf(&b, "  authentication {\n    auth_type PASS\n    auth_pass %s\n  }\n", authPass)
+			in.AuthPass = authPass
 		}
-		fmt.Fprintf(&b, "  virtual_ipaddress {\n    %s dev %s\n  }\n}\n\n", vip, dev)
+		kc.Instances = append(kc.Instances, in)
 	}
 	inst("VI_EXT", "eth0", vridExt, netlab.VIP.String()+"/24")
 	if p.gateway() {
+		kc.SyncGroup = "LAB"
 		inst("VI_INT", "eth1", vridInt, netlab.GwVIP.String()+"/24")
 	}
-	return b.String()
+	return kc.String()
 }
