@@ -47,9 +47,24 @@ type syncLab struct {
 	t      *testing.T
 	topo   *netlab.Topology
 	tables map[string]*lvs.IPVS // "da", "db"
+	nat    bool                 // the NAT layout
 }
 
+// natRS and natGW are the NAT layout's real server, on a network of its
+// own, and its default gateway, a floating address that moves with the VIP.
+const (
+	natRS = "10.79.0.100"
+	natGW = "10.79.0.254"
+)
+
+// newSyncLab builds the lab: DR (the real server on the client's LAN, the
+// VIP on its lo) or NAT (the real server behind the directors, routed
+// through natGW).
 func newSyncLab(t *testing.T, persistent bool) *syncLab {
+	return newSyncLabMode(t, lvs.Route, persistent)
+}
+
+func newSyncLabMode(t *testing.T, fwd lvs.Forward, persistent bool) *syncLab {
 	t.Helper()
 	vmTable(t) // skips outside the VM
 	ctx := context.Background()
@@ -63,14 +78,30 @@ func newSyncLab(t *testing.T, persistent bool) *syncLab {
 		{Name: "rs", Links: link(syncRS), LoAddrs: []string{syncVIP + "/32"}, Sysctls: map[string]string{
 			"net.ipv4.conf.all.arp_ignore": "1", "net.ipv4.conf.all.arp_announce": "2"}},
 	}}
+	rsAddr := syncRS
+	if fwd == lvs.Masq {
+		rsAddr = natRS
+		spec.Nets = append(spec.Nets, "rsn")
+		for i, addr := range map[int]string{1: "10.79.0.1", 2: "10.79.0.2"} {
+			n := &spec.Nodes[i]
+			n.Links = append(n.Links, netlab.Link{Net: "rsn", Dev: "eth1", Addrs: []string{addr + "/24"}})
+			n.Sysctls = map[string]string{"net.ipv4.ip_forward": "1"}
+		}
+		spec.Nodes[3] = netlab.Node{Name: "rs", Links: []netlab.Link{{Net: "rsn", Dev: "eth0", Addrs: []string{natRS + "/24"}}},
+			Routes: []netlab.Route{{Dst: "default", Via: natGW}}}
+	}
 	topo, err := netlab.Build(ctx, spec)
 	if err != nil {
 		t.Fatalf("building the sync lab: %v", err)
 	}
 	t.Cleanup(func() { topo.Close() })
 	l := &syncLab{t: t, topo: topo, tables: map[string]*lvs.IPVS{}}
+	sched := "wlc"
+	if fwd == lvs.Masq {
+		sched = "rr"
+	}
 	svc := lvs.Service{Key: lvs.ServiceKey{Family: lvs.IPv4, Proto: lvs.TCP, Addr: netip.MustParseAddr(syncVIP), Port: syncPort},
-		Scheduler: "wlc", Destinations: []lvs.Destination{{Addr: netip.MustParseAddr(syncRS), Port: syncPort, Weight: 1, Forward: lvs.Route}}}
+		Scheduler: sched, Destinations: []lvs.Destination{{Addr: netip.MustParseAddr(rsAddr), Port: syncPort, Weight: 1, Forward: fwd}}}
 	udp := svc
 	udp.Key.Proto = lvs.UDP
 	if persistent {
@@ -90,8 +121,32 @@ func newSyncLab(t *testing.T, persistent bool) *syncLab {
 		}
 	}
 	l.ip("da", "addr", "add", syncVIP+"/32", "dev", "eth0")
+	if fwd == lvs.Masq {
+		l.nat = true
+		l.ip("da", "addr", "add", natGW+"/24", "dev", "eth1")
+		// The real server must know its gateway before the first reply.
+		if err := topo.IP(ctx, "rs", "neigh", "replace", natGW, "lladdr", l.mac("da", "eth1"), "dev", "eth0", "nud", "reachable"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	l.echoServer()
 	return l
+}
+
+// mac returns the hardware address of a node's interface.
+func (l *syncLab) mac(node, dev string) string {
+	l.t.Helper()
+	var mac string
+	if err := l.topo.Do(node, func() error {
+		ifc, err := net.InterfaceByName(dev)
+		if err == nil {
+			mac = ifc.HardwareAddr.String()
+		}
+		return err
+	}); err != nil {
+		l.t.Fatal(err)
+	}
+	return mac
 }
 
 func (l *syncLab) ip(node string, args ...string) {
@@ -150,17 +205,12 @@ func (l *syncLab) failover() {
 	l.t.Helper()
 	l.ip("da", "link", "set", "eth0", "down")
 	l.ip("db", "addr", "add", syncVIP+"/32", "dev", "eth0")
-	var mac string
-	if err := l.topo.Do("db", func() error {
-		ifc, err := net.InterfaceByName("eth0")
-		if err == nil {
-			mac = ifc.HardwareAddr.String()
-		}
-		return err
-	}); err != nil {
-		l.t.Fatal(err)
+	l.ip("cl", "neigh", "replace", syncVIP, "lladdr", l.mac("db", "eth0"), "dev", "eth0", "nud", "reachable")
+	if l.nat {
+		l.ip("da", "link", "set", "eth1", "down")
+		l.ip("db", "addr", "add", natGW+"/24", "dev", "eth1")
+		l.ip("rs", "neigh", "replace", natGW, "lladdr", l.mac("db", "eth1"), "dev", "eth0", "nud", "reachable")
 	}
-	l.ip("cl", "neigh", "replace", syncVIP, "lladdr", mac, "dev", "eth0", "nud", "reachable")
 }
 
 // echoServer answers every connection to the real server's port with what
@@ -260,15 +310,18 @@ func (s *stream) run(ctx context.Context, gap time.Duration) {
 func TestVMSyncStreamsSurviveFailover(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
+		fwd        lvs.Forward
 		sync       bool
 		persistent bool
 	}{
-		{"with ipvs_sync", true, false},
-		{"with ipvs_sync, persistent service", true, true},
-		{"without ipvs_sync the streams break", false, false},
+		{"DR wlc with ipvs_sync", lvs.Route, true, false},
+		{"DR wlc with ipvs_sync, persistent service", lvs.Route, true, true},
+		{"NAT rr with ipvs_sync", lvs.Masq, true, false},
+		{"DR wlc without ipvs_sync the streams break", lvs.Route, false, false},
+		{"NAT rr without ipvs_sync the streams break", lvs.Masq, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := newSyncLab(t, tc.persistent)
+			l := newSyncLabMode(t, tc.fwd, tc.persistent)
 			if tc.sync {
 				l.ourDaemons("da")
 				l.ourDaemons("db")
