@@ -49,8 +49,10 @@
 //     backup director forwards nothing, so its master daemon sends
 //     nothing. A keepalived peer interoperates either way (same defaults:
 //     group 224.0.0.81, port 8848, TTL 1, sync id = VRID). The daemons are
-//     per network namespace, like the table. What sync does not carry:
-//     the conntrack state of full-NAT's SNAT half.
+//     per network namespace, like the table. havsd leaves them running
+//     when it stops, as it leaves the table, and a restarted havsd adopts
+//     daemons that match its configuration. What sync does not carry: the
+//     conntrack state of full-NAT's SNAT half.
 //
 // Subpackages: lvstest (fake table, call counting), nft (the packet-filter
 // rules havsd owns), sysctl (what a forwarding mode needs), realserver (the
