@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/havsd/havsd/lvs"
-	"github.com/havsd/havsd/lvs/ipvsadm"
 	"github.com/havsd/havsd/vrrp"
 )
 
@@ -66,7 +65,7 @@ func (c Changes) Empty() bool { return reflect.DeepEqual(c, Changes{}) }
 
 // Diff compares two configurations. Either may be nil (an empty config).
 // Lists are sorted: instances by interface, VRID, family; services and real
-// servers as ipvsadm sorts them.
+// servers by their keys' Compare.
 func Diff(old, new *Config) Changes {
 	if old == nil {
 		old = &Config{}
@@ -85,7 +84,7 @@ func Diff(old, new *Config) Changes {
 	svcKey := func(s VirtualService) lvs.ServiceKey { return s.Service.Key }
 	var changed []lvs.ServiceKey
 	c.AddedServices, c.RemovedServices, changed = diffKeyed(old.Services, new.Services, svcKey,
-		func(a, b VirtualService) bool { return reflect.DeepEqual(a, b) }, compareServiceKey)
+		func(a, b VirtualService) bool { return reflect.DeepEqual(a, b) }, lvs.ServiceKey.Compare)
 	oldByKey := index(old.Services, svcKey)
 	newByKey := index(new.Services, svcKey)
 	for _, k := range changed {
@@ -137,7 +136,7 @@ func diffService(a, b VirtualService) ServiceChange {
 	add("sorry_server", !reflect.DeepEqual(a.Sorry, b.Sorry))
 	realKey := func(r RealServer) lvs.DestKey { return r.Dest.Key() }
 	sc.AddedReals, sc.RemovedReals, sc.ChangedReals = diffKeyed(a.Reals, b.Reals, realKey,
-		func(x, y RealServer) bool { return reflect.DeepEqual(x, y) }, compareDestKey)
+		func(x, y RealServer) bool { return reflect.DeepEqual(x, y) }, lvs.DestKey.Compare)
 	return sc
 }
 
@@ -196,13 +195,4 @@ func compareInstanceKey(a, b InstanceKey) int {
 		return -1
 	}
 	return 1
-}
-
-func compareServiceKey(a, b lvs.ServiceKey) int { return ipvsadm.CompareKeys(a, b) }
-
-func compareDestKey(a, b lvs.DestKey) int {
-	if c := a.Addr.Compare(b.Addr); c != 0 {
-		return c
-	}
-	return int(a.Port) - int(b.Port)
 }

@@ -198,26 +198,14 @@ func formatNotify(b *hclwrite.Body, n vrrp.Notify) {
 	}
 }
 
-func forwardName(r RealServer) string {
-	switch {
-	case r.FullNAT:
-		return "fullnat"
-	case r.Dest.Forward == lvs.Route:
-		return "dr"
-	case r.Dest.Forward == lvs.Tunnel:
-		return "tun"
-	}
-	return "nat"
-}
-
 // commonForward is the forwarding method all real servers share, or "nat".
 func commonForward(reals []RealServer) string {
 	if len(reals) == 0 {
 		return DefaultForward
 	}
-	f := forwardName(reals[0])
+	f := reals[0].Forwarding()
 	for _, r := range reals[1:] {
-		if forwardName(r) != f {
+		if r.Forwarding() != f {
 			return DefaultForward
 		}
 	}
@@ -292,7 +280,7 @@ func formatReal(b *hclwrite.Body, r RealServer, svcForward string, full bool) {
 	if full || d.Weight != DefaultWeight {
 		setInt(b, "weight", int64(d.Weight), DefaultWeight)
 	}
-	setStr(b, "forward", forwardName(r), svcForward)
+	setStr(b, "forward", r.Forwarding(), svcForward)
 	setAddr(b, "snat_source", r.SNATSource)
 	if full {
 		setInt(b, "upper_threshold", int64(d.UpperThreshold), 0)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/havsd/havsd/lvs"
 	"github.com/havsd/havsd/lvs/ipvsadm"
 )
 
@@ -55,7 +56,15 @@ func FuzzLoad(f *testing.F) {
 			cmpopts.EquateComparable(netip.Prefix{}, netip.AddrPort{})); diff != "" {
 			t.Fatalf("Load(Format(cfg)) != cfg:\n%s\n%s", diff, text)
 		}
-		rules := ipvsadm.Format(cfg.IPVS())
+		// The table as written (every real server, sorry servers out).
+		svcs := make([]lvs.Service, len(cfg.Services))
+		for i, vs := range cfg.Services {
+			svcs[i] = vs.Service
+			for _, r := range vs.Reals {
+				svcs[i].Destinations = append(svcs[i].Destinations, r.Dest)
+			}
+		}
+		rules := ipvsadm.Format(svcs)
 		svcs, err := ipvsadm.Parse(strings.NewReader(rules))
 		if err != nil {
 			t.Fatalf("exported rules do not parse: %v\n%s", err, rules)

@@ -7,20 +7,18 @@ import (
 	"github.com/havsd/havsd/lvs"
 )
 
-// IPVS returns the IPVS table the configuration means when every real
-// server is up: each service with its real servers at their configured
-// weights (full-NAT real servers are masq), sorry servers left out.
-func (c *Config) IPVS() []lvs.Service {
-	out := make([]lvs.Service, 0, len(c.Services))
-	for _, vs := range c.Services {
-		s := vs.Service
-		s.Destinations = nil
-		for _, r := range vs.Reals {
-			s.Destinations = append(s.Destinations, r.Dest)
-		}
-		out = append(out, s)
+// Forwarding returns the real server's forwarding method as the
+// configuration names it: "nat", "dr", "tun" or "fullnat".
+func (r RealServer) Forwarding() string {
+	switch {
+	case r.FullNAT:
+		return "fullnat"
+	case r.Dest.Forward == lvs.Route:
+		return "dr"
+	case r.Dest.Forward == lvs.Tunnel:
+		return "tun"
 	}
-	return out
+	return "nat"
 }
 
 // FromIPVS builds a configuration holding the given IPVS table: one virtual

@@ -112,13 +112,13 @@ type keyedService struct {
 	svc *rawService
 }
 
-// orderedServices lists services in ipvsadm order, for stable diagnostics.
+// orderedServices lists services in key order, for stable diagnostics.
 func orderedServices(keys map[lvs.ServiceKey]*rawService) []keyedService {
 	out := make([]keyedService, 0, len(keys))
 	for k, s := range keys {
 		out = append(out, keyedService{k, s})
 	}
-	slices.SortFunc(out, func(a, b keyedService) int { return ipvsadm.CompareKeys(a.key, b.key) })
+	slices.SortFunc(out, func(a, b keyedService) int { return a.key.Compare(b.key) })
 	return out
 }
 

@@ -39,6 +39,8 @@ type Inputs struct {
 	Draining map[lvs.ServiceKey][]Drain
 	// MasterOnly programs only services whose instance is master here.
 	MasterOnly bool
+	// AllUp counts every real server as up, whatever Health says.
+	AllUp bool
 }
 
 // Drain is a real server on its way out.
@@ -58,6 +60,11 @@ type Outcome struct {
 	conf map[lvs.ServiceKey]int
 	snat [][]lvs.SNATRule
 }
+
+// Configured returns the table cfg means with every real server up and
+// this director master of every instance: what `havsd export` prints and
+// what the kernel settings are checked against.
+func Configured(cfg *conf.Config) Outcome { return Compute(cfg, Inputs{AllUp: true}) }
 
 // Service returns the service keyed k as the outcome wants it programmed,
 // and false when the outcome leaves it out of the table (master-only mode
@@ -138,7 +145,7 @@ func computeService(vs *conf.VirtualService, in Inputs, reals *[]lvs.Real) (lvs.
 	svc := vs.Service
 	pool := lvs.Pool{Quorum: vs.Quorum, Hysteresis: vs.Hysteresis, Reals: (*reals)[:0]}
 	for _, rs := range vs.Reals {
-		pool.Reals = append(pool.Reals, lvs.Real{Dest: rs.Dest, Healthy: up(in.Health, key, rs), Inhibit: rs.InhibitOnFailure})
+		pool.Reals = append(pool.Reals, lvs.Real{Dest: rs.Dest, Healthy: in.AllUp || up(in.Health, key, rs), Inhibit: rs.InhibitOnFailure})
 	}
 	if vs.Sorry != nil {
 		pool.Sorry = &vs.Sorry.Dest

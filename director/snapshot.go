@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/havsd/havsd/conf"
 	"github.com/havsd/havsd/lvs"
@@ -73,7 +72,7 @@ func (d *Director) serviceStatus(vs *conf.VirtualService, observed map[lvs.Servi
 	real := func(rs conf.RealServer, sorry, draining bool) RealStatus {
 		r := RealStatus{
 			Address:      rs.Dest.Key().String(),
-			Forward:      forwardName(rs),
+			Forward:      rs.Forwarding(),
 			Weight:       rs.Dest.Weight,
 			KernelWeight: -1,
 			Health:       "unchecked",
@@ -110,21 +109,6 @@ func (d *Director) serviceStatus(vs *conf.VirtualService, observed map[lvs.Servi
 		ss.Reals = append(ss.Reals, real(conf.RealServer{Dest: dr.Dest}, false, true))
 	}
 	return ss
-}
-
-func forwardName(rs conf.RealServer) string {
-	if rs.FullNAT {
-		return "fullnat"
-	}
-	switch rs.Dest.Forward {
-	case lvs.Masq:
-		return "nat"
-	case lvs.Route:
-		return "dr"
-	case lvs.Tunnel:
-		return "tun"
-	}
-	return strings.ToLower(rs.Dest.Forward.String())
 }
 
 // DumpState is the director's full internal state, for `havsd dump` and

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/havsd/havsd/conf"
+	"github.com/havsd/havsd/director"
 	"github.com/havsd/havsd/lvs/ipvsadm"
 )
 
@@ -62,7 +63,7 @@ func (c *cli) export(ctx context.Context, args []string) int {
 		c.writeDiagnostics(src, diags)
 		return exitBadConfig
 	}
-	if _, err := io.WriteString(c.stdout, ipvsadm.Format(cfg.IPVS())); err != nil {
+	if _, err := io.WriteString(c.stdout, ipvsadm.Format(director.Configured(cfg).Desired.Services)); err != nil {
 		fmt.Fprintf(c.stderr, "havsd: export: %v\n", err)
 		return exitFailure
 	}

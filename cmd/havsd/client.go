@@ -16,7 +16,7 @@ import (
 )
 
 // defaultSocket is where the control socket lives unless the config says otherwise.
-const defaultSocket = "/run/havsd/havsd.sock"
+const defaultSocket = conf.DefaultControlSocket
 
 // socketFlags adds -s and -f to fs and returns a function resolving the path.
 func socketFlags(fs *flag.FlagSet) func() (string, error) {

@@ -244,7 +244,7 @@ func openIPVS(cfg *conf.Config, log *slog.Logger) (director.IPVS, director.SyncD
 // checkSysctls reports (and, if the config allows, sets) the kernel settings
 // the configured forwarding methods need.
 func checkSysctls(cfg *conf.Config, log *slog.Logger) {
-	all := director.Compute(cfg, director.Inputs{})
+	all := director.Configured(cfg)
 	for _, f := range sysctl.Check("", sysctl.Needs(all.Desired.Services, all.Desired.SNAT), cfg.Global.SetSysctls) {
 		switch {
 		case !f.OK():

@@ -172,7 +172,7 @@ func Normalize(svcs []lvs.Service) []lvs.Service {
 			d.ActiveConns, d.InactiveConns = 0, 0
 			ds = append(ds, d)
 		}
-		slices.SortStableFunc(ds, compareDest)
+		slices.SortStableFunc(ds, func(a, b lvs.Destination) int { return a.Key().Compare(b.Key()) })
 		if len(ds) == 0 {
 			ds = nil
 		}
@@ -198,10 +198,6 @@ func compareKey(a, b lvs.ServiceKey) int {
 		a.Addr.Compare(b.Addr),
 		cmp.Compare(a.Port, b.Port),
 	)
-}
-
-func compareDest(a, b lvs.Destination) int {
-	return cmp.Or(a.Addr.Compare(b.Addr), cmp.Compare(a.Port, b.Port))
 }
 
 func familyNumber(f lvs.Family) int {
