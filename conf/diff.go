@@ -28,8 +28,6 @@ type Changes struct {
 	// Global lists the changed global settings by their config names
 	// ("log_level", "ipvs_timeouts", ...).
 	Global []string
-	// Instances added, removed and changed (any field, the name included).
-	AddedInstances, RemovedInstances, ChangedInstances []InstanceKey
 	// SyncGroups is true when the sync groups differ in any way.
 	SyncGroups bool
 	// Marks is true when the firewall-mark classification rules differ.
@@ -49,9 +47,6 @@ type Changes struct {
 // configurations.
 type ServiceChange struct {
 	Key lvs.ServiceKey
-	// IPVS is true when the kernel's service must be edited: scheduler,
-	// flags, persistence, netmask or persistence engine.
-	IPVS bool
 	// Attrs lists every changed service-level setting by config name
 	// ("scheduler", "persistence", "quorum", "sorry_server", "name", ...).
 	Attrs []string
@@ -64,8 +59,8 @@ type ServiceChange struct {
 func (c Changes) Empty() bool { return reflect.DeepEqual(c, Changes{}) }
 
 // Diff compares two configurations. Either may be nil (an empty config).
-// Lists are sorted: instances by interface, VRID, family; services and real
-// servers by their keys' Compare.
+// VRRP instances are not compared: the director matches them by KeyOf
+// against the running ones. Lists are sorted by their keys' Compare.
 func Diff(old, new *Config) Changes {
 	if old == nil {
 		old = &Config{}
@@ -75,8 +70,6 @@ func Diff(old, new *Config) Changes {
 	}
 	var c Changes
 	c.Global = diffGlobal(old.Global, new.Global)
-	c.AddedInstances, c.RemovedInstances, c.ChangedInstances = diffKeyed(old.Instances, new.Instances, KeyOf,
-		func(a, b vrrp.Config) bool { return reflect.DeepEqual(a, b) }, compareInstanceKey)
 	c.SyncGroups = !equalSlices(old.SyncGroups, new.SyncGroups)
 	c.Marks = !equalSlices(old.Marks, new.Marks)
 	c.TrackServices = !equalSlices(old.TrackServices, new.TrackServices)
@@ -128,7 +121,6 @@ func diffService(a, b VirtualService) ServiceChange {
 	add("persistence", as.Timeout != bs.Timeout)
 	add("persistence_netmask", as.NetmaskBits != bs.NetmaskBits)
 	add("persistence_engine", as.PE != bs.PE)
-	sc.IPVS = len(sc.Attrs) > 0 && !(len(sc.Attrs) == 1 && sc.Attrs[0] == "name")
 	add("quorum", a.Quorum != b.Quorum)
 	add("hysteresis", a.Hysteresis != b.Hysteresis)
 	add("instance", a.Instance != b.Instance)
@@ -176,23 +168,4 @@ func equalSlices[T any](a, b []T) bool {
 		return true
 	}
 	return reflect.DeepEqual(a, b)
-}
-
-func compareInstanceKey(a, b InstanceKey) int {
-	if a.Interface != b.Interface {
-		if a.Interface < b.Interface {
-			return -1
-		}
-		return 1
-	}
-	if a.VRID != b.VRID {
-		return int(a.VRID) - int(b.VRID)
-	}
-	switch {
-	case a.IPv6 == b.IPv6:
-		return 0
-	case b.IPv6:
-		return -1
-	}
-	return 1
 }

@@ -57,14 +57,8 @@ func TestDiff(t *testing.T) {
 		{"identical", func(s string) string { return s }, Changes{}},
 		{"log level", func(s string) string { return strings.Replace(s, `"info"`, `"debug"`, 1) },
 			Changes{Global: []string{"log_level"}}},
-		{"priority of VI_2", func(s string) string {
-			return strings.Replace(s, "virtual_router_id = 52", "virtual_router_id = 52\n  priority = 50", 1)
-		}, Changes{ChangedInstances: []InstanceKey{{Interface: "eth1", VRID: 52}}}},
-		{"VRID moves: one removed, one added, sync group unchanged by name", func(s string) string {
-			return strings.Replace(s, "virtual_router_id = 51", "virtual_router_id = 61", 1)
-		}, Changes{AddedInstances: []InstanceKey{{Interface: "eth0", VRID: 61}}, RemovedInstances: []InstanceKey{{Interface: "eth0", VRID: 51}}}},
 		{"scheduler", func(s string) string { return strings.Replace(s, `"rr"`, `"wrr"`, 1) },
-			Changes{ChangedServices: []ServiceChange{{Key: web, IPVS: true, Attrs: []string{"scheduler"}}}}},
+			Changes{ChangedServices: []ServiceChange{{Key: web, Attrs: []string{"scheduler"}}}}},
 		{"renamed service only", func(s string) string { return strings.Replace(s, `"web"`, `"www"`, 1) },
 			Changes{ChangedServices: []ServiceChange{{Key: web, Attrs: []string{"name"}}}}},
 		{"reals added, removed, changed", func(s string) string {
@@ -103,15 +97,15 @@ func TestDiff(t *testing.T) {
 func TestDiffNil(t *testing.T) {
 	cfg := mustLoad(t, diffBase)
 	c := Diff(nil, cfg)
-	if len(c.AddedInstances) != 2 || len(c.AddedServices) != 2 || !c.Marks || !c.SyncGroups {
+	if len(c.AddedServices) != 2 || !c.Marks || !c.SyncGroups {
 		t.Errorf("Diff(nil, cfg) = %+v", c)
 	}
 	c = Diff(cfg, nil)
-	if len(c.RemovedInstances) != 2 || len(c.RemovedServices) != 2 {
+	if len(c.RemovedServices) != 2 {
 		t.Errorf("Diff(cfg, nil) = %+v", c)
 	}
-	// Sorted as ipvsadm sorts: the plain service before the fwmark one.
+	// Sorted by key: the plain service before the fwmark one.
 	if c.RemovedServices[0].FWMark != 0 {
-		t.Errorf("RemovedServices not in ipvsadm order: %v", c.RemovedServices)
+		t.Errorf("RemovedServices not in key order: %v", c.RemovedServices)
 	}
 }

@@ -7,8 +7,9 @@
 // every feature. Load and LoadBytes parse (hclparse), decode against
 // explicit schemas, validate and compile; Source.WriteDiagnostics prints the
 // diagnostics as file:line:col with the source line and carets. Diff
-// compares two Configs, Format writes one back as HCL, Config.IPVS is the
-// table it means and FromIPVS the reverse (havsd export and import).
+// compares two Configs, Format writes one back as HCL and FromIPVS builds
+// one from an IPVS table (havsd import); the table a Config means is the
+// director's Configured (havsd export).
 //
 // Defaults follow keepalived and ipvsadm: scheduler wlc, forwarding nat
 // (masq), weight 1, VRRP version 2, priority 100, advert interval 1s,

@@ -167,6 +167,3 @@ func ms(d time.Duration) string {
 	}
 	return fmt.Sprintf("%.0f ms", f)
 }
-
-// Ms formats a duration in milliseconds as the drill prints them.
-func Ms(d time.Duration) string { return ms(d) }
