@@ -151,8 +151,8 @@ func computeService(vs *conf.VirtualService, in Inputs, reals *[]lvs.Real) (lvs.
 		pool.Sorry = &vs.Sorry.Dest
 	}
 	var q lvs.QuorumState
-	svc.Destinations, q = lvs.Apply(pool, in.Quorum[key])
-	*reals = pool.Reals // Apply copies what it keeps: reuse the buffer
+	svc.Destinations, q = pool.Destinations(in.Quorum[key])
+	*reals = pool.Reals // Destinations copies what it keeps: reuse the buffer
 	var snat []lvs.SNATRule
 	add := func(rs conf.RealServer) {
 		if rs.FullNAT && slices.ContainsFunc(svc.Destinations, func(d lvs.Destination) bool { return d.Key() == rs.Dest.Key() }) {

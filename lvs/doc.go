@@ -18,7 +18,7 @@
 //     plans only the services that changed, so a weight change costs one read
 //     of that service and one write. One failed operation does not stop the
 //     others; it is reported and retried by the next pass.
-//   - Apply turns configured real servers and their health into the
+//   - Pool.Destinations turns configured real servers and their health into the
 //     destination list: weight 0 for inhibit_on_failure, absent otherwise,
 //     and the sorry server while quorum (with hysteresis) is lost.
 //   - IPVS (OpenIPVS) is the kernel table over generic netlink: one socket

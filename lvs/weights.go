@@ -57,14 +57,14 @@ type Pool struct {
 	Hysteresis int
 }
 
-// Apply computes the destinations a service should have from its configured
+// Destinations computes the destinations a service should have from its configured
 // real servers and their health, and the new quorum state given the previous
 // one. Weights are the single knob: a healthy server has its configured
 // weight, a failed one weight 0 if Inhibit or is absent otherwise. While
 // quorum is lost and a sorry server is configured, the sorry server is in
 // and the real servers are out (weight 0 if Inhibit); without a sorry server
 // the healthy ones stay. The result is sorted by key.
-func Apply(p Pool, prev QuorumState) ([]Destination, QuorumState) {
+func (p Pool) Destinations(prev QuorumState) ([]Destination, QuorumState) {
 	quorum := max(p.Quorum, 1)
 	sum := 0
 	for _, r := range p.Reals {

@@ -40,9 +40,9 @@ func TestApplyWeights(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, state := Apply(tt.pool, tt.prev)
+			got, state := tt.pool.Destinations(tt.prev)
 			if render(got) != tt.want || state != tt.state {
-				t.Errorf("Apply() = %q, %s; want %q, %s", render(got), state, tt.want, tt.state)
+				t.Errorf("Destinations() = %q, %s; want %q, %s", render(got), state, tt.want, tt.state)
 			}
 		})
 	}
@@ -79,7 +79,7 @@ func TestApplyQuorumHysteresis(t *testing.T) {
 	var want []string
 	for _, st := range script {
 		var ds []Destination
-		ds, state = Apply(pool(st.healthy), state)
+		ds, state = pool(st.healthy).Destinations(state)
 		sorryIn := len(ds) == 1 && ds[0].Key() == sorry.Key() && ds[0].Weight == 5
 		got = append(got, fmt.Sprintf("%d healthy: %s sorry=%v", st.healthy, state, sorryIn))
 		want = append(want, fmt.Sprintf("%d healthy: %s sorry=%v", st.healthy, st.state, st.sorry))
