@@ -67,8 +67,10 @@ func tokenize(s string) ([]token, error) {
 
 // unescape writes the character escaped at the start of s (after the
 // backslash) and returns how many bytes of s it used.
+var simpleEscapes = map[byte]byte{'a': '\a', 'b': '\b', 'E': 0x1b, 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t', 'v': '\v'}
+
 func unescape(s string, b *strings.Builder) int {
-	simple := map[byte]byte{'a': '\a', 'b': '\b', 'E': 0x1b, 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t', 'v': '\v'}
+	simple := simpleEscapes
 	c := s[0]
 	if r, ok := simple[c]; ok {
 		b.WriteByte(r)
@@ -271,8 +273,8 @@ func seqValues(args string, hex bool) ([]string, [][]string, error) {
 	nums := make([]int64, len(f)-1)
 	for i, s := range f[1:] {
 		v, err := strconv.ParseInt(s, 0, 64)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%q is not a number", s)
+		if err != nil || v > 1<<40 || v < -(1<<40) {
+			return nil, nil, fmt.Errorf("%q is not a number within ±2^40", s)
 		}
 		nums[i] = v
 	}

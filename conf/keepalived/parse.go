@@ -41,7 +41,7 @@ const (
 	maxLine      = 64 << 10 // bytes in a line, after substitution
 	maxDepth     = 64       // nested blocks
 	maxExpand    = 16       // nested multi-line variables and includes
-	maxGenerated = 1 << 20  // lines made by ~SEQ, ~LST and variables
+	maxGenerated = 1 << 18  // lines made by ~SEQ, ~LST and variables
 	maxErrors    = 50       // then stop
 )
 
@@ -63,21 +63,29 @@ func Parse(name string, opt Options) (*Parsed, Diagnostics) {
 	}
 	id := opt.ConfigID
 	if id == "" {
-		// First pass: find the file's own router_id.
+		// First pass: find the file's own router_id; a second pass is
+		// needed only when it is set and "@" lines depend on it.
 		p := newParser(opt, "")
 		p.file(name, Pos{File: name})
 		if p.diags.HasErrors() {
 			return nil, p.diags
 		}
 		id = routerID(p.levels[0].nodes)
+		if id == "" || !p.conditional {
+			return p.result(name)
+		}
 	}
 	p := newParser(opt, id)
 	p.file(name, Pos{File: name})
+	return p.result(name)
+}
+
+func (p *parser) result(name string) (*Parsed, Diagnostics) {
 	p.finish()
 	if p.diags.HasErrors() {
 		return nil, p.diags
 	}
-	return &Parsed{Name: name, ConfigID: id, Nodes: p.levels[0].nodes}, p.diags
+	return &Parsed{Name: name, ConfigID: p.id, Nodes: p.levels[0].nodes}, p.diags
 }
 
 func routerID(nodes []*Node) string {
@@ -112,9 +120,13 @@ type parser struct {
 	files     []string // the include chain, for cycle detection
 	read      int64
 	generated int
-	levels    []*level
-	cur       *Node // the statement being read on the current line
-	curFile   string
+	// generatedBytes counts the text variables and sequences made.
+	generatedBytes int
+	levels         []*level
+	cur            *Node // the statement being read on the current line
+	// conditional is set once an "@" line has been seen.
+	conditional bool
+	curFile     string
 }
 
 func newParser(opt Options, id string) *parser {
@@ -238,6 +250,7 @@ func (p *parser) line(pos Pos, text string, depth int) {
 		return
 	}
 	if text[0] == '@' {
+		p.conditional = true
 		word, rest, _ := strings.Cut(text[1:], " ")
 		if i := strings.IndexAny(word, "\t"); i >= 0 {
 			word, rest = word[:i], word[i:]+" "+rest
@@ -276,6 +289,13 @@ func (p *parser) line(pos Pos, text string, depth int) {
 		}
 		p.lines(pos, multi, false, depth+1)
 		return
+	}
+	if depth > 0 {
+		p.generatedBytes += len(out)
+		if p.generatedBytes > maxInput {
+			p.errorf(pos, "variables and sequences make more than %d MiB of text", maxInput>>20)
+			return
+		}
 	}
 	toks, err := tokenize(out)
 	if err != nil {
