@@ -126,6 +126,21 @@ func (s *Streams) Event(at time.Time) {
 	s.mu.Unlock()
 }
 
+// Progress counts the streams that have completed at least k exchanges
+// since the event, and those that broke.
+func (s *Streams) Progress(k int) (resumed, broken int) {
+	for _, st := range s.ss {
+		st.mu.Lock()
+		if st.err != nil {
+			broken++
+		} else if st.after >= k {
+			resumed++
+		}
+		st.mu.Unlock()
+	}
+	return resumed, broken
+}
+
 // Stop ends the exchanges, closes the connections and reports.
 func (s *Streams) Stop() StreamsReport {
 	s.cancel()
