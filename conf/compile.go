@@ -95,7 +95,9 @@ func compileService(s *rawService) VirtualService {
 	}
 	if s.sorry != nil {
 		sr := compileReal(s, s.sorry, nil)
-		sr.InhibitOnFailure = false // a sorry server is never health-checked
+		// A sorry server is never health-checked; InhibitOnFailure is
+		// keepalived's sorry_server_inhibit: kept at weight 0 while unused.
+		sr.InhibitOnFailure = s.sorryInhibit
 		vs.Sorry = &sr
 	}
 	return vs

@@ -81,7 +81,10 @@ type VirtualService struct {
 	// Destinations are empty: the real servers below are the source of truth.
 	Service lvs.Service
 	Reals   []RealServer
-	Sorry   *RealServer // sorry server, used while quorum is lost; nil for none
+	// Sorry is the sorry server, used while quorum is lost; nil for none.
+	// Its InhibitOnFailure is sorry_server_inhibit: kept in the table at
+	// weight 0 while quorum holds.
+	Sorry *RealServer
 	// Quorum is the minimum sum of live weights; below Quorum-Hysteresis the
 	// sorry server comes in, at or above Quorum+Hysteresis it leaves.
 	Quorum, Hysteresis int

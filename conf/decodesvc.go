@@ -33,6 +33,7 @@ func (d *decoder) service(hb *hcl.Block) *rawService {
 	d.dur(b, "drain_for", &s.drainFor)
 	d.enum(b, "forward", &s.forward, forwards)
 	d.boolean(b, "inhibit_on_failure", &s.inhibit)
+	d.boolean(b, "sorry_server_inhibit", &s.sorryInhibit)
 	for _, sb := range b.blocks {
 		switch sb.Type {
 		case "check":

@@ -262,6 +262,7 @@ func formatService(b *hclwrite.Body, vs VirtualService, marks []lvs.MarkRule) {
 		formatReal(b.AppendNewBlock("real_server", []string{realLabel(k, r.Dest)}).Body(), r, fwd, true)
 	}
 	if vs.Sorry != nil {
+		setBool(b, "sorry_server_inhibit", vs.Sorry.InhibitOnFailure, false)
 		formatReal(b.AppendNewBlock("sorry_server", []string{realLabel(k, vs.Sorry.Dest)}).Body(), *vs.Sorry, fwd, false)
 	}
 }

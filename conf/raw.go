@@ -99,6 +99,7 @@ type rawService struct {
 	reals              []*rawReal
 	sorry              *rawReal
 	sorryDup           []*rawReal
+	sorryInhibit       bool // sorry_server_inhibit
 	classify           []*rawClassify
 }
 

@@ -7,6 +7,11 @@ package conf
 // firewall-mark service without classify blocks under ipvs_mode =
 // "always" has neither use.
 func (v *validator) serviceInstances(f *rawFile) {
+	for _, s := range f.services {
+		if s.sorryInhibit && s.sorry == nil {
+			v.errorf(s.b.at("sorry_server_inhibit"), "No sorry server", "sorry_server_inhibit keeps the sorry_server in the table at weight 0 while quorum holds; this service has no sorry_server.")
+		}
+	}
 	if f.global.ipvsMode == "master" {
 		return
 	}

@@ -148,7 +148,7 @@ func computeService(vs *conf.VirtualService, in Inputs, reals *[]lvs.Real) (lvs.
 		pool.Reals = append(pool.Reals, lvs.Real{Dest: rs.Dest, Healthy: in.AllUp || up(in.Health, key, rs), Inhibit: rs.InhibitOnFailure})
 	}
 	if vs.Sorry != nil {
-		pool.Sorry = &vs.Sorry.Dest
+		pool.Sorry, pool.SorryInhibit = &vs.Sorry.Dest, vs.Sorry.InhibitOnFailure
 	}
 	var q lvs.QuorumState
 	svc.Destinations, q = pool.Destinations(in.Quorum[key])

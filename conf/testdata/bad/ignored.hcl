@@ -38,3 +38,9 @@ virtual_service "marked-classified" {
   }
   real_server "10.0.0.3" {}
 }
+
+virtual_service "no-sorry" {
+  address              = "192.0.2.1:81"
+  sorry_server_inhibit = true
+  real_server "10.0.0.4" {}
+}
