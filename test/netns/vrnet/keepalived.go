@@ -55,15 +55,22 @@ type Keepalived struct {
 // respawn) with unique pid files under a temporary directory.
 func StartKeepalived(t *testing.T, node *Node, name string, spec KeepalivedSpec) *Keepalived {
 	t.Helper()
+	return StartKeepalivedConf(t, node, name, spec.Conf(name))
+}
+
+// StartKeepalivedConf is StartKeepalived for a keepalived.conf given as
+// text; args are added to keepalived's command line (e.g. "-i", "lb2").
+func StartKeepalivedConf(t *testing.T, node *Node, name, text string, args ...string) *Keepalived {
+	t.Helper()
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "keepalived.conf")
-	if err := os.WriteFile(conf, []byte(spec.Conf(name)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	k := &Keepalived{t: t, Name: name, dir: dir, cancel: cancel, state: vrrp.StateInit, done: make(chan struct{})}
-	cmd := node.Exec(ctx, "keepalived", "--vrrp", "-n", "-l", "-D", "-R", "-f", conf,
-		"-p", filepath.Join(dir, "keepalived.pid"), "-r", filepath.Join(dir, "vrrp.pid"))
+	cmd := node.Exec(ctx, "keepalived", append([]string{"--vrrp", "-n", "-l", "-D", "-R", "-f", conf,
+		"-p", filepath.Join(dir, "keepalived.pid"), "-r", filepath.Join(dir, "vrrp.pid")}, args...)...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.StdoutPipe()
