@@ -388,7 +388,8 @@ func BenchmarkSchedulerOverhead(b *testing.B) {
 	}})
 	targets := make(map[ID][]Spec, n)
 	for i := range n {
-		targets[ID(fmt.Sprint("t", i))] = []Spec{{Kind: KindTCP, Target: netip.MustParseAddrPort("127.0.0.1:1"),
+		// A port each: identical checks would share one probe.
+		targets[ID(fmt.Sprint("t", i))] = []Spec{{Kind: KindTCP, Target: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(1+i%65535)),
 			Interval: time.Second, Timeout: time.Second, Warmup: time.Second}}
 	}
 	s.Set(targets)

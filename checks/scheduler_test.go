@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -470,5 +471,54 @@ func TestSchedulerStall(t *testing.T) {
 			default:
 			}
 		})
+	}
+}
+
+// TestSchedulerSharedChecksRunOnce: 100 services sharing 4 real servers
+// with the same check settings probe each server once per interval, and a
+// failure reaches all 100 services of that server.
+func TestSchedulerSharedChecksRunOnce(t *testing.T) {
+	noLeaks(t)
+	const services, reals, interval = 100, 4, 20 * time.Millisecond
+	b := newSwitchboard()
+	s := NewScheduler(Options{New: b.New})
+	targets := map[ID][]Spec{}
+	for v := range services {
+		for r := range reals {
+			targets[ID(fmt.Sprintf("vs%d/r%d", v, r))] = []Spec{fakeSpec(fmt.Sprint("r", r), interval)}
+		}
+	}
+	s.Set(targets)
+	startScheduler(t, s)
+	waitFor(t, 5*time.Second, func() bool { return b.count("r0") >= 10 })
+	st := s.Stats()
+	var probes int
+	for r := range reals {
+		probes += b.count(fmt.Sprint("r", r))
+	}
+	t.Logf("%d targets, %d probes; %d probe runs while r0 ran %d times", st.Targets, st.Probes, probes, b.count("r0"))
+	if st.Targets != services*reals || st.Probes != reals {
+		t.Errorf("Stats: %d targets, %d probes; want %d, %d", st.Targets, st.Probes, services*reals, reals)
+	}
+	if probes > reals*(b.count("r0")+1) {
+		t.Errorf("%d probe runs for %d servers checked about %d times each: identical checks not shared", probes, reals, b.count("r0"))
+	}
+	if h := s.Status()["vs42/r1"]; len(h.Checks) != 1 || h.Checks[0].SharedBy != services {
+		t.Errorf("status of vs42/r1: %+v; want one check shared by %d", h, services)
+	}
+	b.set("r3", errors.New("refused"), false)
+	down := map[ID]bool{}
+	timer := time.NewTimer(5 * time.Second)
+	defer timer.Stop()
+	for len(down) < services {
+		select {
+		case tr := <-s.Transitions():
+			if tr.Up || !strings.HasSuffix(string(tr.ID), "/r3") {
+				t.Fatalf("unexpected transition %+v", tr)
+			}
+			down[tr.ID] = true
+		case <-timer.C:
+			t.Fatalf("%d of %d services saw r3 go down within 5 s", len(down), services)
+		}
 	}
 }
