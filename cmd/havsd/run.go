@@ -133,6 +133,7 @@ func (c *cli) serve(ctx context.Context, file string, cfg *conf.Config, log *slo
 	deps.IPVS, deps.Sync = openIPVS(cfg, log)
 	d = director.New(cfg, file, deps, log)
 	m = metrics.New(d.Status)
+	m.WatchChecks(sched.Stats)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
