@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/havsd/havsd/internal/clock"
 	"golang.org/x/sys/unix"
 )
 
@@ -44,7 +45,7 @@ const fileResync = 5 * time.Second
 
 // runFile watches a track_file through inotify on its directory and emits
 // its value whenever it changes.
-func runFile(ctx context.Context, f File, log *slog.Logger, emit func(State)) {
+func runFile(ctx context.Context, f File, clk clock.Clock, log *slog.Logger, emit func(State)) {
 	st := State{Key: Key{KindFile, f.Name}}
 	read := func() {
 		v, err := ReadValue(f.Path)
@@ -55,7 +56,7 @@ func runFile(ctx context.Context, f File, log *slog.Logger, emit func(State)) {
 		if st.Known && v == st.Value && last == st.Last {
 			return
 		}
-		now := time.Now()
+		now := clk.Now()
 		if !st.Known || v != st.Value {
 			st.Since = now
 			log.Info("track_file value", "tracker", f.Name, "path", f.Path, "value", v)
@@ -74,7 +75,7 @@ func runFile(ctx context.Context, f File, log *slog.Logger, emit func(State)) {
 		}()
 		go readEvents(in, filepath.Base(f.Path), events)
 	}
-	tick := time.NewTicker(fileResync)
+	tick := clk.NewTimer(fileResync)
 	defer tick.Stop()
 	for {
 		read()
@@ -82,8 +83,9 @@ func runFile(ctx context.Context, f File, log *slog.Logger, emit func(State)) {
 		case <-ctx.Done():
 			return
 		case <-events:
-		case <-tick.C:
+		case <-tick.C():
 		}
+		tick.Reset(fileResync)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/havsd/havsd/internal/clock"
 	"golang.org/x/sys/unix"
 )
 
@@ -116,7 +117,7 @@ type procTracker struct {
 }
 
 // runProcesses runs every track_process of a configuration over one scan.
-func runProcesses(ctx context.Context, specs []Process, scan time.Duration, log *slog.Logger, emit func(State)) {
+func runProcesses(ctx context.Context, specs []Process, scan time.Duration, clk clock.Clock, log *slog.Logger, emit func(State)) {
 	if scan <= 0 {
 		scan = DefaultScanInterval
 	}
@@ -189,14 +190,14 @@ func runProcesses(ctx context.Context, specs []Process, scan time.Duration, log 
 			}
 			watched[pid] = w
 		}
-		now := time.Now()
+		now := clk.Now()
 		for _, t := range ts {
 			report(t, t.state.Observe(len(t.pids), now), now)
 		}
 	}
-	tick := time.NewTicker(scan)
+	tick := clk.NewTimer(scan)
 	defer tick.Stop()
-	delay := time.NewTimer(time.Hour)
+	delay := clk.NewTimer(time.Hour)
 	defer delay.Stop()
 	rescan()
 	for {
@@ -207,27 +208,28 @@ func runProcesses(ctx context.Context, specs []Process, scan time.Duration, log 
 			}
 		}
 		if !next.IsZero() {
-			delay.Reset(max(time.Until(next), 0))
+			delay.Reset(max(next.Sub(clk.Now()), 0))
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-tick.C():
 			rescan()
+			tick.Reset(scan)
 		case pid := <-exits:
 			if w := watched[pid]; w != nil {
 				w.stop()
 				delete(watched, pid)
 			}
-			now := time.Now()
+			now := clk.Now()
 			for _, t := range ts {
 				if t.pids[pid] {
 					delete(t.pids, pid)
 					report(t, t.state.Observe(len(t.pids), now), now)
 				}
 			}
-		case <-delay.C:
-			now := time.Now()
+		case <-delay.C():
+			now := clk.Now()
 			for _, t := range ts {
 				if t.state.Tick(now) {
 					report(t, true, now)

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/havsd/havsd/internal/clock"
+
 	"github.com/havsd/havsd/internal/procstat"
 	"github.com/havsd/havsd/test/poll"
 )
@@ -106,7 +108,7 @@ func TestScriptOneRunAtATime(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
-		runScript(ctx, Script{Name: "excl", Argv: []string{p}, Interval: 10 * time.Millisecond, Timeout: time.Second, Rise: 1, Fall: 1}, slog.Default(), func(s State) { ch <- s })
+		runScript(ctx, Script{Name: "excl", Argv: []string{p}, Interval: 10 * time.Millisecond, Timeout: time.Second, Rise: 1, Fall: 1}, clock.Real{}, slog.Default(), func(s State) { ch <- s })
 		close(done)
 	}()
 	for range 4 {
@@ -129,7 +131,7 @@ func TestScriptRiseFall(t *testing.T) {
 	ch := make(chan State, 64)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go runScript(ctx, Script{Name: "chk", Argv: []string{p}, Interval: 20 * time.Millisecond, Timeout: time.Second, Rise: 2, Fall: 3}, slog.Default(), func(s State) { ch <- s })
+	go runScript(ctx, Script{Name: "chk", Argv: []string{p}, Interval: 20 * time.Millisecond, Timeout: time.Second, Rise: 2, Fall: 3}, clock.Real{}, slog.Default(), func(s State) { ch <- s })
 	waitState(t, ch, "first pass", func(s State) bool { return s.Known && s.OK })
 	os.WriteFile(verdict, []byte("1"), 0o644)
 	fails := 0
@@ -161,7 +163,7 @@ func TestFileTrackerFollowsWrites(t *testing.T) {
 	ch := make(chan State, 16)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go runFile(ctx, File{Name: "maint", Path: path}, slog.Default(), func(s State) { ch <- s })
+	go runFile(ctx, File{Name: "maint", Path: path}, clock.Real{}, slog.Default(), func(s State) { ch <- s })
 	waitState(t, ch, "absent file is 0", func(s State) bool { return s.Known && s.Value == 0 && s.OK })
 	steps := []struct {
 		write string
@@ -212,7 +214,7 @@ func TestProcessTrackerSeesExitAtOnce(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	// A scan far slower than the test: exits must come from the pidfds.
-	go runProcesses(ctx, []Process{{Name: "p", Match: name, Quorum: 2}}, time.Hour, slog.Default(), func(s State) { ch <- s })
+	go runProcesses(ctx, []Process{{Name: "p", Match: name, Quorum: 2}}, time.Hour, clock.Real{}, slog.Default(), func(s State) { ch <- s })
 	waitState(t, ch, "2 processes", func(s State) bool { return s.Value == 2 && s.OK })
 	start := time.Now()
 	a.Process.Kill()
@@ -232,7 +234,7 @@ func TestProcessTrackerFindsNewAndMatchesArgs(t *testing.T) {
 		{Name: "comm", Match: name, Quorum: 1},
 		{Name: "args", Match: filepath.Join(dir, name) + " 300", Args: true, Quorum: 1},
 		{Name: "other-args", Match: filepath.Join(dir, name) + " 301", Args: true, Quorum: 1},
-	}, 50*time.Millisecond, slog.Default(), func(s State) { ch <- s })
+	}, 50*time.Millisecond, clock.Real{}, slog.Default(), func(s State) { ch <- s })
 	waitState(t, ch, "none yet", func(s State) bool { return s.Key.Name == "comm" && !s.OK })
 	bin, _ := exec.LookPath("sleep")
 	b, _ := os.ReadFile(bin)
@@ -244,4 +246,42 @@ func TestProcessTrackerFindsNewAndMatchesArgs(t *testing.T) {
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	waitState(t, ch, "found by comm", func(s State) bool { return s.Key.Name == "comm" && s.OK })
 	waitState(t, ch, "found by args", func(s State) bool { return s.Key.Name == "args" && s.OK })
+}
+
+// The delay of a track_process runs on the runner's clock: an exit counts
+// only once the delay has passed on it.
+func TestProcessTrackerDelayOnFakeClock(t *testing.T) {
+	name := fmt.Sprintf("pa-trd-%d", os.Getpid()%100000)
+	proc := sleeper(t, name)
+	clk := clock.NewFake(time.Now())
+	ch := make(chan State, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go runProcesses(ctx, []Process{{Name: "p", Match: name, Quorum: 1, Delay: 5 * time.Second}}, time.Hour, clk, slog.Default(), func(s State) { ch <- s })
+	waitState(t, ch, "1 process", func(s State) bool { return s.Value == 1 && s.OK })
+	proc.Process.Kill()
+	waitState(t, ch, "exit seen, still OK", func(s State) bool { return s.Value == 0 && s.OK })
+	// Step the clock; the runner re-arms its delay timer right after
+	// reporting the exit, so the failure can come later than 5s of
+	// stepping, never earlier.
+	var advanced time.Duration
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case s := <-ch:
+			if s.OK {
+				continue
+			}
+			if advanced < 5*time.Second {
+				t.Fatalf("failed after %s on the clock, before the 5s delay", advanced)
+			}
+			return
+		case <-time.After(2 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not failed after %s on the clock", advanced)
+		}
+		clk.Advance(100 * time.Millisecond)
+		advanced += 100 * time.Millisecond
+	}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/havsd/havsd/internal/clock"
 )
 
 // ScriptResult is one run of a script.
@@ -82,33 +84,33 @@ func (c *capped) Write(p []byte) (int, error) {
 // runScript is a vrrp_script's loop: one run at a time, started every
 // Interval (or as soon as a run that overran its interval ends), with
 // rise/fall hysteresis. It reports each result through emit.
-func runScript(ctx context.Context, s Script, log *slog.Logger, emit func(State)) {
+func runScript(ctx context.Context, s Script, clk clock.Clock, log *slog.Logger, emit func(State)) {
 	var cred *Credential
 	if s.User != "" {
 		c, err := LookupUser(s.User)
 		if err != nil {
 			log.Error("vrrp_script cannot run", "tracker", s.Name, "err", err)
-			emit(State{Key: Key{KindScript, s.Name}, Known: true, Last: err.Error(), At: time.Now()})
+			emit(State{Key: Key{KindScript, s.Name}, Known: true, Last: err.Error(), At: clk.Now()})
 			return
 		}
 		cred = &c
 	}
 	h := Hysteresis{Rise: s.Rise, Fall: s.Fall}
 	st := State{Key: Key{KindScript, s.Name}}
-	t := time.NewTimer(0)
+	t := clk.NewTimer(0)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
 		}
-		start := time.Now()
+		start := clk.Now()
 		r := RunScript(ctx, s.Argv, cred, s.Timeout)
 		if ctx.Err() != nil {
 			return
 		}
-		now := time.Now()
+		now := clk.Now()
 		changed := h.Observe(r.OK)
 		if !st.Known {
 			// The first result counts once towards rise/fall; the

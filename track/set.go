@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/havsd/havsd/internal/clock"
 )
 
 // Set runs the trackers of a configuration and keeps their latest states.
@@ -18,6 +20,8 @@ type Set struct {
 	// ScanInterval is how often track_process scans /proc for new
 	// processes (default DefaultScanInterval).
 	ScanInterval time.Duration
+	// Clock times the runners (nil: the wall clock).
+	Clock clock.Clock
 
 	stateMu sync.Mutex // guards states; runners take it to report
 	states  map[Key]State
@@ -73,9 +77,9 @@ func (s *Set) Apply(ctx context.Context, spec Spec) {
 		}
 		switch x := w.(type) {
 		case Script:
-			s.running[k] = s.start(ctx, x, func(ctx context.Context, emit func(State)) { runScript(ctx, x, s.log, emit) })
+			s.running[k] = s.start(ctx, x, func(ctx context.Context, emit func(State)) { runScript(ctx, x, clock.OrReal(s.Clock), s.log, emit) })
 		case File:
-			s.running[k] = s.start(ctx, x, func(ctx context.Context, emit func(State)) { runFile(ctx, x, s.log, emit) })
+			s.running[k] = s.start(ctx, x, func(ctx context.Context, emit func(State)) { runFile(ctx, x, clock.OrReal(s.Clock), s.log, emit) })
 		}
 	}
 	if s.procs == nil || !slices.Equal(s.procs.spec.([]Process), spec.Processes) {
@@ -93,8 +97,8 @@ func (s *Set) Apply(ctx context.Context, spec Spec) {
 		}
 		if len(spec.Processes) > 0 {
 			ps := slices.Clone(spec.Processes)
-			scan := s.ScanInterval
-			s.procs = s.start(ctx, ps, func(ctx context.Context, emit func(State)) { runProcesses(ctx, ps, scan, s.log, emit) })
+			scan, clk := s.ScanInterval, clock.OrReal(s.Clock)
+			s.procs = s.start(ctx, ps, func(ctx context.Context, emit func(State)) { runProcesses(ctx, ps, scan, clk, s.log, emit) })
 		}
 	}
 	s.spec = spec
