@@ -256,7 +256,13 @@ func (h *healthAdapter) Status() map[string]HealthStatus {
 	st := h.s.Status()
 	out := make(map[string]HealthStatus, len(st))
 	for id, s := range st {
-		out[string(id)] = HealthStatus{Up: s.Up, LastError: s.LastError}
+		hs := HealthStatus{Up: s.Up, LastError: s.LastError}
+		for _, c := range s.Checks {
+			if c.EffectiveInterval > c.Interval*3/2 {
+				hs.Stretched = max(hs.Stretched, c.EffectiveInterval)
+			}
+		}
+		out[string(id)] = hs
 	}
 	return out
 }

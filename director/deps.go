@@ -75,6 +75,11 @@ type Health interface {
 type HealthStatus struct {
 	Up        bool
 	LastError string
+	// Stretched is the longest time between the starts of one of its
+	// checks when that exceeds the check's interval by more than half:
+	// the director is too busy to check at the configured rate. Zero
+	// otherwise.
+	Stretched time.Duration
 }
 
 // HealthChange is a check transition reported to the director.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/havsd/havsd/conf"
 	"github.com/havsd/havsd/lvs"
@@ -84,6 +85,9 @@ func (d *Director) serviceStatus(vs *conf.VirtualService, observed map[lvs.Servi
 			id := RealID(key, rs.Dest.Key())
 			if h, ok := health[id]; ok {
 				r.LastError = h.LastError
+				if h.Stretched > 0 {
+					r.CheckInterval = h.Stretched.Round(time.Millisecond).String()
+				}
 			}
 			if !up(d.up, key, rs) {
 				r.Health = "down"

@@ -117,6 +117,7 @@ type RealStatus struct {
 	KernelWeight  int    `json:"kernel_weight"` // as programmed; -1 when absent from the kernel
 	Health        string `json:"health"`        // "up", "down", "unchecked"
 	LastError     string `json:"last_error,omitempty"`
+	CheckInterval string `json:"check_interval,omitempty"` // effective, when overload stretches it past 1.5x the configured one
 	Sorry         bool   `json:"sorry,omitempty"`
 	Draining      bool   `json:"draining,omitempty"`
 	ActiveConns   int    `json:"active_conns"`

@@ -169,6 +169,9 @@ func writeStatus(w io.Writer, st director.Status) {
 			if r.Draining {
 				health += " (draining)"
 			}
+			if r.CheckInterval != "" {
+				health += " (checked every " + r.CheckInterval + ": director busy)"
+			}
 			if r.LastError != "" && r.Health == "down" {
 				health += ": " + r.LastError
 			}
