@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,24 +20,65 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/havsd/havsd/netlab"
+	"github.com/havsd/havsd/test/poll"
 )
 
-// addrEvents watches address changes in a node until stop is called and
-// returns the lines `ip monitor address` printed.
-func (p *pair) addrEvents(node string) (stop func() string) {
+// addrMonitor is `ip monitor address` running in a node.
+type addrMonitor struct {
+	p    *pair
+	node string
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	out  strings.Builder
+	n    int // markers placed
+}
+
+func (m *addrMonitor) Write(b []byte) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.out.Write(b)
+}
+
+func (m *addrMonitor) text() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.out.String()
+}
+
+// mark adds a marker address to lo and waits until the monitor reports it:
+// every address change the kernel made before is in the output by then.
+func (m *addrMonitor) mark() {
+	m.p.t.Helper()
+	m.n++
+	addr := fmt.Sprintf("127.7.7.%d", m.n)
+	if err := m.p.topo.IP(context.Background(), m.node, "addr", "add", addr+"/32", "dev", "lo"); err != nil {
+		m.p.t.Fatal(err)
+	}
+	poll.Until(m.p.t, 5*time.Second, "ip monitor reporting "+addr, func() bool { return strings.Contains(m.text(), addr) })
+}
+
+// watchAddrs starts `ip monitor address` in node and returns once it
+// reports changes; stop ends it and returns what it printed after that.
+func (p *pair) watchAddrs(node string) *addrMonitor {
 	p.t.Helper()
-	cmd := exec.Command("ip", "-n", p.topo.NS(node), "monitor", "address")
-	var out strings.Builder
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
+	m := &addrMonitor{p: p, node: node, cmd: exec.Command("ip", "-n", p.topo.NS(node), "monitor", "address")}
+	m.cmd.Stdout = m
+	if err := m.cmd.Start(); err != nil {
 		p.t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond) // let ip monitor subscribe
-	return func() string {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		return out.String()
-	}
+	p.t.Cleanup(func() { _ = m.cmd.Process.Kill(); _ = m.cmd.Wait() })
+	m.mark()
+	return m
+}
+
+// changesSinceStart returns the monitor's output after its first marker,
+// up to a final marker placed now.
+func (m *addrMonitor) changesSinceStart() string {
+	m.p.t.Helper()
+	m.mark()
+	text := m.text()
+	_, after, _ := strings.Cut(text, "127.7.7.1/32")
+	return after
 }
 
 func TestReloadUnchangedTouchesNothing(t *testing.T) {
@@ -45,7 +87,7 @@ func TestReloadUnchangedTouchesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := p.addrEvents("d1")
+	mon := p.watchAddrs("d1")
 	out, err := p.havsdCmd("d1", "reload", "-s", p.socket("d1"))
 	if err != nil {
 		t.Fatalf("havsd reload: %v\n%s", err, out)
@@ -53,8 +95,7 @@ func TestReloadUnchangedTouchesNothing(t *testing.T) {
 	if !strings.Contains(out, "no change") {
 		t.Errorf("reload of an unchanged file said %q, want \"no change\"", out)
 	}
-	time.Sleep(300 * time.Millisecond)
-	if ev := stop(); strings.Contains(ev, netlab.VIP.String()) || strings.Contains(ev, "Deleted") {
+	if ev := mon.changesSinceStart(); strings.Contains(ev, netlab.VIP.String()) || strings.Contains(ev, "Deleted") {
 		t.Errorf("an unchanged reload changed addresses:\n%s", ev)
 	}
 	after, err := p.status("d1")
@@ -91,11 +132,18 @@ func TestReloadWithSyntaxErrorKeepsRunning(t *testing.T) {
 // while the client probes every 5 ms: nothing lost, no master change.
 func TestSIGHUPStorm(t *testing.T) {
 	p := newPair(t, "100ms")
-	good, _ := os.ReadFile(p.config("d1"))
+	good, err := os.ReadFile(p.config("d1"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	bad := string(good) + "\nvirtual_service \"x\" { scheduler = \"nope\" }\n"
 	ctx, cancel := context.WithCancel(context.Background())
 	pl := p.probe(ctx, 5*time.Millisecond)
-	before, _ := p.status("d1")
+	before, err := p.status("d1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pace := time.NewTicker(100 * time.Millisecond) // 100 reloads in 10 s
 	for i := range 100 {
 		if i%2 == 0 {
 			p.writeConfig("d1", string(good))
@@ -103,10 +151,17 @@ func TestSIGHUPStorm(t *testing.T) {
 			p.writeConfig("d1", bad)
 		}
 		p.signal("d1", syscall.SIGHUP)
-		time.Sleep(100 * time.Millisecond)
+		<-pace.C
 	}
+	pace.Stop()
+	// The last word: the good file, loaded by a reload that started after
+	// every signal (a waiting reload is answered by a load begun after it).
 	p.writeConfig("d1", string(good))
+	out, err := p.havsdCmd("d1", "reload", "-s", p.socket("d1"))
 	cancel()
+	if err != nil {
+		t.Fatalf("final reload of the good file: %v\n%s", err, out)
+	}
 	sent, lost, answers, _ := pl.snapshot()
 	t.Logf("SIGHUP storm: %d probes, %d lost, answers %v", sent, lost, answers)
 	after, err := p.status("d1")
@@ -119,8 +174,8 @@ func TestSIGHUPStorm(t *testing.T) {
 	if after.Instances[0].State != "master" || after.Instances[0].Transitions != before.Instances[0].Transitions {
 		t.Errorf("master changed during the storm: %+v", after.Instances[0])
 	}
-	if after.LastReload.Count == 0 {
-		t.Error("no reload was attempted")
+	if !after.LastReload.OK || after.LastReload.Count < 2 || len(after.Services) != len(before.Services) {
+		t.Errorf("after the storm: last reload %+v, %d services (before %d); want the good file loaded", after.LastReload, len(after.Services), len(before.Services))
 	}
 }
 

@@ -66,9 +66,16 @@ virtual_service "web" {
 func (p *pair) socket(node string) string { return filepath.Join(p.dir, node+".sock") }
 func (p *pair) config(node string) string { return filepath.Join(p.dir, node+".hcl") }
 
+// writeConfig replaces a director's configuration file atomically (write,
+// then rename), as an operator's editor or config management does: a reload
+// never reads it half written.
 func (p *pair) writeConfig(node, text string) {
 	p.t.Helper()
-	if err := os.WriteFile(p.config(node), []byte(text), 0o644); err != nil {
+	tmp := p.config(node) + ".new"
+	if err := os.WriteFile(tmp, []byte(text), 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, p.config(node)); err != nil {
 		p.t.Fatal(err)
 	}
 }
