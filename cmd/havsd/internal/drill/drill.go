@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/havsd/havsd/internal/clock"
 )
 
 // Event is what a drill does to the pair, and how it gets back to a steady
@@ -101,7 +103,7 @@ func once(ctx context.Context, cfg Config, ev Event, master string) (Result, err
 	if cfg.Jitter > 0 {
 		lead += rand.N(cfg.Jitter)
 	}
-	if err := sleep(ctx, lead); err != nil {
+	if err := clock.Sleep(ctx, clock.Real{}, lead); err != nil {
 		return r, err
 	}
 	event := time.Now()
@@ -111,7 +113,7 @@ func once(ctx context.Context, cfg Config, ev Event, master string) (Result, err
 	// Probe until the target has answered for Settle since the last failure.
 	deadline := event.Add(cfg.MaxOutage)
 	for {
-		if err := sleep(ctx, 10*time.Millisecond); err != nil {
+		if err := clock.Sleep(ctx, clock.Real{}, 10*time.Millisecond); err != nil {
 			return r, err
 		}
 		now := time.Now()
@@ -165,17 +167,6 @@ func orQ(s string) string {
 		return "?"
 	}
 	return s
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // probeLog collects samples from concurrent probes.
