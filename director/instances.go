@@ -205,9 +205,9 @@ func (d *Director) stopInstances() {
 	}
 }
 
-// Handover asks the named instances (all if name is empty) to hand the master
-// role over. It returns when every master has heard its successor.
-func (d *Director) Handover(ctx context.Context, name string) ([]string, error) {
+// targets returns the instances named name (all if name is empty), for a
+// command run off the director goroutine.
+func (d *Director) targets(ctx context.Context, name string) (map[string]VRRP, error) {
 	var targets map[string]VRRP
 	err := d.do(ctx, func() {
 		targets = make(map[string]VRRP)
@@ -222,6 +222,16 @@ func (d *Director) Handover(ctx context.Context, name string) ([]string, error) 
 	}
 	if len(targets) == 0 {
 		return nil, fmt.Errorf("no VRRP instance named %q", name)
+	}
+	return targets, nil
+}
+
+// Handover asks the named instances (all if name is empty) to hand the master
+// role over. It returns when every master has heard its successor.
+func (d *Director) Handover(ctx context.Context, name string) ([]string, error) {
+	targets, err := d.targets(ctx, name)
+	if err != nil {
+		return nil, err
 	}
 	var (
 		mu        sync.Mutex
@@ -262,20 +272,9 @@ func (d *Director) Handover(ctx context.Context, name string) ([]string, error) 
 // name is empty), so they preempt again per their configuration (`havsd
 // resume`). It returns the instances that were yielding.
 func (d *Director) Resume(ctx context.Context, name string) ([]string, error) {
-	var targets map[string]VRRP
-	err := d.do(ctx, func() {
-		targets = make(map[string]VRRP)
-		for n, in := range d.instances {
-			if name == "" || n == name {
-				targets[n] = in.vrrp
-			}
-		}
-	})
+	targets, err := d.targets(ctx, name)
 	if err != nil {
 		return nil, err
-	}
-	if len(targets) == 0 {
-		return nil, fmt.Errorf("no VRRP instance named %q", name)
 	}
 	resumed := []string{}
 	for _, n := range slices.Sorted(maps.Keys(targets)) {
