@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -41,24 +39,7 @@ type syncPair struct {
 	topo *netlab.Topology
 	dir  string
 	proc map[string]*netlab.Proc
-	logs map[string]*syncBuf
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuf) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuf) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+	logs map[string]*poll.Buffer
 }
 
 const (
@@ -84,7 +65,7 @@ func newSyncPair(t *testing.T, withSync bool) *syncPair {
 	if err != nil {
 		t.Fatalf("building the pair: %v", err)
 	}
-	p := &syncPair{t: t, topo: topo, dir: t.TempDir(), proc: map[string]*netlab.Proc{}, logs: map[string]*syncBuf{}}
+	p := &syncPair{t: t, topo: topo, dir: t.TempDir(), proc: map[string]*netlab.Proc{}, logs: map[string]*poll.Buffer{}}
 	t.Cleanup(func() {
 		if t.Failed() {
 			for n, l := range p.logs {
@@ -146,7 +127,7 @@ virtual_service "echo" {
 		if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		p.logs[d.node] = &syncBuf{}
+		p.logs[d.node] = &poll.Buffer{}
 		proc, err := topo.Start(d.node, "havsd", []string{self, "run", "-f", file},
 			netlab.ProcOptions{Env: []string{execHavsdEnv + "=1"}, Out: p.logs[d.node]})
 		if err != nil {

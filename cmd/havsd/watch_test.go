@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/havsd/havsd/cmd/havsd/internal/control"
 	"github.com/havsd/havsd/director"
+	"github.com/havsd/havsd/test/poll"
 )
 
 func watchFixture(state string, at time.Time) director.Status {
@@ -95,24 +95,6 @@ func TestHuman(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a poller.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestStatusWatch runs the refreshing view against a control socket whose
 // director changes state between frames, until it is interrupted.
 func TestStatusWatch(t *testing.T) {
@@ -138,7 +120,7 @@ func TestStatusWatch(t *testing.T) {
 	go srv.Serve(ctx, ln)
 
 	for _, asJSON := range []bool{false, true} {
-		out := &syncBuffer{}
+		out := &poll.Buffer{}
 		c := &cli{stdout: out, stderr: out}
 		wctx, stop := context.WithCancel(ctx)
 		done := make(chan int, 1)

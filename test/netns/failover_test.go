@@ -17,6 +17,7 @@ import (
 	"github.com/havsd/havsd/internal/procstat"
 	"github.com/havsd/havsd/netlab"
 	"github.com/havsd/havsd/test/need"
+	"github.com/havsd/havsd/test/poll"
 )
 
 // foRequire skips (or fails, in CI) a test that needs root, iproute2 and,
@@ -71,7 +72,7 @@ func foPrefix(t *testing.T) string {
 type foLab struct {
 	prefix, stateDir, dir string
 	cmd                   *exec.Cmd
-	out                   *foLines
+	out                   *poll.Buffer
 	done                  chan struct{}
 	err                   error
 }
@@ -79,7 +80,7 @@ type foLab struct {
 // foStartLab starts `havsd lab` with args, in a process group of its own.
 func foStartLab(t *testing.T, bin string, args ...string) *foLab {
 	t.Helper()
-	l := &foLab{prefix: foPrefix(t), stateDir: t.TempDir(), dir: t.TempDir(), out: &foLines{}, done: make(chan struct{})}
+	l := &foLab{prefix: foPrefix(t), stateDir: t.TempDir(), dir: t.TempDir(), out: &poll.Buffer{}, done: make(chan struct{})}
 	args = append([]string{"lab", "-prefix", l.prefix, "-state-dir", l.stateDir, "-dir", l.dir}, args...)
 	l.cmd = exec.Command(bin, args...)
 	l.cmd.Stdout, l.cmd.Stderr = l.out, l.out
@@ -169,24 +170,6 @@ func (l *foLab) assertClean(t *testing.T, procs []netlab.ProcRecord) {
 			}
 		}
 	}
-}
-
-// foLines is a goroutine-safe output buffer.
-type foLines struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (w *foLines) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *foLines) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
 }
 
 // foDirector picks the director for lab tests: havsd when its daemon runs,

@@ -36,3 +36,16 @@ func TestFor(t *testing.T) {
 		t.Error("For missed a condition that held at once")
 	}
 }
+
+func TestBuffer(t *testing.T) {
+	var b Buffer
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 100 {
+			_, _ = b.Write([]byte("x"))
+		}
+	}()
+	Until(t, 5*time.Second, "100 bytes written", func() bool { return len(b.String()) == 100 })
+	<-done
+}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,22 +27,11 @@ type addrMonitor struct {
 	p    *pair
 	node string
 	cmd  *exec.Cmd
-	mu   sync.Mutex
-	out  strings.Builder
+	out  poll.Buffer
 	n    int // markers placed
 }
 
-func (m *addrMonitor) Write(b []byte) (int, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.out.Write(b)
-}
-
-func (m *addrMonitor) text() string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.out.String()
-}
+func (m *addrMonitor) text() string { return m.out.String() }
 
 // mark adds a marker address to lo and waits until the monitor reports it:
 // every address change the kernel made before is in the output by then.
@@ -62,7 +50,7 @@ func (m *addrMonitor) mark() {
 func (p *pair) watchAddrs(node string) *addrMonitor {
 	p.t.Helper()
 	m := &addrMonitor{p: p, node: node, cmd: exec.Command("ip", "-n", p.topo.NS(node), "monitor", "address")}
-	m.cmd.Stdout = m
+	m.cmd.Stdout = &m.out
 	if err := m.cmd.Start(); err != nil {
 		p.t.Fatal(err)
 	}
