@@ -36,6 +36,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/havsd/havsd/internal/procstat"
 )
 
 const scaleServerEnv = "HAVSD_SCALE_SERVER"
@@ -146,21 +148,11 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// procCPU returns user+system CPU time of process pid from /proc (10 ms
-// ticks), for the server process.
+// procCPU returns user+system CPU time of process pid, for the server
+// process.
 func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond
+	st, _ := procstat.Read(pid)
+	return st.CPU()
 }
 
 // procStatusKB reads a "Vm..." field of /proc/self/status in kB.
