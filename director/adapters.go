@@ -68,6 +68,7 @@ type vrrpInstance struct {
 	cfg   vrrp.Config  // as last queued, for status
 	next  *vrrp.Config // queued update
 	delta *int         // queued priority delta
+	fault *string      // queued tracker fault
 }
 
 // instanceCore is what the adapter uses of *vrrp.Instance.
@@ -76,6 +77,7 @@ type instanceCore interface {
 	Events() <-chan vrrp.Event
 	Update(cfg vrrp.Config) error
 	SetPriorityDelta(delta int)
+	SetTrackFault(reason string)
 	Handover(ctx context.Context) error
 	Status() vrrp.Status
 	Resume() bool
@@ -117,8 +119,8 @@ func (v *vrrpInstance) apply(life context.Context) {
 			return
 		}
 		v.mu.Lock()
-		cfg, delta := v.next, v.delta
-		v.next, v.delta = nil, nil
+		cfg, delta, fault := v.next, v.delta, v.fault
+		v.next, v.delta, v.fault = nil, nil, nil
 		v.mu.Unlock()
 		if cfg != nil {
 			if err := v.in.Update(*cfg); err != nil {
@@ -127,6 +129,9 @@ func (v *vrrpInstance) apply(life context.Context) {
 		}
 		if delta != nil {
 			v.in.SetPriorityDelta(-*delta)
+		}
+		if fault != nil {
+			v.in.SetTrackFault(*fault)
 		}
 	}
 }
@@ -146,6 +151,9 @@ func (v *vrrpInstance) Update(cfg vrrp.Config) { v.queue(func() { v.cfg, v.next 
 
 // LowerPriority queues lowering the advertised priority by n (tracked services).
 func (v *vrrpInstance) LowerPriority(n int) { v.queue(func() { v.delta = &n }) }
+
+// SetTrackFault queues holding the instance in FAULT (weight-0 trackers).
+func (v *vrrpInstance) SetTrackFault(reason string) { v.queue(func() { v.fault = &reason }) }
 
 // Handover hands the master role over; see vrrp.Instance.Handover.
 func (v *vrrpInstance) Handover(ctx context.Context) error { return v.in.Handover(ctx) }

@@ -24,6 +24,7 @@ type fakeCore struct {
 	mu      sync.Mutex
 	applied []vrrp.Config
 	deltas  []int
+	faults  []string
 }
 
 func (c *fakeCore) Run(ctx context.Context) error { <-ctx.Done(); return nil }
@@ -42,6 +43,11 @@ func (c *fakeCore) SetPriorityDelta(delta int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.deltas = append(c.deltas, delta)
+}
+func (c *fakeCore) SetTrackFault(reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.faults = append(c.faults, reason)
 }
 func (c *fakeCore) Handover(context.Context) error                 { return vrrp.ErrNotMaster }
 func (c *fakeCore) Status() vrrp.Status                            { return vrrp.Status{State: vrrp.StateBackup, VRID: 51} }

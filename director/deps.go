@@ -27,6 +27,9 @@ type VRRP interface {
 	Handover(ctx context.Context) error
 	// LowerPriority queues lowering the effective priority by n (0: not at all).
 	LowerPriority(n int)
+	// SetTrackFault queues holding the instance in FAULT while reason is
+	// not empty (a weight-0 tracker failed; see vrrp.Instance.SetTrackFault).
+	SetTrackFault(reason string)
 	// Status reports the instance's state for status and metrics.
 	Status() InstanceStatus
 	// Resume ends the yield that follows a handover (`havsd resume`),

@@ -45,6 +45,7 @@ type Director struct {
 	// last is the desired table last handed to the reconciler, with the
 	// quorum state of each service: status and metrics read it.
 	last    Outcome
+	trk     *trackRun // vrrp_script, track_file, track_process (track.go)
 	started time.Time
 	wg      sync.WaitGroup
 }
@@ -66,6 +67,7 @@ func New(cfg *conf.Config, configFile string, deps Deps, log *slog.Logger) *Dire
 		stopping:   make(map[conf.InstanceKey]*instance),
 		up:         make(map[RealKey]bool),
 		draining:   make(map[lvs.ServiceKey][]Drain),
+		trk:        newTrackRun(log, deps.Clock),
 	}
 }
 
@@ -176,6 +178,7 @@ func (d *Director) Run(ctx context.Context) error {
 		d.runInstance(in)
 	}
 	d.apply()
+	d.startTrackers(runCtx)
 
 	const tickEvery = time.Second // drains expire, the dead-man switch looks
 	tick := d.deps.Clock.NewTimer(tickEvery)
@@ -186,12 +189,15 @@ func (d *Director) Run(ctx context.Context) error {
 			d.log.Info("stopping: releasing VIPs after handing over")
 			d.stopInstances()
 			cancelAll()
+			d.stopTrackers()
 			d.wg.Wait()
 			return nil
 		case ev := <-d.events:
 			d.onInstanceEvent(ev)
 		case hc := <-d.healthCh:
 			d.onHealth(hc)
+		case st := <-d.trk.ch:
+			d.onTrackState(st)
 		case <-d.reloadKick:
 			d.reloadNow()
 		case f := <-d.reqCh:
@@ -259,16 +265,16 @@ func (d *Director) logQuorum(k lvs.ServiceKey, was, q lvs.QuorumState) {
 }
 
 // publish hands the desired table to the reconciler and applies the
-// priority deltas of tracked services.
+// priority deltas of tracked services, with the trackers' (track.go).
 func (d *Director) publish() {
 	d.deps.IPVS.SetDesired(d.last.Desired)
 	for name, delta := range PriorityDeltas(d.cfg, d.last.Quorum) {
 		if in, ok := d.instances[name]; ok && in.delta != delta {
 			d.log.Warn("tracked services lower the VRRP priority", "instance", name, "by", delta, "was", in.delta)
 			in.delta = delta
-			in.vrrp.LowerPriority(delta)
 		}
 	}
+	d.pushPriorities()
 }
 
 func (d *Director) onHealth(hc HealthChange) {

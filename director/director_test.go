@@ -55,6 +55,7 @@ func (f *fakeIPVS) last() (lvs.Desired, int) {
 type fakeVRRP struct {
 	heartbeat atomic.Pointer[time.Time]
 	delta     atomic.Int32
+	fault     atomic.Pointer[string]
 	cfg       vrrp.Config
 	report    Report
 	updates   atomic.Int32
@@ -92,6 +93,8 @@ func (f *fakeVRRP) Handover(ctx context.Context) error {
 }
 func (f *fakeVRRP) LowerPriority(n int) { f.delta.Store(int32(n)) }
 func (f *fakeVRRP) Resume() bool        { return false }
+
+func (f *fakeVRRP) SetTrackFault(reason string) { f.fault.Store(&reason) }
 
 // ReleaseIfStalled releases (once) when the heartbeat is older than
 // vrrp.StallRelease, as the real instance does.

@@ -28,6 +28,7 @@ func (d *Director) doReload() ReloadStatus {
 	d.cfg = l.Config
 	var summary []string
 	summary = append(summary, d.reconfigureInstances(d.cfg)...)
+	summary = append(summary, d.reloadTrackers(old, d.cfg)...)
 	summary = append(summary, d.startDrains(old, d.cfg)...)
 	targets, ids := Targets(d.cfg)
 	d.ids = ids

@@ -18,6 +18,7 @@ func (d *Director) status() Status {
 		Started:    d.started,
 		LastReload: d.reload,
 		IPVS:       d.deps.IPVS.Status(),
+		Trackers:   d.trackerStatus(),
 		Sync:       d.syncStatus(),
 	}
 	for _, name := range slices.Sorted(maps.Keys(d.instances)) {

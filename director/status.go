@@ -13,6 +13,7 @@ type Status struct {
 	Services   []ServiceStatus  `json:"services"`
 	IPVS       IPVSStatus       `json:"ipvs"`
 	Sync       *SyncStatus      `json:"ipvs_sync,omitempty"` // connection-sync daemons (sync.go)
+	Trackers   []TrackerStatus  `json:"trackers"`
 }
 
 // ReloadStatus is the outcome of the last reload.

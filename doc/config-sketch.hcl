@@ -9,6 +9,7 @@ global {
   reconcile_interval = "10s"
   prune_foreign      = false
   set_sysctls        = true
+  # script_user      = "havsd_script"     # runs vrrp_scripts; default havsd_script if it exists, else root
   ipvs_timeouts {
     tcp     = "900s"
     tcp_fin = "120s"
@@ -31,6 +32,28 @@ global {
   }
 }
 
+# Trackers (keepalived's): > 0 weights are added to the priority while the
+# tracker passes, < 0 while it fails, 0 puts the instance in FAULT while it fails.
+# vrrp_script "chk_haproxy" {
+#   command  = ["/usr/bin/pidof", "haproxy"]  # argv, never a shell; only root may be able to modify it
+#   interval = "2s"
+#   timeout  = "1s"                 # default: the interval; the process group is killed
+#   rise     = 2
+#   fall     = 3
+#   weight   = -50
+#   user     = "nobody"             # default: global script_user, else havsd_script if it exists, else root
+# }
+track_file "maint" {
+  path   = "/run/havsd/maint"       # holds an integer; priority += value x weight
+  weight = 1
+}
+track_process "haproxy" {
+  name   = "haproxy"                # the process's comm; match = "args" compares the full command line
+  quorum = 1                        # processes needed (quorum_max: at most)
+  delay  = "0s"                     # how long a change must last before it counts
+  weight = 0
+}
+
 vrrp_instance "VI_1" {
   interface         = "eth0"
   virtual_router_id = 51
@@ -49,8 +72,13 @@ vrrp_instance "VI_1" {
   unicast_source = "10.0.0.1"      # unicast mode when peers are given
   unicast_peers  = ["10.0.0.2"]
   track_interface "eth1" {
-    weight = 0                     # 0: fault when down; N: lower priority by N
+    weight = 0                     # 0: fault while down; N > 0: added while up; N < 0: added while down
   }
+  # track_script "chk_haproxy" {}  # a vrrp_script (below); may override its weight
+  track_file "maint" {
+    weight = -1                    # overrides the track_file's own weight
+  }
+  track_process "haproxy" {}
   track_service "web" {
     weight = 60                    # lower priority by 60 while service "web" has lost quorum
   }

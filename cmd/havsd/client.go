@@ -136,6 +136,7 @@ func writeStatus(w io.Writer, st director.Status) {
 			in.AdvertsSent, in.AdvertsReceived, drops)
 	}
 	tw.Flush()
+	writeTrackers(w, st) // trackstatus.go
 	avail := "available"
 	if !st.IPVS.Available {
 		avail = "not programmed: " + st.IPVS.Error
