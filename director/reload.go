@@ -25,6 +25,7 @@ func (d *Director) doReload() ReloadStatus {
 		return d.reload
 	}
 	old := d.cfg
+	kept := restartOnly(old, l.Config) // reloadkeep.go
 	d.cfg = l.Config
 	var summary []string
 	summary = append(summary, d.reconfigureInstances(d.cfg)...)
@@ -39,6 +40,7 @@ func (d *Director) doReload() ReloadStatus {
 	}
 	d.health.Set(targets)
 	summary = append(summary, describe(conf.Diff(old, d.cfg))...)
+	summary = append(summary, kept...)
 	d.apply()
 	d.deps.IPVS.Trigger()
 	d.setSync() // restarts only the daemons, and only when ipvs_sync changed
