@@ -155,7 +155,10 @@ func unknownNames(body hcl.Body, schema *hcl.BodySchema) []string {
 // again (the misspelling, with its suggestion, is the cause).
 func explainUnknown(body hcl.Body, schema *hcl.BodySchema, unknown []string, diags hcl.Diagnostics) hcl.Diagnostics {
 	syn, ok := body.(*hclsyntax.Body)
-	if !ok || len(unknown) == 0 {
+	if !ok {
+		return explainMerged(diags) // the files of a conf.d, merged
+	}
+	if len(unknown) == 0 {
 		return diags
 	}
 	nameAt := map[hcl.Pos]string{}
@@ -199,6 +202,27 @@ func explainUnknown(body hcl.Body, schema *hcl.BodySchema, unknown []string, dia
 			}
 		}
 		out = append(out, d)
+	}
+	return out
+}
+
+// explainMerged answers keepalived's keywords in the top level of a conf.d,
+// whose merged body does not expose its attributes: the name is read from
+// hcl's detail text.
+func explainMerged(diags hcl.Diagnostics) hcl.Diagnostics {
+	out := make(hcl.Diagnostics, len(diags))
+	for i, d := range diags {
+		out[i] = d
+		if d.Summary != "Unsupported argument" && d.Summary != "Unsupported block type" {
+			continue
+		}
+		_, rest, ok := strings.Cut(d.Detail, `"`)
+		name, _, ok2 := strings.Cut(rest, `"`)
+		if h := keepalivedHint(name); ok && ok2 && h != "" {
+			c := *d
+			c.Detail = h
+			out[i] = &c
+		}
 	}
 	return out
 }

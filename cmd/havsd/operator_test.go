@@ -295,3 +295,50 @@ func TestHelpExitsZero(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckDirectory: havsd check takes a conf.d directory as its argument;
+// the same VRID in two files is reported with both places, and keepalived's
+// top-level keywords get havsd's names there too.
+func TestCheckDirectory(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("10-ext.hcl", `vrrp_instance "VI_EXT" {
+  interface         = "eth0"
+  virtual_router_id = 51
+  virtual_ipaddress = ["10.0.0.1/24"]
+}
+`)
+	write("20-web.hcl", `vrrp_instance "VI_WEB" {
+  interface         = "eth0"
+  virtual_router_id = 51
+  virtual_ipaddress = ["10.0.0.2/24"]
+}
+`)
+	code, _, errs := runCmd(t, "", (*cli).check, dir)
+	if code != exitBadConfig || !strings.Contains(errs, "20-web.hcl:3:23") ||
+		!strings.Contains(errs, `Instance "VI_EXT" already uses VRID 51 on eth0 (ipv4) at `+filepath.Join(dir, "10-ext.hcl")+":3:23") {
+		t.Errorf("check of a conf.d with one VRID twice: exit %d\n%s", code, errs)
+	}
+	write("20-web.hcl", `virtual_server "web" {
+  address = "10.0.0.1:80"
+}
+`)
+	code, _, errs = runCmd(t, "", (*cli).check, dir)
+	if code != exitBadConfig || !strings.Contains(errs, "`virtual_server` is keepalived's name: use `virtual_service") {
+		t.Errorf("check of a conf.d with keepalived's virtual_server: exit %d\n%s", code, errs)
+	}
+	write("20-web.hcl", `virtual_service "web" {
+  address  = "10.0.0.1:80"
+  instance = "VI_EXT"
+  real_server "10.0.1.1:80" {}
+}
+`)
+	if code, out, errs := runCmd(t, "", (*cli).check, "-q", dir); code != exitOK || out != "" || errs != "" {
+		t.Errorf("check -q of a good conf.d: exit %d\n%s%s", code, out, errs)
+	}
+}
