@@ -1,12 +1,14 @@
 package netns
 
 import (
+	"fmt"
 	"net/netip"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/havsd/havsd/test/netns/vrnet"
+	"github.com/havsd/havsd/test/poll"
 	"github.com/havsd/havsd/vrrp"
 )
 
@@ -87,24 +89,14 @@ func vrFailover(t *testing.T, version int, iv time.Duration) {
 	c1.Preempt = false
 	d1 = l.start(t, l.d1, c1)
 	d1.WaitState(vrrp.StateBackup, 5*time.Second)
-	deadline := time.Now().Add(2*mdi + 500*time.Millisecond)
-	for time.Now().Before(deadline) {
-		if d1.State() != vrrp.StateBackup || d2.State() != vrrp.StateMaster {
-			t.Fatalf("nopreempt: d1 %v d2 %v, want BACKUP MASTER", d1.State(), d2.State())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !poll.Holds(2*mdi+500*time.Millisecond, func() bool { return d1.State() == vrrp.StateBackup && d2.State() == vrrp.StateMaster }) {
+		t.Fatalf("nopreempt: d1 %v d2 %v, want BACKUP MASTER", d1.State(), d2.State())
 	}
 }
 
 func vrWaitAddr(t *testing.T, n interface{ HasAddr(string) bool }, want bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for n.HasAddr(vrVIP) != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("VIP presence never became %v", want)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Until(t, 5*time.Second, fmt.Sprintf("VIP presence %v", want), func() bool { return n.HasAddr(vrVIP) == want })
 }
 
 // TestVRRPSplitBrain cuts d2 off (both become master), heals, and checks
@@ -140,16 +132,12 @@ func TestVRRPSplitBrain(t *testing.T) {
 // vrWaitOne waits until exactly one of two directors is master.
 func vrWaitOne(t *testing.T, a, b interface{ State() vrrp.State }, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	one := func() bool {
 		sa, sb := a.State(), b.State()
-		if (sa == vrrp.StateMaster) != (sb == vrrp.StateMaster) && (sa == vrrp.StateBackup || sb == vrrp.StateBackup) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("states %v %v, want one MASTER and one BACKUP", sa, sb)
-		}
-		time.Sleep(5 * time.Millisecond)
+		return (sa == vrrp.StateMaster) != (sb == vrrp.StateMaster) && (sa == vrrp.StateBackup || sb == vrrp.StateBackup)
+	}
+	if !poll.For(timeout, one) {
+		t.Fatalf("states %v %v, want one MASTER and one BACKUP", a.State(), b.State())
 	}
 }
 
@@ -178,12 +166,8 @@ func TestVRRPHandover(t *testing.T) {
 	if s := d1.Status(); !s.Yielding || l.d1.HasAddr(vrVIP) {
 		t.Errorf("d1 after handover: yielding %v, holds VIP %v", s.Yielding, l.d1.HasAddr(vrVIP))
 	}
-	deadline := time.Now().Add(2 * mdi)
-	for time.Now().Before(deadline) {
-		if d1.State() != vrrp.StateBackup {
-			t.Fatalf("d1 preempted back after a handover: %v", d1.State())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !poll.Holds(2*mdi, func() bool { return d1.State() == vrrp.StateBackup }) {
+		t.Fatalf("d1 preempted back after a handover: %v", d1.State())
 	}
 	d2.Kill()
 	d1.WaitState(vrrp.StateMaster, mdi+time.Second)

@@ -31,3 +31,16 @@ func Until(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 		t.Fatalf("timed out after %v waiting for %s", timeout, what)
 	}
 }
+
+// Holds checks cond every Interval for d and returns false as soon as it
+// fails: for asserting that something does not happen during a period.
+func Holds(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if !cond() {
+			return false
+		}
+		time.Sleep(Interval)
+	}
+	return cond()
+}

@@ -49,3 +49,13 @@ func TestBuffer(t *testing.T) {
 	Until(t, 5*time.Second, "100 bytes written", func() bool { return len(b.String()) == 100 })
 	<-done
 }
+
+func TestHolds(t *testing.T) {
+	if !Holds(20*time.Millisecond, func() bool { return true }) {
+		t.Error("a condition that always holds did not")
+	}
+	var n atomic.Int32
+	if Holds(5*time.Second, func() bool { return n.Add(1) < 3 }) {
+		t.Error("a condition that failed on the third check held")
+	}
+}
