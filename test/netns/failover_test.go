@@ -118,16 +118,21 @@ func (l *foLab) wait(t *testing.T, d time.Duration) error {
 // waitFor waits until the output contains s.
 func (l *foLab) waitFor(t *testing.T, s string, d time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !strings.Contains(l.out.String(), s) {
+	exited := func() bool {
 		select {
 		case <-l.done:
-			t.Fatalf("havsd lab exited (%v) before printing %q", l.err, s)
-		case <-time.After(20 * time.Millisecond):
+			return true
+		default:
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("havsd lab did not print %q within %s", s, d)
-		}
+	}
+	printed := func() bool { return strings.Contains(l.out.String(), s) }
+	switch ok := poll.For(d, func() bool { return printed() || exited() }); {
+	case printed():
+	case ok:
+		t.Fatalf("havsd lab exited (%v) before printing %q", l.err, s)
+	default:
+		t.Fatalf("havsd lab did not print %q within %s", s, d)
 	}
 }
 
