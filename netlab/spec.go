@@ -1,6 +1,8 @@
 package netlab
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"path/filepath"
@@ -50,6 +52,14 @@ type Route struct {
 
 // SwitchNode is the name of the node that holds the bridges.
 const SwitchNode = "sw"
+
+// RandomPrefix returns base followed by four random hex digits and "-": a
+// prefix no other topology on the host uses, for tests that run side by side.
+func RandomPrefix(base string) string {
+	b := make([]byte, 2)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return base + hex.EncodeToString(b) + "-"
+}
 
 // NS returns the namespace name of a node.
 func (s *Spec) NS(node string) string { return s.Prefix + node }

@@ -2,8 +2,6 @@ package netlab
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"os"
 	"os/exec"
@@ -21,16 +19,6 @@ func needRoot(t *testing.T) {
 	t.Helper()
 	need.Root(t, "creates network namespaces")
 	need.Binaries(t, "ip")
-}
-
-// testPrefix returns a namespace prefix unique to this test run.
-func testPrefix(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 2)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return "hv-lb" + hex.EncodeToString(b) + "-"
 }
 
 func TestValidate(t *testing.T) {
@@ -62,7 +50,7 @@ func TestBuildAndTeardown(t *testing.T) {
 		t.Run(m.String(), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			spec := Pair(testPrefix(t), m, 2)
+			spec := Pair(RandomPrefix("hv-lb"), m, 2)
 			spec.StateDir = t.TempDir()
 			topo, err := Build(ctx, spec)
 			if err != nil {
@@ -104,7 +92,7 @@ func TestDownFromStateFile(t *testing.T) {
 	needRoot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	spec := Pair(testPrefix(t), ModeNAT, 1)
+	spec := Pair(RandomPrefix("hv-lb"), ModeNAT, 1)
 	spec.StateDir = t.TempDir()
 	topo, err := Build(ctx, spec)
 	if err != nil {

@@ -2,8 +2,6 @@ package netns
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"os"
 	"os/exec"
@@ -58,16 +56,6 @@ func foHavsd(t *testing.T) string {
 	return foBinary
 }
 
-// foPrefix returns a namespace prefix unique to this run.
-func foPrefix(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 2)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return "hv-lb" + hex.EncodeToString(b) + "-"
-}
-
 // foLab is one `havsd lab` subprocess with its own prefix and state dir.
 type foLab struct {
 	prefix, stateDir, dir string
@@ -80,7 +68,7 @@ type foLab struct {
 // foStartLab starts `havsd lab` with args, in a process group of its own.
 func foStartLab(t *testing.T, bin string, args ...string) *foLab {
 	t.Helper()
-	l := &foLab{prefix: foPrefix(t), stateDir: t.TempDir(), dir: t.TempDir(), out: &poll.Buffer{}, done: make(chan struct{})}
+	l := &foLab{prefix: netlab.RandomPrefix("hv-lb"), stateDir: t.TempDir(), dir: t.TempDir(), out: &poll.Buffer{}, done: make(chan struct{})}
 	args = append([]string{"lab", "-prefix", l.prefix, "-state-dir", l.stateDir, "-dir", l.dir}, args...)
 	l.cmd = exec.Command(bin, args...)
 	l.cmd.Stdout, l.cmd.Stderr = l.out, l.out
