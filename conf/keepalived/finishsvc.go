@@ -24,6 +24,12 @@ func realKey(s *service, r *real) string {
 func (c *converter) finishService(s *service, t templates, labels map[string]int) (conf.VirtualService, bool) {
 	vs := t.service
 	vs.Reals, vs.Sorry = nil, nil
+	if s.fwmark == 0 && s.protocol == "" {
+		// keepalived: "no protocol set - defaulting to UDP" (the
+		// kernel's default for protocol 0), seen in its IPVS table.
+		s.protocol = "udp"
+		c.note(s.node, "no protocol: keepalived programs a UDP service (it logs \"no protocol set - defaulting to UDP\"); so does the conversion. Add protocol TCP to keepalived.conf if TCP was meant")
+	}
 	name := label(s)
 	if labels[name]++; labels[name] > 1 {
 		name = fmt.Sprintf("%s-%d", name, labels[name])

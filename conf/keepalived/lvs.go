@@ -83,7 +83,7 @@ var checkKinds = map[string]string{"TCP_CHECK": "tcp", "HTTP_GET": "http", "SSL_
 	"MISC_CHECK": "script", "DNS_CHECK": "dns", "UDP_CHECK": "udp", "PING_CHECK": "ping"}
 
 func (c *converter) virtualServer(n *Node) {
-	s := &service{node: n, protocol: "tcp"}
+	s := &service{node: n}
 	args := n.Args()
 	switch {
 	case len(args) >= 2 && args[0] == "fwmark":

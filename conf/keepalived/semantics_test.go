@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/havsd/havsd/checks"
 	"github.com/havsd/havsd/conf"
+	"github.com/havsd/havsd/lvs"
 	"github.com/havsd/havsd/track"
 	"github.com/havsd/havsd/vrrp"
 )
@@ -356,5 +357,23 @@ func TestLeftOut(t *testing.T) {
 	}
 	if !diags.LeftOut() || diags.HasErrors() {
 		t.Errorf("LeftOut %v HasErrors %v", diags.LeftOut(), diags.HasErrors())
+	}
+}
+
+// TestProtocolDefault: without protocol keepalived programs a UDP service
+// (found by the IPVS oracle in the VM); the conversion does the same and
+// says so.
+func TestProtocolDefault(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want lvs.Protocol
+	}{{"", lvs.UDP}, {"protocol TCP", lvs.TCP}, {"protocol sctp", lvs.SCTP}} {
+		cfg, diags := convert(t, "virtual_server 10.0.0.1 80 {\n "+tc.line+"\n real_server 10.0.0.2 80 {\n }\n}\n")
+		if got := cfg.Services[0].Service.Key.Proto; got != tc.want {
+			t.Errorf("%q: protocol %v, want %v", tc.line, got, tc.want)
+		}
+		if noted := hasDiag(diags, Note, "no protocol set - defaulting to UDP"); noted != (tc.line == "") {
+			t.Errorf("%q: note %v", tc.line, noted)
+		}
 	}
 }
