@@ -93,14 +93,16 @@ func (e *engine) backOff() {
 	e.credit = 0
 }
 
-// grow raises the in-flight limit by one after as many results without a
-// stall as the limit (additive increase), up to the configured bound.
+// grow doubles the in-flight limit after as many results without a
+// stall as the limit, up to the configured bound: a stall that passed (a
+// pause, a burst of load) costs a few rounds of checks, not minutes of a
+// throttled checker when servers answer slowly.
 func (e *engine) grow() {
 	if e.limit >= e.maxLimit {
 		return
 	}
 	if e.credit++; e.credit >= e.limit {
-		e.limit, e.credit = e.limit+1, 0
+		e.limit, e.credit = min(2*e.limit, e.maxLimit), 0
 	}
 }
 

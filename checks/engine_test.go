@@ -411,3 +411,32 @@ func TestEngineDiscardRetriesThenCounts(t *testing.T) {
 		t.Errorf("after the cap the failure counts: transitions %+v, stalls %d", trs, p.stalls)
 	}
 }
+
+func TestEngineInFlightLimitBacksOffAndGrows(t *testing.T) {
+	tests := []struct {
+		name                  string
+		max, inflight         int
+		afterStall, afterGrow int // limit after one stall, then after that many clean results
+	}{
+		{"from what runs", 1024, 300, 150, 300},
+		{"floor", 1024, 3, minInFlight / 2 * 2, 2 * minInFlight},
+		{"capped growth", 100, 150, 50, 100},
+		{"bound below the floor", 4, 4, 4, 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEngine(nil, nil, tc.max)
+			e.inflight = tc.inflight
+			e.backOff()
+			if e.limit != tc.afterStall {
+				t.Fatalf("after a stall with %d running: limit %d, want %d", tc.inflight, e.limit, tc.afterStall)
+			}
+			for range e.limit {
+				e.grow()
+			}
+			if e.limit != tc.afterGrow {
+				t.Errorf("after clean results: limit %d, want %d", e.limit, tc.afterGrow)
+			}
+		})
+	}
+}

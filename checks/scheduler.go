@@ -105,8 +105,8 @@ type Stats struct {
 	InFlight int
 	StartLag time.Duration
 	// InFlightLimit is the bound on running checks now: MaxInFlight,
-	// halved after each stall and grown back by one per as many
-	// results without one (0: no bound).
+	// halved after each stall and doubled again after as many results
+	// without one (0: no bound).
 	InFlightLimit int
 }
 
