@@ -30,9 +30,10 @@
 //   - Interval is delay_loop: checks run at a fixed rate from the first one.
 //   - Timeout is connect_timeout, applied to the whole check.
 //   - Retry is the number of consecutive failures that take an up server
-//     down; between them the check is retried after DelayBeforeRetry
-//     instead of Interval. keepalived's "retry N" means N retries after the
-//     first failure, that is Retry = N+1 here (the configuration maps it).
+//     down (Spec.failuresToDown is the one place that reads it); between
+//     them the check is retried after DelayBeforeRetry instead of
+//     Interval. keepalived's "retry N" means N retries after the first
+//     failure, that is Retry = N+1 here (the configuration maps it).
 //   - Rise is the number of consecutive successes that bring a down server
 //     up (keepalived: 1).
 //   - Warmup delays the first check of a new or changed target by a random
@@ -53,11 +54,39 @@
 // dropped). A panicking checker is recovered, logged and counted as a
 // failure.
 //
-// One run loop keeps a heap of due checks and starts each on a goroutine
-// that ends with it, so a hung target never delays another and an idle
-// target holds no goroutine; Options.MaxInFlight bounds them (1024 by
-// default), so that a director short of CPU stretches its intervals rather
-// than timing out every check at once. The
-// decisions (hysteresis, reload rules, the heap) live in a
-// pure engine tested on fake time.
+// # Identical checks run once
+//
+// Targets whose specs are equal (the same real server checked the same way
+// by several services, as a virtual_server_group or one backend behind
+// many ports gives) share one probe: it runs once per interval and its
+// result, and the hysteresis built from it, count for all of them. A target
+// that joins a probe already running takes its verdict at once (with a
+// transition when that differs from its initial state); a probe lives while
+// any target uses it, so removing one of the services keeps the others'
+// state. Stats.Probes and CheckHealth.SharedBy show the sharing.
+//
+// # A busy director is not a dead server
+//
+// A check's timeout runs from its first system call (the connect), so time
+// spent queued behind other checks or waiting for a goroutine does not
+// count. The checker watches itself: while checks run, the run loop wakes
+// at least every Heartbeat, and a wake-up (or a check's own deadline)
+// arriving StallThreshold or more late is a stall: the process was
+// descheduled, paused (SIGSTOP, a VM pause) or short of CPU. A check that
+// timed out (ErrTimeout) while stalls covered a quarter of its timeout or
+// more is discarded and run again at once, up to 3 times in a row; only
+// answers from the server (a refusal, a reset, a bad status) and timeouts
+// the checker was awake for count. Stalls are logged at Warn and counted
+// (Stats.Stalls, Stats.StallRetries).
+//
+// Overload stretches the interval rather than the verdict: at most
+// Options.MaxInFlight checks run at once (1024 by default), and after each
+// stall the bound halves (not below 8), doubling back after as many clean
+// results. Due checks beyond it wait, so each started check finishes in
+// time, and the effective interval grows instead (Stats.StartLag,
+// CheckHealth.EffectiveInterval). One run loop keeps a heap of due probes
+// and starts each on a goroutine that ends with it, so a hung target never
+// delays another and an idle target holds no goroutine. The decisions
+// (hysteresis, sharing, reload rules, the heap, the in-flight bound) live
+// in a pure engine tested on fake time.
 package checks

@@ -81,6 +81,8 @@ type Options struct {
 	// with 10,000 HTTP checks on a starved 2-core machine, no bound let
 	// every check time out and mark most servers down falsely, while a
 	// bound of 256 or 1024 gave 0 to 3 false downs and a stretched interval.
+	// The bound in force halves after each stall of the checker and
+	// doubles back to this one (Stats.InFlightLimit).
 	MaxInFlight int
 }
 
@@ -117,8 +119,9 @@ type Stats struct {
 // Concurrency: one run loop keeps a heap of due checks and starts each due
 // check on a goroutine of its own that ends with the check, so a slow or
 // hung target never delays another, and an idle target holds no goroutine.
-// At most one check per (target, spec) runs at a time, so goroutines are
-// bounded by the number of checks and by Options.MaxInFlight. A
+// At most one check per probe (identical checks share one) runs at a time,
+// so goroutines are bounded by the number of probes and by
+// Options.MaxInFlight. A
 // pool of reusable workers measured no better (the runtime already reuses
 // dead goroutines), so there is none.
 type Scheduler struct {
