@@ -74,8 +74,8 @@ func (c *converter) finish(res *Result) {
 	cfg := res.Config
 	cfg.Global, res.global = t.global, t.global
 	g := c.global
-	if g.node != nil && (g.routerID != "" || g.prune || g.tcp+g.tcpFin+g.udp != 0) {
-		cfg.Global.RouterID = g.routerID
+	if g.node != nil && (g.routerID != "" || g.prune || g.tcp+g.tcpFin+g.udp != 0 || g.fifo != "" || g.sync != nil) {
+		cfg.Global.RouterID, cfg.Global.NotifyFIFO = g.routerID, g.fifo
 		cfg.Global.PruneForeign = cfg.Global.PruneForeign || g.prune
 		cfg.Global.TimeoutTCP, cfg.Global.TimeoutTCPFin, cfg.Global.TimeoutUDP = g.tcp, g.tcpFin, g.udp
 		res.Origins["global"] = g.node.Pos
@@ -95,6 +95,7 @@ func (c *converter) finish(res *Result) {
 		}
 	}
 	c.finishTrackers(cfg, names)
+	c.finishSync(cfg)
 	for _, t := range c.trackers {
 		res.Origins[map[track.Kind]string{track.KindScript: "vrrp_script", track.KindFile: "track_file", track.KindProcess: "track_process"}[t.key.Kind]+"/"+t.key.Name] = t.node.Pos
 	}
@@ -138,6 +139,7 @@ func (c *converter) finishInstance(in *instance, tmpl vrrp.Config) (vrrp.Config,
 	vc.Interface, vc.VRID, vc.VIPs = in.cfg.Interface, in.cfg.VRID, in.cfg.VIPs
 	vc.UnicastSource, vc.UnicastPeers, vc.AuthPass = in.cfg.UnicastSource, in.cfg.UnicastPeers, in.cfg.AuthPass
 	vc.Track, vc.Notify, vc.PreemptDelay = in.cfg.Track, in.cfg.Notify, in.cfg.PreemptDelay
+	vc.DontTrackPrimary = in.cfg.DontTrackPrimary
 	n := in.node
 	if vc.Interface == "" {
 		c.left(n, "the instance has no interface (keepalived then uses the default interface or unicast routing)", "interface is required; the instance is left out")

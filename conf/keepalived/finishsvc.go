@@ -74,7 +74,10 @@ func (c *converter) finishService(s *service, t templates, labels map[string]int
 	}
 	if s.sorry != nil {
 		sr := c.finishReal(s, s.sorry, t, false)
+		sr.InhibitOnFailure = s.sorryInhibit // sorry_server_inhibit
 		vs.Sorry = &sr
+	} else if s.sorryInhibit {
+		c.invalid(s.node, "sorry_server_inhibit without a sorry_server")
 	}
 	return vs, true
 }

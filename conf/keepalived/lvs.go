@@ -22,26 +22,27 @@ type checkDefaults struct {
 }
 
 type service struct {
-	node        *Node
-	fwmark      uint32
-	addr        netip.Addr
-	port        uint16
-	protocol    string
-	family      string
-	sched       string
-	flags       []string
-	persistence time.Duration
-	netmask     string
-	engine      string
-	forward     string
-	quorum      opt[int]
-	hysteresis  int
-	weight      opt[int]
-	defaults    checkDefaults
-	reals       []*real
-	sorry       *real
-	sorryFwd    string
-	label       string
+	node         *Node
+	fwmark       uint32
+	addr         netip.Addr
+	port         uint16
+	protocol     string
+	family       string
+	sched        string
+	flags        []string
+	persistence  time.Duration
+	netmask      string
+	engine       string
+	forward      string
+	quorum       opt[int]
+	hysteresis   int
+	weight       opt[int]
+	defaults     checkDefaults
+	reals        []*real
+	sorry        *real
+	sorryFwd     string
+	sorryInhibit bool
+	label        string
 }
 
 type real struct {

@@ -377,3 +377,42 @@ func TestProtocolDefault(t *testing.T) {
 		}
 	}
 }
+
+// TestParityKeywords: keywords havsd gained beside this converter
+// (ipvs_sync, dont_track_primary, sorry_server_inhibit, notify, notify_fifo).
+func TestParityKeywords(t *testing.T) {
+	cfg, diags := convert(t, `global_defs {
+    lvs_sync_daemon eth1 VI_1 id 9 port 9000 ttl 2
+    notify_fifo /run/ka.fifo
+}
+`+vrrpHead+` dont_track_primary
+    notify "/usr/local/bin/state.sh any"
+}
+virtual_server 10.0.0.100 80 {
+    protocol TCP
+    sorry_server 10.0.0.9 80
+    sorry_server_inhibit
+    real_server 10.0.1.1 80 {
+    }
+}
+`)
+	if diags.LeftOut() {
+		t.Errorf("left out: %v", diags)
+	}
+	want := conf.IPVSSync{Interface: "eth1", Instance: "VI_1", SyncID: 9, Port: 9000, TTL: 2}
+	if cfg.Global.Sync == nil || !cmp.Equal(*cfg.Global.Sync, want, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })) {
+		t.Errorf("sync %+v, want %+v", cfg.Global.Sync, want)
+	}
+	in := cfg.Instances[0]
+	if !in.DontTrackPrimary || !cmp.Equal(in.Notify.Generic, []string{"/usr/local/bin/state.sh", "any"}) || cfg.Global.NotifyFIFO != "/run/ka.fifo" {
+		t.Errorf("dont_track_primary %v, notify %q, fifo %q", in.DontTrackPrimary, in.Notify.Generic, cfg.Global.NotifyFIFO)
+	}
+	if s := cfg.Services[0].Sorry; s == nil || !s.InhibitOnFailure {
+		t.Errorf("sorry_server_inhibit lost: %+v", s)
+	}
+	// The old spelling in an instance: that instance, its VRID as sync id.
+	cfg, _ = convert(t, vrrpHead+" lvs_sync_daemon_interface eth2\n}\n")
+	if s := cfg.Global.Sync; s == nil || s.Interface != "eth2" || s.Instance != "VI_1" || s.SyncID != 7 {
+		t.Errorf("old spelling: %+v", s)
+	}
+}

@@ -42,6 +42,8 @@ type globalState struct {
 	tcp, tcpFin, udp     time.Duration
 	prune                bool
 	scriptUser           string
+	sync                 *syncDaemon
+	fifo                 string
 	vrrpStrict, anything bool
 }
 
