@@ -9,9 +9,13 @@
 // Outcome through Status, never re-deriving it.
 //
 // Everything else talks to that goroutine over channels: the scheduler's
-// transitions, each instance's Report of its state changes and the end of
-// its Run, reload requests (a mailbox of waiting replies that one load
-// answers) and closures (Status, Dump, Handover). The goroutine never waits
+// transitions, the trackers' states (vrrp_script, track_file,
+// track_process), each instance's Report of its state changes and the end
+// of its Run, reload requests (a mailbox of waiting replies that one load
+// answers) and closures (Status, Dump, Handover, Resume). From tracked
+// services and trackers it computes each instance's priority delta and
+// fault, and queues them to the instance. It hands the configured IPVS sync
+// daemons to SyncDaemons at start and after a reload that changes them. The goroutine never waits
 // on an instance: each VRRP instance runs on goroutines of its own and owns
 // its socket, timers and VIPs; the director queues updates to it and learns
 // of its transitions and its end as events. Only when the director stops
