@@ -303,6 +303,7 @@ func TestScriptCheck(t *testing.T) {
 }
 
 func TestScriptOutputBounded(t *testing.T) {
+	noLeaks(t)
 	c := mustNew(t, Spec{Kind: KindScript, Timeout: 2 * time.Second,
 		Script: &ScriptSpec{Argv: []string{"/bin/sh", "-c", "head -c 100000 /dev/zero | tr '\\0' a; exit 1"}}})
 	err := c.Check(t.Context())

@@ -306,10 +306,12 @@ func (e *engine) due(now, start time.Time) []*probe {
 		p.running = true
 		e.inflight++
 		e.lag = max(start.Sub(p.next), 0)
-		if !p.lastStart.IsZero() && p.stalls == 0 {
-			p.period = start.Sub(p.lastStart)
+		if p.stalls == 0 { // a retry after a stall is not a new round
+			if !p.lastStart.IsZero() {
+				p.period = start.Sub(p.lastStart)
+			}
+			p.lastStart = start
 		}
-		p.lastStart = start
 		out = append(out, p)
 	}
 	return out

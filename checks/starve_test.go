@@ -275,6 +275,7 @@ func TestStarvedChecker(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			noLeaks(t)
 			if tc.pin && runtime.NumCPU() < 2 {
 				t.Skip("needs 2 CPUs: the servers run on the one the checker is not pinned to")
 			}
