@@ -43,7 +43,7 @@ func compileGlobal(g *rawGlobal) Global {
 	}
 	return Global{RouterID: g.routerID, ControlSocket: g.controlSocket, MetricsListen: g.metricsListen,
 		LogFormat: g.logFormat, LogLevel: g.logLevel, IPVSMode: mode, ReconcileInterval: g.reconcile,
-		PruneForeign: g.prune, SetSysctls: g.sysctls, TimeoutTCP: g.tcp, TimeoutTCPFin: g.tcpFin, TimeoutUDP: g.udp}
+		PruneForeign: g.prune, SetSysctls: g.sysctls, NotifyFIFO: g.notifyFIFO, TimeoutTCP: g.tcp, TimeoutTCPFin: g.tcpFin, TimeoutUDP: g.udp}
 }
 
 func compileInstance(in *rawInstance) vrrp.Config {

@@ -67,6 +67,9 @@ type Global struct {
 	ReconcileInterval time.Duration // periodic drift repair; default 10s
 	PruneForeign      bool          // delete IPVS services havsd does not own
 	SetSysctls        bool          // set ip_forward / vs.conntrack when a mode needs them
+	// NotifyFIFO is keepalived's notify_fifo: a FIFO that gets a line per
+	// VRRP instance and sync group transition; empty for none.
+	NotifyFIFO string
 	// IPVS connection timeouts (ipvsadm --set); zero leaves the kernel's.
 	TimeoutTCP, TimeoutTCPFin, TimeoutUDP time.Duration
 	// Sync is the ipvs_sync block (connection-sync daemons); nil for none.

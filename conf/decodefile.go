@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/havsd/havsd/vrrp"
 )
 
 // Defaults, as keepalived and ipvsadm have them.
@@ -76,6 +77,7 @@ func (d *decoder) global(hb *hcl.Block) *rawGlobal {
 	d.boolean(b, "prune_foreign", &g.prune)
 	d.boolean(b, "set_sysctls", &g.sysctls)
 	d.str(b, "script_user", &g.scriptUser)
+	d.str(b, "notify_fifo", &g.notifyFIFO)
 	for _, tb := range b.blocks {
 		if tb.Type == "ipvs_sync" {
 			g.syncs = append(g.syncs, d.ipvsSync(tb))
@@ -147,7 +149,7 @@ func (d *decoder) instance(hb *hcl.Block) *rawInstance {
 				d.duplicate(sb, in.notifyBlock)
 				continue
 			}
-			in.notifyBlock = d.notify(sb, &in.notify.Master, &in.notify.Backup, &in.notify.Fault, &in.notify.Stop)
+			in.notifyBlock = d.notify(sb, &in.notify)
 		case "garp":
 			if in.garpBlock != nil {
 				d.duplicate(sb, in.garpBlock)
@@ -184,12 +186,13 @@ func (d *decoder) duplicate(hb *hcl.Block, first *block) {
 	d.errorf(&r, "Duplicate "+hb.Type+" block", "Only one %s block is allowed here; the first is at %s.", hb.Type, pos(first.defRange))
 }
 
-func (d *decoder) notify(hb *hcl.Block, master, backup, fault, stop *[]string) *block {
+func (d *decoder) notify(hb *hcl.Block, n *vrrp.Notify) *block {
 	nb := d.open(hb, hb.Body, notifySchema)
-	d.strs(nb, "master", master)
-	d.strs(nb, "backup", backup)
-	d.strs(nb, "fault", fault)
-	d.strs(nb, "stop", stop)
+	d.strs(nb, "master", &n.Master)
+	d.strs(nb, "backup", &n.Backup)
+	d.strs(nb, "fault", &n.Fault)
+	d.strs(nb, "stop", &n.Stop)
+	d.strs(nb, "generic", &n.Generic)
 	return nb
 }
 
@@ -226,7 +229,7 @@ func (d *decoder) group(hb *hcl.Block) *rawGroup {
 			d.duplicate(sb, seen)
 			continue
 		}
-		seen = d.notify(sb, &g.notify.Master, &g.notify.Backup, &g.notify.Fault, &g.notify.Stop)
+		seen = d.notify(sb, &g.notify)
 		g.notifyBlock = seen
 	}
 	return g

@@ -110,6 +110,7 @@ func formatGlobal(body *hclwrite.Body, g Global) {
 	setStr(b, "ipvs_mode", g.IPVSMode.String(), def.IPVSMode.String())
 	setDur(b, "reconcile_interval", g.ReconcileInterval, def.ReconcileInterval)
 	setBool(b, "prune_foreign", g.PruneForeign, def.PruneForeign)
+	setStr(b, "notify_fifo", g.NotifyFIFO, "")
 	setBool(b, "set_sysctls", g.SetSysctls, def.SetSysctls)
 	if g.TimeoutTCP != 0 || g.TimeoutTCPFin != 0 || g.TimeoutUDP != 0 {
 		t := b.AppendNewBlock("ipvs_timeouts", nil).Body()
@@ -184,14 +185,14 @@ func formatInstance(b *hclwrite.Body, in vrrp.Config, tracks []TrackService, trk
 }
 
 func formatNotify(b *hclwrite.Body, n vrrp.Notify) {
-	if n.Master == nil && n.Backup == nil && n.Fault == nil && n.Stop == nil {
+	if n.Master == nil && n.Backup == nil && n.Fault == nil && n.Stop == nil && n.Generic == nil {
 		return
 	}
 	nb := b.AppendNewBlock("notify", nil).Body()
 	for _, c := range []struct {
 		name string
 		argv []string
-	}{{"master", n.Master}, {"backup", n.Backup}, {"fault", n.Fault}, {"stop", n.Stop}} {
+	}{{"master", n.Master}, {"backup", n.Backup}, {"fault", n.Fault}, {"stop", n.Stop}, {"generic", n.Generic}} {
 		if c.argv != nil {
 			nb.SetAttributeValue(c.name, strList(c.argv))
 		}

@@ -29,7 +29,7 @@ type rawGlobal struct {
 	ipvsMode                                                    string
 	reconcile                                                   time.Duration
 	prune, sysctls                                              bool
-	scriptUser                                                  string
+	scriptUser, notifyFIFO                                      string
 	tcp, tcpFin, udp                                            time.Duration
 	syncs                                                       []*rawSync // ipvs_sync blocks (sync.go)
 }

@@ -22,7 +22,7 @@ var fileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 
 var globalSchema = &hcl.BodySchema{
 	Attributes: attrs("router_id", "control_socket", "metrics_listen", "log_format", "log_level",
-		"ipvs_mode", "reconcile_interval", "prune_foreign", "set_sysctls", "script_user"),
+		"ipvs_mode", "reconcile_interval", "prune_foreign", "set_sysctls", "script_user", "notify_fifo"),
 	Blocks: []hcl.BlockHeaderSchema{{Type: "ipvs_timeouts"}, {Type: "ipvs_sync"}},
 }
 
@@ -50,7 +50,7 @@ var vipSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "addres
 
 var trackSchema = &hcl.BodySchema{Attributes: attrs("weight")}
 
-var notifySchema = &hcl.BodySchema{Attributes: attrs("master", "backup", "fault", "stop")}
+var notifySchema = &hcl.BodySchema{Attributes: attrs("master", "backup", "fault", "stop", "generic")}
 
 var garpSchema = &hcl.BodySchema{Attributes: attrs("count", "interval", "repeat_delay", "repeat_count", "refresh")}
 

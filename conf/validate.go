@@ -32,6 +32,7 @@ func validate(f *rawFile) hcl.Diagnostics {
 	v.trackServices(f.instances, f.services)
 	v.trackers(f)
 	v.serviceInstances(f)
+	v.notifyFIFO(f.global)
 	return v.diags
 }
 
@@ -302,7 +303,7 @@ func (v *validator) notify(b *block) {
 	if b == nil {
 		return
 	}
-	for _, n := range []string{"master", "backup", "fault", "stop"} {
+	for _, n := range []string{"master", "backup", "fault", "stop", "generic"} {
 		if a, ok := b.attrs[n]; ok && b.has(n) {
 			val, _ := a.Expr.Value(nil)
 			if val.LengthInt() == 0 || val.Index(ctyZero).AsString() == "" {

@@ -19,6 +19,8 @@ import (
 type VRRPs struct {
 	log   *slog.Logger
 	built map[string]*vrrp.Instance // by name, for Bind
+	// FIFO, if set before the first New, is every instance's notify FIFO.
+	FIFO *vrrp.NotifyFIFO
 }
 
 // NewVRRPs returns a builder whose New is Deps.NewVRRP and Bind is Deps.Bind.
@@ -28,7 +30,7 @@ func NewVRRPs(log *slog.Logger) *VRRPs {
 
 // New builds an instance that reports its transitions through report.
 func (f *VRRPs) New(cfg vrrp.Config, siblings []uint8, report Report) (VRRP, error) {
-	in, err := vrrp.NewInstance(cfg, vrrp.Options{Logger: f.log, SiblingVRIDs: siblings})
+	in, err := vrrp.NewInstance(cfg, vrrp.Options{Logger: f.log, SiblingVRIDs: siblings, FIFO: f.FIFO})
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,7 @@ import (
 // restartOnly puts back into cur the settings a running daemon cannot
 // change, and says which of them the file changed, so that a reload
 // neither pretends to apply them nor forgets them: the control socket,
-// the metrics listener and the logger are set up at start, the IPVS
+// the metrics listener, the notify FIFO and the logger are set up at start, the IPVS
 // reconciler's interval and prune_foreign and the kernel's connection
 // timeouts too, and sync groups are bound once. The running value stays
 // until a restart, and every later reload says so again.
@@ -29,6 +29,7 @@ func restartOnly(old, cur *conf.Config) []string {
 	keep("log_level", g.LogLevel != o.LogLevel, func() { g.LogLevel = o.LogLevel })
 	keep("reconcile_interval", g.ReconcileInterval != o.ReconcileInterval, func() { g.ReconcileInterval = o.ReconcileInterval })
 	keep("prune_foreign", g.PruneForeign != o.PruneForeign, func() { g.PruneForeign = o.PruneForeign })
+	keep("notify_fifo", g.NotifyFIFO != o.NotifyFIFO, func() { g.NotifyFIFO = o.NotifyFIFO })
 	keep("ipvs_timeouts", g.TimeoutTCP != o.TimeoutTCP || g.TimeoutTCPFin != o.TimeoutTCPFin || g.TimeoutUDP != o.TimeoutUDP, func() {
 		g.TimeoutTCP, g.TimeoutTCPFin, g.TimeoutUDP = o.TimeoutTCP, o.TimeoutTCPFin, o.TimeoutUDP
 	})

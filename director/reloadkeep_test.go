@@ -23,12 +23,13 @@ func TestReloadKeepsRestartOnlySettings(t *testing.T) {
 	next.Global.LogFormat, next.Global.LogLevel = "json", "debug"
 	next.Global.ReconcileInterval, next.Global.PruneForeign, next.Global.TimeoutTCP = time.Second, true, time.Minute
 	next.Global.RouterID = "lb2" // applies at once
+	next.Global.NotifyFIFO = "/run/havsd/notify.fifo"
 	next.SyncGroups = []vrrp.SyncGroup{{Name: "g", Instances: []string{"VI_1"}}}
 	for i := range 2 {
 		n := next
 		h.next.Store(&Loaded{Config: &n})
 		st := h.reload()
-		want := "global control_socket, metrics_listen, log_format, log_level, reconcile_interval, prune_foreign, ipvs_timeouts changed in the file but need a restart (the running values are kept); sync groups changed in the file but need a restart (the running groups are kept)"
+		want := "global control_socket, metrics_listen, log_format, log_level, reconcile_interval, prune_foreign, notify_fifo, ipvs_timeouts changed in the file but need a restart (the running values are kept); sync groups changed in the file but need a restart (the running groups are kept)"
 		if !st.OK || !strings.Contains(st.Summary, want) {
 			t.Errorf("reload %d summary %q, want it to contain %q", i+1, st.Summary, want)
 		}

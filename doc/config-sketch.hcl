@@ -10,6 +10,7 @@ global {
   prune_foreign      = false
   set_sysctls        = true
   # script_user      = "havsd_script"     # runs vrrp_scripts; default havsd_script if it exists, else root
+  # notify_fifo      = "/run/havsd/notify.fifo"  # a line per VRRP transition, keepalived's format
   ipvs_timeouts {
     tcp     = "900s"
     tcp_fin = "120s"
@@ -87,6 +88,7 @@ vrrp_instance "VI_1" {
     backup = ["/usr/local/bin/notify", "backup"]
     fault  = ["/usr/local/bin/notify", "fault"]
     stop   = ["/usr/local/bin/notify", "stop"]
+    # generic = ["/usr/local/bin/notify-all"]  # every transition, + INSTANCE name MASTER|BACKUP|FAULT|STOP priority
   }
   garp {
     count        = 5

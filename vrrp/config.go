@@ -31,6 +31,10 @@ type GARP struct {
 // Notify holds commands (argv, no shell) run on transitions.
 type Notify struct {
 	Master, Backup, Fault, Stop []string
+	// Generic runs on every transition with keepalived's arguments
+	// appended: INSTANCE name state priority (GROUP name state for a
+	// sync group), state being MASTER, BACKUP, FAULT or STOP.
+	Generic []string
 }
 
 // Config is one VRRP instance as the configuration describes it.

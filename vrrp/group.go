@@ -139,5 +139,6 @@ func (g *Group) changed(from *Instance, old, to State, n *notifier) {
 			argv = g.notify.Stop
 		}
 		n.enqueue(argv, []string{"HAVSD_GROUP=" + g.name, "HAVSD_STATE=" + to.String()})
+		g.notifyAll(to, n, from.opts.FIFO)
 	}
 }

@@ -35,6 +35,9 @@ type Options struct {
 	Addrs  AddrWatcher // nil: netlink address subscription
 	// NotifyTimeout bounds each notify command (default 30 s).
 	NotifyTimeout time.Duration
+	// FIFO, if set, gets a line per transition of the instance and of
+	// its sync group (keepalived's notify_fifo).
+	FIFO *NotifyFIFO
 	// SiblingVRIDs are the VRIDs of the daemon's other instances on the
 	// same interface: their adverts reach this instance's socket too and
 	// are ignored instead of being counted as unknown-VRID drops.

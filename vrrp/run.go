@@ -362,6 +362,7 @@ func (l *loop) transition(from, to State, why string, now time.Time) {
 		argv = l.cfg.Notify.Fault
 	}
 	l.notify.enqueue(argv, l.env(from, to, why))
+	l.notifyAll(from, to, why) // notifyall.go
 	if g := l.i.group.Load(); g != nil {
 		g.changed(l.i, from, to, l.notify)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/havsd/havsd/lvs"
 	"github.com/havsd/havsd/lvs/nft"
 	"github.com/havsd/havsd/lvs/sysctl"
+	"github.com/havsd/havsd/vrrp"
 )
 
 const defaultConfig = "/etc/havsd/havsd.hcl"
@@ -118,6 +119,14 @@ func (c *cli) serve(ctx context.Context, file string, cfg *conf.Config, log *slo
 	}})
 	checkSysctls(cfg, log)
 	vrrps := director.NewVRRPs(log)
+	if p := cfg.Global.NotifyFIFO; p != "" {
+		fifo, err := vrrp.OpenNotifyFIFO(p, log)
+		if err != nil {
+			return err
+		}
+		defer fifo.Close()
+		vrrps.FIFO = fifo
+	}
 	deps := director.Deps{
 		Load: func() director.Loaded {
 			l := loadConfig(file)

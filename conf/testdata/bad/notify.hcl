@@ -1,0 +1,12 @@
+global {
+  notify_fifo = "run/notify.fifo"
+}
+
+vrrp_instance "VI_1" {
+  interface         = "eth0"
+  virtual_router_id = 51
+  virtual_ipaddress = ["192.0.2.1"]
+  notify {
+    generic = []
+  }
+}
