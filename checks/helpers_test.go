@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/havsd/havsd/test/need"
+	"github.com/havsd/havsd/test/poll"
 )
 
 // noLeaks fails the test if the goroutine count has not returned to its
@@ -19,15 +20,10 @@ func noLeaks(t *testing.T) {
 	t.Helper()
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				var buf bytes.Buffer
-				pprof.Lookup("goroutine").WriteTo(&buf, 1)
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf.String())
-				return
-			}
-			time.Sleep(10 * time.Millisecond) // polling with a deadline
+		if !poll.For(5*time.Second, func() bool { return runtime.NumGoroutine() <= before }) {
+			var buf bytes.Buffer
+			pprof.Lookup("goroutine").WriteTo(&buf, 1)
+			t.Errorf("goroutine leak: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf.String())
 		}
 	})
 }

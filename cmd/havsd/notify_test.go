@@ -14,6 +14,7 @@ import (
 
 	"github.com/havsd/havsd/director"
 	"github.com/havsd/havsd/internal/sdnotify"
+	"github.com/havsd/havsd/test/poll"
 )
 
 func TestStatusLine(t *testing.T) {
@@ -102,12 +103,7 @@ func (l *notifyListener) count(s string) int {
 // waitFor polls until cond holds or 10 s pass.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Until(t, 10*time.Second, what, cond)
 }
 
 // TestWatchdog: WATCHDOG=1 goes out while the director answers and every

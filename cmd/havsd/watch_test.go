@@ -131,10 +131,7 @@ func TestStatusWatch(t *testing.T) {
 			}
 			return strings.Count(out.String(), "Every 20ms")
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for frames() < 3 && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+		poll.For(10*time.Second, func() bool { return frames() >= 3 })
 		stop()
 		select {
 		case code := <-done:
