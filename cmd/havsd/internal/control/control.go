@@ -162,11 +162,14 @@ func Call(ctx context.Context, path string, req Request) (json.RawMessage, error
 	if dl, ok := ctx.Deadline(); ok {
 		_ = c.SetDeadline(dl)
 	}
-	if err := json.NewEncoder(c).Encode(req); err != nil {
-		return nil, fmt.Errorf("sending %s request: %w", req.Command, err)
-	}
+	// A server that refuses the peer answers and closes without reading:
+	// the write may then fail while its answer waits to be read.
+	werr := json.NewEncoder(c).Encode(req)
 	var resp Response
 	if err := json.NewDecoder(c).Decode(&resp); err != nil {
+		if werr != nil {
+			return nil, fmt.Errorf("sending %s request: %w", req.Command, werr)
+		}
 		return nil, fmt.Errorf("reading %s response: %w", req.Command, err)
 	}
 	if !resp.OK {
