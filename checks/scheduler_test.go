@@ -522,3 +522,38 @@ func TestSchedulerSharedChecksRunOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestSchedulerOverloadStretchesInterval: checks that cannot all run on
+// time wait for a slot and stretch the effective interval, which Status
+// and Stats show, instead of failing.
+func TestSchedulerOverloadStretchesInterval(t *testing.T) {
+	noLeaks(t)
+	const n, interval, work = 5, 20 * time.Millisecond, 20 * time.Millisecond
+	s := NewScheduler(Options{MaxInFlight: 1, New: func(Spec) (Checker, error) {
+		return CheckerFunc(func(context.Context) error { time.Sleep(work); return nil }), nil
+	}})
+	targets := map[ID][]Spec{}
+	for i := range n {
+		targets[ID(fmt.Sprint("t", i))] = []Spec{fakeSpec(fmt.Sprint("t", i), interval)}
+	}
+	s.Set(targets)
+	startScheduler(t, s)
+	// One check at a time of 20 ms each: a round of 5 takes at least
+	// 100 ms, five times the interval.
+	waitFor(t, 10*time.Second, func() bool {
+		for _, h := range s.Status() {
+			if h.Checks[0].EffectiveInterval == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for id, h := range s.Status() {
+		if c := h.Checks[0]; c.EffectiveInterval < 3*interval || c.Interval != interval || !h.Up {
+			t.Errorf("%s: interval %s, effective %s, up %v; want at least %s and up", id, c.Interval, c.EffectiveInterval, h.Up, 3*interval)
+		}
+	}
+	if st := s.Stats(); st.StartLag < interval || st.Failures != 0 || st.InFlightLimit != 1 {
+		t.Errorf("stats %+v: want a start lag of at least %s, no failure, limit 1", st, interval)
+	}
+}
