@@ -285,3 +285,32 @@ func TestProcessTrackerDelayOnFakeClock(t *testing.T) {
 		advanced += 100 * time.Millisecond
 	}
 }
+
+// Many matching processes: each is watched through its own pidfd; killing
+// them all brings the count to 0 without a scan.
+func TestProcessTrackerManyProcesses(t *testing.T) {
+	const n = 200
+	name := fmt.Sprintf("pa-trm-%d", os.Getpid()%100000)
+	first := sleeper(t, name)
+	bin := first.Path
+	procs := []*exec.Cmd{first}
+	for len(procs) < n {
+		cmd := exec.Command(bin, "300")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		procs = append(procs, cmd)
+	}
+	ch := make(chan State, 4*n)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go runProcesses(ctx, []Process{{Name: "p", Match: name, Quorum: n}}, time.Hour, clock.Real{}, slog.Default(), func(s State) { ch <- s })
+	waitState(t, ch, fmt.Sprintf("%d processes", n), func(s State) bool { return s.Value == n && s.OK })
+	start := time.Now()
+	for _, p := range procs {
+		p.Process.Kill()
+	}
+	waitState(t, ch, "0 processes", func(s State) bool { return s.Value == 0 })
+	t.Logf("%d exits seen %s after the first kill", n, time.Since(start))
+}
