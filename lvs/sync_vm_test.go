@@ -31,6 +31,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/havsd/havsd/lvs"
+	"github.com/havsd/havsd/lvs/nft"
 	"github.com/havsd/havsd/netlab"
 )
 
@@ -48,6 +49,7 @@ type syncLab struct {
 	topo   *netlab.Topology
 	tables map[string]*lvs.IPVS // "da", "db"
 	nat    bool                 // the NAT layout
+	fwmark bool                 // the service is firewall mark 1 (syncPort and syncPort2)
 }
 
 // natRS and natGW are the NAT layout's real server, on a network of its
@@ -64,10 +66,23 @@ func newSyncLab(t *testing.T, persistent bool) *syncLab {
 	return newSyncLabMode(t, lvs.Route, persistent)
 }
 
+// newSyncLabMode builds the lab with one service on syncPort; see
+// newSyncLabOpts.
+func newSyncLabMode(t *testing.T, fwd lvs.Forward, persistent bool) *syncLab {
+	return newSyncLabOpts(t, fwd, persistent, false)
+}
+
+// syncPort2 is the second port of the firewall-mark service (80+443 in the
+// tutorial).
+const syncPort2 = syncPort + 1
+
 // syncRS2 is the second DR real server of a persistent service.
 const syncRS2 = "10.77.0.101"
 
-func newSyncLabMode(t *testing.T, fwd lvs.Forward, persistent bool) *syncLab {
+// newSyncLabOpts builds the lab; with fwmark the TCP service is firewall
+// mark 1 covering syncPort and syncPort2, classified by each director's
+// nftables table.
+func newSyncLabOpts(t *testing.T, fwd lvs.Forward, persistent, fwmark bool) *syncLab {
 	t.Helper()
 	vmTable(t) // skips outside the VM
 	ctx := context.Background()
@@ -115,6 +130,11 @@ func newSyncLabMode(t *testing.T, fwd lvs.Forward, persistent bool) *syncLab {
 		svc.Timeout = 300 * time.Second
 		svc.Destinations = append(svc.Destinations, lvs.Destination{Addr: netip.MustParseAddr(syncRS2), Port: syncPort, Weight: 1, Forward: fwd})
 	}
+	var marks []lvs.MarkRule
+	if fwmark {
+		svc.Key = lvs.ServiceKey{Family: lvs.IPv4, Proto: lvs.ProtoNone, FWMark: 1}
+		marks = []lvs.MarkRule{{Mark: 1, Addr: netip.MustParseAddr(syncVIP), Proto: lvs.TCP, Ports: []uint16{syncPort, syncPort2}}}
+	}
 	for _, n := range []string{"da", "db"} {
 		tbl, err := lvs.OpenIPVS("/run/netns/" + topo.NS(n))
 		if err != nil {
@@ -122,8 +142,17 @@ func newSyncLabMode(t *testing.T, fwd lvs.Forward, persistent bool) *syncLab {
 		}
 		t.Cleanup(func() { tbl.Close() })
 		l.tables[n] = tbl
-		r := lvs.NewReconciler(tbl, lvs.ReconcilerOptions{})
-		r.SetDesired(lvs.Desired{Services: []lvs.Service{svc, udp}}) // warm standby: both programmed
+		opts := lvs.ReconcilerOptions{}
+		if fwmark {
+			f, err := os.Open("/run/netns/" + topo.NS(n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { f.Close() })
+			opts.Filter = nft.New(nft.Options{Table: "lvsy", NetNSFd: int(f.Fd())})
+		}
+		r := lvs.NewReconciler(tbl, opts)
+		r.SetDesired(lvs.Desired{Services: []lvs.Service{svc, udp}, Marks: marks}) // warm standby: both programmed
 		if _, err := r.Reconcile(ctx); err != nil {
 			t.Fatalf("programming %s: %v", n, err)
 		}
@@ -137,10 +166,13 @@ func newSyncLabMode(t *testing.T, fwd lvs.Forward, persistent bool) *syncLab {
 			t.Fatal(err)
 		}
 	}
-	l.echoServer("rs")
-	if persistent {
-		l.echoServer("rs2")
+	for _, port := range []int{syncPort, syncPort2} {
+		l.echoServer("rs", port)
+		if persistent {
+			l.echoServer("rs2", port)
+		}
 	}
+	l.fwmark = fwmark
 	return l
 }
 
@@ -197,12 +229,11 @@ func (l *syncLab) conns(node string) (conns, templates int) {
 	out := l.exec(node, "ipvsadm", "-Lnc")
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
-		if len(f) < 6 || !strings.HasPrefix(f[4], syncVIP+":") {
-			continue
-		}
-		if f[2] == "NONE" || strings.HasSuffix(f[3], ":0") { // a persistence template
+		switch {
+		case len(f) < 6:
+		case f[2] == "NONE" || strings.HasSuffix(f[3], ":0"): // a persistence template (a mark's names the mark, not the VIP)
 			templates++
-		} else {
+		case strings.HasPrefix(f[4], syncVIP+":"):
 			conns++
 		}
 	}
@@ -226,10 +257,10 @@ func (l *syncLab) failover() {
 
 // echoServer answers every connection to the real server's port with what
 // it reads.
-func (l *syncLab) echoServer(node string) {
+func (l *syncLab) echoServer(node string, port int) {
 	var ln net.Listener
 	if err := l.topo.Do(node, func() (err error) {
-		ln, err = net.Listen("tcp4", fmt.Sprintf(":%d", syncPort))
+		ln, err = net.Listen("tcp4", fmt.Sprintf(":%d", port))
 		return err
 	}); err != nil {
 		l.t.Fatal(err)
@@ -328,11 +359,12 @@ func TestVMSyncStreamsSurviveFailover(t *testing.T) {
 		{"DR wlc with ipvs_sync", lvs.Route, true, false},
 		{"DR wlc with ipvs_sync, persistent service", lvs.Route, true, true},
 		{"NAT rr with ipvs_sync", lvs.Masq, true, false},
+		{"DR fwmark 7000+7001 persistent with ipvs_sync", lvs.Route, true, true},
 		{"DR wlc without ipvs_sync the streams break", lvs.Route, false, false},
 		{"NAT rr without ipvs_sync the streams break", lvs.Masq, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := newSyncLabMode(t, tc.fwd, tc.persistent)
+			l := newSyncLabOpts(t, tc.fwd, tc.persistent, strings.Contains(tc.name, "fwmark"))
 			if tc.sync {
 				l.ourDaemons("da")
 				l.ourDaemons("db")
@@ -408,12 +440,18 @@ func TestVMSyncStreamsSurviveFailover(t *testing.T) {
 // reconnectSameReal: after the failover a new connection of the client goes
 // to the real server its synced persistence template names, although wlc
 // alone would pick the other one (it carries the 20 streams).
+//
+// Not for firewall-mark services on Linux 6.1: there the synced template
+// arrives as "IP caddr:0 0.0.0.1:65535 -> real:65535" while the new
+// master looks templates up with port 0, so the reconnection is scheduled
+// afresh (established connections survive all the same). The test records
+// that instead of asserting the reconnection, and fails if it changes.
 func (l *syncLab) reconnectSameReal(t *testing.T) {
 	t.Helper()
 	tmpl := ""
 	for _, line := range strings.Split(l.exec("db", "ipvsadm", "-Lnc"), "\n") {
-		if f := strings.Fields(line); len(f) >= 6 && f[4] == fmt.Sprintf("%s:%d", syncVIP, syncPort) && (f[2] == "NONE" || strings.HasSuffix(f[3], ":0")) {
-			tmpl = f[5]
+		if f := strings.Fields(line); len(f) >= 6 && (f[2] == "NONE" || strings.HasSuffix(f[3], ":0")) {
+			tmpl, _, _ = strings.Cut(f[5], ":") // a firewall-mark template names the real server without the port
 		}
 	}
 	if tmpl == "" {
@@ -421,7 +459,11 @@ func (l *syncLab) reconnectSameReal(t *testing.T) {
 	}
 	var c net.Conn
 	if err := l.topo.Do("cl", func() (err error) {
-		c, err = net.DialTimeout("tcp4", fmt.Sprintf("%s:%d", syncVIP, syncPort), 10*time.Second)
+		port := syncPort
+		if l.fwmark {
+			port = syncPort2 // persistence across the mark's ports, as 80+443
+		}
+		c, err = net.DialTimeout("tcp4", fmt.Sprintf("%s:%d", syncVIP, port), 10*time.Second)
 		return err
 	}); err != nil {
 		t.Fatalf("reconnecting after the failover: %v", err)
@@ -437,10 +479,19 @@ func (l *syncLab) reconnectSameReal(t *testing.T) {
 	src := c.LocalAddr().String()
 	for _, line := range strings.Split(l.exec("db", "ipvsadm", "-Lnc"), "\n") {
 		if f := strings.Fields(line); len(f) >= 6 && f[3] == src {
-			if f[5] != tmpl {
-				t.Errorf("the reconnection went to %s, the template names %s", f[5], tmpl)
+			got, _, _ := strings.Cut(f[5], ":")
+			switch {
+			case l.fwmark && got != tmpl && strings.Contains(l.exec("db", "ipvsadm", "-Lnc"), "0.0.0.1:65535"):
+				line := fmt.Sprintf("firewall-mark persistence across a failover: the synced template came as 0.0.0.1:65535 and was not used; the reconnection went to %s, the template names %s", f[5], tmpl)
+				fmt.Println("BENCH " + line)
+				t.Log(line)
+			case l.fwmark && got == tmpl:
+				t.Errorf("the kernel now honours a synced firewall-mark template (reconnection to %s): drop the exception in reconnectSameReal", f[5])
+			case got != tmpl:
+				t.Errorf("the reconnection went to %s, the template names %s; db:\n%s", f[5], tmpl, l.exec("db", "ipvsadm", "-Lnc"))
+			default:
+				t.Logf("reconnection %s -> %s, as the synced template says", src, f[5])
 			}
-			t.Logf("reconnection %s -> %s, as the synced template says", src, f[5])
 			return
 		}
 	}
