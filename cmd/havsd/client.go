@@ -29,7 +29,12 @@ func socketFlags(fs *flag.FlagSet) func() (string, error) {
 		if *file != "" {
 			cfg, _, diags := conf.Load(*file)
 			if diags.HasErrors() || cfg == nil {
-				return "", fmt.Errorf("%s does not load: run havsd check -f %s", *file, *file)
+				// Reach the running director anyway: it says what is wrong
+				// (havsd reload prints it) and counts the rejection.
+				if s := socketFromBrokenFile(*file); s != "" {
+					return s, nil
+				}
+				return defaultSocket, nil
 			}
 			if cfg.Global.ControlSocket != "" {
 				return cfg.Global.ControlSocket, nil

@@ -9,10 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -100,8 +98,9 @@ func first(s ...string) string {
 func (c *cli) serve(ctx context.Context, file string, cfg *conf.Config, log *slog.Logger) error {
 	sock := first(cfg.Global.ControlSocket, defaultSocket)
 	var d *director.Director
+	var nt *notifier
 	ctl := control.NewServer(sock, func(ctx context.Context, req control.Request) (any, error) {
-		return handle(ctx, d, req)
+		return handle(ctx, d, nt, req)
 	}, log)
 	ln, err := ctl.Listen()
 	if err != nil {
@@ -140,6 +139,7 @@ func (c *cli) serve(ctx context.Context, file string, cfg *conf.Config, log *slo
 		NewHealth: func(ch chan<- director.HealthChange) director.Health { return director.NewHealth(sched, ch) },
 	}
 	deps.IPVS, deps.Sync = openIPVS(cfg, log)
+	nt = newNotifier(func(ctx context.Context) (director.Status, error) { return d.Status(ctx) }, log)
 	d = director.New(cfg, file, deps, log)
 	m = metrics.New(d.Status)
 	m.WatchChecks(sched.Stats)
@@ -158,17 +158,18 @@ func (c *cli) serve(ctx context.Context, file string, cfg *conf.Config, log *slo
 			}
 		}()
 	}
-	go c.signals(ctx, d, log)
+	go c.signals(ctx, d, nt, log)
 
 	log.Info("havsd started", "config", file, "instances", len(cfg.Instances), "services", len(cfg.Services), "control_socket", sock)
-	notifySystemd("READY=1\nSTATUS=running")
+	nt.ready()
+	go nt.run(ctx)
 	err = d.Run(ctx)
-	notifySystemd("STOPPING=1")
+	nt.stopping()
 	return err
 }
 
 // signals turns SIGHUP into a reload and SIGUSR1 into a state dump in the log.
-func (c *cli) signals(ctx context.Context, d *director.Director, log *slog.Logger) {
+func (c *cli) signals(ctx context.Context, d *director.Director, nt *notifier, log *slog.Logger) {
 	ch := make(chan os.Signal, 4)
 	signal.Notify(ch, syscall.SIGHUP, syscall.SIGUSR1)
 	defer signal.Stop(ch)
@@ -179,12 +180,10 @@ func (c *cli) signals(ctx context.Context, d *director.Director, log *slog.Logge
 		case s := <-ch:
 			switch s {
 			case syscall.SIGHUP:
-				notifySystemd("RELOADING=1")
 				go func() {
 					// Concurrent waits share one load: a burst of
 					// SIGHUPs reloads once or twice.
-					_, _ = d.Reload(ctx)
-					notifySystemd("READY=1")
+					_, _ = nt.reload(ctx, d)
 				}()
 			case syscall.SIGUSR1:
 				ds, err := d.Dump(ctx)
@@ -204,14 +203,14 @@ func (c *cli) signals(ctx context.Context, d *director.Director, log *slog.Logge
 }
 
 // handle answers one control request.
-func handle(ctx context.Context, d *director.Director, req control.Request) (any, error) {
+func handle(ctx context.Context, d *director.Director, nt *notifier, req control.Request) (any, error) {
 	switch req.Command {
 	case "status":
 		return d.Status(ctx)
 	case "dump":
 		return d.Dump(ctx)
 	case "reload":
-		st, err := d.Reload(ctx)
+		st, err := nt.reload(ctx, d)
 		if err != nil {
 			return nil, err
 		}
@@ -263,21 +262,4 @@ func checkSysctls(cfg *conf.Config, log *slog.Logger) {
 			log.Info("kernel setting", "component", "sysctl", "finding", f.String())
 		}
 	}
-}
-
-// notifySystemd sends a state to systemd when run as a Type=notify service.
-func notifySystemd(state string) {
-	path := os.Getenv("NOTIFY_SOCKET")
-	if path == "" {
-		return
-	}
-	if strings.HasPrefix(path, "@") {
-		path = "\x00" + path[1:]
-	}
-	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		return
-	}
-	defer c.Close()
-	_, _ = c.Write([]byte(state))
 }
