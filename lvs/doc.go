@@ -52,7 +52,9 @@
 //     per network namespace, like the table. havsd leaves them running
 //     when it stops, as it leaves the table, and a restarted havsd adopts
 //     daemons that match its configuration. What sync does not carry: the
-//     conntrack state of full-NAT's SNAT half.
+//     conntrack state of full-NAT's SNAT half. What it carries but the
+//     new master does not use (Linux 6.1): a firewall-mark service's
+//     persistence template, which arrives with port 65535.
 //
 // Subpackages: lvstest (fake table, call counting), nft (the packet-filter
 // rules havsd owns), sysctl (what a forwarding mode needs), realserver (the
