@@ -512,3 +512,31 @@ func TestStatusReadsTheOutcome(t *testing.T) {
 	}
 	h.eventually("sorry server active in status", func() bool { return h.status().Services[0].SorryActive })
 }
+
+// TestDeferredInstanceGetsItsPriority: an instance that starts once the
+// old one with its VRID has stopped is told the priority its tracked
+// services call for.
+func TestDeferredInstanceGetsItsPriority(t *testing.T) {
+	cfg := webConfig(true, 0, 0)
+	cfg.Services[0].Sorry = nil
+	cfg.Instances = []vrrp.Config{instanceCfg("VI_1", 51, 150)}
+	cfg.TrackServices = []conf.TrackService{{Instance: "VI_1", Service: "web", Weight: 60}}
+	h := newHarness(t, cfg)
+	for _, a := range []netip.Addr{rs1, rs2} {
+		h.healthCh <- HealthChange{ID: RealID(key80, lvs.DestKey{Addr: a, Port: 80}), Up: false}
+	}
+	old := h.vrrp("VI_1")
+	h.eventually("priority lowered by 60", func() bool { return old.delta.Load() == 60 })
+	old.hold = make(chan struct{})
+
+	v2 := *cfg
+	v2.Instances = []vrrp.Config{instanceCfg("VI_1", 51, 150)}
+	v2.Instances[0].Version = 2 // cannot change in place: replaced
+	h.next.Store(&Loaded{Config: &v2})
+	if st := h.reload(); !strings.Contains(st.Summary, "restarted") {
+		t.Fatalf("reload summary %q, want the instance restarted", st.Summary)
+	}
+	close(old.hold)
+	h.eventually("the replacement started", func() bool { return h.built.Load() == 2 })
+	h.eventually("the replacement's priority lowered by 60", func() bool { return h.vrrp("VI_1").delta.Load() == 60 })
+}

@@ -138,7 +138,9 @@ func (d *Director) onExit(in *instance) {
 			delete(d.deferred, key)
 			if err := d.startInstance(cfg); err != nil {
 				d.log.Error("starting instance", "instance", cfg.Name, "err", err)
+				return
 			}
+			d.publish() // its priority: tracked services and trackers
 		}
 		return
 	}
