@@ -1,7 +1,6 @@
 package lvs
 
 import (
-	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -172,7 +171,7 @@ func appendDaemon(w *attrWriter, d SyncDaemon, full bool) {
 		w.put(daemonAttrGroup6, d.Group.AsSlice())
 	}
 	if d.Port != 0 {
-		w.be16(daemonAttrPort, d.Port)
+		w.u16(daemonAttrPort, d.Port) // host order, unlike the addresses' ports
 	}
 	if d.TTL != 0 {
 		w.u8(daemonAttrTTL, d.TTL)
@@ -220,9 +219,7 @@ func parseDaemonMsg(b []byte) (SyncDaemon, error) {
 				d.Group = netip.AddrFrom16([16]byte(v[:16]))
 			}
 		case daemonAttrPort:
-			if len(v) >= 2 {
-				d.Port = binary.BigEndian.Uint16(v)
-			}
+			d.Port = getU16(v)
 		case daemonAttrTTL:
 			if len(v) >= 1 {
 				d.TTL = v[0]

@@ -25,6 +25,17 @@ func TestDaemonRoundTrip(t *testing.T) {
 			}
 		})
 	}
+	// What the 6.1 kernel answers for ipvsadm --start-daemon backup
+	// --mcast-interface eth0 --syncid 51: the port in host order.
+	kernel := append([]byte{ipvsCmdGetDaemon, 1, 0, 0}, attr(ipvsCmdAttrDaemon, attrs(
+		attr(daemonAttrState, u32(stateBackup)), attr(daemonAttrMcastIfn, []byte("eth0\x00")),
+		attr(daemonAttrSyncID, u32(51)), attr(daemonAttrMaxLen, u16(1472)),
+		attr(daemonAttrPort, u16(8848)), attr(daemonAttrTTL, []byte{1}),
+		attr(daemonAttrMcastGroup, []byte{224, 0, 0, 81})))...)
+	want := SyncDaemon{Role: SyncBackup, Interface: "eth0", SyncID: 51, MaxLen: 1472, Port: 8848, TTL: 1, Group: DefaultSyncGroup}
+	if got, err := parseDaemonMsg(kernel); err != nil || got != want {
+		t.Errorf("kernel answer parses as %+v, %v; want %+v", got, err, want)
+	}
 	// A stop request carries the state only.
 	w := attrWriter{b: appendGenl(nil, ipvsCmdDelDaemon)}
 	appendDaemon(&w, SyncDaemon{Role: SyncBackup, Interface: "eth1", SyncID: 3}, false)
