@@ -43,7 +43,7 @@ func compileGlobal(g *rawGlobal) Global {
 	}
 	return Global{RouterID: g.routerID, ControlSocket: g.controlSocket, MetricsListen: g.metricsListen,
 		LogFormat: g.logFormat, LogLevel: g.logLevel, IPVSMode: mode, ReconcileInterval: g.reconcile,
-		PruneForeign: g.prune, SetSysctls: g.sysctls, NotifyFIFO: g.notifyFIFO, TimeoutTCP: g.tcp, TimeoutTCPFin: g.tcpFin, TimeoutUDP: g.udp}
+		PruneForeign: g.prune, SetSysctls: g.sysctls, NotifyFIFO: g.notifyFIFO, ScriptUser: scriptUser(g.scriptUser), TimeoutTCP: g.tcp, TimeoutTCPFin: g.tcpFin, TimeoutUDP: g.udp}
 }
 
 func compileInstance(in *rawInstance) vrrp.Config {
@@ -89,7 +89,7 @@ func compileService(s *rawService) VirtualService {
 		svc.NetmaskBits, _ = netmaskBits(serviceFamily(s), s.netmask)
 	}
 	vs := VirtualService{Name: s.name, Service: svc, Quorum: int(s.quorum), Hysteresis: int(s.hysteresis),
-		Instance: s.instance, DrainFor: s.drainFor}
+		Instance: s.instance, DrainFor: s.drainFor, QuorumUp: s.quorumUp, QuorumDown: s.quorumDn}
 	for _, r := range s.reals {
 		vs.Reals = append(vs.Reals, compileReal(s, r, s.checks))
 	}
@@ -107,7 +107,8 @@ func compileReal(s *rawService, r *rawReal, inherited []*rawCheck) RealServer {
 	port := uint16(realPort(s, r))
 	rs := RealServer{Dest: lvs.Destination{Addr: r.addr, Port: port, Weight: int(r.weight),
 		Forward: forwardOf(r.forward), UpperThreshold: uint32(r.upper), LowerThreshold: uint32(r.lower)},
-		FullNAT: r.forward == "fullnat", SNATSource: r.snat, InhibitOnFailure: r.inhibit}
+		FullNAT: r.forward == "fullnat", SNATSource: r.snat, InhibitOnFailure: r.inhibit,
+		NotifyUp: r.notifyUp, NotifyDown: r.notifyDown}
 	cs := r.checks
 	if len(cs) == 0 {
 		cs = inherited

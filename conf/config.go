@@ -70,6 +70,10 @@ type Global struct {
 	// NotifyFIFO is keepalived's notify_fifo: a FIFO that gets a line per
 	// VRRP instance and sync group transition; empty for none.
 	NotifyFIFO string
+	// ScriptUser runs quorum_up/down and notify_up/down commands: global
+	// script_user, else havsd_script if it exists, else "" (the daemon's
+	// user). vrrp_scripts carry their own (track.Script.User).
+	ScriptUser string
 	// IPVS connection timeouts (ipvsadm --set); zero leaves the kernel's.
 	TimeoutTCP, TimeoutTCPFin, TimeoutUDP time.Duration
 	// Sync is the ipvs_sync block (connection-sync daemons); nil for none.
@@ -94,6 +98,9 @@ type VirtualService struct {
 	// Instance names the VRRP instance whose VIP this service uses; with
 	// IPVSMasterOnly the service is programmed only while that instance is master.
 	Instance string
+	// QuorumUp and QuorumDown run (argv) when the service gains or loses
+	// quorum (keepalived's quorum_up, quorum_down).
+	QuorumUp, QuorumDown []string
 	// Graceful removal: a real server dropped from the config is drained
 	// (weight 0) for DrainFor before it is deleted. Zero deletes at once.
 	DrainFor time.Duration
@@ -111,4 +118,7 @@ type RealServer struct {
 	// InhibitOnFailure keeps a failed server at weight 0 instead of removing it.
 	InhibitOnFailure bool
 	Checks           []checks.Spec
+	// NotifyUp and NotifyDown run (argv) when the checks find the server
+	// up or down (keepalived's notify_up, notify_down).
+	NotifyUp, NotifyDown []string
 }

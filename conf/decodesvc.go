@@ -34,6 +34,8 @@ func (d *decoder) service(hb *hcl.Block) *rawService {
 	d.enum(b, "forward", &s.forward, forwards)
 	d.boolean(b, "inhibit_on_failure", &s.inhibit)
 	d.boolean(b, "sorry_server_inhibit", &s.sorryInhibit)
+	d.strs(b, "quorum_up", &s.quorumUp)
+	d.strs(b, "quorum_down", &s.quorumDn)
 	for _, sb := range b.blocks {
 		switch sb.Type {
 		case "check":
@@ -91,6 +93,8 @@ func (d *decoder) real(hb *hcl.Block, s *rawService, schema *hcl.BodySchema) *ra
 	d.integer(b, "upper_threshold", &r.upper)
 	d.integer(b, "lower_threshold", &r.lower)
 	d.boolean(b, "inhibit_on_failure", &r.inhibit)
+	d.strs(b, "notify_up", &r.notifyUp)
+	d.strs(b, "notify_down", &r.notifyDown)
 	for _, cb := range b.blocks {
 		r.checks = append(r.checks, d.check(cb))
 	}

@@ -103,6 +103,7 @@ func diffGlobal(a, b Global) []string {
 	add("prune_foreign", a.PruneForeign != b.PruneForeign)
 	add("set_sysctls", a.SetSysctls != b.SetSysctls)
 	add("notify_fifo", a.NotifyFIFO != b.NotifyFIFO)
+	add("script_user", a.ScriptUser != b.ScriptUser)
 	add("ipvs_timeouts", a.TimeoutTCP != b.TimeoutTCP || a.TimeoutTCPFin != b.TimeoutTCPFin || a.TimeoutUDP != b.TimeoutUDP)
 	add("ipvs_sync", !reflect.DeepEqual(a.Sync, b.Sync))
 	return out

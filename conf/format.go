@@ -262,6 +262,12 @@ func formatService(b *hclwrite.Body, vs VirtualService, marks []lvs.MarkRule) {
 	for _, r := range vs.Reals {
 		formatReal(b.AppendNewBlock("real_server", []string{realLabel(k, r.Dest)}).Body(), r, fwd, true)
 	}
+	if vs.QuorumUp != nil {
+		b.SetAttributeValue("quorum_up", strList(vs.QuorumUp))
+	}
+	if vs.QuorumDown != nil {
+		b.SetAttributeValue("quorum_down", strList(vs.QuorumDown))
+	}
 	if vs.Sorry != nil {
 		setBool(b, "sorry_server_inhibit", vs.Sorry.InhibitOnFailure, false)
 		formatReal(b.AppendNewBlock("sorry_server", []string{realLabel(k, vs.Sorry.Dest)}).Body(), *vs.Sorry, fwd, false)
@@ -288,6 +294,12 @@ func formatReal(b *hclwrite.Body, r RealServer, svcForward string, full bool) {
 		setInt(b, "upper_threshold", int64(d.UpperThreshold), 0)
 		setInt(b, "lower_threshold", int64(d.LowerThreshold), 0)
 		setBool(b, "inhibit_on_failure", r.InhibitOnFailure, false)
+		if r.NotifyUp != nil {
+			b.SetAttributeValue("notify_up", strList(r.NotifyUp))
+		}
+		if r.NotifyDown != nil {
+			b.SetAttributeValue("notify_down", strList(r.NotifyDown))
+		}
 	}
 	for _, c := range r.Checks {
 		formatCheck(b.AppendNewBlock("check", []string{c.Kind.String()}).Body(), c, d.Port)

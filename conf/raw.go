@@ -99,7 +99,8 @@ type rawService struct {
 	reals              []*rawReal
 	sorry              *rawReal
 	sorryDup           []*rawReal
-	sorryInhibit       bool // sorry_server_inhibit
+	sorryInhibit       bool     // sorry_server_inhibit
+	quorumUp, quorumDn []string // quorum_up, quorum_down (notifyhooks.go)
 	classify           []*rawClassify
 }
 
@@ -114,6 +115,8 @@ type rawReal struct {
 	upper, lower int64
 	inhibit      bool
 	checks       []*rawCheck
+	notifyUp     []string // notify_up, notify_down (notifyhooks.go)
+	notifyDown   []string
 }
 
 type rawClassify struct {

@@ -66,7 +66,7 @@ var groupSchema = &hcl.BodySchema{
 var serviceSchema = &hcl.BodySchema{
 	Attributes: attrs("protocol", "address", "fwmark", "family", "scheduler", "sched_flags",
 		"persistence", "persistence_netmask", "persistence_engine", "instance", "quorum",
-		"hysteresis", "drain_for", "forward", "inhibit_on_failure", "sorry_server_inhibit"),
+		"hysteresis", "drain_for", "forward", "inhibit_on_failure", "sorry_server_inhibit", "quorum_up", "quorum_down"),
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "check", LabelNames: []string{"kind"}},
 		{Type: "real_server", LabelNames: []string{"address"}},
@@ -76,7 +76,7 @@ var serviceSchema = &hcl.BodySchema{
 }
 
 var realSchema = &hcl.BodySchema{
-	Attributes: attrs("weight", "forward", "snat_source", "upper_threshold", "lower_threshold", "inhibit_on_failure"),
+	Attributes: attrs("weight", "forward", "snat_source", "upper_threshold", "lower_threshold", "inhibit_on_failure", "notify_up", "notify_down"),
 	Blocks:     []hcl.BlockHeaderSchema{{Type: "check", LabelNames: []string{"kind"}}},
 }
 

@@ -187,12 +187,7 @@ func compileTrackers(f *rawFile) Trackers {
 		argv[0] = s.path
 		user := s.user
 		if user == "" {
-			user = f.global.scriptUser
-		}
-		if user == "" {
-			if _, err := track.LookupUser(track.DefaultScriptUser); err == nil {
-				user = track.DefaultScriptUser
-			}
+			user = scriptUser(f.global.scriptUser)
 		}
 		t.Spec.Scripts = append(t.Spec.Scripts, track.Script{Name: s.name, Argv: argv, Interval: s.interval,
 			Timeout: s.timeout, Rise: int(s.rise), Fall: int(s.fall), User: user})

@@ -33,6 +33,7 @@ func validate(f *rawFile) hcl.Diagnostics {
 	v.trackers(f)
 	v.serviceInstances(f)
 	v.notifyFIFO(f.global)
+	v.notifyHooks(f)
 	return v.diags
 }
 

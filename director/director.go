@@ -261,6 +261,7 @@ func (d *Director) applyService(k lvs.ServiceKey) {
 func (d *Director) logQuorum(k lvs.ServiceKey, was, q lvs.QuorumState) {
 	if was != q && (was != lvs.QuorumUnknown || q == lvs.QuorumLost) {
 		d.log.Warn("quorum changed", "service", k.String(), "old", was.String(), "new", q.String())
+		d.quorumHook(k, q) // hooks.go
 	}
 }
 
@@ -285,6 +286,7 @@ func (d *Director) onHealth(hc HealthChange) {
 	if was, ok := d.up[k]; ok && was == hc.Up {
 		return
 	}
-	d.up[k] = hc.Up // the scheduler has logged the transition
+	d.healthHook(k, hc.Up) // hooks.go
+	d.up[k] = hc.Up        // the scheduler has logged the transition
 	d.applyService(k.Service)
 }

@@ -119,6 +119,9 @@ virtual_service "web" {
   drain_for           = "30s"                  # graceful removal of a real server dropped from the config
   forward             = "nat"                  # default for real servers: nat | dr | tun | fullnat
   inhibit_on_failure  = true                   # default for real servers
+  # sorry_server_inhibit = true                # the sorry server stays in the table at weight 0 while quorum holds
+  # quorum_up   = ["/usr/local/bin/notify", "up"]     # run when quorum is gained (as script_user)
+  # quorum_down = ["/usr/local/bin/notify", "down"]   # run when it is lost
 
   check "https" {                              # service-level: applies to reals with no check of their own
     interval           = "2s"
@@ -146,6 +149,8 @@ virtual_service "web" {
     snat_source     = "192.168.0.1"           # fullnat only
     upper_threshold = 0
     lower_threshold = 0
+    # notify_up   = ["/usr/local/bin/notify", "rs-up"]   # run when the checks find it up (as script_user)
+    # notify_down = ["/usr/local/bin/notify", "rs-down"] # and down
     check "tcp" {
       interval = "1s"
     }

@@ -10,3 +10,11 @@ vrrp_instance "VI_1" {
     generic = []
   }
 }
+
+virtual_service "web" {
+  address   = "192.0.2.1:80"
+  quorum_up = []
+  real_server "10.0.0.1" {
+    notify_down = ["havsd-no-such-program"]
+  }
+}
