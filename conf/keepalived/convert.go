@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,7 @@ type converter struct {
 	groups    []*group
 	services  []*service
 	trackers  []*tracker
+	vsgs      map[string][]vsgEntry
 	// The block being converted, for the handlers of its keywords.
 	inst *instance
 	grp  *group
@@ -51,7 +53,7 @@ func Convert(p *Parsed) (*Result, Diagnostics) {
 	res := &Result{Config: &conf.Config{}, Origins: map[string]Pos{}, Source: p.Name}
 	c.finish(res)
 	sortDiags(c.diags)
-	return res, c.diags
+	return res, slices.Compact(c.diags)
 }
 
 // walk converts each statement of a block by the table.

@@ -116,7 +116,15 @@ func (c *converter) finish(res *Result) {
 		res.Origins["vrrp_sync_group/"+gr.cfg.Name] = gr.node.Pos
 	}
 	labels := map[string]int{}
+	var services []*service
 	for _, s := range c.services {
+		if s.group != "" {
+			services = append(services, c.expandGroup(s)...)
+		} else {
+			services = append(services, s)
+		}
+	}
+	for _, s := range services {
 		vs, ok := c.finishService(s, t, labels)
 		if !ok {
 			continue

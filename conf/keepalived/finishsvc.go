@@ -17,7 +17,45 @@ func realKey(s *service, r *real) string {
 	if s.fwmark != 0 && r.port == 0 {
 		return r.addr.String()
 	}
-	return netip.AddrPortFrom(r.addr, r.port).String()
+	return netip.AddrPortFrom(r.addr, realPort(s, r)).String()
+}
+
+// realPort is the port keepalived gives a real (or sorry) server: a NAT
+// server without one takes the virtual server's; a DR or TUN server has
+// the virtual server's (none for fwmark), whatever it says. Servers of a
+// virtual_server_group keep what they say; keepalived programs 0 for
+// nothing (the IPVS oracle showed it), which IPVS reads as the service's
+// port and havsd writes as that port.
+func realPort(s *service, r *real) uint16 {
+	switch {
+	case s.fromGroup && (r.port != 0 || s.fwmark != 0):
+		return r.port
+	case s.fromGroup:
+		return s.port
+	case forwardOf(s, r) == "nat":
+		if r.port == 0 && s.fwmark == 0 {
+			return s.port
+		}
+		return r.port
+	case s.fwmark != 0:
+		return 0
+	}
+	return s.port
+}
+
+// forwardOf is the forwarding method of a real or sorry server.
+func forwardOf(s *service, r *real) string {
+	fwd := r.forward
+	if r == s.sorry && s.sorryFwd != "" {
+		fwd = s.sorryFwd
+	}
+	if fwd == "" {
+		fwd = s.forward
+	}
+	if fwd == "" {
+		fwd = "nat"
+	}
+	return fwd
 }
 
 // finishService resolves a virtual server's defaults into a VirtualService.
@@ -131,17 +169,15 @@ func netmaskBits(fam lvs.Family, s string) (int, bool) {
 func (c *converter) finishReal(s *service, r *real, t templates, checked bool) conf.RealServer {
 	rs := t.real
 	rs.Checks = nil
-	fwd := r.forward
-	if !checked && s.sorryFwd != "" {
-		fwd = s.sorryFwd
+	fwd := forwardOf(s, r)
+	port := realPort(s, r)
+	switch {
+	case r.port != 0 && port != r.port:
+		c.note(r.node, "keepalived resets the port of a %s server to %d (it warns that the ports don't match)", fwd, port)
+	case s.fromGroup && r.port == 0 && port != 0:
+		c.note(r.node, "in a virtual_server_group keepalived programs this server with port 0, which IPVS reads as the service's port %d; havsd writes %d", port, port)
 	}
-	if fwd == "" {
-		fwd = s.forward
-	}
-	if fwd == "" {
-		fwd = "nat"
-	}
-	rs.Dest = lvs.Destination{Addr: r.addr, Port: r.port, Weight: r.weight.or(s.weight.or(1)),
+	rs.Dest = lvs.Destination{Addr: r.addr, Port: port, Weight: r.weight.or(s.weight.or(1)),
 		Forward: forwards[fwd], UpperThreshold: uint32(r.upper), LowerThreshold: uint32(r.lower)}
 	if !checked {
 		rs.InhibitOnFailure = false
@@ -200,7 +236,7 @@ func (c *converter) finishCheck(s *service, r *real, k *check, t templates) []ch
 		}
 	}
 	sp.Alpha = alpha
-	port := r.port
+	port := realPort(s, r)
 	if k.port.set {
 		port = uint16(k.port.v)
 	}

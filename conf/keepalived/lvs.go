@@ -40,6 +40,8 @@ type service struct {
 	defaults     checkDefaults
 	reals        []*real
 	sorry        *real
+	group        string // virtual_server group NAME
+	fromGroup    bool   // expanded from a virtual_server_group
 	sorryFwd     string
 	sorryInhibit bool
 	label        string
@@ -95,9 +97,8 @@ func (c *converter) virtualServer(n *Node) {
 		}
 		s.fwmark = uint32(v)
 		s.family = "ipv4"
-	case len(args) >= 1 && args[0] == "group":
-		c.left(n, "a virtual server for every address of a virtual_server_group", "one virtual_service per address, or a fwmark service with classify")
-		return
+	case len(args) >= 2 && args[0] == "group":
+		s.group = args[1]
 	case len(args) >= 1:
 		a, ok := c.addr(n, 1)
 		if !ok {
@@ -146,8 +147,6 @@ func (c *converter) realAddr(n *Node) (*real, bool) {
 			return nil, false
 		}
 		r.port = uint16(p)
-	} else if c.svc.fwmark == 0 {
-		r.port = c.svc.port // keepalived: the virtual server's port
 	}
 	c.extra(n, 2)
 	return r, true

@@ -114,6 +114,25 @@ virtual_server 10.77.0.3 53 {
     }
 }
 `,
+	"virtual_server_group": `virtual_server_group G {
+    10.77.0.5 80
+    10.77.0.6-7 8080
+    fwmark 78
+}
+virtual_server group G {
+    protocol TCP
+    lvs_sched wrr
+    persistence_timeout 30
+    real_server 10.77.1.1 80 {
+        weight 2
+        TCP_CHECK {
+        }
+    }
+    real_server 10.77.1.2 8080 {
+        weight 3
+    }
+}
+`,
 	"ipv6": `virtual_server fd77::1 80 {
     protocol TCP
     lvs_sched rr

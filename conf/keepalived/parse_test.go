@@ -163,3 +163,30 @@ func TestGeneratedLimit(t *testing.T) {
 		t.Errorf("diags %v", diags)
 	}
 }
+
+func TestExpandRange(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string // addresses joined by spaces; "" refused
+	}{
+		{"10.0.0.1", "10.0.0.1"},
+		{"10.0.0.1-3", "10.0.0.1 10.0.0.2 10.0.0.3"},
+		{"10.0.0.255-10.0.1.1", "10.0.0.255 10.0.1.0 10.0.1.1"},
+		{"10.0.0.8/31", "10.0.0.8 10.0.0.9"},
+		{"2001:db8::9-b", "2001:db8::9 2001:db8::a 2001:db8::b"},
+		{"10.0.0.5-3", ""},
+		{"10.0.0.0/16", ""},
+		{"10.0.0.0-10.1.0.0", ""},
+		{"10.0.0.1-2001:db8::1", ""},
+		{"nonsense", ""},
+	} {
+		addrs, ok := expandRange(tc.in)
+		var got []string
+		for _, a := range addrs {
+			got = append(got, a.String())
+		}
+		if strings.Join(got, " ") != tc.want || ok != (tc.want != "") {
+			t.Errorf("expandRange(%q) = %v %v, want %q", tc.in, got, ok, tc.want)
+		}
+	}
+}

@@ -416,3 +416,27 @@ virtual_server 10.0.0.100 80 {
 		t.Errorf("old spelling: %+v", s)
 	}
 }
+
+// TestRealPorts: the ports keepalived gives real and sorry servers.
+func TestRealPorts(t *testing.T) {
+	for _, tc := range []struct {
+		name, vs, method, real string
+		want                   string
+	}{
+		{"nat without port takes the service's", "10.0.0.1 80", "NAT", "10.0.1.1", "10.0.1.1:80"},
+		{"nat maps ports", "10.0.0.1 80", "NAT", "10.0.1.1 8080", "10.0.1.1:8080"},
+		{"dr is reset to the service's", "10.0.0.1 80", "DR", "10.0.1.1 8080", "10.0.1.1:80"},
+		{"tun without port", "10.0.0.1 80", "TUN", "10.0.1.1", "10.0.1.1:80"},
+		{"fwmark dr is cleared", "fwmark 3", "DR", "10.0.1.1 80", "10.0.1.1:0"},
+		{"fwmark nat keeps it", "fwmark 3", "NAT", "10.0.1.1 80", "10.0.1.1:80"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, _ := convert(t, "virtual_server "+tc.vs+" {\n protocol TCP\n lvs_method "+tc.method+
+				"\n persistence_timeout 60\n real_server "+tc.real+" {\n }\n}\n")
+			d := cfg.Services[0].Reals[0].Dest
+			if got := netip.AddrPortFrom(d.Addr, d.Port).String(); got != tc.want {
+				t.Errorf("real server %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

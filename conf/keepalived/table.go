@@ -149,7 +149,7 @@ var rules = []rule{
 	{scopeProcess, "full_command", nil, "matches the full command path", "match = \"args\""},
 	{scopeProcess, "terminate_delay", nil, "delays the reaction to a process ending", "delay"},
 	{scopeProcess, "fork_delay", nil, "delays the reaction to a process starting", "delay"},
-	{scopeTop, "virtual_server_group", nil, "groups addresses and fwmarks that share one real server set", "one virtual_service per address, or fwmark with classify"},
+	{scopeTop, "virtual_server_group", (*converter).serverGroup, "", ""},
 	{scopeTop, "static_ipaddress", nil, "adds addresses at start-up, outside VRRP", "the system's network configuration"},
 	{scopeTop, "static_routes", nil, "adds routes at start-up", "the system's network configuration"},
 	{scopeTop, "static_rules", nil, "adds policy rules at start-up", "the system's network configuration"},
