@@ -33,6 +33,7 @@ vrrp_instance VI_1 {
     }
 }
 virtual_server 10.0.0.100 80 {
+    protocol TCP
     lvs_sched rr
     real_server 10.0.1.1 80 {
         TCP_CHECK {
@@ -98,16 +99,13 @@ func TestImportKeepalivedConfD(t *testing.T) {
 	}
 	names, _ := filepath.Glob(filepath.Join(dir, "*.hcl"))
 	var got []string
-	var all []byte
 	for _, n := range names {
 		got = append(got, filepath.Base(n))
-		b, _ := os.ReadFile(n)
-		all = append(all, b...)
 	}
 	if strings.Join(got, " ") != "service-tcp-10.0.0.100-80.hcl vrrp.hcl" {
 		t.Errorf("files %v", got)
 	}
-	cfg, _, diags := conf.LoadBytes("all.hcl", all)
+	cfg, _, diags := conf.Load(dir) // havsd run -f DIR reads a conf.d
 	if cfg == nil {
 		t.Fatalf("conf.d does not load: %v", diags)
 	}

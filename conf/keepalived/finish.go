@@ -2,6 +2,7 @@ package keepalived
 
 import (
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 	"sync"
@@ -124,10 +125,21 @@ func (c *converter) finish(res *Result) {
 			services = append(services, s)
 		}
 	}
+	owner := map[netip.Addr]string{} // VIP -> the instance holding it
+	for _, in := range cfg.Instances {
+		for _, v := range in.VIPs {
+			if _, dup := owner[v.Prefix.Addr()]; !dup {
+				owner[v.Prefix.Addr()] = in.Name
+			}
+		}
+	}
 	for _, s := range services {
 		vs, ok := c.finishService(s, t, labels)
 		if !ok {
 			continue
+		}
+		if vs.Service.Key.FWMark == 0 {
+			vs.Instance = owner[vs.Service.Key.Addr] // havsd's link between a service and its VIP
 		}
 		cfg.Services = append(cfg.Services, vs)
 		res.Origins["virtual_service/"+vs.Name] = s.node.Pos
