@@ -104,6 +104,7 @@ func (c *converter) finishService(s *service, t templates, labels map[string]int
 	svc.PE = s.engine
 	vs.Service = svc
 	vs.Quorum, vs.Hysteresis = s.quorum.or(1), s.hysteresis
+	vs.QuorumUp, vs.QuorumDown = s.quorumUp, s.quorumDown
 	if vs.Quorum == 1 && vs.Hysteresis == 0 {
 		vs.Quorum = 0 // havsd's default means keepalived's quorum 1
 	}
@@ -184,6 +185,7 @@ func (c *converter) finishReal(s *service, r *real, t templates, checked bool) c
 		return rs
 	}
 	rs.InhibitOnFailure = r.defaults.inhibit.or(s.defaults.inhibit.or(false))
+	rs.NotifyUp, rs.NotifyDown = r.notifyUp, r.notifyDown
 	for _, k := range r.checks {
 		rs.Checks = append(rs.Checks, c.finishCheck(s, r, k, t)...)
 	}

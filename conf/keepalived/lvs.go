@@ -41,22 +41,25 @@ type service struct {
 	reals        []*real
 	sorry        *real
 	group        string // virtual_server group NAME
-	fromGroup    bool   // expanded from a virtual_server_group
+	quorumUp     []string
+	quorumDown   []string
+	fromGroup    bool // expanded from a virtual_server_group
 	sorryFwd     string
 	sorryInhibit bool
 	label        string
 }
 
 type real struct {
-	node     *Node
-	addr     netip.Addr
-	port     uint16
-	weight   opt[int]
-	forward  string
-	upper    int
-	lower    int
-	defaults checkDefaults
-	checks   []*check
+	node                 *Node
+	addr                 netip.Addr
+	port                 uint16
+	weight               opt[int]
+	forward              string
+	upper                int
+	lower                int
+	defaults             checkDefaults
+	checks               []*check
+	notifyUp, notifyDown []string
 }
 
 type check struct {
@@ -150,6 +153,16 @@ func (c *converter) realAddr(n *Node) (*real, bool) {
 	}
 	c.extra(n, 2)
 	return r, true
+}
+
+// hook reads a command (quorum_up, notify_up...) into the field of the
+// block being converted.
+func hook(field func(*converter) *[]string) func(*converter, *Node) {
+	return func(c *converter, n *Node) {
+		if argv, ok := c.command(n); ok {
+			*field(c) = argv
+		}
+	}
 }
 
 func (c *converter) sorryServer(n *Node) {

@@ -440,3 +440,23 @@ func TestRealPorts(t *testing.T) {
 		})
 	}
 }
+
+// TestHooks: quorum_up/quorum_down and notify_up/notify_down commands.
+func TestHooks(t *testing.T) {
+	cfg, diags := convert(t, `virtual_server 10.0.0.1 80 {
+    protocol TCP
+    quorum_up "/bin/echo up 10.0.0.1"
+    quorum_down /bin/true
+    real_server 10.0.1.1 80 {
+        notify_up "/bin/echo rs up"
+        notify_down /bin/false
+    }
+}
+`)
+	vs := cfg.Services[0]
+	got := [][]string{vs.QuorumUp, vs.QuorumDown, vs.Reals[0].NotifyUp, vs.Reals[0].NotifyDown}
+	want := [][]string{{"/bin/echo", "up", "10.0.0.1"}, {"/bin/true"}, {"/bin/echo", "rs", "up"}, {"/bin/false"}}
+	if d := cmp.Diff(want, got); d != "" || diags.LeftOut() {
+		t.Errorf("(-want +got):\n%s\n%v", d, diags)
+	}
+}

@@ -342,8 +342,8 @@ var rules = []rule{
 		c.extra(n, 0)
 		c.svc.sorryInhibit = true
 	}, "", ""},
-	{scopeVS, "quorum_up", nil, "runs a script when quorum is gained", "track_service to move a VRRP priority"},
-	{scopeVS, "quorum_down", nil, "runs a script when quorum is lost", "track_service to move a VRRP priority"},
+	{scopeVS, "quorum_up", hook(func(c *converter) *[]string { return &c.svc.quorumUp }), "", ""},
+	{scopeVS, "quorum_down", hook(func(c *converter) *[]string { return &c.svc.quorumDown }), "", ""},
 	{scopeVS, "omega", nil, "runs down notifiers at shutdown", "none"},
 	{scopeVS, "ha_suspend", nil, "suspends checks while the VIP is not on this host", "ipvs_mode = \"master\" in global programs IPVS on the master only"},
 	{scopeVS, "smtp_alert", nil, noMail, mailAlt},
@@ -373,8 +373,8 @@ var rules = []rule{
 	{scopeRS, "SMTP_CHECK", nil, "checks the server with an SMTP HELO", "check \"tcp\" on port 25, or check \"script\""},
 	{scopeRS, "BFD_CHECK", nil, "follows a BFD session", "none"},
 	{scopeRS, "FILE_CHECK", nil, "sets the weight from a number in a file", notYet},
-	{scopeRS, "notify_up", nil, "runs a script when the real server comes up", "none"},
-	{scopeRS, "notify_down", nil, "runs a script when the real server goes down", "none"},
+	{scopeRS, "notify_up", hook(func(c *converter) *[]string { return &c.rs.notifyUp }), "", ""},
+	{scopeRS, "notify_down", hook(func(c *converter) *[]string { return &c.rs.notifyDown }), "", ""},
 	{scopeRS, "smtp_alert", nil, noMail, mailAlt},
 	{scopeRS, "snmp_name", nil, noSNMP, snmpAlt},
 
