@@ -268,7 +268,7 @@ func (h *healthAdapter) Status() map[string]HealthStatus {
 	st := h.s.Status()
 	out := make(map[string]HealthStatus, len(st))
 	for id, s := range st {
-		hs := HealthStatus{Up: s.Up, LastError: s.LastError}
+		hs := HealthStatus{Up: s.Up, LastError: s.LastError, Checked: !s.LastCheck.IsZero()}
 		for _, c := range s.Checks {
 			if c.EffectiveInterval > c.Interval*3/2 {
 				hs.Stretched = max(hs.Stretched, c.EffectiveInterval)

@@ -78,6 +78,7 @@ type Health interface {
 type HealthStatus struct {
 	Up        bool
 	LastError string
+	Checked   bool // a check has given a result
 	// Stretched is the longest time between the starts of one of its
 	// checks when that exceeds the check's interval by more than half:
 	// the director is too busy to check at the configured rate. Zero

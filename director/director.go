@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,10 +46,13 @@ type Director struct {
 	reload    ReloadStatus
 	// last is the desired table last handed to the reconciler, with the
 	// quorum state of each service: status and metrics read it.
-	last    Outcome
-	trk     *trackRun // vrrp_script, track_file, track_process (track.go)
-	started time.Time
-	wg      sync.WaitGroup
+	last Outcome
+	// replaced are the instances a reload replaced, by name, until their
+	// replacement is elected.
+	replaced map[string]replacement
+	trk      *trackRun // vrrp_script, track_file, track_process (track.go)
+	started  time.Time
+	wg       sync.WaitGroup
 }
 
 // New returns a director for the given initial configuration. It does no I/O.
@@ -186,7 +191,7 @@ func (d *Director) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			d.log.Info("stopping: releasing VIPs after handing over")
+			d.logStopping()
 			d.stopInstances()
 			cancelAll()
 			d.stopTrackers()
@@ -289,4 +294,25 @@ func (d *Director) onHealth(hc HealthChange) {
 	d.healthHook(k, hc.Up) // hooks.go
 	d.up[k] = hc.Up        // the scheduler has logged the transition
 	d.applyService(k.Service)
+}
+
+// logStopping says what a stop waits for: each master advertises priority
+// 0 and keeps its VIPs until a backup takes over, which without any backup
+// takes the Master_Down_Interval the VRRP timers give.
+func (d *Director) logStopping() {
+	var masters []string
+	var wait time.Duration
+	for name, in := range d.instances {
+		if in.master() {
+			masters = append(masters, name)
+			wait = max(wait, vrrp.MasterDownInterval(in.cfg.Version, in.cfg.Priority, in.cfg.AdvertInterval))
+		}
+	}
+	if len(masters) == 0 {
+		d.log.Info("stopping: no instance is master here, nothing to hand over")
+		return
+	}
+	slices.Sort(masters)
+	d.log.Info("stopping: masters advertise priority 0 and keep their VIPs until a backup takes over; "+
+		"with no backup answering that takes Master_Down_Interval", "masters", strings.Join(masters, ","), "at_most", wait.Round(time.Millisecond))
 }

@@ -533,8 +533,8 @@ func TestDeferredInstanceGetsItsPriority(t *testing.T) {
 	v2.Instances = []vrrp.Config{instanceCfg("VI_1", 51, 150)}
 	v2.Instances[0].Version = 2 // cannot change in place: replaced
 	h.next.Store(&Loaded{Config: &v2})
-	if st := h.reload(); !strings.Contains(st.Summary, "restarted") {
-		t.Fatalf("reload summary %q, want the instance restarted", st.Summary)
+	if st := h.reload(); !strings.Contains(st.Summary, "replaced (version 3→2)") {
+		t.Fatalf("reload summary %q, want the instance replaced", st.Summary)
 	}
 	close(old.hold)
 	h.eventually("the replacement started", func() bool { return h.built.Load() == 2 })

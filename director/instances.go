@@ -120,6 +120,7 @@ func (d *Director) onInstanceEvent(ev instanceEvent) {
 	}
 	sc := ev.change
 	in.state = sc.To
+	d.settleReplaced()
 	in.count++
 	in.last = &Transition{From: stateName(sc.From, false), To: stateName(sc.To, false), Reason: sc.Reason, At: sc.At}
 	if d.cfg.Global.IPVSMode == conf.IPVSMasterOnly {
@@ -162,6 +163,7 @@ func (d *Director) onExit(in *instance) {
 // own VIPs (never behind the loop's back) and re-enters the election when
 // its loop runs again.
 func (d *Director) watchdog() {
+	d.settleReplaced()
 	for name, in := range d.instances {
 		if !in.master() {
 			continue
@@ -235,6 +237,16 @@ func (d *Director) Handover(ctx context.Context, name string) ([]string, error) 
 	if err != nil {
 		return nil, err
 	}
+	var groups []vrrp.SyncGroup
+	wasMaster := make(map[string]bool)
+	if err := d.do(ctx, func() {
+		for n, in := range d.instances {
+			wasMaster[n] = in.master()
+		}
+		groups = d.cfg.SyncGroups
+	}); err != nil {
+		return nil, err
+	}
 	var (
 		mu        sync.Mutex
 		done      []string
@@ -267,7 +279,25 @@ func (d *Director) Handover(ctx context.Context, name string) ([]string, error) 
 		return nil, fmt.Errorf("%s: not master here, nothing to hand over", strings.Join(slices.Sorted(slices.Values(notMaster)), ", "))
 	}
 	slices.Sort(done)
-	return done, errors.Join(errs...)
+	return withGroups(done, groups, wasMaster), errors.Join(errs...)
+}
+
+// withGroups adds to the instances handed over the members of their sync
+// groups that were master too: they moved with them ("VI_GW (sync group
+// G)").
+func withGroups(done []string, groups []vrrp.SyncGroup, wasMaster map[string]bool) []string {
+	out := slices.Clone(done)
+	for _, g := range groups {
+		if !slices.ContainsFunc(g.Instances, func(n string) bool { return slices.Contains(done, n) }) {
+			continue
+		}
+		for _, n := range g.Instances {
+			if !slices.Contains(done, n) && wasMaster[n] {
+				out = append(out, n+" (sync group "+g.Name+")")
+			}
+		}
+	}
+	return out
 }
 
 // Resume ends the yield after a handover of the named instances (all if

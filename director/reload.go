@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/havsd/havsd/conf"
 	"github.com/havsd/havsd/lvs"
@@ -21,7 +22,8 @@ func (d *Director) doReload() ReloadStatus {
 	if l.Err != nil {
 		d.reload.OK = false
 		d.reload.Summary = "rejected: the running configuration is unchanged"
-		d.log.Error("reload rejected; keeping the running configuration", "err", l.Err, "diagnostics", l.Diagnostics)
+		d.log.Error("reload rejected; keeping the running configuration", "err", l.Err)
+		LogDiagnostics(d.log, "reload rejected", l.Diagnostics)
 		return d.reload
 	}
 	old := d.cfg
@@ -39,7 +41,7 @@ func (d *Director) doReload() ReloadStatus {
 		}
 	}
 	d.health.Set(targets)
-	summary = append(summary, describe(conf.Diff(old, d.cfg))...)
+	summary = append(summary, describe(old, d.cfg, conf.Diff(old, d.cfg))...)
 	summary = append(summary, kept...)
 	d.apply()
 	d.deps.IPVS.Trigger()
@@ -63,31 +65,44 @@ func (d *Director) reconfigureInstances(cur *conf.Config) []string {
 		byKey[conf.KeyOf(in.cfg)] = in
 	}
 	next := make(map[string]*instance, len(cur.Instances))
+	byName := make(map[string]*instance, len(d.instances))
+	for _, in := range d.instances {
+		byName[in.cfg.Name] = in
+	}
+	replaced := make(map[string]bool)
 	var added []vrrp.Config
 	for _, nc := range cur.Instances {
 		in, ok := byKey[conf.KeyOf(nc)]
 		switch {
+		case !ok && byName[nc.Name] != nil:
+			// The same name on another virtual router (VRID, interface or
+			// family changed): a new instance that must be elected.
+			added = append(added, nc)
+			replaced[nc.Name] = true
+			summary = append(summary, d.replacing(byName[nc.Name].cfg, nc))
 		case !ok:
 			added = append(added, nc)
 			summary = append(summary, "instance "+nc.Name+" added")
 		case in.cfg.Version != nc.Version:
 			// An instance cannot change its VRRP version: replace it.
 			added = append(added, nc)
-			summary = append(summary, "instance "+nc.Name+" restarted (VRRP version changed)")
+			replaced[nc.Name] = true
+			summary = append(summary, d.replacing(in.cfg, nc))
 		default:
 			delete(byKey, conf.KeyOf(nc))
 			next[nc.Name] = in
 			if !reflect.DeepEqual(in.cfg, nc) {
+				fields := conf.InstanceFields(in.cfg, nc)
 				in.vrrp.Update(nc)
 				in.cfg = nc
-				summary = append(summary, "instance "+nc.Name+" updated")
+				summary = append(summary, "instance "+nc.Name+" updated"+inParens(fields))
 			}
 		}
 	}
 	d.instances = next
 	for _, in := range byKey {
 		d.stopInstance(in)
-		if slices.IndexFunc(added, func(c vrrp.Config) bool { return conf.KeyOf(c) == conf.KeyOf(in.cfg) }) < 0 {
+		if slices.IndexFunc(added, func(c vrrp.Config) bool { return conf.KeyOf(c) == conf.KeyOf(in.cfg) }) < 0 && !replaced[in.cfg.Name] {
 			summary = append(summary, "instance "+in.cfg.Name+" removed")
 		}
 	}
@@ -102,6 +117,35 @@ func (d *Director) reconfigureInstances(cur *conf.Config) []string {
 		}
 	}
 	return summary
+}
+
+// replacing says, before it happens, that an instance is replaced by one
+// that must be elected, and remembers it so that the election is reported
+// too (onInstanceEvent).
+func (d *Director) replacing(was, now vrrp.Config) string {
+	var what []string
+	add := func(name string, a, b any) {
+		if a != b {
+			what = append(what, fmt.Sprintf("%s %v→%v", name, a, b))
+		}
+	}
+	add("vrid", was.VRID, now.VRID)
+	add("interface", was.Interface, now.Interface)
+	add("family", map[bool]string{false: "ipv4", true: "ipv6"}[was.IPv6], map[bool]string{false: "ipv4", true: "ipv6"}[now.IPv6])
+	add("version", was.Version, now.Version)
+	change := strings.Join(what, ", ")
+	if d.replaced == nil {
+		d.replaced = make(map[string]replacement)
+	}
+	d.replaced[now.Name] = replacement{change: change, at: d.deps.Clock.Now()}
+	d.log.Warn("instance replaced: VIPs released until re-election", "instance", now.Name, "change", change)
+	return fmt.Sprintf("instance %s replaced (%s): VIPs released until re-election", now.Name, change)
+}
+
+// replacement is an instance replaced by a reload, until it is elected.
+type replacement struct {
+	change string
+	at     time.Time
 }
 
 // startDrains keeps real servers dropped from a service at weight 0 for the
@@ -166,9 +210,10 @@ func findService(cfg *conf.Config, key lvs.ServiceKey) *conf.VirtualService {
 	return nil
 }
 
-// describe turns a configuration diff into the reload summary; instance
-// changes are reported by reconfigureInstances.
-func describe(ch conf.Changes) []string {
+// describe turns a configuration diff into the reload summary, naming the
+// settings of each changed real server; instance changes are reported by
+// reconfigureInstances.
+func describe(old, cur *conf.Config, ch conf.Changes) []string {
 	var out []string
 	if len(ch.Global) > 0 {
 		out = append(out, "global "+strings.Join(ch.Global, ", ")+" changed")
@@ -200,9 +245,64 @@ func describe(ch conf.Changes) []string {
 			parts = append(parts, "-"+r.String())
 		}
 		for _, r := range sc.ChangedReals {
-			parts = append(parts, "~"+r.String())
+			parts = append(parts, "~"+r.String()+realFields(findService(old, sc.Key), findService(cur, sc.Key), r))
 		}
 		out = append(out, "service "+sc.Key.String()+" changed ("+strings.Join(parts, " ")+")")
 	}
 	return out
+}
+
+// realFields names the settings of real server r that differ between two
+// versions of a service, as " (weight, check)".
+func realFields(a, b *conf.VirtualService, r lvs.DestKey) string {
+	find := func(s *conf.VirtualService) (conf.RealServer, bool) {
+		if s != nil {
+			for _, rs := range s.Reals {
+				if rs.Dest.Key() == r {
+					return rs, true
+				}
+			}
+		}
+		return conf.RealServer{}, false
+	}
+	x, ok1 := find(a)
+	y, ok2 := find(b)
+	if !ok1 || !ok2 {
+		return ""
+	}
+	return inParens(conf.RealFields(x, y))
+}
+
+// inParens returns " (a, b)", or "" for no names.
+func inParens(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(names, ", ") + ")"
+}
+
+// settleReplaced reports each replaced instance once it is elected: master,
+// or backup for longer than Master_Down_Interval (another router is
+// master). It runs on each state change and each watchdog tick.
+func (d *Director) settleReplaced() {
+	now := d.deps.Clock.Now()
+	for name, r := range d.replaced {
+		in, ok := d.instances[name]
+		gone := !slices.ContainsFunc(d.cfg.Instances, func(c vrrp.Config) bool { return c.Name == name })
+		if gone || ok && in.died {
+			delete(d.replaced, name)
+			continue
+		}
+		if !ok {
+			continue // waiting for the instance it replaces to stop
+		}
+		settled := in.state == vrrp.StateMaster || in.state == vrrp.StateBackup &&
+			now.Sub(r.at) > vrrp.MasterDownInterval(in.cfg.Version, in.cfg.Priority, in.cfg.AdvertInterval)
+		if !settled {
+			continue
+		}
+		delete(d.replaced, name)
+		d.log.Info("replaced instance elected", "instance", name, "change", r.change, "state", stateName(in.state, false),
+			"after", now.Sub(r.at).Round(time.Millisecond))
+	}
 }

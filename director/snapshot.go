@@ -90,7 +90,14 @@ func (d *Director) serviceStatus(vs *conf.VirtualService, observed map[lvs.Servi
 					r.CheckInterval = h.Stretched.Round(time.Millisecond).String()
 				}
 			}
-			if !up(d.up, key, rs) {
+			_, decided := d.up[RealKey{key, rs.Dest.Key()}]
+			h, known := health[RealID(key, rs.Dest.Key())]
+			switch {
+			case !decided && !(known && h.Checked) && alpha(rs.Checks):
+				r.Health, r.Decision = "unknown", "out of service until a check passes (alpha)"
+			case !decided && !(known && h.Checked):
+				r.Health, r.Decision = "unknown", "in service until its first check result (alpha off)"
+			case !up(d.up, key, rs):
 				r.Health = "down"
 			}
 		}

@@ -112,11 +112,14 @@ type Rates struct {
 
 // RealStatus is one real server.
 type RealStatus struct {
-	Address       string `json:"address"`
-	Forward       string `json:"forward"`
-	Weight        int    `json:"weight"`        // configured
-	KernelWeight  int    `json:"kernel_weight"` // as programmed; -1 when absent from the kernel
-	Health        string `json:"health"`        // "up", "down", "unchecked"
+	Address      string `json:"address"`
+	Forward      string `json:"forward"`
+	Weight       int    `json:"weight"`        // configured
+	KernelWeight int    `json:"kernel_weight"` // as programmed; -1 when absent from the kernel
+	Health       string `json:"health"`        // "up", "down", "unknown" (no check result yet), "unchecked" (no checks)
+	// Decision says why a real server whose health is not known yet has
+	// the weight it has ("in service until its first check result").
+	Decision      string `json:"decision,omitempty"`
 	LastError     string `json:"last_error,omitempty"`
 	CheckInterval string `json:"check_interval,omitempty"` // effective, when overload stretches it past 1.5x the configured one
 	Sorry         bool   `json:"sorry,omitempty"`

@@ -181,6 +181,9 @@ func writeStatus(w io.Writer, st director.Status) {
 			if r.LastError != "" && r.Health == "down" {
 				health += ": " + r.LastError
 			}
+			if r.Decision != "" {
+				health += ": " + r.Decision
+			}
 			fmt.Fprintf(tw, "  -> %s\t%s\t%d\t%s\t%d\t%d\t%s\n", r.Address, r.Forward, r.Weight, kw, r.ActiveConns, r.InactiveConns, health)
 		}
 	}

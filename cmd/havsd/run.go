@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -76,7 +75,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	format, level := first(*logFormat, cfg.Global.LogFormat, "text"), first(*logLevel, cfg.Global.LogLevel, "info")
 	log := newLogger(c.stderr, format, level)
 	if l.Diagnostics != "" {
-		log.Warn("configuration warnings", "diagnostics", l.Diagnostics)
+		director.LogDiagnostics(log, "configuration", l.Diagnostics)
 	}
 	if err := c.serve(ctx, *file, cfg, log); err != nil {
 		log.Error("havsd stopped", "err", err)
@@ -191,12 +190,7 @@ func (c *cli) signals(ctx context.Context, d *director.Director, nt *notifier, l
 					log.Error("state dump", "err", err)
 					continue
 				}
-				b, err := json.Marshal(ds)
-				if err != nil {
-					log.Error("state dump", "err", err)
-					continue
-				}
-				log.Info("state dump", "dump", json.RawMessage(b))
+				director.LogDump(log, ds)
 			}
 		}
 	}
