@@ -1,10 +1,16 @@
 package conf
 
 import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/havsd/havsd/test/need"
 	"github.com/havsd/havsd/track"
 	"github.com/havsd/havsd/vrrp"
 )
@@ -128,5 +134,37 @@ func TestCompileTrackers(t *testing.T) {
 	back := mustLoad(t, string(Format(cfg)))
 	if diff := cmp.Diff(cfg.Trackers, back.Trackers); diff != "" {
 		t.Errorf("trackers after Format and Load (-want +got):\n%s\n%s", diff, Format(cfg))
+	}
+}
+
+// A script another user could modify is refused with its location, as
+// keepalived's enable_script_security does (havsd check and havsd run both
+// load through here).
+func TestInsecureScriptRefused(t *testing.T) {
+	need.Root(t, "changing a file's owner")
+	dir := t.TempDir()
+	script := filepath.Join(dir, "chk")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(script, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	_, src, diags := LoadBytes("test.hcl", []byte(fmt.Sprintf(`
+vrrp_script "chk" {
+  command = [%q]
+  user    = "root"
+}
+`, script)))
+	var b bytes.Buffer
+	src.WriteDiagnostics(&b, diags, false)
+	for _, want := range []string{"Error: Insecure script", "on test.hcl:3:14", "is owned by uid 65534, not root"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("diagnostics lack %q:\n%s", want, b.String())
+		}
+	}
+	os.Chown(script, 0, 0)
+	if _, _, diags := LoadBytes("test.hcl", []byte(fmt.Sprintf("vrrp_script \"chk\" {\n  command = [%q]\n  user = \"root\"\n}\n", script))); diags.HasErrors() {
+		t.Errorf("root's script refused: %v", diags)
 	}
 }
