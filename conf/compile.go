@@ -89,7 +89,7 @@ func compileService(s *rawService) VirtualService {
 		svc.NetmaskBits, _ = netmaskBits(serviceFamily(s), s.netmask)
 	}
 	vs := VirtualService{Name: s.name, Service: svc, Quorum: int(s.quorum), Hysteresis: int(s.hysteresis),
-		Instance: s.instance, DrainFor: s.drainFor, QuorumUp: s.quorumUp, QuorumDown: s.quorumDn}
+		Instance: s.instance, DrainFor: s.drainFor, QuorumUp: s.quorumUp, QuorumDown: s.quorumDn, Omega: s.omega}
 	for _, r := range s.reals {
 		vs.Reals = append(vs.Reals, compileReal(s, r, s.checks))
 	}

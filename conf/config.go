@@ -101,6 +101,9 @@ type VirtualService struct {
 	// QuorumUp and QuorumDown run (argv) when the service gains or loses
 	// quorum (keepalived's quorum_up, quorum_down).
 	QuorumUp, QuorumDown []string
+	// Omega runs, when the daemon stops, quorum_down if the quorum holds
+	// and notify_down of every server up (keepalived's omega).
+	Omega bool
 	// Graceful removal: a real server dropped from the config is drained
 	// (weight 0) for DrainFor before it is deleted. Zero deletes at once.
 	DrainFor time.Duration

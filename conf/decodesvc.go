@@ -36,6 +36,7 @@ func (d *decoder) service(hb *hcl.Block) *rawService {
 	d.boolean(b, "sorry_server_inhibit", &s.sorryInhibit)
 	d.strs(b, "quorum_up", &s.quorumUp)
 	d.strs(b, "quorum_down", &s.quorumDn)
+	d.boolean(b, "omega", &s.omega)
 	for _, sb := range b.blocks {
 		switch sb.Type {
 		case "check":

@@ -268,6 +268,7 @@ func formatService(b *hclwrite.Body, vs VirtualService, marks []lvs.MarkRule) {
 	if vs.QuorumDown != nil {
 		b.SetAttributeValue("quorum_down", strList(vs.QuorumDown))
 	}
+	setBool(b, "omega", vs.Omega, false)
 	if vs.Sorry != nil {
 		setBool(b, "sorry_server_inhibit", vs.Sorry.InhibitOnFailure, false)
 		formatReal(b.AppendNewBlock("sorry_server", []string{realLabel(k, vs.Sorry.Dest)}).Body(), *vs.Sorry, fwd, false)

@@ -12,6 +12,7 @@ virtual_service "web" {
   quorum      = 1
   quorum_up   = ["/bin/sh", "-c", "logger up"]
   quorum_down = ["sh", "-c", "logger down"]
+  omega       = true
   real_server "10.0.0.1" {
     notify_up   = ["/bin/true"]
     notify_down = ["/bin/false", "x"]
@@ -24,8 +25,11 @@ virtual_service "web" {
 	if !slices.Equal(vs.QuorumUp, []string{"/bin/sh", "-c", "logger up"}) || len(vs.Reals[0].NotifyDown) != 2 || vs.Reals[0].NotifyUp == nil {
 		t.Errorf("hooks %q %q %q", vs.QuorumUp, vs.Reals[0].NotifyUp, vs.Reals[0].NotifyDown)
 	}
+	if !vs.Omega {
+		t.Error("omega not set")
+	}
 	back := mustLoad(t, string(Format(cfg)))
-	if b := back.Services[0]; !slices.Equal(b.QuorumDown, vs.QuorumDown) || !slices.Equal(b.Reals[0].NotifyDown, vs.Reals[0].NotifyDown) {
+	if b := back.Services[0]; !slices.Equal(b.QuorumDown, vs.QuorumDown) || !slices.Equal(b.Reals[0].NotifyDown, vs.Reals[0].NotifyDown) || !b.Omega {
 		t.Errorf("lost by Format:\n%s", Format(cfg))
 	}
 }

@@ -101,6 +101,7 @@ type rawService struct {
 	sorryDup           []*rawReal
 	sorryInhibit       bool     // sorry_server_inhibit
 	quorumUp, quorumDn []string // quorum_up, quorum_down (notifyhooks.go)
+	omega              bool
 	classify           []*rawClassify
 }
 

@@ -66,7 +66,7 @@ var groupSchema = &hcl.BodySchema{
 var serviceSchema = &hcl.BodySchema{
 	Attributes: attrs("protocol", "address", "fwmark", "family", "scheduler", "sched_flags",
 		"persistence", "persistence_netmask", "persistence_engine", "instance", "quorum",
-		"hysteresis", "drain_for", "forward", "inhibit_on_failure", "sorry_server_inhibit", "quorum_up", "quorum_down"),
+		"hysteresis", "drain_for", "forward", "inhibit_on_failure", "sorry_server_inhibit", "quorum_up", "quorum_down", "omega"),
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "check", LabelNames: []string{"kind"}},
 		{Type: "real_server", LabelNames: []string{"address"}},

@@ -195,6 +195,7 @@ func (d *Director) Run(ctx context.Context) error {
 			d.stopInstances()
 			cancelAll()
 			d.stopTrackers()
+			d.omega() // hooks.go
 			d.wg.Wait()
 			return nil
 		case ev := <-d.events:

@@ -2,6 +2,8 @@ package director
 
 import (
 	"context"
+	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/havsd/havsd/lvs"
@@ -18,25 +20,27 @@ func (d *Director) runHook(what string, argv []string, attrs ...any) {
 	if len(argv) == 0 {
 		return
 	}
-	user := d.cfg.Global.ScriptUser
-	log := d.log.With(attrs...)
-	go func() {
-		var cred *track.Credential
-		if user != "" {
-			c, err := track.LookupUser(user)
-			if err != nil {
-				log.Error(what+" command not run", "argv", argv, "err", err)
-				return
-			}
-			cred = &c
-		}
-		r := track.RunScript(context.Background(), argv, cred, hookTimeout)
-		if !r.OK {
-			log.Warn(what+" command failed", "argv", argv, "result", r.Detail)
+	user, log := d.cfg.Global.ScriptUser, d.log.With(attrs...) // read here: d.cfg is the director goroutine's
+	go runHook(user, log, what, argv)
+}
+
+// runHook runs argv as user ("": the daemon's) and logs the outcome.
+func runHook(user string, log *slog.Logger, what string, argv []string) {
+	var cred *track.Credential
+	if user != "" {
+		c, err := track.LookupUser(user)
+		if err != nil {
+			log.Error(what+" command not run", "argv", argv, "err", err)
 			return
 		}
-		log.Info(what+" command ran", "argv", argv, "result", r.Detail)
-	}()
+		cred = &c
+	}
+	r := track.RunScript(context.Background(), argv, cred, hookTimeout)
+	if !r.OK {
+		log.Warn(what+" command failed", "argv", argv, "result", r.Detail)
+		return
+	}
+	log.Info(what+" command ran", "argv", argv, "result", r.Detail)
 }
 
 // quorumHook runs the service's quorum_up or quorum_down for a change of
@@ -80,4 +84,40 @@ func (d *Director) healthHook(k RealKey, up bool) {
 		}
 		return
 	}
+}
+
+// omega runs, for the services with omega set, quorum_down if their quorum
+// holds and notify_down of each real server up, as the daemon stops; it
+// waits for them (each bounded by hookTimeout), since the process is about
+// to exit.
+func (d *Director) omega() {
+	var wg sync.WaitGroup
+	user := d.cfg.Global.ScriptUser
+	run := func(what string, argv []string, attrs ...any) {
+		if len(argv) == 0 {
+			return
+		}
+		wg.Add(1)
+		log := d.log.With(attrs...)
+		go func() {
+			defer wg.Done()
+			runHook(user, log, what, argv)
+		}()
+	}
+	for i := range d.cfg.Services {
+		vs := &d.cfg.Services[i]
+		if !vs.Omega {
+			continue
+		}
+		k := vs.Service.Key
+		if d.last.Quorum[k] == lvs.QuorumUp {
+			run("quorum_down", vs.QuorumDown, "service", k.String(), "reason", "omega")
+		}
+		for _, rs := range vs.Reals {
+			if up(d.up, k, rs) {
+				run("notify_down", rs.NotifyDown, "service", k.String(), "backend", rs.Dest.Key().String(), "reason", "omega")
+			}
+		}
+	}
+	wg.Wait()
 }
