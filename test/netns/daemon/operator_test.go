@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,8 +12,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/havsd/havsd/netlab"
 )
 
 // The tests in this file replay, through real daemons, what an operator new
@@ -167,5 +171,125 @@ func TestLogLevelsAsOperatorsRead(t *testing.T) {
 	}
 	if lv := levelOf(log, up); lv != "INFO" {
 		t.Errorf("a real server coming up is logged at %q, want INFO:\n%s", lv, log)
+	}
+}
+
+// TestReloadSaysWhatItReplaces: a reload that changes the VRID says the
+// instance is replaced and its VIPs go until the re-election, before (in
+// the reload's answer and a warning) and after (when the new instance is
+// elected); an updated instance and a changed real server are named with
+// the settings that changed; a rejected file is one log record per error.
+func TestReloadSaysWhatItReplaces(t *testing.T) {
+	p := newPair(t, "100ms")
+	reload := func(cfg string) string {
+		t.Helper()
+		p.writeConfig("d1", cfg)
+		out, err := p.havsdCmd("d1", "reload", "-s", p.socket("d1"))
+		if err != nil {
+			t.Fatalf("havsd reload: %v\n%s", err, out)
+		}
+		return out
+	}
+	out := reload(p.configText("d1", 160, "", `real_server "10.99.0.1:80" { weight = 3 }`))
+	for _, want := range []string{"instance VI_1 updated (priority)", "~10.99.0.1:80 (weight)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("havsd reload said %q, want %q", out, want)
+		}
+	}
+	cfg := strings.Replace(p.configText("d1", 160, "", `real_server "10.99.0.1:80" { weight = 3 }`), "virtual_router_id = 51", "virtual_router_id = 61", 1)
+	out = reload(cfg)
+	if !strings.Contains(out, "instance VI_1 replaced (vrid 51→61): VIPs released until re-election") || strings.Contains(out, "added") {
+		t.Errorf("havsd reload of a VRID change said %q", out)
+	}
+	eventually(t, 10*time.Second, "the replaced instance elected", func() bool {
+		return strings.Contains(p.opLog("d1"), `msg="replaced instance elected" component=director instance=VI_1 change="vrid 51→61" state=master`)
+	})
+	if lv := levelOf(p.opLog("d1"), regexp.MustCompile(`msg="instance replaced: VIPs released until re-election"`)); lv != "WARN" {
+		t.Errorf("the replacement is logged at %q, want WARN", lv)
+	}
+	p.writeConfig("d1", cfg+"\nvirtual_service \"x\" { scheduler = \"nope\" }\nvrrp_instance \"VI_9\" {}\n")
+	if out, err := p.havsdCmd("d1", "reload", "-s", p.socket("d1")); err == nil {
+		t.Fatalf("havsd reload of a bad file succeeded:\n%s", out)
+	}
+	var records int
+	for line := range strings.Lines(p.opLog("d1")) {
+		if strings.Contains(line, `msg="reload rejected" `) && strings.Contains(line, " summary=") {
+			records++
+			if !strings.Contains(line, " at="+p.config("d1")+":") {
+				t.Errorf("a rejected-reload record has no file:line:col: %s", line)
+			}
+		}
+	}
+	if records < 3 {
+		t.Errorf("the rejected reload gave %d records, want one per diagnostic (at least 3):\n%s", records, p.opLog("d1"))
+	}
+}
+
+// TestUnknownThenUp: a checked real server is unknown until its first
+// result, in status, status --json and /metrics alike, and status says why
+// it has its weight meanwhile.
+func TestUnknownThenUp(t *testing.T) {
+	p := newPair(t, "100ms")
+	p.writeConfig("d1", p.configText("d1", 150, "", `real_server "10.99.0.1:80" {
+    check "script" {
+      command  = ["/bin/sleep", "4"]
+      timeout  = "20s"
+      interval = "60s"
+    }
+  }`))
+	if out, err := p.havsdCmd("d1", "reload", "-s", p.socket("d1")); err != nil {
+		t.Fatalf("havsd reload: %v\n%s", err, out)
+	}
+	out, err := p.havsdCmd("d1", "status", "-s", p.socket("d1"))
+	if err != nil || !strings.Contains(out, "unknown: in service until its first check result") {
+		t.Errorf("havsd status before the first result: %v\n%s", err, out)
+	}
+	m, err := p.opMetrics("d1")
+	if _, ok := m[`havsd_real_up{real="10.99.0.1:80",service="tcp `+netlab.VIP.String()+`:80"}`]; err != nil || ok {
+		t.Errorf("/metrics before the first result: %v, havsd_real_up present: %v", err, ok)
+	}
+	eventually(t, 15*time.Second, "the real server up after its first check", func() bool {
+		out, _ := p.havsdCmd("d1", "status", "-s", p.socket("d1"), "--json")
+		return strings.Contains(out, `"health": "up"`)
+	})
+}
+
+// TestDumpAndStopSayWhatTheyMean: havsd dump speaks the status vocabulary;
+// SIGUSR1 writes one record per item; stopping a lone master says why it
+// takes Master_Down_Interval.
+func TestDumpAndStopSayWhatTheyMean(t *testing.T) {
+	p := newPair(t, "100ms")
+	out, err := p.havsdCmd("d1", "dump", "-s", p.socket("d1"))
+	if err != nil {
+		t.Fatalf("havsd dump: %v\n%s", err, out)
+	}
+	if m := regexp.MustCompile(`"[A-Z][A-Za-z]*":`).FindString(out); m != "" {
+		t.Errorf("havsd dump holds the Go field name %s", m)
+	}
+	if !strings.Contains(out, `"advert_interval": "100ms"`) {
+		t.Errorf("havsd dump does not write durations as the config does:\n%.2000s", out)
+	}
+	p.signal("d1", syscall.SIGUSR1)
+	eventually(t, 5*time.Second, "the state dump in the log", func() bool {
+		return strings.Contains(p.opLog("d1"), `msg="state dump" item=status.instances[VI_1]`)
+	})
+	for line := range strings.Lines(p.opLog("d1")) {
+		if len(line) > 4000 {
+			t.Errorf("a log record of %d bytes: %.200s...", len(line), line)
+		}
+	}
+	p.signal("d2", syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.procs["d2"].Wait(ctx); err != nil {
+		t.Logf("d2: %v", err)
+	}
+	p.signal("d1", syscall.SIGTERM)
+	if err := p.procs["d1"].Wait(ctx); err != nil {
+		t.Logf("d1: %v", err)
+	}
+	want := regexp.MustCompile(`msg="stopping: masters advertise priority 0 and keep their VIPs until a backup takes over; with no backup answering that takes Master_Down_Interval" component=director masters=VI_1 at_most=\S+`)
+	if !want.MatchString(p.opLog("d1")) {
+		t.Errorf("stopping a lone master does not say why it waits:\n%s", p.opLog("d1"))
 	}
 }
