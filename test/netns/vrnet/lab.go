@@ -114,14 +114,16 @@ func (l *Lab) AddNode(name, cidr string) *Node {
 	return &Node{lab: l, Name: name, NS: l.topo.NS(name), Port: l.topo.Port(name, "eth0"), Addr: cidr}
 }
 
-// SetPort sets the node's bridge port up or down (cutting it off the lab).
-func (l *Lab) SetPort(n *Node, up bool) {
+// SetPort plugs the node's bridge port in or out: out, the node is cut off
+// the lab while its eth0 keeps its carrier (a split brain, not a link
+// failure that would put a tracking instance in FAULT).
+func (l *Lab) SetPort(n *Node, in bool) {
 	l.t.Helper()
-	state := "down"
-	if up {
-		state = "up"
+	if in {
+		l.MustIP(l.Bridge, "link", "set", n.Port, "master", "br0")
+		return
 	}
-	l.MustIP(l.Bridge, "link", "set", n.Port, state)
+	l.MustIP(l.Bridge, "link", "set", n.Port, "nomaster")
 }
 
 // Exec returns a command running inside the node's namespace.
