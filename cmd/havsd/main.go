@@ -47,6 +47,7 @@ func commands() []command {
 		{"handover", "hand the master role over to a backup without a gap", (*cli).handover},
 		{"resume", "end the yield after a handover: preempt again per the configuration", (*cli).resume},
 		{"dump", "print the running director's full internal state", (*cli).dump},
+		{"debug", "profile the running director (pprof) or show its memory, goroutines and files", (*cli).debug},
 		{"realserver", "prepare this host as a DR or TUN real server (--vip, --mode, --undo)", (*cli).realserver},
 		{"digest", "print the body digest of a URL, as keepalived's genhash does", (*cli).digest},
 		{"lab", "build a local lab of namespaces, run a failover drill, tear it down", (*cli).lab},

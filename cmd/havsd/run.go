@@ -216,6 +216,8 @@ func handle(ctx context.Context, d *director.Director, nt *notifier, req control
 		return d.Resume(ctx, req.Instance)
 	case "handover":
 		return d.Handover(ctx, req.Instance)
+	case "debug-pprof", "debug-runtime":
+		return debugAnswer(req) // debug.go
 	}
 	return nil, fmt.Errorf("unknown command %q", req.Command)
 }

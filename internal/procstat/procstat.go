@@ -25,6 +25,9 @@ type Stat struct {
 	// StartTime is when the process started, in clock ticks after boot:
 	// with the PID it names one process even after the PID is reused.
 	StartTime uint64
+	// RSSPages is the resident set size in pages (field 24); 0 when the
+	// line is too short to have it.
+	RSSPages uint64
 }
 
 // Read reads and parses /proc/PID/stat.
@@ -71,6 +74,11 @@ func Parse(b []byte) (Stat, error) {
 			return Stat{}, fmt.Errorf("field %d: %w", x.n, err)
 		}
 	}
+	if len(f) >= 24-2 {
+		if st.RSSPages, err = strconv.ParseUint(string(field(24)), 10, 64); err != nil {
+			return Stat{}, fmt.Errorf("field 24: %w", err)
+		}
+	}
 	if st.PPID, err = strconv.Atoi(string(field(4))); err != nil {
 		return Stat{}, fmt.Errorf("field 4: %w", err)
 	}
@@ -81,6 +89,9 @@ func Parse(b []byte) (Stat, error) {
 func (s Stat) CPU() time.Duration {
 	return time.Duration(s.UTime+s.STime) * time.Second / ticksPerSecond
 }
+
+// RSS returns the resident set size in bytes.
+func (s Stat) RSS() uint64 { return s.RSSPages * uint64(os.Getpagesize()) }
 
 // Zombie reports whether the process has exited and awaits its parent.
 func (s Stat) Zombie() bool { return s.State == 'Z' }

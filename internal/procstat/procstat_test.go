@@ -16,8 +16,8 @@ func TestParse(t *testing.T) {
 		want     Stat
 		err      bool
 	}{
-		{"plain", "42 (havsd) S" + tail, Stat{PID: 42, Comm: "havsd", State: 'S', PPID: 1, UTime: 250, STime: 50, StartTime: 12345}, false},
-		{"name with spaces and parens", "7 (a) b (c) Z" + tail, Stat{PID: 7, Comm: "a) b (c", State: 'Z', PPID: 1, UTime: 250, STime: 50, StartTime: 12345}, false},
+		{"plain", "42 (havsd) S" + tail, Stat{PID: 42, Comm: "havsd", State: 'S', PPID: 1, UTime: 250, STime: 50, StartTime: 12345, RSSPages: 100}, false},
+		{"name with spaces and parens", "7 (a) b (c) Z" + tail, Stat{PID: 7, Comm: "a) b (c", State: 'Z', PPID: 1, UTime: 250, STime: 50, StartTime: 12345, RSSPages: 100}, false},
 		{"truncated", "42 (havsd) S 1 1", Stat{}, true},
 		{"no command", "42 havsd S" + tail, Stat{}, true},
 		{"bad number", "42 (havsd) S 1 1 1 0 -1 4194560 100 0 0 0 x 50 0 0 20 0 1 0 12345", Stat{}, true},
@@ -41,7 +41,7 @@ func TestReadSelfAndChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if self.PID != os.Getpid() || self.PPID != os.Getppid() || self.StartTime == 0 {
+	if self.PID != os.Getpid() || self.PPID != os.Getppid() || self.StartTime == 0 || self.RSS() == 0 {
 		t.Errorf("Read(self) = %+v", self)
 	}
 	if !Running(self.PID, self.StartTime) || Running(self.PID, self.StartTime+1) {

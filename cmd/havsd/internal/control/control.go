@@ -19,8 +19,14 @@ import (
 
 // Request is what a client asks of the director.
 type Request struct {
-	Command  string `json:"command"`            // "status", "reload", "handover", "dump"
+	Command  string `json:"command"`            // "status", "reload", "handover", "dump", "debug-pprof", "debug-runtime"
 	Instance string `json:"instance,omitempty"` // handover: the instance; empty for all
+	// Profile, Debug and GC are for "debug-pprof": the runtime/pprof
+	// profile's name, its text level (0 is the binary protobuf form) and
+	// whether to collect garbage first.
+	Profile string `json:"profile,omitempty"`
+	Debug   int    `json:"debug,omitempty"`
+	GC      bool   `json:"gc,omitempty"`
 }
 
 // Response is the director's answer. Exactly one of Error or Result is set.
