@@ -15,11 +15,14 @@
 // answers) and closures (Status, Dump, Handover, Resume). From tracked
 // services and trackers it computes each instance's priority delta and
 // fault, and queues them to the instance. It hands the configured IPVS sync
-// daemons to SyncDaemons at start and after a reload that changes them. The goroutine never waits
-// on an instance: each VRRP instance runs on goroutines of its own and owns
-// its socket, timers and VIPs; the director queues updates to it and learns
-// of its transitions and its end as events. Only when the director stops
-// does it wait, bounded, for its instances to step down.
+// daemons to SyncDaemons at start and after a reload that changes them.
+//
+// The goroutine never waits on an instance: each VRRP instance runs on
+// goroutines of its own and owns its socket, timers and VIPs; the director
+// queues updates to it and learns of its transitions and its end as events;
+// Handover and Resume call the instances from the caller's goroutine. Only
+// when the director stops does it wait, bounded, for its instances to step
+// down.
 //
 // adapters.go connects the real collaborators: VRRPs for *vrrp.Instance,
 // NewHealth for *checks.Scheduler, NewIPVS for *lvs.Reconciler.
