@@ -144,6 +144,11 @@ type Machine struct {
 	Leave               leaveMode
 	LeaveBy             time.Time // end of make-before-break: give up the VIPs by then
 	LastAnnounce        time.Time
+	// LowerSeen is when a master last heard a lower-priority master (split
+	// brain); AnnounceAt re-announces the VIPs once that episode is over,
+	// for clients that followed the loser's gratuitous ARP.
+	LowerSeen  time.Time
+	AnnounceAt time.Time
 }
 
 // Leaving reports whether a master is handing over (priority-0 adverts sent,
@@ -153,7 +158,7 @@ func (m Machine) Leaving() bool { return m.Leave != leaveNone }
 // Next returns the earliest running deadline, or the zero time.
 func (m Machine) Next() time.Time {
 	var next time.Time
-	for _, t := range []time.Time{m.DownAt, m.AdvertAt, m.LeaveBy} {
+	for _, t := range []time.Time{m.DownAt, m.AdvertAt, m.LeaveBy, m.AnnounceAt} {
 		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
 			next = t
 		}
@@ -279,6 +284,7 @@ func toBackup(m Machine, p Params, now time.Time, src netip.Addr, prio uint8, in
 	}
 	m.State = StateBackup
 	m.AdvertAt, m.Leave, m.LeaveBy = time.Time{}, leaveNone, time.Time{}
+	m.LowerSeen, m.AnnounceAt = time.Time{}, time.Time{}
 	m.MasterAddr, m.MasterPriority = src, prio
 	if p.Version == 3 && interval > 0 {
 		m.MasterAdverInterval = interval
@@ -337,6 +343,14 @@ func master(m Machine, p Params, in Input, now time.Time) (Machine, []Action, st
 		if m.Leave == leaveShutdown && due(m.LeaveBy, now) {
 			return left(m, p, now, Advert{}, "no new master heard before Master_Down_Interval")
 		}
+		var acts []Action
+		if due(m.AnnounceAt, now) {
+			m.AnnounceAt, m.LastAnnounce = time.Time{}, now
+			acts = append(acts, Action{Kind: ActAnnounce})
+			if now.Sub(m.LowerSeen) < splitOver(p) {
+				m.AnnounceAt = m.LowerSeen.Add(announceAfter(p)) // once more after it ends
+			}
+		}
 		if due(m.AdvertAt, now) {
 			// Keep adverts on their grid so timer latency does not
 			// stretch the interval; restart it if far behind.
@@ -345,8 +359,9 @@ func master(m Machine, p Params, in Input, now time.Time) (Machine, []Action, st
 			if next.After(now) {
 				m.AdvertAt = next
 			}
-			return m, []Action{a}, ""
+			return m, append([]Action{a}, acts...), ""
 		}
+		return m, acts, ""
 	case EvCheck:
 		// Tell backups our new priority now, so they can preempt.
 		return m, []Action{sendNow(&m, p, now)}, ""
@@ -374,9 +389,28 @@ func master(m Machine, p Params, in Input, now time.Time) (Machine, []Action, st
 		default:
 			// Another master with lower priority, or one that gave up
 			// (priority 0; split brain healing): assert ourselves now and
-			// re-announce the VIPs.
+			// re-announce the VIPs. A loser's priority 0 always gets its
+			// announcement (clients may have learnt its MAC since the
+			// last one, when the peer flaps under advert loss); a lower
+			// master's adverts, repeated every interval, are rate-limited.
 			acts := []Action{sendNow(&m, p, now)}
-			if now.Sub(m.LastAnnounce) >= reannounceGap {
+			fresh := false
+			if a.Priority > 0 {
+				// A new split-brain episode is announced at once, and
+				// again past the clients' ARP locktime for the loser's
+				// gratuitous ARP (sent just before its first advert).
+				fresh = m.LowerSeen.IsZero() || now.Sub(m.LowerSeen) >= splitOver(p)
+			}
+			m.LowerSeen = now
+			switch {
+			case fresh:
+				m.AnnounceAt = now.Add(neighLock)
+			case m.AnnounceAt.IsZero():
+				// Once more when it is over (a loser's priority 0
+				// may be its last word).
+				m.AnnounceAt = now.Add(announceAfter(p))
+			}
+			if a.Priority == 0 || fresh || now.Sub(m.LastAnnounce) >= reannounceGap {
 				m.LastAnnounce = now
 				acts = append(acts, Action{Kind: ActAnnounce})
 			}
@@ -385,6 +419,21 @@ func master(m Machine, p Params, in Input, now time.Time) (Machine, []Action, st
 	}
 	return m, nil, ""
 }
+
+// splitOver is how long a master must not hear a lower master before the
+// split brain counts as over: three of our advert intervals.
+func splitOver(p Params) time.Duration { return 3 * p.AdvertInterval }
+
+// neighLock is a little more than Linux's default neighbour locktime (1 s):
+// a host ignores an ARP update that comes within locktime of the previous
+// one, so an announcement made just after the loser's gratuitous ARP may be
+// lost on clients.
+const neighLock = 1100 * time.Millisecond
+
+// announceAfter is how long after the last advert of a lower master the
+// VIPs are announced once more: when the split brain is over and past any
+// client's locktime for the loser's gratuitous ARP.
+func announceAfter(p Params) time.Duration { return max(splitOver(p), neighLock) }
 
 func sendNow(m *Machine, p Params, now time.Time) Action {
 	m.AdvertAt = now.Add(p.AdvertInterval)

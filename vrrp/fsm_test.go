@@ -278,6 +278,18 @@ func TestFSMScripts(t *testing.T) {
 			{wait: 4 * time.Second, ev: EvAdvert, adv: adv(peerA, 100, 10*time.Second), state: StateBackup},
 			{wait: 1 * time.Second, ev: EvAdvert, adv: adv(peerA, 100, 10*time.Second), state: StateMaster, acts: []Action{addVIPs, send(150)}},
 		}},
+		{"split brain: announce when it starts and once more when it is over", v3params(150, 100*time.Millisecond), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: mdi150, state: StateMaster, acts: []Action{addVIPs, send(150)}},
+			{wait: 10 * time.Millisecond, ev: EvAdvert, adv: adv(peerL, 100, 100*time.Millisecond), state: StateMaster, acts: []Action{send(150), announc}},
+			// The loser still advertises at +100 ms; one announcement
+			// past any client's ARP locktime for its gratuitous ARP.
+			{wait: 100 * time.Millisecond, ev: EvAdvert, adv: adv(peerL, 100, 100*time.Millisecond), state: StateMaster, acts: []Action{send(150), send(150)}},
+			{wait: 1000 * time.Millisecond, state: StateMaster, acts: []Action{send(150), send(150), send(150), send(150), send(150), send(150), send(150), send(150), send(150), send(150), announc}},
+			{wait: 100 * time.Millisecond, state: StateMaster, acts: []Action{send(150)}},
+			{wait: 10 * time.Millisecond, ev: EvAdvert, adv: adv(peerL, 100, 100*time.Millisecond), state: StateMaster, acts: []Action{send(150), announc}},
+			{wait: 10 * time.Millisecond, ev: EvAdvert, adv: adv(peerL, 100, 100*time.Millisecond), state: StateMaster, acts: []Action{send(150)}},
+		}},
 		{"sync group step-down yields", v2params(200), []op{
 			{ev: EvStartup, state: StateBackup},
 			{wait: 4 * time.Second, state: StateMaster, acts: []Action{addVIPs, send(200)}},
