@@ -3,7 +3,6 @@ package keepalived
 import (
 	"errors"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +60,7 @@ type instance struct {
 	garp         garpSettings
 	ifWeights    []conf.InterfaceWeight // track_interface with keepalived's signs
 	uses         []trackUse
+	vipSeen      map[netip.Addr]bool
 }
 
 type group struct {
@@ -282,10 +282,14 @@ func (c *converter) vips(n *Node) {
 				Message: "an option of the virtual address " + m.Keyword() + " (as ip address add takes it)",
 				Closest: "havsd adds the address with its prefix, on dev if given"})
 		}
-		if slices.ContainsFunc(c.inst.cfg.VIPs, func(x vrrp.VIP) bool { return x.Prefix.Addr() == p.Addr() }) {
+		if c.inst.vipSeen == nil {
+			c.inst.vipSeen = map[netip.Addr]bool{}
+		}
+		if c.inst.vipSeen[p.Addr()] {
 			c.note(m, "%s is listed twice; keepalived adds it once, and so does havsd", p.Addr())
 			continue
 		}
+		c.inst.vipSeen[p.Addr()] = true
 		c.inst.cfg.VIPs = append(c.inst.cfg.VIPs, v)
 	}
 }
