@@ -5,7 +5,6 @@ import (
 	"os"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclparse"
 )
 
 // Source keeps the parsed files of a configuration so that diagnostics can
@@ -41,9 +40,8 @@ func Load(path string) (*Config, *Source, hcl.Diagnostics) {
 // LoadBytes is Load for a configuration held in memory; name is used in
 // diagnostics.
 func LoadBytes(name string, src []byte) (*Config, *Source, hcl.Diagnostics) {
-	p := hclparse.NewParser()
-	file, diags := p.ParseHCL(src, name)
-	source := &Source{files: p.Files()}
+	file, diags := parseHCL(src, name)
+	source := &Source{files: map[string]*hcl.File{name: file}}
 	if diags.HasErrors() || file == nil {
 		return nil, source, diags
 	}

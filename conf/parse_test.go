@@ -1,0 +1,87 @@
+package conf
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+)
+
+// TestParsePiecesSameAsWhole parses files cut into small pieces and whole:
+// the bodies (every range included) must be the same.
+func TestParsePiecesSameAsWhole(t *testing.T) {
+	files := map[string][]byte{
+		"scale": scaleHCL(50),
+		"comments": []byte("# a { comment\nglobal {\n  router_id = \"a}b\\\"{\"\n}\n/* block\n { comment */\n" +
+			"virtual_service \"x\" { // {\n  address = \"10.0.0.1:80\"\n  real_server \"10.0.0.2:80\" {}\n}\nx = [1, {a = 2}]\n"),
+	}
+	for _, dir := range []string{"../dist", "testdata/bad"} {
+		paths, _ := filepath.Glob(filepath.Join(dir, "*.hcl"))
+		for _, p := range paths {
+			src, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files[p] = src
+		}
+	}
+	if len(files) < 5 {
+		t.Fatalf("only %d files to compare", len(files))
+	}
+	split := 0
+	for name, src := range files {
+		t.Run(name, func(t *testing.T) {
+			whole, wdiags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+			cuts := splitTopLevel(src, 16)
+			if cuts == nil {
+				t.Skip("the cutter leaves this file whole")
+			}
+			got, ok := parsePieces(src, name, cuts)
+			if !ok {
+				if !wdiags.HasErrors() {
+					t.Fatalf("pieces failed where the whole file parses")
+				}
+				return
+			}
+			split++
+			if wdiags.HasErrors() {
+				t.Fatalf("pieces parsed a file the whole parser rejects: %v", wdiags)
+			}
+			if !reflect.DeepEqual(got.Body, whole.Body) {
+				t.Errorf("pieces and whole differ (%d pieces)", len(cuts))
+			}
+		})
+	}
+	if split < 3 {
+		t.Errorf("only %d files were parsed in pieces", split)
+	}
+}
+
+// TestSplitTopLevel cuts only outside blocks, strings and comments, and
+// refuses what it does not model.
+func TestSplitTopLevel(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want []cut
+	}{
+		{"blocks", "a {\n}\nb {\n}\n", []cut{{0, 1}, {6, 3}}},
+		{"inside a block", "a {\nx = 1\n}\n", []cut{{0, 1}}},
+		{"brace in string", "a = \"{\"\nb = 1\n", []cut{{0, 1}, {8, 2}}},
+		{"brace in comment", "# {\na = 1\n", []cut{{0, 1}, {4, 2}}},
+		{"block comment", "/* {\n */\na = 1\n", []cut{{0, 1}, {9, 3}}},
+		{"heredoc", "a = <<EOF\n}\nEOF\nb = 1\n", nil},
+		{"template", "a = \"${x}\"\nb = 1\n", nil},
+		{"unbalanced", "}\na = 1\n", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := splitTopLevel([]byte(tt.src), 1); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("splitTopLevel(%q) = %v, want %v", tt.src, got, tt.want)
+			}
+		})
+	}
+}
