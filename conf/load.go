@@ -43,6 +43,7 @@ func LoadBytes(name string, src []byte) (*Config, *Source, hcl.Diagnostics) {
 	file, diags := parseHCL(src, name)
 	source := &Source{files: map[string]*hcl.File{name: file}}
 	if diags.HasErrors() || file == nil {
+		source.slim()
 		return nil, source, diags
 	}
 	return finish(source, file.Body, diags)
@@ -56,7 +57,10 @@ func finish(source *Source, body hcl.Body, diags hcl.Diagnostics) (*Config, *Sou
 	diags = append(diags, validate(raw)...)
 	sortDiagnostics(diags)
 	if diags.HasErrors() {
+		source.slim()
 		return nil, source, diags
 	}
-	return compile(raw), source, diags
+	cfg := compile(raw)
+	source.slim()
+	return cfg, source, diags
 }

@@ -2,6 +2,8 @@ package conf
 
 import (
 	"runtime"
+	"sort"
+	"strconv"
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
@@ -185,4 +187,72 @@ func parsePieces(src []byte, name string, cuts []cut) (*hcl.File, bool) {
 	*f.Body.(*hclsyntax.Body) = *joined
 	f.Bytes = src
 	return f, true
+}
+
+// outline is what a diagnostic needs of a parsed file once it is loaded:
+// the top-level blocks' extents and headers, for the "in virtual_service
+// ..." context, without the syntax tree (most of a large file's memory).
+type outline []outlined
+
+type outlined struct {
+	rng    hcl.Range
+	header string
+	def    hcl.Range
+}
+
+// outlineOf returns the outline of a parsed body; nil when it is not
+// native syntax.
+func outlineOf(body hcl.Body) outline {
+	syn, ok := body.(*hclsyntax.Body)
+	if !ok {
+		return nil
+	}
+	o := make(outline, 0, len(syn.Blocks))
+	for _, b := range syn.Blocks {
+		h := b.Type
+		for _, l := range b.Labels {
+			h += " " + strconv.Quote(l)
+		}
+		o = append(o, outlined{rng: b.Range(), header: h, def: b.DefRange()})
+	}
+	return o
+}
+
+// find returns the top-level block holding offset, as the parser's own
+// navigator does.
+func (o outline) find(offset int) (outlined, bool) {
+	i := sort.Search(len(o), func(i int) bool { return o[i].rng.End.Byte > offset })
+	if i < len(o) && o[i].rng.ContainsOffset(offset) {
+		return o[i], true
+	}
+	return outlined{}, false
+}
+
+// ContextString names the top-level block holding offset (hcled's
+// interface, used by diagnostic writers).
+func (o outline) ContextString(offset int) string {
+	b, _ := o.find(offset)
+	return b.header
+}
+
+// ContextDefRange returns the header range of the top-level block holding
+// offset.
+func (o outline) ContextDefRange(offset int) hcl.Range {
+	b, _ := o.find(offset)
+	return b.def
+}
+
+// slim drops the syntax trees of the source's files, keeping their bytes
+// and outlines for diagnostics.
+func (s *Source) slim() {
+	for name, f := range s.files {
+		if f == nil {
+			continue
+		}
+		nav := outlineOf(f.Body)
+		if nav == nil {
+			continue
+		}
+		s.files[name] = &hcl.File{Body: hcl.EmptyBody(), Bytes: f.Bytes, Nav: nav}
+	}
 }

@@ -85,3 +85,32 @@ func TestSplitTopLevel(t *testing.T) {
 		})
 	}
 }
+
+// TestOutlineSameAsParser names the same block for every offset as the
+// parser's own navigator.
+func TestOutlineSameAsParser(t *testing.T) {
+	src := []byte("global {\n  router_id = \"a\"\n}\n\nvirtual_service \"web\" {\n  real_server \"10.0.0.1:80\" {}\n}\ntrack_file \"f\" \"g\" {\n}\n")
+	f, diags := hclsyntax.ParseConfig(src, "x.hcl", hcl.InitialPos)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	type navigator interface {
+		ContextString(int) string
+		ContextDefRange(int) hcl.Range
+	}
+	want, got := f.Nav.(navigator), outlineOf(f.Body)
+	named := 0
+	for off := range len(src) + 1 {
+		if w, g := want.ContextString(off), got.ContextString(off); w != g {
+			t.Errorf("offset %d: ContextString %q, want %q", off, g, w)
+		} else if w != "" {
+			named++
+		}
+		if w, g := want.ContextDefRange(off), got.ContextDefRange(off); w != g {
+			t.Errorf("offset %d: ContextDefRange %v, want %v", off, g, w)
+		}
+	}
+	if named == 0 {
+		t.Error("no offset was inside a block")
+	}
+}
