@@ -57,6 +57,8 @@ type probe struct {
 	removed    bool
 	ctx        context.Context    // of its checks during one Run; nil between Runs
 	cancel     context.CancelFunc // cancels ctx: removal or shutdown
+	ev         bool               // runs on the epoll loop, as job
+	job        evJob
 	lastErr    error
 	lastAt     time.Time
 	latency    time.Duration
@@ -221,6 +223,7 @@ func (e *engine) attach(now time.Time, t *target, s Spec, up bool) (*probe, erro
 	if err := p.buildError; err != nil {
 		p.checker = CheckerFunc(func(context.Context) error { return err })
 	}
+	p.job, p.ev = evJobOf(p.checker)
 	p.next = now
 	if s.Warmup > 0 {
 		p.next = now.Add(time.Duration(e.rand(int64(s.Warmup))))

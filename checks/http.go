@@ -342,16 +342,9 @@ func readStatus(br *bufio.Reader) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	code, ok := 0, len(line) >= 12 && bytes.HasPrefix(line, []byte("HTTP/1.")) && line[8] == ' '
-	if ok {
-		for _, c := range line[9:12] {
-			ok = ok && c >= '0' && c <= '9'
-			code = code*10 + int(c-'0')
-		}
-		ok = ok && (len(line) == 12 || line[12] == ' ' || line[12] == '\r' || line[12] == '\n')
-	}
-	if !ok {
-		return 0, fmt.Errorf("malformed HTTP status line %q", bytes.TrimRight(line, "\r\n"))
+	code, err := parseStatusLine(line)
+	if err != nil {
+		return 0, err
 	}
 	for tail := false; ; {
 		line, err := br.ReadSlice('\n')
@@ -366,6 +359,22 @@ func readStatus(br *bufio.Reader) (int, error) {
 		}
 		tail = false
 	}
+}
+
+// parseStatusLine returns the code of an HTTP/1.x status line.
+func parseStatusLine(line []byte) (int, error) {
+	code, ok := 0, len(line) >= 12 && bytes.HasPrefix(line, []byte("HTTP/1.")) && line[8] == ' '
+	if ok {
+		for _, c := range line[9:12] {
+			ok = ok && c >= '0' && c <= '9'
+			code = code*10 + int(c-'0')
+		}
+		ok = ok && (len(line) == 12 || line[12] == ' ' || line[12] == '\r' || line[12] == '\n')
+	}
+	if !ok {
+		return 0, fmt.Errorf("malformed HTTP status line %q", bytes.TrimRight(line, "\r\n"))
+	}
+	return code, nil
 }
 
 func statusOK(ranges []StatusRange, code int) bool {

@@ -286,6 +286,17 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	defer cancel()
 	wg.Go(func() { s.mail.deliver(ctx, s.out) })
 
+	// Plain TCP and status-only HTTP checks run on an epoll loop; the
+	// others, and all of them where the loop is unavailable, on a
+	// goroutine each.
+	ev, err := newEvLoop(func(c *evConn, err error, cancelled bool) {
+		s.complete(c.p, c.start, s.clock.Now(), err, cancelled)
+	})
+	if err != nil {
+		s.log.Warn("checks run on goroutines only", "err", err)
+	} else {
+		wg.Go(ev.run)
+	}
 	timer := s.clock.NewTimer(time.Hour)
 	defer timer.Stop()
 	var armedFor time.Time // when the timer is due; zero when stopped
@@ -297,6 +308,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		jobs := s.eng.due(now.Add(s.opts.Slack), now)
 		for _, p := range jobs {
+			if ev != nil && p.ev {
+				ev.submit(p, p.job)
+				continue
+			}
 			// One cancel-only context per probe and Run, for removal
 			// and shutdown; each checker applies its spec's timeout (HTTP
 			// on the socket, without a timer) from its first system call.
@@ -322,6 +337,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			s.cancelRunning()
+			if ev != nil {
+				ev.close()
+			}
 			return nil
 		case <-timer.C():
 		case <-s.wake:
@@ -372,9 +390,14 @@ func (s *Scheduler) cancelRunning() {
 func (s *Scheduler) runCheck(ctx context.Context, p *probe) {
 	start := s.clock.Now()
 	err := s.safeCheck(ctx, p)
-	end := s.clock.Now()
+	s.complete(p, start, s.clock.Now(), err, errors.Is(ctx.Err(), context.Canceled))
+}
+
+// complete feeds the result of a check that ran from start to end to the
+// engine; cancelled says it was cut short by a removal or shutdown.
+func (s *Scheduler) complete(p *probe, start, end time.Time, err error, cancelled bool) {
 	latency := end.Sub(start)
-	if errors.Is(ctx.Err(), context.Canceled) {
+	if cancelled {
 		// Cancelled by a reload or shutdown: not a verdict on the server.
 		s.mu.Lock()
 		rearm := s.eng.requeue(p)
