@@ -84,9 +84,14 @@
 // stall the bound halves (not below 8), doubling back after as many clean
 // results. Due checks beyond it wait, so each started check finishes in
 // time, and the effective interval grows instead (Stats.StartLag,
-// CheckHealth.EffectiveInterval). One run loop keeps a heap of due probes
-// and starts each on a goroutine that ends with it, so a hung target never
-// delays another and an idle target holds no goroutine. The decisions
+// CheckHealth.EffectiveInterval). One run loop keeps a heap of due probes.
+// TCP connect checks and HTTP checks that need the status only (a new
+// connection each time, no digest, regex or TLS) run on one epoll loop, as
+// keepalived's do: no goroutine, timer or context per check, and ready
+// sockets are read before expired deadlines are acted on, so an answer
+// that arrived while the checker was descheduled counts. Other checks run
+// on a goroutine each that ends with the check. Either way a hung target
+// never delays another and an idle target holds nothing. The decisions
 // (hysteresis, sharing, reload rules, the heap, the in-flight bound) live
 // in a pure engine tested on fake time.
 package checks
