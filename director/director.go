@@ -28,6 +28,7 @@ type Director struct {
 	reloadMu   sync.Mutex
 	waiting    []chan<- ReloadStatus
 	reloadKick chan struct{} // buffered(1): a burst of requests is one kick
+	loaded     chan loadDone // a load finished off the loop (reloadNow)
 
 	reqCh    chan func()        // closures run on the director goroutine
 	events   chan instanceEvent // from the instances' reporters and exits
@@ -63,6 +64,7 @@ func New(cfg *conf.Config, configFile string, deps Deps, log *slog.Logger) *Dire
 		log:        log.With("component", "director"),
 		configFile: configFile,
 		reloadKick: make(chan struct{}, 1),
+		loaded:     make(chan loadDone),
 		reqCh:      make(chan func()),
 		events:     make(chan instanceEvent, 64),
 		healthCh:   make(chan HealthChange, 256),
@@ -112,14 +114,36 @@ func (d *Director) requestReload(reply chan<- ReloadStatus) {
 	}
 }
 
-// reloadNow loads the file once and answers every request waiting for it.
-func (d *Director) reloadNow() {
+// loadDone is a load made off the loop and the requests it answers.
+type loadDone struct {
+	l       Loaded
+	waiting []chan<- ReloadStatus
+}
+
+// reloadNow takes every request waiting and loads the file once for them on
+// a goroutine of its own: parsing and validating a large file must not hold
+// up health transitions and VRRP events. The loop applies the result when
+// it arrives (reloaded) and takes no other kick meanwhile.
+func (d *Director) reloadNow(ctx context.Context) {
 	d.reloadMu.Lock()
 	waiting := d.waiting
 	d.waiting = nil
 	d.reloadMu.Unlock()
-	st := d.doReload()
-	for _, reply := range waiting {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		l := d.deps.Load()
+		select {
+		case d.loaded <- loadDone{l, waiting}:
+		case <-ctx.Done():
+		}
+	}()
+}
+
+// reloaded applies a finished load and answers the requests it was for.
+func (d *Director) reloaded(ld loadDone) {
+	st := d.doReload(ld.l)
+	for _, reply := range ld.waiting {
 		reply <- st // each reply has room for one value
 	}
 }
@@ -188,7 +212,12 @@ func (d *Director) Run(ctx context.Context) error {
 	const tickEvery = time.Second // drains expire, the dead-man switch looks
 	tick := d.deps.Clock.NewTimer(tickEvery)
 	defer tick.Stop()
+	loading := false
 	for {
+		kick := d.reloadKick
+		if loading {
+			kick = nil // the next kick waits in its buffer for this load
+		}
 		select {
 		case <-ctx.Done():
 			d.logStopping()
@@ -204,8 +233,12 @@ func (d *Director) Run(ctx context.Context) error {
 			d.onHealth(hc)
 		case st := <-d.trk.ch:
 			d.onTrackState(st)
-		case <-d.reloadKick:
-			d.reloadNow()
+		case <-kick:
+			loading = true
+			d.reloadNow(runCtx)
+		case ld := <-d.loaded:
+			loading = false
+			d.reloaded(ld)
 		case f := <-d.reqCh:
 			f()
 		case <-tick.C():

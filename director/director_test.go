@@ -144,6 +144,7 @@ type harness struct {
 	clock    *clock.Fake
 	built    atomic.Int32
 	next     atomic.Pointer[Loaded]
+	loadFn   atomic.Pointer[func() Loaded] // if set, Load calls it instead of reading next
 	loads    atomic.Int32
 	cancel   context.CancelFunc
 	done     chan error
@@ -154,7 +155,13 @@ func newHarness(t *testing.T, cfg *conf.Config) *harness {
 	h := &harness{t: t, ipvs: &fakeIPVS{}, health: &fakeHealth{}, vrrps: map[string]*fakeVRRP{}, done: make(chan error, 1),
 		clock: clock.NewFake(time.Now())}
 	deps := Deps{
-		Load: func() Loaded { h.loads.Add(1); return *h.next.Load() },
+		Load: func() Loaded {
+			h.loads.Add(1)
+			if f := h.loadFn.Load(); f != nil {
+				return (*f)()
+			}
+			return *h.next.Load()
+		},
 		NewVRRP: func(c vrrp.Config, _ []uint8, report Report) (VRRP, error) {
 			f := &fakeVRRP{cfg: c, report: report, stopped: make(chan struct{}), fail: make(chan error, 1)}
 			f.now, f.onRelease = h.clock.Now, func(name string) {

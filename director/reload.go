@@ -12,10 +12,9 @@ import (
 	"github.com/havsd/havsd/vrrp"
 )
 
-// doReload loads the file again and applies only the difference. An invalid
+// doReload applies a new load of the file, only the difference. An invalid
 // file changes nothing.
-func (d *Director) doReload() ReloadStatus {
-	l := d.deps.Load()
+func (d *Director) doReload(l Loaded) ReloadStatus {
 	d.reload.Count++
 	d.reload.At = d.deps.Clock.Now()
 	d.reload.Diagnostics = l.Diagnostics
