@@ -217,11 +217,14 @@ func Targets(cfg *conf.Config) (map[string][]checks.Spec, map[string]RealKey) {
 // much its priority is lowered: the sum of the weights of its tracked
 // services that have lost quorum.
 func PriorityDeltas(cfg *conf.Config, quorum map[lvs.ServiceKey]lvs.QuorumState) map[string]int {
+	out := make(map[string]int)
+	if len(cfg.TrackServices) == 0 {
+		return out // no 10,000-entry map per health change for nothing
+	}
 	keys := make(map[string]lvs.ServiceKey, len(cfg.Services))
 	for _, vs := range cfg.Services {
 		keys[vs.Name] = vs.Service.Key
 	}
-	out := make(map[string]int)
 	for _, t := range cfg.TrackServices {
 		d := out[t.Instance]
 		if k, ok := keys[t.Service]; ok && quorum[k] == lvs.QuorumLost {

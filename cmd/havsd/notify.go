@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -51,6 +52,11 @@ func (n *notifier) stopping() { n.send(sdnotify.Stopping, sdnotify.Status("stopp
 func (n *notifier) reload(ctx context.Context, d *director.Director) (director.ReloadStatus, error) {
 	n.send(sdnotify.Reloading()...)
 	st, err := d.Reload(ctx)
+	// A load's garbage (the file, its syntax tree, the compiled copy that
+	// lost to the running one) is several times the table it describes:
+	// give it back to the kernel now rather than keep the peak resident
+	// for months (issue 20: 10,000 services went from 340 to 800 MB RSS).
+	debug.FreeOSMemory()
 	switch {
 	case err != nil:
 		n.send(sdnotify.Ready)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -161,6 +162,7 @@ func (c *cli) serve(ctx context.Context, file string, cfg *conf.Config, log *slo
 
 	log.Info("havsd started", "config", file, "instances", len(cfg.Instances), "services", len(cfg.Services), "control_socket", sock)
 	nt.ready()
+	debug.FreeOSMemory() // the first load's garbage, as after each reload (notify.go)
 	go nt.run(ctx)
 	err = d.Run(ctx)
 	nt.stopping()
