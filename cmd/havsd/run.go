@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
@@ -144,26 +145,30 @@ func (c *cli) serve(ctx context.Context, file string, cfg *conf.Config, log *slo
 	m = metrics.New(d.Status)
 	m.WatchChecks(sched.Stats)
 
+	// What serve starts it stops and waits for: the control socket, the
+	// metrics listener, the signal handler and the notifier end with ctx.
+	var loops sync.WaitGroup
 	ctx, cancel := context.WithCancel(ctx)
+	defer loops.Wait()
 	defer cancel()
-	go func() {
+	loops.Go(func() {
 		if err := ctl.Serve(ctx, ln); err != nil {
 			log.Error("control socket", "component", "control", "err", err)
 		}
-	}()
+	})
 	if addr := cfg.Global.MetricsListen; addr != "" {
-		go func() {
+		loops.Go(func() {
 			if err := m.Serve(ctx, addr, log); err != nil {
 				log.Error("metrics listener failed; continuing without metrics", "component", "metrics", "addr", addr, "err", err)
 			}
-		}()
+		})
 	}
-	go c.signals(ctx, d, nt, log)
+	loops.Go(func() { c.signals(ctx, d, nt, log) })
 
 	log.Info("havsd started", "config", file, "instances", len(cfg.Instances), "services", len(cfg.Services), "control_socket", sock)
 	nt.ready()
 	debug.FreeOSMemory() // the first load's garbage, as after each reload (notify.go)
-	go nt.run(ctx)
+	loops.Go(func() { nt.run(ctx) })
 	err = d.Run(ctx)
 	nt.stopping()
 	return err
