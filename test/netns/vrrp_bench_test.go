@@ -1,12 +1,17 @@
 package netns
 
 import (
+	"context"
 	"fmt"
+	"net/netip"
+	"os/exec"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/havsd/havsd/netlab"
 	"github.com/havsd/havsd/test/netns/vrnet"
 	"github.com/havsd/havsd/vrrp"
 )
@@ -105,4 +110,123 @@ func TestVRRPFailoverDrill(t *testing.T) {
 func vrStats(ds []time.Duration) string {
 	slices.Sort(ds)
 	return fmt.Sprintf("min %v median %v max %v", ds[0].Round(time.Millisecond), ds[len(ds)/2].Round(time.Millisecond), ds[len(ds)-1].Round(time.Millisecond))
+}
+
+// vrUsage is a pair's CPU share (of one core) over a window and their RSS
+// at its end.
+type vrUsage struct {
+	masterCPU, backupCPU float64 // percent of a core
+	masterRSS, backupRSS uint64
+}
+
+// vrMeasure samples cpu of the master and the backup over window.
+func vrMeasure(window time.Duration, cpu func() (m, b time.Duration), rss func() (m, b uint64)) vrUsage {
+	m0, b0 := cpu()
+	start := time.Now()
+	time.Sleep(window) // the measurement window, not synchronisation
+	m1, b1 := cpu()
+	el := time.Since(start).Seconds()
+	u := vrUsage{masterCPU: 100 * (m1 - m0).Seconds() / el, backupCPU: 100 * (b1 - b0).Seconds() / el}
+	u.masterRSS, u.backupRSS = rss()
+	return u
+}
+
+// vrInstances is n instances on eth0, VRIDs 51.., one VIP each, at iv.
+func vrInstances(n int, prio uint8, iv time.Duration) (first vrrp.Config, extra []vrrp.Config) {
+	for i := range n {
+		c := vrConfig(fmt.Sprintf("VI_%d", i+1), prio, 3, iv)
+		c.VRID = uint8(51 + i)
+		c.VIPs = []vrrp.VIP{{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 9, 0, byte(100 + i)}), 24)}}
+		if i == 0 {
+			first = c
+		} else {
+			extra = append(extra, c)
+		}
+	}
+	return first, extra
+}
+
+// TestVRRPCPUVsKeepalived is issue 14's VRRP rows: a master and a backup
+// at v3 10 ms adverts with 1 and with 20 instances on one link, havsd (the
+// vrrp package in a helper process) and keepalived --vrrp (parent and VRRP
+// child) in the same topology and the same run: CPU share over 5 s, RSS,
+// and the ratios. Figures only.
+//
+//	flock /tmp/havsd-heavy.lock go test -count=1 -run TestVRRPCPUVsKeepalived -v ./test/netns
+func TestVRRPCPUVsKeepalived(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measurement: about a minute; run without -short")
+	}
+	const iv, window = 10 * time.Millisecond, 5 * time.Second
+	l := newVRLab(t, "keepalived")
+	for _, n := range []int{1, 20} {
+		c1, x1 := vrInstances(n, 200, iv)
+		c2, x2 := vrInstances(n, 100, iv)
+		d1 := vrnet.StartDirector(t, l.d1, vrHelper, vrnet.HelperSpec{Node: "d1", Config: c1, Extra: x1})
+		d2 := vrnet.StartDirector(t, l.d2, vrHelper, vrnet.HelperSpec{Node: "d2", Config: c2, Extra: x2})
+		for _, c := range append([]vrrp.Config{c1}, x1...) {
+			d1.WaitStateOf(c.Name, vrrp.StateMaster, 5*time.Second)
+			d2.WaitStateOf(c.Name, vrrp.StateBackup, 5*time.Second)
+		}
+		time.Sleep(time.Second) // past start-up and the GARP bursts
+		hv := vrMeasure(window, func() (time.Duration, time.Duration) { return d1.CPUTime(), d2.CPUTime() },
+			func() (uint64, uint64) { return d1.RSS(), d2.RSS() })
+		if n == 1 {
+			vrStrace(t, "havsd master", d1.Pid())
+		}
+		d1.Kill()
+		d2.Kill()
+
+		kconf := func(id string, prio int) string {
+			kc := netlab.KeepalivedConf{RouterID: id, Version: 3}
+			for _, c := range append([]vrrp.Config{c1}, x1...) {
+				kc.Instances = append(kc.Instances, netlab.KeepalivedInstance{Name: c.Name, Interface: "eth0", VRID: int(c.VRID),
+					Priority: prio, Advert: iv, VIPs: []string{c.VIPs[0].Prefix.String()}})
+			}
+			return kc.String()
+		}
+		k1 := vrnet.StartKeepalivedConf(t, l.d1, "k1", kconf("k1", 200))
+		k2 := vrnet.StartKeepalivedConf(t, l.d2, "k2", kconf("k2", 100))
+		k1.WaitState(vrrp.StateMaster, 10*time.Second)
+		vrnet.WaitFor(t, "every keepalived VIP on d1", 10*time.Second, func() bool {
+			return l.d1.HasAddr(fmt.Sprintf("10.9.0.%d", 100+n-1))
+		})
+		time.Sleep(time.Second)
+		ka := vrMeasure(window, func() (time.Duration, time.Duration) {
+			m, _ := k1.Usage()
+			b, _ := k2.Usage()
+			return m, b
+		}, func() (uint64, uint64) {
+			_, m := k1.Usage()
+			_, b := k2.Usage()
+			return m, b
+		})
+		if n == 1 {
+			vrStrace(t, "keepalived master (VRRP child)", k1.VRRPPid())
+		}
+		k1.Stop()
+		k2.Stop()
+		mb := func(b uint64) float64 { return float64(b) / (1 << 20) }
+		t.Logf("v3 10 ms, %2d instance(s): master CPU havsd %.2f%% keepalived %.2f%% (%.2fx); backup CPU havsd %.2f%% keepalived %.2f%% (%.2fx)",
+			n, hv.masterCPU, ka.masterCPU, hv.masterCPU/ka.masterCPU, hv.backupCPU, ka.backupCPU, hv.backupCPU/ka.backupCPU)
+		t.Logf("v3 10 ms, %2d instance(s): RSS master havsd %.1f MB keepalived %.1f MB (%.2fx); backup havsd %.1f MB keepalived %.1f MB (%.2fx)",
+			n, mb(hv.masterRSS), mb(ka.masterRSS), mb(hv.masterRSS)/mb(ka.masterRSS), mb(hv.backupRSS), mb(ka.backupRSS), mb(hv.backupRSS)/mb(ka.backupRSS))
+	}
+}
+
+// vrStrace logs strace -c -f of pid over 5 s (the system calls behind the
+// CPU figures), when strace is installed.
+func vrStrace(t *testing.T, who string, pid int) {
+	t.Helper()
+	if _, err := exec.LookPath("strace"); err != nil || pid <= 0 {
+		t.Logf("%s: no strace figures (strace not installed or no pid)", who)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "strace", "-c", "-f", "-p", fmt.Sprint(pid))
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
+	out, _ := cmd.CombinedOutput()
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	t.Logf("strace -c -f of the %s over 5 s:\n%s", who, strings.Join(lines[:min(len(lines), 16)], "\n"))
 }

@@ -319,3 +319,12 @@ func (d *Director) CPUTime() time.Duration {
 	st, _ := procstat.Read(d.cmd.Process.Pid)
 	return st.CPU()
 }
+
+// RSS is the child's resident memory now.
+func (d *Director) RSS() uint64 {
+	st, _ := procstat.Read(d.cmd.Process.Pid)
+	return st.RSS()
+}
+
+// Pid is the child's process id.
+func (d *Director) Pid() int { return d.cmd.Process.Pid }

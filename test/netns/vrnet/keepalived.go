@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/havsd/havsd/internal/procstat"
 	"github.com/havsd/havsd/netlab"
 	"github.com/havsd/havsd/vrrp"
 )
@@ -197,3 +198,22 @@ func (k *Keepalived) Kill() {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 }
+
+// Usage is the CPU time and the resident memory of keepalived's parent and
+// VRRP child together, read from /proc (the parent only, until the child
+// has written its pid file).
+func (k *Keepalived) Usage() (cpu time.Duration, rss uint64) {
+	for _, pid := range []int{k.parent, k.vrrpPid()} {
+		if pid <= 0 {
+			continue
+		}
+		if st, err := procstat.Read(pid); err == nil {
+			cpu += st.CPU()
+			rss += st.RSS()
+		}
+	}
+	return cpu, rss
+}
+
+// VRRPPid is the pid of keepalived's VRRP child; 0 until it has started.
+func (k *Keepalived) VRRPPid() int { return k.vrrpPid() }
