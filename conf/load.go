@@ -40,27 +40,41 @@ func Load(path string) (*Config, *Source, hcl.Diagnostics) {
 // LoadBytes is Load for a configuration held in memory; name is used in
 // diagnostics.
 func LoadBytes(name string, src []byte) (*Config, *Source, hcl.Diagnostics) {
-	file, diags := parseHCL(src, name)
+	file, pre, diags := parseHCL(src, name)
 	source := &Source{files: map[string]*hcl.File{name: file}}
 	if diags.HasErrors() || file == nil {
-		source.slim()
+		source.slim(nil)
 		return nil, source, diags
 	}
-	return finish(source, file.Body, diags)
+	return finishPre(source, file.Body, diags, pre)
 }
 
 // finish decodes, validates and compiles a parsed configuration.
 func finish(source *Source, body hcl.Body, diags hcl.Diagnostics) (*Config, *Source, hcl.Diagnostics) {
+	return finishPre(source, body, diags, nil)
+}
+
+// finishPre is finish for a file parsed in pieces whose services pre holds
+// already decoded (parse.go).
+func finishPre(source *Source, body hcl.Body, diags hcl.Diagnostics, pre []predecoded) (*Config, *Source, hcl.Diagnostics) {
 	d := &decoder{}
 	raw := d.file(body)
+	if pre != nil {
+		var services []*rawService
+		for _, p := range pre {
+			services = append(services, p.services...)
+			diags = append(diags, p.diags...)
+		}
+		raw.services = append(services, raw.services...)
+	}
 	diags = append(diags, d.diags...)
 	diags = append(diags, validate(raw)...)
 	sortDiagnostics(diags)
 	if diags.HasErrors() {
-		source.slim()
+		source.slim(pre)
 		return nil, source, diags
 	}
 	cfg := compile(raw)
-	source.slim()
+	source.slim(pre)
 	return cfg, source, diags
 }

@@ -20,16 +20,18 @@ const splitMin = 256 << 10
 // token buffer then lives per piece (it is most of a large parse's memory)
 // and the pieces share the cores. A file the cutter is unsure of (heredocs,
 // templates in strings) and a file with any parse error are parsed whole,
-// so diagnostics are exactly the whole-file parser's.
-func parseHCL(src []byte, name string) (*hcl.File, hcl.Diagnostics) {
+// so diagnostics are exactly the whole-file parser's. Pieces come back
+// with their virtual services already decoded (predecode.go), no longer in
+// the file's body.
+func parseHCL(src []byte, name string) (*hcl.File, []predecoded, hcl.Diagnostics) {
 	cuts := splitTopLevel(src, pieceSize(len(src)))
-	if len(cuts) < 2 {
-		return hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	if len(cuts) >= 2 {
+		if f, pre, ok := parsePieces(src, name, cuts, true); ok {
+			return f, pre, nil
+		}
 	}
-	if f, ok := parsePieces(src, name, cuts); ok {
-		return f, nil
-	}
-	return hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	return f, nil, diags
 }
 
 // pieceSize is the size of the pieces a file of n bytes is cut into: a few
@@ -137,11 +139,13 @@ func skipBlockComment(src []byte, i int) (int, int, bool) {
 	return 0, 0, false
 }
 
-// parsePieces parses the pieces concurrently and joins their bodies; false
-// when a piece has diagnostics or the pieces redefine an attribute, for the
-// whole-file parser to report.
-func parsePieces(src []byte, name string, cuts []cut) (*hcl.File, bool) {
+// parsePieces parses the pieces concurrently and joins their bodies, with
+// each piece's services decoded first if decode; false when a piece has
+// diagnostics or the pieces redefine an attribute, for the whole-file
+// parser to report.
+func parsePieces(src []byte, name string, cuts []cut, decode bool) (*hcl.File, []predecoded, bool) {
 	bodies := make([]*hclsyntax.Body, len(cuts))
+	pre := make([]predecoded, len(cuts))
 	failed := make([]bool, len(cuts))
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -156,6 +160,9 @@ func parsePieces(src []byte, name string, cuts []cut) (*hcl.File, bool) {
 				f, diags := hclsyntax.ParseConfig(src[cuts[i].byte:end], name, start)
 				body, ok := f.Body.(*hclsyntax.Body)
 				bodies[i], failed[i] = body, len(diags) > 0 || !ok
+				if decode && !failed[i] {
+					pre[i] = predecode(body)
+				}
 			}
 		})
 	}
@@ -167,11 +174,11 @@ func parsePieces(src []byte, name string, cuts []cut) (*hcl.File, bool) {
 	joined := &hclsyntax.Body{Attributes: hclsyntax.Attributes{}}
 	for i, b := range bodies {
 		if failed[i] {
-			return nil, false
+			return nil, nil, false
 		}
 		for k, a := range b.Attributes {
 			if _, dup := joined.Attributes[k]; dup {
-				return nil, false
+				return nil, nil, false
 			}
 			joined.Attributes[k] = a
 		}
@@ -186,7 +193,10 @@ func parsePieces(src []byte, name string, cuts []cut) (*hcl.File, bool) {
 	f, _ := hclsyntax.ParseConfig(nil, name, hcl.InitialPos)
 	*f.Body.(*hclsyntax.Body) = *joined
 	f.Bytes = src
-	return f, true
+	if !decode {
+		pre = nil
+	}
+	return f, pre, true
 }
 
 // outline is what a diagnostic needs of a parsed file once it is loaded:
@@ -243,13 +253,20 @@ func (o outline) ContextDefRange(offset int) hcl.Range {
 }
 
 // slim drops the syntax trees of the source's files, keeping their bytes
-// and outlines for diagnostics.
-func (s *Source) slim() {
+// and outlines for diagnostics. pre are the pieces of a file parsed in
+// pieces, whose services are no longer in its body.
+func (s *Source) slim(pre []predecoded) {
 	for name, f := range s.files {
 		if f == nil {
 			continue
 		}
 		nav := outlineOf(f.Body)
+		if pre != nil {
+			nav = nil
+			for _, p := range pre {
+				nav = append(nav, p.outline...)
+			}
+		}
 		if nav == nil {
 			continue
 		}

@@ -1,6 +1,7 @@
 package conf
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -39,7 +40,7 @@ func TestParsePiecesSameAsWhole(t *testing.T) {
 			if cuts == nil {
 				t.Skip("the cutter leaves this file whole")
 			}
-			got, ok := parsePieces(src, name, cuts)
+			got, _, ok := parsePieces(src, name, cuts, false)
 			if !ok {
 				if !wdiags.HasErrors() {
 					t.Fatalf("pieces failed where the whole file parses")
@@ -113,4 +114,56 @@ func TestOutlineSameAsParser(t *testing.T) {
 	if named == 0 {
 		t.Error("no offset was inside a block")
 	}
+}
+
+// TestLoadInPiecesSameAsWhole loads a large file (parsed in pieces, its
+// services decoded per piece) and the same file parsed whole: the same
+// Config, and the same diagnostics with the same ranges and context, for a
+// good table and for one with bad services in it.
+func TestLoadInPiecesSameAsWhole(t *testing.T) {
+	var bad []byte
+	for _, f := range []string{"testdata/bad/services.hcl", "testdata/bad/checks.hcl"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad = append(bad, b...)
+	}
+	big := scaleHCL(800)
+	mid := len(big)/2 + bytes.Index(big[len(big)/2:], []byte("\nvirtual_service")) + 1
+	tests := []struct {
+		name string
+		src  []byte
+	}{
+		{"good", big},
+		{"bad services among good", append(append(append([]byte{}, big[:mid]...), bad...), big[mid:]...)},
+	}
+	// A cut lands only at a line start between top-level blocks.
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if len(splitTopLevel(tt.src, pieceSize(len(tt.src)))) < 2 {
+				t.Fatal("the file is not parsed in pieces")
+			}
+			cfg, src, diags := LoadBytes("big.hcl", tt.src)
+			f, wdiags := hclsyntax.ParseConfig(tt.src, "big.hcl", hcl.InitialPos)
+			wcfg, wsrc, wdiags := finish(&Source{files: map[string]*hcl.File{"big.hcl": f}}, f.Body, wdiags)
+			if !reflect.DeepEqual(cfg, wcfg) {
+				t.Error("configs differ")
+			}
+			if got, want := renderDiags(src, diags), renderDiags(wsrc, wdiags); got != want {
+				t.Errorf("diagnostics differ:\n--- pieces\n%s\n--- whole\n%s", got, want)
+			}
+			if tt.name != "good" && !diags.HasErrors() {
+				t.Error("no errors from the bad services")
+			}
+		})
+	}
+}
+
+func renderDiags(s *Source, diags hcl.Diagnostics) string {
+	var b bytes.Buffer
+	for _, d := range diags {
+		s.writeDiagnostic(&b, d, false)
+	}
+	return b.String()
 }
