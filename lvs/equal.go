@@ -47,6 +47,12 @@ func (c Service) canonicalDest(d Destination) Destination {
 	if d.Forward == FwdInvalid {
 		d.Forward = Route // ipvsadm's default, -g
 	}
+	switch {
+	case d.Forward != Tunnel, d.TunType == TunIPIP:
+		d.TunType, d.TunPort, d.TunFlags = TunIPIP, 0, 0
+	case d.TunType == TunGRE:
+		d.TunPort = 0
+	}
 	if c.Key.FWMark == 0 && (d.Port == 0 || d.Forward != Masq) {
 		d.Port = c.Key.Port // as ipvsadm does: DR and TUN cannot change the port
 	}
@@ -133,7 +139,8 @@ func (s Service) Equal(o Service) bool {
 // destinations; both sides must be canonical.
 func (s Service) attrsEqual(o Service) bool {
 	return s.Key == o.Key && s.Scheduler == o.Scheduler && s.Flags == o.Flags &&
-		s.Timeout == o.Timeout && s.NetmaskBits == o.NetmaskBits && s.PE == o.PE
+		s.Timeout == o.Timeout && s.NetmaskBits == o.NetmaskBits && s.PE == o.PE &&
+		s.OnePacket == o.OnePacket
 }
 
 // Equal reports whether d and o have the same settings (weight, forwarding
@@ -141,7 +148,8 @@ func (s Service) attrsEqual(o Service) bool {
 // compare keys.
 func (d Destination) Equal(o Destination) bool {
 	return d.Weight == o.Weight && d.Forward == o.Forward &&
-		d.UpperThreshold == o.UpperThreshold && d.LowerThreshold == o.LowerThreshold
+		d.UpperThreshold == o.UpperThreshold && d.LowerThreshold == o.LowerThreshold &&
+		d.TunType == o.TunType && d.TunPort == o.TunPort && d.TunFlags == o.TunFlags
 }
 
 // withoutDests returns a copy of s with no destinations and no counters.

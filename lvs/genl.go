@@ -56,6 +56,7 @@ const (
 	svcAttrStats64   = 12
 
 	svcFlagPersistent = 0x0001
+	svcFlagOnePacket  = 0x0004
 	svcFlagSchedShift = 3 // IP_VS_SVC_F_SCHED1 is 0x0008
 )
 
@@ -72,6 +73,9 @@ const (
 	destAttrStats       = 10
 	destAttrAF          = 11
 	destAttrStats64     = 12
+	destAttrTunType     = 13 // kernel 5.3+
+	destAttrTunPort     = 14
+	destAttrTunFlags    = 15
 
 	connFwdMask   = 0x0007
 	connFwdMasq   = 0
@@ -250,6 +254,9 @@ func appendService(w *attrWriter, s Service, full bool) {
 	if c.Timeout > 0 {
 		flags |= svcFlagPersistent
 	}
+	if c.OnePacket {
+		flags |= svcFlagOnePacket
+	}
 	var fl [8]byte
 	ne.PutUint32(fl[:], flags)
 	ne.PutUint32(fl[4:], 0xffffffff) // the mask: every flag is set or cleared
@@ -286,6 +293,13 @@ func appendDest(w *attrWriter, d Destination, full bool) {
 	w.u32(destAttrUThresh, d.UpperThreshold)
 	w.u32(destAttrLThresh, d.LowerThreshold)
 	w.u16(destAttrAF, afOf(FamilyOf(addr)))
+	if d.Forward == Tunnel && d.TunType != TunIPIP {
+		// Sent only when asked for, so that kernels before 5.3 (which
+		// know no tunnel types) keep working for plain IP-in-IP.
+		w.u8(destAttrTunType, uint8(d.TunType))
+		w.be16(destAttrTunPort, d.TunPort)
+		w.u16(destAttrTunFlags, uint16(d.TunFlags))
+	}
 }
 
 // parseServiceMsg decodes a service answer: generic-netlink header, then
@@ -351,6 +365,7 @@ func parseServiceAttrs(b []byte) (Service, error) {
 		return Service{}, err
 	}
 	s.Flags = SchedFlags(flags>>svcFlagSchedShift) & (FlagFallback | FlagPort | FlagSched3)
+	s.OnePacket = flags&svcFlagOnePacket != 0
 	if flags&svcFlagPersistent == 0 {
 		s.Timeout = 0
 	}
@@ -411,6 +426,16 @@ func parseDestAttrs(b []byte, f Family) (Destination, error) {
 			stats32 = v
 		case destAttrStats64:
 			stats64 = v
+		case destAttrTunType:
+			if len(v) >= 1 {
+				d.TunType = TunType(v[0])
+			}
+		case destAttrTunPort:
+			if len(v) >= 2 {
+				d.TunPort = binary.BigEndian.Uint16(v)
+			}
+		case destAttrTunFlags:
+			d.TunFlags = TunFlags(getU16(v))
 		}
 	})
 	if err != nil {

@@ -62,6 +62,7 @@ func TestEncodeServiceRoundTrip(t *testing.T) {
 		{Key: tcp("10.0.0.1", 80), Scheduler: "sh", Flags: FlagFallback | FlagPort, Timeout: 300e9, NetmaskBits: 24},
 		{Key: tcp("2001:db8::1", 443), Scheduler: "wrr", Timeout: 60e9, NetmaskBits: 64, PE: "sip"},
 		{Key: ServiceKey{Family: IPv4, FWMark: 66}, Scheduler: "rr"},
+		{Key: ServiceKey{Family: IPv4, Proto: UDP, Addr: netip.MustParseAddr("10.0.0.2"), Port: 53}, Scheduler: "rr", OnePacket: true},
 	} {
 		t.Run(s.Key.String(), func(t *testing.T) {
 			data, err := appendOp(nil, Op{Kind: OpAddService, Service: s})
@@ -89,6 +90,8 @@ func TestDestRoundTrip(t *testing.T) {
 		{Addr: netip.MustParseAddr("192.168.1.10"), Port: 8080, Weight: 3, Forward: Masq, UpperThreshold: 100, LowerThreshold: 50},
 		{Addr: netip.MustParseAddr("2001:db8::10"), Port: 80, Weight: 0, Forward: Tunnel},
 		{Addr: netip.MustParseAddr("192.168.1.11"), Port: 80, Weight: 1, Forward: Route},
+		{Addr: netip.MustParseAddr("192.168.1.12"), Port: 80, Weight: 1, Forward: Tunnel, TunType: TunGUE, TunPort: 6080, TunFlags: TunCsum},
+		{Addr: netip.MustParseAddr("192.168.1.13"), Port: 80, Weight: 1, Forward: Tunnel, TunType: TunGRE, TunFlags: TunRemCsum},
 	} {
 		t.Run(d.Key().String(), func(t *testing.T) {
 			data, err := appendOp(nil, Op{Kind: OpAddDest, Service: svc, Dest: d})
@@ -122,5 +125,27 @@ func TestMalformedAnswers(t *testing.T) {
 				t.Errorf("parsed %+v from % x", s, b)
 			}
 		})
+	}
+}
+
+// TestEqualSeesOpsAndTunnel: a change of one-packet scheduling or of a
+// tunnel's encapsulation is a difference the reconciler must apply.
+func TestEqualSeesOpsAndTunnel(t *testing.T) {
+	a := Service{Key: tcp("10.0.0.1", 80)}
+	b := a
+	b.OnePacket = true
+	if a.Equal(b) {
+		t.Error("OnePacket ignored by Equal")
+	}
+	d := Destination{Addr: netip.MustParseAddr("192.168.1.12"), Port: 80, Forward: Tunnel}
+	e := d
+	e.TunType, e.TunPort = TunGUE, 6080
+	if d.Equal(e) {
+		t.Error("TunType ignored by Destination.Equal")
+	}
+	m := d
+	m.Forward, m.TunType = Masq, TunGUE
+	if got := a.canonicalDest(m); got.TunType != TunIPIP {
+		t.Errorf("canonical NAT server keeps tun type %s", got.TunType)
 	}
 }

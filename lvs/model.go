@@ -91,6 +91,41 @@ func (f Forward) String() string {
 	return fmt.Sprintf("Forward(%d)", uint8(f))
 }
 
+// TunType is the encapsulation of a tunnel real server. The values are the
+// kernel's (IP_VS_CONN_F_TUNNEL_TYPE_*), where zero is IP-in-IP, the
+// default, so that a zero Destination means what it always meant.
+type TunType uint8
+
+// Tunnel encapsulations.
+const (
+	TunIPIP TunType = iota // IP-in-IP (ipvsadm --tun-type ipip), the default
+	TunGUE                 // Generic UDP Encapsulation (--tun-type gue)
+	TunGRE                 // GRE (--tun-type gre)
+)
+
+// String returns the name ipvsadm uses: "ipip", "gue", "gre".
+func (t TunType) String() string {
+	switch t {
+	case TunIPIP:
+		return "ipip"
+	case TunGUE:
+		return "gue"
+	case TunGRE:
+		return "gre"
+	}
+	return fmt.Sprintf("TunType(%d)", uint8(t))
+}
+
+// TunFlags are the checksum options of a GUE or GRE tunnel
+// (IP_VS_TUNNEL_ENCAP_FLAG_*); zero is no checksum (ipvsadm --tun-nocsum).
+type TunFlags uint16
+
+// Tunnel checksum flags.
+const (
+	TunCsum    TunFlags = 1 << iota // checksum (--tun-csum)
+	TunRemCsum                      // remote checksum offload (--tun-remcsum)
+)
+
 // SchedFlags are the scheduler flags of a service (ipvsadm -b).
 type SchedFlags uint8
 
@@ -149,8 +184,11 @@ type Service struct {
 	Timeout time.Duration
 	// NetmaskBits is the persistence granularity as a prefix length
 	// (ipvsadm -M); zero means the default of /32 or /128.
-	NetmaskBits  int
-	PE           string // persistence engine, e.g. "sip"; empty for none
+	NetmaskBits int
+	PE          string // persistence engine, e.g. "sip"; empty for none
+	// OnePacket schedules each UDP datagram on its own, without a
+	// connection entry (ipvsadm -o, IP_VS_SVC_F_ONEPACKET).
+	OnePacket    bool
 	Destinations []Destination
 	Stats        Stats
 }
@@ -164,8 +202,13 @@ type Destination struct {
 	// UpperThreshold and LowerThreshold are connection limits (ipvsadm -x, -y);
 	// zero means unlimited.
 	UpperThreshold, LowerThreshold uint32
-	ActiveConns, InactiveConns     int
-	Stats                          Stats
+	// TunType, TunPort and TunFlags are the encapsulation of a Tunnel real
+	// server (kernel 5.3+); the zero values are plain IP-in-IP.
+	TunType                    TunType
+	TunPort                    uint16 // the GUE destination port
+	TunFlags                   TunFlags
+	ActiveConns, InactiveConns int
+	Stats                      Stats
 }
 
 // Key returns the destination's key.

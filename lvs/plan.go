@@ -91,6 +91,9 @@ func svcAttrs(s Service) string {
 	if s.PE != "" {
 		out += " pe " + s.PE
 	}
+	if s.OnePacket {
+		out += " ops"
+	}
 	return out
 }
 

@@ -199,7 +199,8 @@ func copyServices(svcs []Service) []Service {
 // in the same order; it is a cheap test that never allocates.
 func sameService(a, b Service) bool {
 	if a.Key != b.Key || a.Scheduler != b.Scheduler || a.Flags != b.Flags || a.Timeout != b.Timeout ||
-		a.NetmaskBits != b.NetmaskBits || a.PE != b.PE || len(a.Destinations) != len(b.Destinations) {
+		a.NetmaskBits != b.NetmaskBits || a.PE != b.PE || a.OnePacket != b.OnePacket ||
+		len(a.Destinations) != len(b.Destinations) {
 		return false
 	}
 	for i := range a.Destinations {

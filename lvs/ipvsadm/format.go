@@ -41,11 +41,14 @@ func FormatWith(svcs []lvs.Service, opt Options) string {
 		if s.Flags != 0 {
 			fmt.Fprintf(&b, " -b %s", SchedFlagsString(s.Scheduler, s.Flags))
 		}
+		if s.OnePacket {
+			b.WriteString(" -o")
+		}
 		b.WriteByte('\n')
 		for _, d := range s.Destinations {
 			fmt.Fprintf(&b, "-a %s -r %s %s -w %d", name, addrPort(d.Addr, d.Port), forwardSwitch(d.Forward), d.Weight)
 			if d.Forward == lvs.Tunnel {
-				b.WriteString(" --tun-type ipip")
+				writeTun(&b, d)
 			}
 			if opt.Thresholds {
 				if d.UpperThreshold != 0 {
@@ -220,4 +223,21 @@ func protoNumber(p lvs.Protocol) int {
 		return 132
 	}
 	return 0
+}
+
+// writeTun writes a tunnel real server's encapsulation options.
+func writeTun(b *strings.Builder, d lvs.Destination) {
+	fmt.Fprintf(b, " --tun-type %s", d.TunType)
+	if d.TunType == lvs.TunGUE {
+		fmt.Fprintf(b, " --tun-port %d", d.TunPort)
+	}
+	switch {
+	case d.TunType == lvs.TunIPIP:
+	case d.TunFlags&lvs.TunRemCsum != 0:
+		b.WriteString(" --tun-remcsum")
+	case d.TunFlags&lvs.TunCsum != 0:
+		b.WriteString(" --tun-csum")
+	default:
+		b.WriteString(" --tun-nocsum")
+	}
 }

@@ -163,7 +163,6 @@ func TestParseErrors(t *testing.T) {
 		{"-A -t 1.2.3.4:80\n-A -t 1.2.3.4:80\n", 2, "already exists"},
 		{"\n-a -t 1.2.3.4:80 -r 5.6.7.8\n", 2, "not defined"},
 		{"-A -t 1.2.3.4:80 -s rr -b sh-port\n", 1, "incompatible scheduler flag"},
-		{"-A -t 1.2.3.4:80 -o\n", 1, "one-packet"},
 		{"-A -t 1.2.3.4\n", 1, "zero port"},
 		{"-A -t host.example:80\n", 1, "illegal virtual server"},
 		{"-A -t 1.2.3.4:80\n-a -t 1.2.3.4:80 -r ::1 -m\n", 2, "family"},
@@ -175,7 +174,8 @@ func TestParseErrors(t *testing.T) {
 		{"-A -t 1.2.3.4:80 --bogus\n", 1, "unknown option"},
 		{"-t 1.2.3.4:80\n", 1, "no command"},
 		{"-A -t 1.2.3.4:80 -s\n", 1, "needs a value"},
-		{"-A -t 1.2.3.4:80\n-a -t 1.2.3.4:80 -r 5.6.7.8 -i --tun-type gue\n", 2, "not supported"},
+		{"-A -t 1.2.3.4:80\n-a -t 1.2.3.4:80 -r 5.6.7.8 -i --tun-type vxlan\n", 2, "not ipip, gue or gre"},
+		{"-A -t 1.2.3.4:80\n-a -t 1.2.3.4:80 -r 5.6.7.8 -i --tun-type gre --tun-port 6080\n", 2, "only with --tun-type gue"},
 		{"-A -t 1.2.3.4:80\n-a -t 1.2.3.4:80 -r 5.6.7.8 -m\n-a -t 1.2.3.4:80 -r 5.6.7.8:80\n", 3, "already exists"},
 	}
 	for _, tt := range tests {
@@ -322,5 +322,31 @@ func TestParseReportsEveryError(t *testing.T) {
 				t.Errorf("errors (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestParseOpsAndTunnels reads one-packet scheduling and GUE/GRE tunnel
+// options and writes them back the same.
+func TestParseOpsAndTunnels(t *testing.T) {
+	in := "-A -u 192.0.2.1:53 -s rr -o\n" +
+		"-a -u 192.0.2.1:53 -r 10.0.0.1:53 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum\n" +
+		"-a -u 192.0.2.1:53 -r 10.0.0.2:53 -i -w 1 --tun-type gre --tun-remcsum\n" +
+		"-a -u 192.0.2.1:53 -r 10.0.0.3:53 -i -w 1 --tun-type ipip\n"
+	svcs, err := Parse(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !svcs[0].OnePacket {
+		t.Error("-o not read")
+	}
+	d := svcs[0].Destinations
+	if d[0].TunType != lvs.TunGUE || d[0].TunPort != 6080 || d[0].TunFlags != lvs.TunCsum {
+		t.Errorf("GUE server = %+v", d[0])
+	}
+	if d[1].TunType != lvs.TunGRE || d[1].TunFlags != lvs.TunRemCsum {
+		t.Errorf("GRE server = %+v", d[1])
+	}
+	if diff := cmp.Diff(in, Format(svcs)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

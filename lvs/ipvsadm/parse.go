@@ -104,6 +104,9 @@ type rule struct {
 	upper    uint32
 	lower    uint32
 	tunType  string
+	tunPort  string
+	tunFlags lvs.TunFlags
+	ops      bool
 	ipv6Flag bool
 }
 
@@ -122,6 +125,7 @@ var valueOpts = map[string]string{
 	"-x": "x", "--u-threshold": "x",
 	"-y": "y", "--l-threshold": "y",
 	"--tun-type": "tun-type",
+	"--tun-port": "tun-port",
 }
 
 var flagOpts = map[string]string{
@@ -135,6 +139,7 @@ var flagOpts = map[string]string{
 	"-n": "n", "--numeric": "n",
 	"-o": "o", "--ops": "o",
 	"--tun-nocsum": "tun-nocsum",
+	"--tun-csum":   "tun-csum", "--tun-remcsum": "tun-remcsum",
 }
 
 func (p *parser) line(args []string) (err error) {
@@ -221,7 +226,11 @@ func (r *rule) flag(opt string) error {
 		}
 		r.key.Family = lvs.IPv6
 	case "o":
-		return errors.New("one-packet scheduling (-o) is not supported by havsd")
+		r.ops = true
+	case "tun-csum":
+		r.tunFlags = lvs.TunCsum
+	case "tun-remcsum":
+		r.tunFlags = lvs.TunRemCsum
 	case "n", "tun-nocsum":
 		// -n is the default here; nocsum is the default tunnel flag.
 	}
@@ -278,10 +287,12 @@ func (r *rule) value(opt, val string) error {
 			r.lower = uint32(n)
 		}
 	case "tun-type":
-		if val != "ipip" {
-			return fmt.Errorf("tunnel type %q is not supported by havsd (only ipip)", val)
+		if _, ok := tunTypes[val]; !ok {
+			return fmt.Errorf("tunnel type %q is not ipip, gue or gre", val)
 		}
 		r.tunType = val
+	case "tun-port":
+		r.tunPort = val
 	}
 	return nil
 }
@@ -328,6 +339,7 @@ func (p *parser) addService(r rule) error {
 		s.NetmaskBits = bits
 	}
 	s.PE = r.pe
+	s.OnePacket = r.ops
 	if r.flags != "" {
 		f, err := ParseSchedFlags(s.Scheduler, r.flags)
 		if err != nil {
@@ -369,7 +381,14 @@ func (p *parser) addDest(r rule) error {
 	}
 	s := &p.svcs[i]
 	d := lvs.Destination{Addr: a, Port: port, Weight: r.weight, Forward: r.forward,
-		UpperThreshold: r.upper, LowerThreshold: r.lower}
+		UpperThreshold: r.upper, LowerThreshold: r.lower, TunType: tunTypes[r.tunType], TunFlags: r.tunFlags}
+	if r.tunPort != "" {
+		n, err := strconv.ParseUint(r.tunPort, 10, 16)
+		if err != nil || n == 0 || d.TunType != lvs.TunGUE {
+			return fmt.Errorf("--tun-port %q: a port 1-65535, only with --tun-type gue", r.tunPort)
+		}
+		d.TunPort = uint16(n)
+	}
 	for _, e := range s.Destinations {
 		if e.Key() == d.Key() {
 			return fmt.Errorf("real server %s of %s already exists", d.Key(), r.key)
@@ -460,3 +479,6 @@ func ParseSchedFlags(sched, s string) (lvs.SchedFlags, error) {
 	}
 	return f, nil
 }
+
+// tunTypes maps ipvsadm's --tun-type names to the model.
+var tunTypes = map[string]lvs.TunType{"": lvs.TunIPIP, "ipip": lvs.TunIPIP, "gue": lvs.TunGUE, "gre": lvs.TunGRE}
