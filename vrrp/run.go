@@ -219,20 +219,27 @@ func (l *loop) tick() {
 	}
 }
 
+// armTimer arms the machine's next deadline on the loop's one timer,
+// re-armed in place (no new timer per advert).
 func (l *loop) armTimer() {
 	next := l.m.Next()
 	if next.Equal(l.timerT) && (l.timerC != nil || next.IsZero()) {
 		return
 	}
-	if l.timer != nil {
-		l.timer.Stop()
-		l.timer, l.timerC = nil, nil
-	}
 	l.timerT = next
 	if next.IsZero() {
+		if l.timer != nil {
+			l.timer.Stop()
+		}
+		l.timerC = nil
 		return
 	}
-	l.timer = l.i.clock.NewTimer(next.Sub(l.i.clock.Now()))
+	d := next.Sub(l.i.clock.Now())
+	if l.timer == nil {
+		l.timer = l.i.clock.NewTimer(d)
+	} else {
+		l.timer.Reset(d) // drops a fired, unread value (Go 1.23 timers; the fake drains)
+	}
 	l.timerC = l.timer.C()
 }
 
