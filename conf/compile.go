@@ -65,7 +65,7 @@ func compileInstance(in *rawInstance) vrrp.Config {
 }
 
 func compileService(s *rawService) VirtualService {
-	svc := lvs.Service{Scheduler: s.scheduler, Timeout: s.persistence, PE: s.engine}
+	svc := lvs.Service{Scheduler: s.scheduler, Timeout: s.persistence, PE: s.engine, OnePacket: s.ops}
 	if s.fwmark != 0 {
 		fam := lvs.IPv4
 		if s.family == "ipv6" {
@@ -109,6 +109,7 @@ func compileReal(s *rawService, r *rawReal, inherited []*rawCheck) RealServer {
 		Forward: forwardOf(r.forward), UpperThreshold: uint32(r.upper), LowerThreshold: uint32(r.lower)},
 		FullNAT: r.forward == "fullnat", SNATSource: r.snat, InhibitOnFailure: r.inhibit,
 		NotifyUp: r.notifyUp, NotifyDown: r.notifyDown}
+	compileTun(&rs.Dest, r.tun)
 	cs := r.checks
 	if len(cs) == 0 {
 		cs = inherited

@@ -7,7 +7,7 @@ import (
 func (d *decoder) service(hb *hcl.Block) *rawService {
 	b := d.open(hb, hb.Body, serviceSchema)
 	s := &rawService{b: b, name: hb.Labels[0], protocol: "tcp", port: -1, family: "ipv4",
-		scheduler: DefaultScheduler, forward: DefaultForward}
+		scheduler: DefaultScheduler, forward: DefaultForward, tun: rawTun{typ: "ipip", flags: "nocsum"}}
 	d.enum(b, "protocol", &s.protocol, protocols)
 	var addr string
 	d.str(b, "address", &addr)
@@ -37,6 +37,8 @@ func (d *decoder) service(hb *hcl.Block) *rawService {
 	d.strs(b, "quorum_up", &s.quorumUp)
 	d.strs(b, "quorum_down", &s.quorumDn)
 	d.boolean(b, "omega", &s.omega)
+	d.boolean(b, "ops", &s.ops)
+	d.decodeTun(b, &s.tun)
 	for _, sb := range b.blocks {
 		switch sb.Type {
 		case "check":
@@ -81,7 +83,7 @@ func (d *decoder) netmask(b *block, dst *string) {
 
 func (d *decoder) real(hb *hcl.Block, s *rawService, schema *hcl.BodySchema) *rawReal {
 	b := d.open(hb, hb.Body, schema)
-	r := &rawReal{b: b, weight: DefaultWeight, forward: s.forward, inhibit: s.inhibit}
+	r := &rawReal{b: b, weight: DefaultWeight, forward: s.forward, inhibit: s.inhibit, tun: s.tun}
 	a, port, err := parseAddrPort(hb.Labels[0])
 	if err != nil {
 		d.errorf(b.labelAt(), "Invalid real server address", `%q is not an address with an optional port: write "192.0.2.10:80", "192.0.2.10" or "[2001:db8::10]:80".`, hb.Labels[0])
@@ -96,6 +98,7 @@ func (d *decoder) real(hb *hcl.Block, s *rawService, schema *hcl.BodySchema) *ra
 	d.boolean(b, "inhibit_on_failure", &r.inhibit)
 	d.strs(b, "notify_up", &r.notifyUp)
 	d.strs(b, "notify_down", &r.notifyDown)
+	d.decodeTun(b, &r.tun)
 	for _, cb := range b.blocks {
 		r.checks = append(r.checks, d.check(cb))
 	}

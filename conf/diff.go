@@ -123,6 +123,7 @@ func diffService(a, b VirtualService) ServiceChange {
 	add("persistence", as.Timeout != bs.Timeout)
 	add("persistence_netmask", as.NetmaskBits != bs.NetmaskBits)
 	add("persistence_engine", as.PE != bs.PE)
+	add("ops", as.OnePacket != bs.OnePacket)
 	add("quorum", a.Quorum != b.Quorum)
 	add("hysteresis", a.Hysteresis != b.Hysteresis)
 	add("instance", a.Instance != b.Instance)

@@ -238,6 +238,7 @@ func formatService(b *hclwrite.Body, vs VirtualService, marks []lvs.MarkRule) {
 		b.SetAttributeValue("persistence_netmask", str(mask))
 	}
 	setStr(b, "persistence_engine", s.PE, "")
+	setBool(b, "ops", s.OnePacket, false)
 	setStr(b, "instance", vs.Instance, "")
 	setInt(b, "quorum", int64(vs.Quorum), 0)
 	setInt(b, "hysteresis", int64(vs.Hysteresis), 0)
@@ -291,6 +292,11 @@ func formatReal(b *hclwrite.Body, r RealServer, svcForward string, full bool) {
 	}
 	setStr(b, "forward", r.Forwarding(), svcForward)
 	setAddr(b, "snat_source", r.SNATSource)
+	if d.Forward == lvs.Tunnel && d.TunType != lvs.TunIPIP {
+		b.SetAttributeValue("tun_type", str(tunName(d.TunType)))
+		setInt(b, "tun_port", int64(d.TunPort), 0)
+		setStr(b, "tun_flags", tunFlagName(d.TunFlags), "nocsum")
+	}
 	if full {
 		setInt(b, "upper_threshold", int64(d.UpperThreshold), 0)
 		setInt(b, "lower_threshold", int64(d.LowerThreshold), 0)

@@ -102,6 +102,8 @@ type rawService struct {
 	sorryInhibit       bool     // sorry_server_inhibit
 	quorumUp, quorumDn []string // quorum_up, quorum_down (notifyhooks.go)
 	omega              bool
+	ops                bool   // one-packet scheduling (tunops.go)
+	tun                rawTun // the real servers' default encapsulation
 	classify           []*rawClassify
 }
 
@@ -118,6 +120,7 @@ type rawReal struct {
 	checks       []*rawCheck
 	notifyUp     []string // notify_up, notify_down (notifyhooks.go)
 	notifyDown   []string
+	tun          rawTun
 }
 
 type rawClassify struct {

@@ -66,7 +66,8 @@ var groupSchema = &hcl.BodySchema{
 var serviceSchema = &hcl.BodySchema{
 	Attributes: attrs("protocol", "address", "fwmark", "family", "scheduler", "sched_flags",
 		"persistence", "persistence_netmask", "persistence_engine", "instance", "quorum",
-		"hysteresis", "drain_for", "forward", "inhibit_on_failure", "sorry_server_inhibit", "quorum_up", "quorum_down", "omega"),
+		"hysteresis", "drain_for", "forward", "inhibit_on_failure", "sorry_server_inhibit", "quorum_up", "quorum_down", "omega",
+		"ops", "tun_type", "tun_port", "tun_flags"),
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "check", LabelNames: []string{"kind"}},
 		{Type: "real_server", LabelNames: []string{"address"}},
@@ -76,11 +77,12 @@ var serviceSchema = &hcl.BodySchema{
 }
 
 var realSchema = &hcl.BodySchema{
-	Attributes: attrs("weight", "forward", "snat_source", "upper_threshold", "lower_threshold", "inhibit_on_failure", "notify_up", "notify_down"),
-	Blocks:     []hcl.BlockHeaderSchema{{Type: "check", LabelNames: []string{"kind"}}},
+	Attributes: attrs("weight", "forward", "snat_source", "upper_threshold", "lower_threshold", "inhibit_on_failure", "notify_up", "notify_down",
+		"tun_type", "tun_port", "tun_flags"),
+	Blocks: []hcl.BlockHeaderSchema{{Type: "check", LabelNames: []string{"kind"}}},
 }
 
-var sorrySchema = &hcl.BodySchema{Attributes: attrs("weight", "forward", "snat_source")}
+var sorrySchema = &hcl.BodySchema{Attributes: attrs("weight", "forward", "snat_source", "tun_type", "tun_port", "tun_flags")}
 
 var classifySchema = &hcl.BodySchema{Attributes: append(attrs("protocol", "ports"),
 	hcl.AttributeSchema{Name: "address", Required: true})}

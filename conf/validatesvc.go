@@ -270,6 +270,8 @@ func (v *validator) serviceAttrs(s *rawService, instances []string, vipsOf map[s
 			"so the service always counts as down%s.", s.quorum, sum, map[bool]string{true: " and its sorry_server takes the traffic"}[s.sorry != nil])
 	}
 	v.oneOf(b, "forward", s.forward, forwards)
+	v.validateOps(s)
+	v.validateTun(b, s.forward, s.tun)
 }
 
 // anyVIP reports whether a is a virtual address of some instance, or may
@@ -409,6 +411,7 @@ func (v *validator) real(s *rawService, r *rawReal, family string, sorry bool) {
 			v.errorf(b.at(n), "Invalid "+n, "%s must be 0-2147483647, not %d.", n, val)
 		}
 	}
+	v.validateTun(b, r.forward, r.tun)
 	if r.upper > 0 && r.lower > r.upper {
 		v.errorf(b.at("lower_threshold"), "Invalid thresholds", "lower_threshold %d is above upper_threshold %d.", r.lower, r.upper)
 	}

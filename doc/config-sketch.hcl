@@ -118,6 +118,10 @@ virtual_service "web" {
   hysteresis          = 0
   drain_for           = "30s"                  # graceful removal of a real server dropped from the config
   forward             = "nat"                  # default for real servers: nat | dr | tun | fullnat
+  # tun_type          = "gue"                  # with forward = "tun": ipip (default) | gue | gre (kernel 5.3+)
+  # tun_port          = 6080                   # the real servers' GUE port (gue only)
+  # tun_flags         = "csum"                 # gue, gre: nocsum (default) | csum | remcsum (gue only)
+  # ops               = true                   # one-packet scheduling, udp only (ipvsadm -o)
   inhibit_on_failure  = true                   # default for real servers
   # sorry_server_inhibit = true                # the sorry server stays in the table at weight 0 while quorum holds
   # quorum_up   = ["/usr/local/bin/notify", "up"]     # run when quorum is gained (as script_user)
@@ -177,5 +181,8 @@ virtual_service "fw66" {
     ports    = [80, 443]
   }
   real_server "192.168.0.101" { forward = "dr" }
-  real_server "192.168.0.102" { forward = "dr" }
+  real_server "192.168.0.102" {
+    forward  = "tun"                           # real servers take tun_type, tun_port, tun_flags too
+    tun_type = "gre"
+  }
 }
