@@ -96,4 +96,3 @@ func TestOpsAndTunErrors(t *testing.T) {
 		})
 	}
 }
-
