@@ -41,7 +41,7 @@ func (l *loop) act(a Action, p Params) {
 func (l *loop) advert(prio uint8) Packet {
 	p := Packet{
 		Version: uint8(l.cfg.Version), Type: TypeAdvertisement, VRID: l.cfg.VRID, Priority: prio,
-		AdvertInterval: l.cfg.AdvertInterval, Addresses: advertAddrs(l.cfg),
+		AdvertInterval: l.cfg.AdvertInterval, Addresses: l.val.addrs, // advertAddrs(l.cfg), kept with the config
 	}
 	if l.cfg.Version == 2 && l.cfg.AuthPass != "" {
 		p.AuthType = AuthSimple
@@ -68,8 +68,9 @@ func (l *loop) send(prio uint8, to netip.Addr) {
 	}
 	p := l.advert(prio)
 	for _, dst := range dsts {
-		b, err := p.Seal(l.local, dst)
+		b, err := p.sealInto(l.sendBuf, l.local, dst)
 		if err == nil {
+			l.sendBuf = b
 			err = l.sock.conn.WriteTo(b, dst)
 		}
 		if err != nil {

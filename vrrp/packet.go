@@ -96,6 +96,11 @@ func parseErr(r DropReason, format string, args ...any) error {
 
 // MarshalBinary encodes the packet, writing Checksum as it is (see Seal).
 func (p Packet) MarshalBinary() ([]byte, error) {
+	return p.appendBinary(nil)
+}
+
+// appendBinary is MarshalBinary into buf's storage when it has room.
+func (p Packet) appendBinary(buf []byte) ([]byte, error) {
 	if p.Version != 2 && p.Version != 3 {
 		return nil, fmt.Errorf("encoding advert: version %d", p.Version)
 	}
@@ -106,7 +111,14 @@ func (p Packet) MarshalBinary() ([]byte, error) {
 	if p.Version == 2 && six {
 		return nil, fmt.Errorf("encoding advert: VRRPv2 carries only IPv4")
 	}
-	b := make([]byte, p.Len())
+	n := p.Len()
+	var b []byte
+	if cap(buf) >= n {
+		b = buf[:n]
+		clear(b)
+	} else {
+		b = make([]byte, n)
+	}
 	b[0] = p.Version<<4 | p.Type&0x0f
 	b[1] = p.VRID
 	b[2] = p.Priority
@@ -162,6 +174,12 @@ func (p *Packet) UnmarshalBinary(b []byte) error {
 // It checks the length and the version but not the checksum (see Verify)
 // nor the type. Errors are *ParseError.
 func Parse(b []byte, ipv6 bool) (Packet, error) {
+	return parseInto(b, ipv6, nil)
+}
+
+// parseInto is Parse with the address list in buf when it has room: a
+// receiving loop parses every advert into the same buffer.
+func parseInto(b []byte, ipv6 bool, buf []netip.Addr) (Packet, error) {
 	var p Packet
 	if len(b) < headerLen {
 		return p, parseErr(DropTruncated, "truncated advert: %d bytes", len(b))
@@ -201,7 +219,11 @@ func Parse(b []byte, ipv6 bool) (Packet, error) {
 		return p, parseErr(DropLength, "advert length %d does not match %d addresses (want %d)", len(b), count, want)
 	}
 	p.Checksum = binary.BigEndian.Uint16(b[6:])
-	p.Addresses = make([]netip.Addr, count)
+	if cap(buf) >= count {
+		p.Addresses = buf[:count]
+	} else {
+		p.Addresses = make([]netip.Addr, count)
+	}
 	off := headerLen
 	for i := range p.Addresses {
 		if ipv6 {
@@ -220,8 +242,14 @@ func Parse(b []byte, ipv6 bool) (Packet, error) {
 // Seal computes the checksum for an advert sent from src to dst and returns
 // the encoded packet. src and dst matter only in version 3.
 func (p *Packet) Seal(src, dst netip.Addr) ([]byte, error) {
+	return p.sealInto(nil, src, dst)
+}
+
+// sealInto is Seal into buf's storage when it has room: a sending loop
+// seals every advert into the same buffer.
+func (p *Packet) sealInto(buf []byte, src, dst netip.Addr) ([]byte, error) {
 	p.Checksum = 0
-	b, err := p.MarshalBinary()
+	b, err := p.appendBinary(buf)
 	if err != nil {
 		return nil, err
 	}

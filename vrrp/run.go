@@ -29,7 +29,8 @@ type loop struct {
 	timerC <-chan time.Time
 	timerT time.Time
 
-	sock sock // the socket, or why there is none
+	sock    sock   // the socket, or why there is none
+	sendBuf []byte // the advert last sealed, reused for the next
 
 	links   map[string]LinkState // watched link → last state
 	watch   context.CancelFunc
@@ -151,13 +152,16 @@ func (l *loop) run(ctx context.Context) error {
 		case d := <-l.sock.rx:
 			l.resumed()
 			l.receive(d)
+			release(d)
 		case <-l.timerC:
 			l.timerC, l.timerT = nil, time.Time{}
 			l.resumed()
 			// Adverts already queued count before a timer: under a
 			// flood, the master's advert may be waiting behind junk.
 			for n := len(l.sock.rx); n > 0; n-- {
-				l.receive(<-l.sock.rx)
+				d := <-l.sock.rx
+				l.receive(d)
+				release(d)
 			}
 			l.step(Input{Kind: EvTimer})
 		case f := <-l.i.cmds:
@@ -431,7 +435,7 @@ func (l *loop) checkVIPList(src netip.Addr, p Packet) {
 		return
 	case !listed && len(l.mismatch) >= 1024:
 	case !slices.Equal(was, theirs):
-		l.mismatch[src] = theirs
+		l.mismatch[src] = slices.Clone(theirs) // theirs is the validator's buffer
 		l.log.Warn("peer advertises another VIP list; electing on its adverts anyway (RFC 5798 §7.1): a rolling edit, or a configuration mismatch",
 			"sender", src.String(), "theirs", fmt.Sprint(theirs), "ours", fmt.Sprint(l.val.addrs))
 	}

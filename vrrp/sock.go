@@ -5,6 +5,32 @@ import (
 	"sync"
 )
 
+// maxAdvert is the largest valid advert: 255 IPv6 addresses (v3).
+const maxAdvert = 4096
+
+// datagrams recycles the copies of received datagrams between the socket
+// reader and the loop, which releases each after handling it: no
+// allocation per advert.
+var datagrams = sync.Pool{New: func() any { return new([maxAdvert]byte) }}
+
+// pooledCopy copies a received datagram into a pooled buffer; one too long
+// to be an advert gets a buffer of its own.
+func pooledCopy(b []byte) []byte {
+	if len(b) > maxAdvert {
+		return append([]byte(nil), b...)
+	}
+	p := datagrams.Get().(*[maxAdvert]byte)
+	return append(p[:0], b...)
+}
+
+// release returns a datagram's buffer to the pool; d.Data must not be used
+// afterwards.
+func release(d Datagram) {
+	if cap(d.Data) == maxAdvert {
+		datagrams.Put((*[maxAdvert]byte)(d.Data[:maxAdvert]))
+	}
+}
+
 // sock is the loop's socket: open while the instance can work, nil with
 // the reason while it cannot (no interface, no primary address, lost).
 type sock struct {
@@ -116,7 +142,7 @@ func read(c Conn, gen int, rx chan<- Datagram, rxErr chan<- sockErr, quit <-chan
 			}
 			return
 		}
-		d.Data = append([]byte(nil), d.Data...)
+		d.Data = pooledCopy(d.Data)
 		select {
 		case rx <- d:
 		case <-quit:

@@ -29,6 +29,7 @@ type validator struct {
 	local    netip.Addr
 	peers    []netip.Addr // unicast mode when not empty
 	siblings []uint8      // VRIDs of our other instances on this interface
+	buf      []netip.Addr // the address list of the advert last checked
 }
 
 func newValidator(cfg Config, local netip.Addr) validator {
@@ -65,7 +66,10 @@ func (v *validator) check(d Datagram) (Packet, DropReason, string) {
 	if d.TTL >= 0 && d.TTL != 255 {
 		return Packet{}, DropTTL, fmt.Sprintf("invalid TTL/HL: received %d and expect 255", d.TTL)
 	}
-	p, err := Parse(d.Data, v.ipv6)
+	p, err := parseInto(d.Data, v.ipv6, v.buf[:0])
+	if cap(p.Addresses) > cap(v.buf) {
+		v.buf = p.Addresses[:0] // kept for the next advert
+	}
 	if err != nil {
 		var pe *ParseError
 		if errors.As(err, &pe) {
@@ -104,9 +108,10 @@ func (v *validator) check(d Datagram) (Packet, DropReason, string) {
 }
 
 // sameVIPs reports whether an accepted advert carries our address list
-// (in any order), and returns its list sorted.
+// (in any order), and returns its list sorted: the packet's own list,
+// sorted in place, in the validator's buffer until the next check.
 func (v *validator) sameVIPs(p Packet) (bool, []netip.Addr) {
-	got := slices.Clone(p.Addresses)
+	got := p.Addresses
 	slices.SortFunc(got, netip.Addr.Compare)
 	return slices.Equal(got, v.addrs), got
 }

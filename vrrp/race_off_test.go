@@ -1,0 +1,5 @@
+//go:build !race
+
+package vrrp
+
+const raceEnabled = false
