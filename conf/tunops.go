@@ -29,10 +29,11 @@ func (d *decoder) decodeTun(b *block, t *rawTun) {
 	d.enum(b, "tun_flags", &t.flags, tunFlagNames)
 }
 
-// validateOps refuses one-packet scheduling on a service that is not UDP:
-// the kernel applies it to UDP only, so it would be accepted and ignored.
+// validateOps refuses one-packet scheduling on a TCP or SCTP service: the
+// kernel applies it to UDP packets only, so it would be accepted and
+// ignored. A firewall-mark service may take it (for its UDP packets).
 func (v *validator) validateOps(s *rawService) {
-	if s.ops && s.protocol != "udp" {
+	if s.ops && s.fwmark == 0 && s.protocol != "udp" {
 		v.errorf(s.b.at("ops"), "ops without UDP", "One-packet scheduling (ops) applies to UDP services only; this service's protocol is %q.", s.protocol)
 	}
 }

@@ -59,6 +59,20 @@ func TestOpsAndTunCompile(t *testing.T) {
 	}
 }
 
+// TestOpsOnFWMark: a firewall-mark service may schedule its UDP packets
+// one by one (the kernel looks at each packet's protocol).
+func TestOpsOnFWMark(t *testing.T) {
+	cfg := mustLoad(t, `
+virtual_service "m" {
+  fwmark = 7
+  ops    = true
+  real_server "10.0.0.1" {}
+}`)
+	if !cfg.Services[0].Service.OnePacket {
+		t.Error("ops on a fwmark service not compiled")
+	}
+}
+
 // TestOpsAndTunErrors: each misuse is an error at the attribute.
 func TestOpsAndTunErrors(t *testing.T) {
 	tests := []struct {

@@ -102,6 +102,7 @@ func (c *converter) finishService(s *service, t templates, labels map[string]int
 		svc.NetmaskBits = bits
 	}
 	svc.PE = s.engine
+	c.finishOps(s, &svc)
 	vs.Service = svc
 	vs.Quorum, vs.Hysteresis = s.quorum.or(1), s.hysteresis
 	vs.QuorumUp, vs.QuorumDown = s.quorumUp, s.quorumDown
@@ -180,6 +181,11 @@ func (c *converter) finishReal(s *service, r *real, t templates, checked bool) c
 	}
 	rs.Dest = lvs.Destination{Addr: r.addr, Port: port, Weight: r.weight.or(s.weight.or(1)),
 		Forward: forwards[fwd], UpperThreshold: uint32(r.upper), LowerThreshold: uint32(r.lower)}
+	if r == s.sorry && s.sorryFwd != "" {
+		applyTun(&rs.Dest, s.sorryTun, s.tun)
+	} else {
+		applyTun(&rs.Dest, r.tun, s.tun)
+	}
 	if !checked {
 		rs.InhibitOnFailure = false
 		return rs

@@ -45,6 +45,10 @@ type service struct {
 	quorumDown   []string
 	fromGroup    bool // expanded from a virtual_server_group
 	sorryFwd     string
+	tun          tunSpec // after lvs_method TUN (tunops.go)
+	sorryTun     tunSpec
+	ops          bool
+	opsNode      *Node
 	sorryInhibit bool
 	label        string
 }
@@ -55,6 +59,7 @@ type real struct {
 	port                 uint16
 	weight               opt[int]
 	forward              string
+	tun                  tunSpec
 	upper                int
 	lower                int
 	defaults             checkDefaults
@@ -235,36 +240,39 @@ func (c *converter) schedFlag(n *Node) {
 	c.svc.flags = append(c.svc.flags, n.Keyword())
 }
 
-// method reads NAT|DR|TUN (lvs_method, lb_kind, sorry_server_lvs_method).
-func (c *converter) method(n *Node) (string, bool) {
+// method reads NAT|DR|TUN [tunnel options] (lvs_method, lb_kind,
+// sorry_server_lvs_method).
+func (c *converter) method(n *Node) (string, tunSpec, bool) {
 	s, ok := c.arg(n, 1)
 	if !ok {
-		return "", false
+		return "", tunSpec{}, false
 	}
 	m := map[string]string{"NAT": "nat", "DR": "dr", "TUN": "tun"}[strings.ToUpper(s)]
 	if m == "" {
 		c.invalid(n, "%q is not NAT, DR or TUN", s)
-		return "", false
+		return "", tunSpec{}, false
 	}
-	if len(n.Words) > 2 {
-		c.leftWord(n, strings.Join(n.Words[2:], " "), "the tunnel type (ipip, gue, gre) and checksum options", "tun is ipip")
+	if m != "tun" || len(n.Words) == 2 {
+		c.extra(n, 1)
+		return m, tunSpec{}, true
 	}
-	return m, true
+	t, ok := c.tunOptions(n, n.Words[2:])
+	return m, t, ok
 }
 
 func (c *converter) lvsMethod(n *Node) {
-	if m, ok := c.method(n); ok {
+	if m, t, ok := c.method(n); ok {
 		if c.rs != nil {
-			c.rs.forward = m
+			c.rs.forward, c.rs.tun = m, t
 		} else {
-			c.svc.forward = m
+			c.svc.forward, c.svc.tun = m, t
 		}
 	}
 }
 
 func (c *converter) sorryMethod(n *Node) {
-	if m, ok := c.method(n); ok {
-		c.svc.sorryFwd = m
+	if m, t, ok := c.method(n); ok {
+		c.svc.sorryFwd, c.svc.sorryTun = m, t
 	}
 }
 

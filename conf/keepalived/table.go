@@ -336,7 +336,7 @@ var rules = []rule{
 	{scopeVS, "flag-1", (*converter).schedFlag, "", ""},
 	{scopeVS, "flag-2", (*converter).schedFlag, "", ""},
 	{scopeVS, "flag-3", (*converter).schedFlag, "", ""},
-	{scopeVS, "ops", nil, "one-packet scheduling for UDP (ipvsadm -o)", "none"},
+	{scopeVS, "ops", (*converter).opsFlag, "", ""},
 	{scopeVS, "hashed", nil, "an obsolete scheduler flag", "none needed"},
 	{scopeVS, "sorry_server_inhibit", func(c *converter, n *Node) {
 		c.extra(n, 0)
