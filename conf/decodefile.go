@@ -44,6 +44,8 @@ func (d *decoder) file(body hcl.Body) *rawFile {
 			f.groups = append(f.groups, d.group(hb))
 		case "virtual_service":
 			f.services = append(f.services, d.service(hb))
+		case "virtual_service_group":
+			f.svcGroups = append(f.svcGroups, d.svcGroup(hb))
 		case "vrrp_script":
 			f.scripts = append(f.scripts, d.script(hb))
 		case "track_file":

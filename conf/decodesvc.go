@@ -38,6 +38,7 @@ func (d *decoder) service(hb *hcl.Block) *rawService {
 	d.strs(b, "quorum_down", &s.quorumDn)
 	d.boolean(b, "omega", &s.omega)
 	d.boolean(b, "ops", &s.ops)
+	d.str(b, "group", &s.group)
 	d.decodeTun(b, &s.tun)
 	for _, sb := range b.blocks {
 		switch sb.Type {

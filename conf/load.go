@@ -68,7 +68,12 @@ func finishPre(source *Source, body hcl.Body, diags hcl.Diagnostics, pre []prede
 		raw.services = append(services, raw.services...)
 	}
 	diags = append(diags, d.diags...)
+	grouped, gdiags := expandServiceGroups(raw)
+	diags = append(diags, gdiags...)
 	diags = append(diags, validate(raw)...)
+	if grouped {
+		diags = dedupeDiagnostics(diags)
+	}
 	sortDiagnostics(diags)
 	if diags.HasErrors() {
 		source.slim(pre)

@@ -17,6 +17,7 @@ type rawFile struct {
 	instances []*rawInstance
 	groups    []*rawGroup
 	services  []*rawService
+	svcGroups []*rawSvcGroup // virtual_service_group (svcgroup.go)
 	// Trackers (track.go).
 	scripts    []*rawScript
 	trackFiles []*rawTrackFile
@@ -104,6 +105,7 @@ type rawService struct {
 	omega              bool
 	ops                bool   // one-packet scheduling (tunops.go)
 	tun                rawTun // the real servers' default encapsulation
+	group              string // virtual_service_group (svcgroup.go)
 	classify           []*rawClassify
 }
 

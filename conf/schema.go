@@ -15,6 +15,7 @@ var fileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "vrrp_instance", LabelNames: []string{"name"}},
 	{Type: "vrrp_sync_group", LabelNames: []string{"name"}},
 	{Type: "virtual_service", LabelNames: []string{"name"}},
+	{Type: "virtual_service_group", LabelNames: []string{"name"}},
 	{Type: "vrrp_script", LabelNames: []string{"name"}},
 	{Type: "track_file", LabelNames: []string{"name"}},
 	{Type: "track_process", LabelNames: []string{"name"}},
@@ -67,7 +68,7 @@ var serviceSchema = &hcl.BodySchema{
 	Attributes: attrs("protocol", "address", "fwmark", "family", "scheduler", "sched_flags",
 		"persistence", "persistence_netmask", "persistence_engine", "instance", "quorum",
 		"hysteresis", "drain_for", "forward", "inhibit_on_failure", "sorry_server_inhibit", "quorum_up", "quorum_down", "omega",
-		"ops", "tun_type", "tun_port", "tun_flags"),
+		"ops", "tun_type", "tun_port", "tun_flags", "group"),
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "check", LabelNames: []string{"kind"}},
 		{Type: "real_server", LabelNames: []string{"address"}},

@@ -171,6 +171,18 @@ virtual_service "web" {
   }
 }
 
+virtual_service_group "dns" {                 # keepalived's virtual_server_group: members sharing one pool
+  address = ["172.25.254.100:53", "172.25.254.101:53"]   # with the service's protocol
+  fwmark  = [53]
+}
+
+virtual_service "dns" {                        # one IPVS service per member, named "dns/172.25.254.100:53", "dns/fwmark-53"
+  group    = "dns"                             # instead of address or fwmark
+  protocol = "udp"
+  check "udp" {}                               # each real server is checked once for all members
+  real_server "192.168.0.101:53" {}
+}
+
 virtual_service "fw66" {
   fwmark      = 66
   scheduler   = "rr"
