@@ -5,21 +5,24 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
+	"net/netip"
 	"os/exec"
 	"strings"
 	"time"
 
+	"github.com/havsd/havsd/cmd/havsd/internal/control"
 	"github.com/havsd/havsd/cmd/havsd/internal/drill"
 )
 
 // drillFlags are the settings of `havsd drill` against a real pair.
 type drillFlags struct {
-	target, event, socket, netns, dev, execCmd, restoreCmd string
-	interval, timeout, mtbf, lead, settle, pause           time.Duration
-	n                                                      int
-	streams                                                int           // long-lived connections (drill/streams.go)
-	streamGap                                              time.Duration // between their exchanges
+	target, event, netns, dev, execCmd, restoreCmd string
+	sockets                                        drill.Sockets // every director's control socket
+	interval, timeout, mtbf, lead, settle, pause   time.Duration
+	hold                                           time.Duration // of pause and link
+	n                                              int
+	streams                                        int           // long-lived connections (drill/streams.go)
+	streamGap                                      time.Duration // between their exchanges
 }
 
 func (c *cli) drill(ctx context.Context, args []string) int {
@@ -27,12 +30,26 @@ func (c *cli) drill(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("drill", flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(c.stderr, "usage: havsd drill -target URL -event EVENT [flags]\n\nRun it on a client of the VIP. The handover event goes through the master's\ncontrol socket (-s); crash, link and stop run the -exec command you give.")
+		fmt.Fprintln(c.stderr, `usage: havsd drill -target URL -event EVENT [flags]
+
+The drill probes the target from where it runs (or from -netns) while it
+injects the event, and reports the client's gap over -n repetitions.
+
+handover, pause, delvip and link act on whichever director is master, found
+through the control sockets given with -s (repeat -s for each director):
+the drill then runs as root where it reaches both sockets (a lab, or a
+host running both directors). pause stops the master's havsd for -hold
+(SIGSTOP, as a frozen VM would), delvip deletes the VIP from its interface
+behind its back, link sets its interface down for -hold.
+
+crash, stop, and link with -exec, run the -exec command you give instead,
+so the drill can run on a client of the VIP.`)
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&f.target, "target", "", "probe `target`: tcp://VIP:PORT, http://VIP[:PORT]/PATH or icmp://VIP")
-	fs.StringVar(&f.event, "event", "handover", "`event`: handover, crash, link or stop")
-	fs.StringVar(&f.socket, "s", "", "control `socket` of the master, for -event handover")
+	fs.StringVar(&f.event, "event", "handover", "`event`: handover, pause, delvip, link, crash or stop")
+	fs.Var(&f.sockets, "s", "control `socket` of a director (repeat for each): handover, pause, delvip and link act on the master")
+	fs.DurationVar(&f.hold, "hold", 6*time.Second, "how long pause stops the master and link keeps its interface down")
 	fs.StringVar(&f.execCmd, "exec", "", "`command` (argv, split on spaces, no shell) that triggers crash, link or stop, e.g. \"ssh lb1 systemctl kill -s KILL havsd\"")
 	fs.StringVar(&f.restoreCmd, "restore", "", "`command` run after each repetition to undo the event")
 	fs.DurationVar(&f.interval, "interval", 5*time.Millisecond, "probe `interval`")
@@ -70,25 +87,20 @@ func (c *cli) runDrill(ctx context.Context, f drillFlags) error {
 		return fmt.Errorf("%w: %v", errDrillUsage, err)
 	}
 	ev := drill.Event{Name: f.event}
-	switch f.event {
-	case "handover":
-		if f.socket == "" {
-			return fmt.Errorf("%w: -event handover needs -s SOCKET (the master's control socket)", errDrillUsage)
+	vip := t.Addr.Addr()
+	switch {
+	case f.event == "handover" || f.event == "pause" || f.event == "delvip" || f.event == "link" && f.execCmd == "":
+		if len(f.sockets) == 0 {
+			return fmt.Errorf("%w: -event %s needs -s SOCKET for each director (their control sockets), or -exec for link", errDrillUsage, f.event)
 		}
-		self, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		ev.Trigger = func(ctx context.Context, _ string) error {
-			return runArgv(ctx, []string{self, "handover", "-s", f.socket})
-		}
-	case "crash", "link", "stop":
+		ev.Trigger = func(ctx context.Context, _ string) error { return pairEvent(ctx, f, vip) }
+	case f.event == "crash" || f.event == "link" || f.event == "stop":
 		if f.execCmd == "" {
 			return fmt.Errorf("%w: -event %s on a real pair needs -exec COMMAND that does it (or use havsd lab)", errDrillUsage, f.event)
 		}
 		ev.Trigger = func(ctx context.Context, _ string) error { return runArgv(ctx, strings.Fields(f.execCmd)) }
 	default:
-		return fmt.Errorf("%w: unknown event %q", errDrillUsage, f.event)
+		return fmt.Errorf("%w: unknown event %q (handover, pause, delvip, link, crash or stop)", errDrillUsage, f.event)
 	}
 	if f.restoreCmd != "" {
 		ev.Restore = func(ctx context.Context) error { return runArgv(ctx, strings.Fields(f.restoreCmd)) }
@@ -121,6 +133,29 @@ func (c *cli) runDrill(ctx context.Context, f drillFlags) error {
 		drill.WriteSummary(c.stdout, f.event, rs, f.mtbf)
 	}
 	return err
+}
+
+// pairEvent injects a handover, pause, delvip or link on whichever director
+// is master for the VIP now.
+func pairEvent(ctx context.Context, f drillFlags, vip netip.Addr) error {
+	m, dev, p, err := drill.MasterOf(ctx, f.sockets, vip)
+	if err != nil {
+		return err
+	}
+	switch f.event {
+	case "handover":
+		_, err = control.Call(ctx, m.Socket, control.Request{Command: "handover"})
+	case "pause":
+		err = m.Pause(ctx, f.hold)
+	case "delvip":
+		err = m.DelVIP(ctx, dev, p)
+	case "link":
+		err = m.LinkDown(ctx, dev, f.hold)
+	}
+	if err != nil {
+		return fmt.Errorf("%s on the master (%s): %w", f.event, m.Socket, err)
+	}
+	return nil
 }
 
 // steady waits until the target has answered every probe for d.

@@ -30,6 +30,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 
 	"github.com/havsd/havsd/netlab"
 	"github.com/havsd/havsd/test/netns/vrnet"
@@ -49,6 +50,10 @@ const (
 var mdi = vrrp.MasterDownInterval(3, 100, advert)
 
 func TestMain(m *testing.M) {
+	// Descriptors inherited from the caller (the heavy-test lock of
+	// `flock LOCK go test`) must not reach the daemons, which run in
+	// process groups of their own and could outlive a killed test.
+	_ = unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
 	if name := os.Getenv("HAVSD_FAULTS_RESPONDER"); name != "" {
 		respond(name)
 		return
