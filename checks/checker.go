@@ -36,6 +36,8 @@ func New(spec Spec) (Checker, error) {
 		return newDNSChecker(spec)
 	case KindPing:
 		return &pingChecker{spec: spec}, nil
+	case KindSMTP:
+		return newSMTPChecker(spec)
 	}
 	return nil, fmt.Errorf("building check: invalid kind %s", spec.Kind)
 }

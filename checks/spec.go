@@ -20,6 +20,7 @@ const (
 	KindUDP
 	KindDNS
 	KindPing
+	KindSMTP // smtp.go
 )
 
 // String returns the configuration name of the kind ("tcp", "http", ...).
@@ -39,6 +40,8 @@ func (k Kind) String() string {
 		return "dns"
 	case KindPing:
 		return "ping"
+	case KindSMTP:
+		return "smtp"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -98,6 +101,7 @@ type Spec struct {
 	Script           *ScriptSpec
 	UDP              *UDPSpec
 	DNS              *DNSSpec
+	SMTP             *SMTPSpec
 }
 
 // Defaults applied by WithDefaults to zero fields, after keepalived's.

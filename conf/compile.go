@@ -131,11 +131,13 @@ func forwardOf(f string) lvs.Forward {
 }
 
 var kinds = map[string]checks.Kind{"tcp": checks.KindTCP, "http": checks.KindHTTP, "https": checks.KindHTTPS,
-	"script": checks.KindScript, "udp": checks.KindUDP, "dns": checks.KindDNS, "ping": checks.KindPing}
+	"script": checks.KindScript, "udp": checks.KindUDP, "dns": checks.KindDNS, "ping": checks.KindPing, "smtp": checks.KindSMTP}
 
 func compileCheck(c *rawCheck, addr netip.Addr, port uint16) checks.Spec {
 	if c.port != 0 {
 		port = uint16(c.port)
+	} else if c.kind == "smtp" {
+		port = DefaultSMTPPort // keepalived's SMTP_CHECK default
 	}
 	sp := checks.Spec{Kind: kinds[c.kind], Target: netip.AddrPortFrom(addr, port), Source: c.source,
 		// keepalived's retry N: N more checks after the first failure.
@@ -163,6 +165,8 @@ func compileCheck(c *rawCheck, addr netip.Addr, port uint16) checks.Spec {
 			qt = "A"
 		}
 		sp.DNS = &checks.DNSSpec{Name: c.queryName, Type: qt}
+	case "smtp":
+		sp.SMTP = &checks.SMTPSpec{HeloName: c.heloName}
 	}
 	return sp
 }

@@ -24,6 +24,7 @@ const (
 	DefaultGARPCount         = 5
 	DefaultGARPRepeatDelay   = 5 * time.Second
 	DefaultGARPRepeatCount   = 5
+	DefaultSMTPPort          = 25 // the port of an smtp check without one
 )
 
 func (d *decoder) file(body hcl.Body) *rawFile {

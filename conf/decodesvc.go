@@ -132,6 +132,7 @@ func (d *decoder) check(hb *hcl.Block) *rawCheck {
 	d.boolean(b, "expect_reply", &c.expectReply)
 	d.str(b, "query_name", &c.queryName)
 	d.enum(b, "query_type", &c.queryType, queryTypes)
+	d.str(b, "helo_name", &c.heloName)
 	// keepalived's defaults per check kind (checkdefaults.go).
 	if !b.has("retry") {
 		c.retry = int64(defaultRetry(kind))

@@ -322,7 +322,9 @@ func formatCheck(b *hclwrite.Body, c checks.Spec, realPort uint16) {
 	setInt(b, "rise", int64(c.Rise), 1)
 	setDur(b, "warmup", c.Warmup, 0)
 	setBool(b, "alpha", c.Alpha, false)
-	if c.Kind != checks.KindScript && c.Kind != checks.KindPing && c.Target.Port() != realPort {
+	if c.Kind == checks.KindSMTP {
+		setInt(b, "port", int64(c.Target.Port()), DefaultSMTPPort)
+	} else if c.Kind != checks.KindScript && c.Kind != checks.KindPing && c.Target.Port() != realPort {
 		b.SetAttributeValue("port", num(int64(c.Target.Port())))
 	}
 	setAddr(b, "source", c.Source)
@@ -356,6 +358,9 @@ func formatCheck(b *hclwrite.Body, c checks.Spec, realPort uint16) {
 	if d := c.DNS; d != nil {
 		setStr(b, "query_name", d.Name, "")
 		setStr(b, "query_type", d.Type, "A")
+	}
+	if s := c.SMTP; s != nil {
+		setStr(b, "helo_name", s.HeloName, "")
 	}
 }
 

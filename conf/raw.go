@@ -147,4 +147,5 @@ type rawCheck struct {
 	command                            []string
 	payload, queryName, queryType      string
 	expectReply                        bool
+	heloName                           string // smtp
 }

@@ -101,9 +101,10 @@ var checkAttrs = map[string][]string{
 	"udp":    {"port", "source", "payload", "expect_reply"},
 	"dns":    {"port", "source", "query_name", "query_type"},
 	"ping":   {"source"},
+	"smtp":   {"port", "source", "helo_name"},
 }
 
-var checkKinds = []string{"tcp", "http", "https", "script", "udp", "dns", "ping"}
+var checkKinds = []string{"tcp", "http", "https", "script", "udp", "dns", "ping", "smtp"}
 
 var checkSchema = func() *hcl.BodySchema {
 	seen := map[string]bool{}

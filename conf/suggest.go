@@ -83,6 +83,7 @@ var keepalivedNames = map[string]string{
 	"DNS_CHECK":           "use `check \"dns\" { query_name = \"example.org\" }`",
 	"UDP_CHECK":           "use `check \"udp\" {}`",
 	"PING_CHECK":          "use `check \"ping\" {}`",
+	"SMTP_CHECK":          "use `check \"smtp\" { helo_name = \"director.example.com\" }`",
 	"url":                 "write `path`, `status` and `digest` in the check block itself",
 	"status_code":         "use `status = [\"200\"]` (or a range, \"200-299\")",
 	"connect_timeout":     "use `timeout`, a duration: timeout = \"5s\"",

@@ -464,7 +464,7 @@ func (v *validator) check(c *rawCheck, s *rawService, r *rawReal) {
 // servers of a fwmark service have no port), or a source of another family.
 func (v *validator) checkTarget(c *rawCheck, s *rawService, r *rawReal) {
 	b := c.b
-	needsPort := slices.Contains(checkAttrs[c.kind], "port") && !b.has("port") && !b.bad["port"]
+	needsPort := slices.Contains(checkAttrs[c.kind], "port") && !b.has("port") && !b.bad["port"] && c.kind != "smtp"
 	reals := []*rawReal{r}
 	if r == nil {
 		reals = nil

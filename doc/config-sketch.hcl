@@ -164,6 +164,7 @@ virtual_service "web" {
     # check "udp"  { payload = "ping" expect_reply = true }
     # check "dns"  { query_name = "example.com" query_type = "A" }
     # check "ping" {}
+    # check "smtp" { helo_name = "lb.example.com" }   # 220 greeting, HELO answered 250; port defaults to 25
   }
 
   sorry_server "192.168.0.200:80" {
