@@ -141,6 +141,11 @@ func writeStatus(w io.Writer, st director.Status) {
 			in.AdvertsSent, in.AdvertsReceived, drops)
 	}
 	tw.Flush()
+	for _, in := range st.Instances {
+		for _, n := range instanceNotes(in) {
+			fmt.Fprintf(w, "  %s: %s\n", in.Name, n)
+		}
+	}
 	writeTrackers(w, st) // trackstatus.go
 	avail := "available"
 	if !st.IPVS.Available {
@@ -227,6 +232,34 @@ func (c *cli) handover(ctx context.Context, args []string) int {
 	_ = json.Unmarshal(res, &done)
 	fmt.Fprintf(c.stdout, "handed over %s in %s\n", strings.Join(done, ", "), time.Since(start).Round(time.Millisecond))
 	return exitOK
+}
+
+// instanceNotes are the lines under the VRRP table that say why an
+// instance is not plainly master or backup: fault reason, yield after a
+// handover, VIPs the kernel lacks or has unexpectedly, peers advertising
+// another VIP list.
+func instanceNotes(in director.InstanceStatus) []string {
+	var out []string
+	if in.FaultReason != "" {
+		out = append(out, "FAULT: "+in.FaultReason)
+	}
+	if y := in.Yielding; y != nil {
+		n := fmt.Sprintf("%s (yielding since %s after handover; havsd resume %s ends it", strings.ToUpper(in.State), y.Since.Local().Format(time.TimeOnly), in.Name)
+		if y.Until != nil {
+			n += ", or it ends at " + y.Until.Local().Format(time.TimeOnly)
+		}
+		out = append(out, n+")")
+	}
+	if len(in.MissingVIPs) > 0 {
+		out = append(out, "the kernel lacks VIPs "+strings.Join(in.MissingVIPs, ",")+" (being put back)")
+	}
+	if len(in.UnexpectedVIPs) > 0 {
+		out = append(out, "the kernel holds VIPs "+strings.Join(in.UnexpectedVIPs, ",")+" it should not (being removed)")
+	}
+	for _, m := range in.PeerVIPMismatch {
+		out = append(out, fmt.Sprintf("peer %s advertises another VIP list %s (elected on anyway)", m.Peer, strings.Join(m.VIPs, ",")))
+	}
+	return out
 }
 
 // resume ends the yield that follows a handover: the instance preempts
