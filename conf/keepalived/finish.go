@@ -46,7 +46,7 @@ virtual_service "s" {
   real_server "10.0.0.2:80" {}
 }
 `
-	for i, k := range []string{"tcp", "http", "https", "udp", "dns", "ping", "script"} {
+	for i, k := range []string{"tcp", "http", "https", "udp", "dns", "ping", "script", "smtp"} {
 		attrs := map[string]string{"dns": `query_name = "."`, "script": `command = ["x"]`}[k]
 		src += fmt.Sprintf("virtual_service %q {\n  address = \"10.0.0.1:%d\"\n  real_server \"10.0.0.2:80\" {\n    check %q {\n      %s\n    }\n  }\n}\n", k, 81+i, k, attrs)
 	}

@@ -245,6 +245,9 @@ func (c *converter) finishCheck(s *service, r *real, k *check, t templates) []ch
 	}
 	sp.Alpha = alpha
 	port := realPort(s, r)
+	if k.kind == "smtp" {
+		port = conf.DefaultSMTPPort // keepalived's SMTP_CHECK default
+	}
 	if k.port.set {
 		port = uint16(k.port.v)
 	}
@@ -268,6 +271,8 @@ func (c *converter) finishCheck(s *service, r *real, k *check, t templates) []ch
 		sp.DNS = &checks.DNSSpec{Name: dn, Type: dt}
 	case "udp":
 		sp.UDP = &checks.UDPSpec{Payload: []byte(k.payload), ExpectReply: k.reply}
+	case "smtp":
+		sp.SMTP = &checks.SMTPSpec{HeloName: k.heloName}
 	case "http", "https":
 		return c.httpChecks(s, r, k, sp, d)
 	}

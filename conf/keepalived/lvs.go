@@ -81,6 +81,7 @@ type check struct {
 	dnsName     string
 	payload     string
 	reply       bool
+	heloName    string // SMTP_CHECK
 }
 
 type url struct {
@@ -91,7 +92,7 @@ type url struct {
 
 // checkKinds maps keepalived's checkers to havsd's check kinds.
 var checkKinds = map[string]string{"TCP_CHECK": "tcp", "HTTP_GET": "http", "SSL_GET": "https",
-	"MISC_CHECK": "script", "DNS_CHECK": "dns", "UDP_CHECK": "udp", "PING_CHECK": "ping"}
+	"MISC_CHECK": "script", "DNS_CHECK": "dns", "UDP_CHECK": "udp", "PING_CHECK": "ping", "SMTP_CHECK": "smtp"}
 
 func (c *converter) virtualServer(n *Node) {
 	s := &service{node: n}

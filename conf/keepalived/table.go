@@ -28,6 +28,7 @@ const (
 	scopeUDP
 	scopeTCP
 	scopePing
+	scopeSMTP
 	scopeScript
 	scopeTrackFile
 	scopeProcess
@@ -37,7 +38,7 @@ var scopeNames = map[scope]string{scopeTop: "the top level", scopeGlobal: "globa
 	scopeInstance: "vrrp_instance", scopeGroup: "vrrp_sync_group", scopeAuth: "authentication",
 	scopeVS: "virtual_server", scopeRS: "real_server", scopeCheck: "a checker", scopeHTTP: "HTTP_GET/SSL_GET",
 	scopeURL: "url", scopeMisc: "MISC_CHECK", scopeDNS: "DNS_CHECK", scopeUDP: "UDP_CHECK",
-	scopeTCP: "TCP_CHECK", scopePing: "PING_CHECK", scopeScript: "vrrp_script", scopeTrackFile: "track_file",
+	scopeTCP: "TCP_CHECK", scopePing: "PING_CHECK", scopeSMTP: "SMTP_CHECK", scopeScript: "vrrp_script", scopeTrackFile: "track_file",
 	scopeProcess: "vrrp_track_process"}
 
 // String names the block.
@@ -51,7 +52,8 @@ func (s scope) String() string {
 // checkScopes are the keyword scopes of each checker block; scopeCheck
 // (the common options) is searched after them.
 var checkScopes = map[string]scope{"TCP_CHECK": scopeTCP, "HTTP_GET": scopeHTTP, "SSL_GET": scopeHTTP,
-	"MISC_CHECK": scopeMisc, "DNS_CHECK": scopeDNS, "UDP_CHECK": scopeUDP, "PING_CHECK": scopePing}
+	"MISC_CHECK": scopeMisc, "DNS_CHECK": scopeDNS, "UDP_CHECK": scopeUDP, "PING_CHECK": scopePing,
+	"SMTP_CHECK": scopeSMTP}
 
 // rule maps one keepalived keyword. A nil apply means havsd cannot express
 // it: the conversion reports what it does (what) and the closest havsd
@@ -370,7 +372,14 @@ var rules = []rule{
 	{scopeRS, "DNS_CHECK", (*converter).checker, "", ""},
 	{scopeRS, "UDP_CHECK", (*converter).checker, "", ""},
 	{scopeRS, "PING_CHECK", (*converter).checker, "", ""},
-	{scopeRS, "SMTP_CHECK", nil, "checks the server with an SMTP HELO", "check \"tcp\" on port 25, or check \"script\""},
+	{scopeRS, "SMTP_CHECK", (*converter).checker, "", ""},
+	{scopeSMTP, "helo_name", func(c *converter, n *Node) {
+		if v, ok := c.arg(n, 1); ok {
+			c.extra(n, 1)
+			c.chk.heloName = v
+		}
+	}, "", ""},
+	{scopeSMTP, "host", nil, "checks several addresses in one SMTP_CHECK", "one check \"smtp\" per address"},
 	{scopeRS, "BFD_CHECK", nil, "follows a BFD session", "none"},
 	{scopeRS, "FILE_CHECK", nil, "sets the weight from a number in a file", notYet},
 	{scopeRS, "notify_up", hook(func(c *converter) *[]string { return &c.rs.notifyUp }), "", ""},
