@@ -139,6 +139,9 @@ func compileCheck(c *rawCheck, addr netip.Addr, port uint16) checks.Spec {
 	} else if c.kind == "smtp" {
 		port = DefaultSMTPPort // keepalived's SMTP_CHECK default
 	}
+	if c.connectIP.IsValid() {
+		addr = c.connectIP
+	}
 	sp := checks.Spec{Kind: kinds[c.kind], Target: netip.AddrPortFrom(addr, port), Source: c.source,
 		// keepalived's retry N: N more checks after the first failure.
 		Interval: c.interval, Timeout: c.timeout, Retry: int(c.retry) + 1, Rise: int(c.rise),

@@ -119,6 +119,7 @@ func (d *decoder) check(hb *hcl.Block) *rawCheck {
 	d.boolean(b, "alpha", &c.alpha)
 	d.integer(b, "port", &c.port)
 	d.addr(b, "source", &c.source)
+	d.addr(b, "connect_ip", &c.connectIP)
 	d.str(b, "path", &c.path)
 	d.str(b, "host", &c.host)
 	d.strs(b, "status", &c.status)

@@ -309,11 +309,11 @@ func formatReal(b *hclwrite.Body, r RealServer, svcForward string, full bool) {
 		}
 	}
 	for _, c := range r.Checks {
-		formatCheck(b.AppendNewBlock("check", []string{c.Kind.String()}).Body(), c, d.Port)
+		formatCheck(b.AppendNewBlock("check", []string{c.Kind.String()}).Body(), c, d.Addr, d.Port)
 	}
 }
 
-func formatCheck(b *hclwrite.Body, c checks.Spec, realPort uint16) {
+func formatCheck(b *hclwrite.Body, c checks.Spec, realAddr netip.Addr, realPort uint16) {
 	setDur(b, "interval", c.Interval, DefaultCheckInterval)
 	setDur(b, "timeout", c.Timeout, DefaultCheckTimeout)
 	kind := c.Kind.String()
@@ -328,6 +328,9 @@ func formatCheck(b *hclwrite.Body, c checks.Spec, realPort uint16) {
 		b.SetAttributeValue("port", num(int64(c.Target.Port())))
 	}
 	setAddr(b, "source", c.Source)
+	if c.Kind != checks.KindScript && c.Target.Addr() != realAddr {
+		setAddr(b, "connect_ip", c.Target.Addr())
+	}
 	if h := c.HTTP; h != nil {
 		setStr(b, "path", h.Path, "/")
 		setStr(b, "host", h.Host, "")

@@ -147,5 +147,6 @@ type rawCheck struct {
 	command                            []string
 	payload, queryName, queryType      string
 	expectReply                        bool
-	heloName                           string // smtp
+	heloName                           string     // smtp
+	connectIP                          netip.Addr // connect_ip: the address checked, if not the real server's
 }

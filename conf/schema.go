@@ -94,14 +94,14 @@ var classifySchema = &hcl.BodySchema{Attributes: append(attrs("protocol", "ports
 var checkCommon = []string{"interval", "timeout", "retry", "delay_before_retry", "rise", "warmup", "alpha"}
 
 var checkAttrs = map[string][]string{
-	"tcp":    {"port", "source"},
-	"http":   {"port", "source", "path", "host", "status", "digest", "regex", "max_body"},
-	"https":  {"port", "source", "path", "host", "status", "digest", "regex", "max_body", "tls_server_name", "tls_verify"},
+	"tcp":    {"port", "connect_ip", "source"},
+	"http":   {"port", "connect_ip", "source", "path", "host", "status", "digest", "regex", "max_body"},
+	"https":  {"port", "connect_ip", "source", "path", "host", "status", "digest", "regex", "max_body", "tls_server_name", "tls_verify"},
 	"script": {"command"},
-	"udp":    {"port", "source", "payload", "expect_reply"},
-	"dns":    {"port", "source", "query_name", "query_type"},
-	"ping":   {"source"},
-	"smtp":   {"port", "source", "helo_name"},
+	"udp":    {"port", "connect_ip", "source", "payload", "expect_reply"},
+	"dns":    {"port", "connect_ip", "source", "query_name", "query_type"},
+	"ping":   {"source", "connect_ip"},
+	"smtp":   {"port", "connect_ip", "source", "helo_name"},
 }
 
 var checkKinds = []string{"tcp", "http", "https", "script", "udp", "dns", "ping", "smtp"}

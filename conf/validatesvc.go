@@ -482,6 +482,12 @@ func (v *validator) checkTarget(c *rawCheck, s *rawService, r *rawReal) {
 			v.errorf(&b.defRange, "Check without a port", "Real server %s has no port (fwmark service): set port in this %s check.", rr.addr, c.kind)
 			needsPort = false
 		}
+		if b.has("connect_ip") {
+			if b.has("source") && c.source.Is4() != c.connectIP.Is4() {
+				v.errorf(b.at("source"), "Address family mismatch", "Check source %s is not of the family of connect_ip %s.", c.source, c.connectIP)
+			}
+			break
+		}
 		if b.has("source") && c.source.Is4() != rr.addr.Is4() {
 			v.errorf(b.at("source"), "Address family mismatch", "Check source %s is not of the family of real server %s.", c.source, rr.addr)
 			break

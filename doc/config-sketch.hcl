@@ -137,6 +137,7 @@ virtual_service "web" {
     alpha              = false
     port               = 80                    # default: the real server's port
     source             = "192.168.0.1"
+    # connect_ip       = "192.168.0.150"         # check this address, not the real server's (all kinds but script)
     path               = "/health"
     host               = "www.example.com"
     status             = ["200-299", "301"]

@@ -252,6 +252,9 @@ func (c *converter) finishCheck(s *service, r *real, k *check, t templates) []ch
 		port = uint16(k.port.v)
 	}
 	sp.Target = netip.AddrPortFrom(r.addr, port)
+	if k.connectIP.IsValid() {
+		sp.Target = netip.AddrPortFrom(k.connectIP, port)
+	}
 	sp.Source = k.source
 	switch k.kind {
 	case "script":

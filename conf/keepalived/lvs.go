@@ -82,6 +82,7 @@ type check struct {
 	payload     string
 	reply       bool
 	heloName    string // SMTP_CHECK
+	connectIP   netip.Addr
 }
 
 type url struct {

@@ -397,7 +397,12 @@ var rules = []rule{
 	{scopeCheck, "delay_before_retry", dbr, "", ""},
 	{scopeCheck, "warmup", warmup, "", ""},
 	{scopeCheck, "alpha", (*converter).alpha, "", ""},
-	{scopeCheck, "connect_ip", nil, "checks another address than the real server's", "none: havsd checks the real server's address"},
+	{scopeCheck, "connect_ip", func(c *converter, n *Node) {
+		if a, ok := c.addr(n, 1); ok {
+			c.extra(n, 1)
+			c.chk.connectIP = a
+		}
+	}, "", ""},
 	{scopeCheck, "bind_port", nil, "checks from a fixed source port", "none"},
 	{scopeCheck, "bind_if", nil, "checks through an interface (IPv6 link-local sources)", "none"},
 	{scopeCheck, "fwmark", nil, "marks check packets", "none"},
