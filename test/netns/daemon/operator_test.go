@@ -293,3 +293,44 @@ func TestDumpAndStopSayWhatTheyMean(t *testing.T) {
 		t.Errorf("stopping a lone master does not say why it waits:\n%s", p.opLog("d1"))
 	}
 }
+
+// TestHandoverReportsItsSyncGroup: `havsd handover VI_EXT` of a member of
+// a sync group reports the member that moved with it.
+func TestHandoverReportsItsSyncGroup(t *testing.T) {
+	p := newPair(t, "100ms")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for i, n := range []string{"d1", "d2"} {
+		p.signal(n, syscall.SIGTERM)
+		if err := p.procs[n].Wait(ctx); err != nil {
+			t.Logf("%s: %v", n, err)
+		}
+		cfg := strings.Replace(p.configText(n, 150-50*i, "", ""), `vrrp_instance "VI_1"`, `vrrp_instance "VI_EXT"`, 1)
+		cfg += fmt.Sprintf(`
+vrrp_instance "VI_GW" {
+  interface         = "eth0"
+  virtual_router_id = 52
+  priority          = %d
+  version           = 3
+  advert_interval   = "100ms"
+  virtual_ipaddress = ["10.99.0.101/24"]
+}
+
+vrrp_sync_group "G" {
+  instances = ["VI_EXT", "VI_GW"]
+}
+`, 150-50*i)
+		p.writeConfig(n, cfg)
+	}
+	for _, n := range []string{"d1", "d2"} {
+		p.start(n)
+	}
+	eventually(t, 15*time.Second, "d1 master of both", func() bool {
+		st, err := p.status("d1")
+		return err == nil && len(st.Instances) == 2 && st.Instances[0].State == "master" && st.Instances[1].State == "master"
+	})
+	out, err := p.havsdCmd("d1", "handover", "-s", p.socket("d1"), "VI_EXT")
+	if err != nil || !strings.Contains(out, "handed over VI_EXT, VI_GW (sync group G) in ") {
+		t.Errorf("havsd handover VI_EXT: %v\n%s", err, out)
+	}
+}
