@@ -85,13 +85,12 @@
 // results. Due checks beyond it wait, so each started check finishes in
 // time, and the effective interval grows instead (Stats.StartLag,
 // CheckHealth.EffectiveInterval). One run loop keeps a heap of due probes.
-// TCP connect checks and HTTP checks that need the status only (a new
-// connection each time, no digest, regex or TLS) run on one epoll loop, as
-// keepalived's do: no goroutine, timer or context per check, and ready
-// sockets are read before expired deadlines are acted on, so an answer
-// that arrived while the checker was descheduled counts. Other checks run
-// on a goroutine each that ends with the check. Either way a hung target
-// never delays another and an idle target holds nothing. The decisions
+// Each check runs on a goroutine that ends with it, so a hung target never
+// delays another and an idle target holds nothing. Options.EventLoop
+// (off by default, see its figures) runs TCP connect checks and HTTP
+// checks that need the status only on one epoll loop instead, as
+// keepalived's do: no goroutine, timer or context per check, ready sockets
+// read before expired deadlines are acted on. The decisions
 // (hysteresis, sharing, reload rules, the heap, the in-flight bound) live
 // in a pure engine tested on fake time.
 package checks

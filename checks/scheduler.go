@@ -84,6 +84,13 @@ type Options struct {
 	// The bound in force halves after each stall of the checker and
 	// doubles back to this one (Stats.InFlightLimit).
 	MaxInFlight int
+	// EventLoop runs TCP connect and status-only HTTP checks on one epoll
+	// loop instead of a goroutine each. Off by default: in the qemu VM at
+	// 300 checks/s it cost about 20 % less CPU per check (3.6 ms against
+	// 4.5-5.8 ms) but, starting every check on time on a saturated CPU,
+	// let 8 of 300 servers be declared down where the goroutine path, whose
+	// stalls throttle it, kept all up.
+	EventLoop bool
 }
 
 // DefaultMaxInFlight is the bound on running checks when Options leaves it 0.
@@ -286,16 +293,21 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	defer cancel()
 	wg.Go(func() { s.mail.deliver(ctx, s.out) })
 
-	// Plain TCP and status-only HTTP checks run on an epoll loop; the
-	// others, and all of them where the loop is unavailable, on a
+	// With Options.EventLoop, plain TCP and status-only HTTP checks run on
+	// an epoll loop; the others, and all of them by default, on a
 	// goroutine each.
-	ev, err := newEvLoop(func(c *evConn, err error, cancelled bool) {
-		s.complete(c.p, c.start, s.clock.Now(), err, cancelled)
-	})
-	if err != nil {
-		s.log.Warn("checks run on goroutines only", "err", err)
-	} else {
-		wg.Go(ev.run)
+	var ev *evLoop
+	if s.opts.EventLoop {
+		var err error
+		ev, err = newEvLoop(func(c *evConn, err error, cancelled bool) {
+			s.complete(c.p, c.start, s.clock.Now(), err, cancelled)
+		})
+		if err != nil {
+			s.log.Warn("checks run on goroutines only", "err", err)
+			ev = nil
+		} else {
+			wg.Go(ev.run)
+		}
 	}
 	timer := s.clock.NewTimer(time.Hour)
 	defer timer.Stop()
