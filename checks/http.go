@@ -26,6 +26,8 @@ type httpChecker struct {
 	status []StatusRange
 	re     *regexp.Regexp
 	digest string
+	// noMatch is regex_no_match: the body must not match re.
+	noMatch bool
 }
 
 func newHTTPChecker(spec Spec) (*httpChecker, error) {
@@ -46,7 +48,10 @@ func newHTTPChecker(spec Spec) (*httpChecker, error) {
 		return nil, fmt.Errorf("building %s check: %w", spec.Kind, err)
 	}
 	g.dialer = dialer(spec, "tcp")
-	c := &httpChecker{spec: spec, get: g, status: h.Status, digest: strings.ToLower(h.Digest)}
+	if err := useTLSFiles(g.tls, h); err != nil {
+		return nil, fmt.Errorf("building %s check: %w", spec.Kind, err)
+	}
+	c := &httpChecker{spec: spec, get: g, status: h.Status, digest: strings.ToLower(h.Digest), noMatch: h.RegexNoMatch}
 	if h.Regex != "" {
 		if c.re, err = regexp.Compile(h.Regex); err != nil {
 			return nil, fmt.Errorf("building %s check: regex: %w", spec.Kind, err)
@@ -74,7 +79,10 @@ func (c *httpChecker) Check(ctx context.Context) error {
 	if c.digest != "" && res.digest != c.digest {
 		return fmt.Errorf("GET %s: body digest %s != expected %s", c.get.url, res.digest, c.digest)
 	}
-	if c.re != nil && !c.re.Match(res.body) {
+	if c.re != nil && c.re.Match(res.body) == c.noMatch {
+		if c.noMatch {
+			return fmt.Errorf("GET %s: body matches regex %q (regex_no_match)", c.get.url, c.re.String())
+		}
 		return fmt.Errorf("GET %s: body does not match regex %q", c.get.url, c.re.String())
 	}
 	return nil

@@ -63,6 +63,12 @@ type HTTPSpec struct {
 	// Off by default: like keepalived, each check opens a new connection,
 	// so a check proves that the server still accepts connections.
 	KeepAlive bool
+	// RegexNoMatch inverts Regex: the body must not match it (keepalived's
+	// regex_no_match).
+	RegexNoMatch bool
+	// TLSCA, TLSCert and TLSKey are PEM files: the CA that verifies the
+	// server (with TLSVerify) and a client certificate with its key.
+	TLSCA, TLSCert, TLSKey string
 }
 
 // ScriptSpec configures a script check: argv is executed without a shell.

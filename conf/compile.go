@@ -149,7 +149,8 @@ func compileCheck(c *rawCheck, addr netip.Addr, port uint16) checks.Spec {
 	switch c.kind {
 	case "http", "https":
 		h := &checks.HTTPSpec{Path: c.path, Host: c.host, Digest: c.digest, Regex: c.regex,
-			TLSServerName: c.tlsName, TLSVerify: c.tlsVerify, MaxBody: c.maxBody}
+			TLSServerName: c.tlsName, TLSVerify: c.tlsVerify, MaxBody: c.maxBody,
+			RegexNoMatch: c.regexNoMatch, TLSCA: c.tlsCA, TLSCert: c.tlsCert, TLSKey: c.tlsKey}
 		if h.Path == "" {
 			h.Path = "/"
 		}

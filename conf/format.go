@@ -349,6 +349,10 @@ func formatCheck(b *hclwrite.Body, c checks.Spec, realAddr netip.Addr, realPort 
 		setStr(b, "regex", h.Regex, "")
 		setStr(b, "tls_server_name", h.TLSServerName, "")
 		setBool(b, "tls_verify", h.TLSVerify, false)
+		setBool(b, "regex_no_match", h.RegexNoMatch, false)
+		setStr(b, "tls_ca", h.TLSCA, "")
+		setStr(b, "tls_cert", h.TLSCert, "")
+		setStr(b, "tls_key", h.TLSKey, "")
 		setInt(b, "max_body", h.MaxBody, 0)
 	}
 	if s := c.Script; s != nil {

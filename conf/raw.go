@@ -149,4 +149,6 @@ type rawCheck struct {
 	expectReply                        bool
 	heloName                           string     // smtp
 	connectIP                          netip.Addr // connect_ip: the address checked, if not the real server's
+	regexNoMatch                       bool       // httpextras.go
+	tlsCA, tlsCert, tlsKey             string
 }

@@ -95,8 +95,8 @@ var checkCommon = []string{"interval", "timeout", "retry", "delay_before_retry",
 
 var checkAttrs = map[string][]string{
 	"tcp":    {"port", "connect_ip", "source"},
-	"http":   {"port", "connect_ip", "source", "path", "host", "status", "digest", "regex", "max_body"},
-	"https":  {"port", "connect_ip", "source", "path", "host", "status", "digest", "regex", "max_body", "tls_server_name", "tls_verify"},
+	"http":   {"port", "connect_ip", "source", "path", "host", "status", "digest", "regex", "max_body", "regex_no_match"},
+	"https":  {"port", "connect_ip", "source", "path", "host", "status", "digest", "regex", "max_body", "tls_server_name", "tls_verify", "regex_no_match", "tls_ca", "tls_cert", "tls_key"},
 	"script": {"command"},
 	"udp":    {"port", "connect_ip", "source", "payload", "expect_reply"},
 	"dns":    {"port", "connect_ip", "source", "query_name", "query_type"},

@@ -517,6 +517,7 @@ func (v *validator) checkKind(c *rawCheck) {
 			v.errorf(b.at("regex"), "Invalid regex", "%v.", err)
 		}
 	}
+	v.validateHTTPExtras(c)
 	if b.has("max_body") && c.maxBody < 0 {
 		v.errorf(b.at("max_body"), "Invalid max_body", "max_body must not be negative.")
 	}

@@ -143,6 +143,10 @@ virtual_service "web" {
     status             = ["200-299", "301"]
     digest             = "9b3a0c85a887a256d6939da88aabd8cd"
     regex              = "ok"
+    # regex_no_match   = true                    # the body must NOT match regex
+    # tls_ca           = "/etc/havsd/ca.pem"     # https, with tls_verify: the CA that signs the servers
+    # tls_cert         = "/etc/havsd/client.pem" # https: client certificate (with tls_key)
+    # tls_key          = "/etc/havsd/client.key"
     tls_server_name    = "www.example.com"       # https only
     tls_verify         = false                   # https only
     max_body           = 65536

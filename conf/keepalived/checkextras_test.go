@@ -55,3 +55,30 @@ virtual_server 10.0.0.100 25 {
 		}
 	}
 }
+
+// TestRegexNoMatch: a url's regex_no_match inverts its regex; each url is
+// a check of its own, all of which must pass.
+func TestRegexNoMatch(t *testing.T) {
+	cfg, _ := convert(t, vrrpHead+`}
+virtual_server 10.0.0.100 80 {
+  protocol TCP
+  real_server 10.0.1.1 80 {
+    HTTP_GET {
+      url {
+        path /health
+        regex "maintenance"
+        regex_no_match
+      }
+      url {
+        path /ready
+        regex "ok"
+      }
+    }
+  }
+}
+`)
+	cs := cfg.Services[0].Reals[0].Checks
+	if len(cs) != 2 || !cs[0].HTTP.RegexNoMatch || cs[0].HTTP.Regex != "maintenance" || cs[1].HTTP.RegexNoMatch {
+		t.Errorf("checks %+v %+v", cs[0].HTTP, cs[1].HTTP)
+	}
+}

@@ -306,6 +306,10 @@ func (c *converter) httpChecks(s *service, r *real, k *check, sp checks.Spec, d 
 		if u.host != "" {
 			h.Host = u.host
 		}
+		h.RegexNoMatch = u.regexNoMatch && h.Regex != ""
+		if u.regexNoMatch && h.Regex == "" {
+			c.note(u.node, "regex_no_match without a regex has nothing to invert: dropped")
+		}
 		if h.Path == "" {
 			h.Path = "/"
 		}

@@ -89,6 +89,7 @@ type url struct {
 	node                      *Node
 	path, digest, host, regex string
 	status                    []string
+	regexNoMatch              bool
 }
 
 // checkKinds maps keepalived's checkers to havsd's check kinds.

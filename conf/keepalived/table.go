@@ -421,7 +421,10 @@ var rules = []rule{
 	{scopeURL, "status_code", (*converter).statusCode, "", ""},
 	{scopeURL, "virtualhost", (*converter).virtualhost, "", ""},
 	{scopeURL, "regex", urlString(func(u *url) *string { return &u.regex }), "", ""},
-	{scopeURL, "regex_no_match", nil, "fails the check when the regex matches", "none"},
+	{scopeURL, "regex_no_match", func(c *converter, n *Node) {
+		c.extra(n, 0)
+		c.url.regexNoMatch = true
+	}, "", ""},
 	{scopeURL, "regex_options", nil, "PCRE2 options of the regex", "Go RE2 syntax inline flags, e.g. (?i)"},
 	{scopeURL, "regex_stack", nil, "PCRE2 JIT stack sizes", "none needed"},
 	{scopeURL, "regex_min_offset", nil, "where in the body the match may start", "none"},
