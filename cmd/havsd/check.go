@@ -25,6 +25,7 @@ func (c *cli) check(ctx context.Context, args []string) int {
 	quiet := fs.Bool("q", false, "print nothing; the exit code says it all")
 	from := fs.String("from", "", "check a `keepalived` configuration instead: what havsd import would leave out (exit 0 all, 3 some, 1 unreadable)")
 	routerID := fs.String("router-id", "", "with --from keepalived: the `id` @id lines are evaluated for")
+	host := fs.Bool("host", false, "also check against this host: warn about interfaces it lacks (default: on for "+defaultConfig+", the file havsd run reads here; off for any other file, which may be meant for another host)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: havsd check [-q] [-f] [FILE]   (default %s, as havsd run)\n", defaultConfig)
 		fmt.Fprintf(fs.Output(), "       havsd check --from keepalived [-q] [--router-id ID] [FILE]   (default %s)\n", defaultKeepalived)
@@ -42,6 +43,17 @@ func (c *cli) check(ctx context.Context, args []string) int {
 	}
 	if cfg == nil {
 		return exitBadConfig
+	}
+	hostCheck := *file == defaultConfig
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "host" {
+			hostCheck = *host
+		}
+	})
+	if hostCheck && !*quiet {
+		for _, w := range missingInterfaces(cfg, interfaceExists) {
+			fmt.Fprintf(c.stderr, "havsd check: warning: %s\n", w)
+		}
 	}
 	if !*quiet {
 		fmt.Fprintf(c.stdout, "%s: ok: %d VRRP instance(s), %d virtual service(s)\n", *file, len(cfg.Instances), len(cfg.Services))

@@ -93,6 +93,11 @@ func (c *cli) status(ctx context.Context, args []string) int {
 		asJSON = fs.Bool("json", false, "print the status as JSON (stable, documented in README)")
 		watch = fs.Bool("watch", false, "refresh every -interval with rates, like watch ipvsadm -Ln --rate (with -json: one object per line)")
 		every = fs.Duration("interval", 2*time.Second, "refresh `interval` of -watch")
+		fs.Usage = func() {
+			fmt.Fprintln(fs.Output(), "usage: havsd status [-s SOCK | -f FILE] [-json] [-watch [-interval D]]")
+			fmt.Fprintf(fs.Output(), "exit 0 running, 1 no answer, %d when every VRRP instance is in FAULT or stopped (the daemon runs but can hold no VIP)\n", exitNoVRRP)
+			fs.PrintDefaults()
+		}
 	})
 	if code != exitOK {
 		return code
@@ -104,16 +109,23 @@ func (c *cli) status(ctx context.Context, args []string) int {
 	if !ok {
 		return exitFailure
 	}
-	if *asJSON {
-		c.printJSON(res)
-		return exitOK
-	}
 	var st director.Status
 	if err := json.Unmarshal(res, &st); err != nil {
 		fmt.Fprintln(c.stderr, "havsd status: decoding:", err)
 		return exitFailure
 	}
+	if *asJSON {
+		c.printJSON(res)
+		if noVRRPLine(st) != "" {
+			return exitNoVRRP
+		}
+		return exitOK
+	}
 	writeStatus(c.stdout, st)
+	if line := noVRRPLine(st); line != "" {
+		fmt.Fprintln(c.stderr, "havsd status:", line)
+		return exitNoVRRP
+	}
 	return exitOK
 }
 

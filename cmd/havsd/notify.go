@@ -142,6 +142,9 @@ func stuckLoop(st director.Status, now time.Time) string {
 // state, services with quorum out of all, and a rejected reload.
 func statusLine(st director.Status) string {
 	var parts []string
+	if line := noVRRPLine(st); line != "" {
+		parts = append(parts, line) // first: systemctl status may cut the line
+	}
 	var vr []string
 	for _, in := range st.Instances {
 		vr = append(vr, in.Name+" "+strings.ToUpper(in.State))

@@ -8,7 +8,7 @@ _havsd() {
 	fi
 	case ${COMP_WORDS[1]} in
 	run) flags="-f -log-format -log-level" files="-f" dirs="" ;;
-	check) flags="-f -from -q -router-id" files="-f" dirs="" ;;
+	check) flags="-f -from -host -q -router-id" files="-f" dirs="" ;;
 	export) flags="-f" files="-f" dirs="" ;;
 	import) flags="-from -o -router-id" files="-o" dirs="" ;;
 	status) flags="-f -interval -json -s -watch" files="-f -s" dirs="" ;;
