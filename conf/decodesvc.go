@@ -43,7 +43,7 @@ func (d *decoder) service(hb *hcl.Block) *rawService {
 	for _, sb := range b.blocks {
 		switch sb.Type {
 		case "check":
-			s.checks = append(s.checks, d.check(sb))
+			s.checks = append(s.checks, d.checks(sb)...)
 		case "real_server":
 			s.reals = append(s.reals, d.real(sb, s, realSchema))
 		case "sorry_server":
@@ -101,7 +101,7 @@ func (d *decoder) real(hb *hcl.Block, s *rawService, schema *hcl.BodySchema) *ra
 	d.strs(b, "notify_down", &r.notifyDown)
 	d.decodeTun(b, &r.tun)
 	for _, cb := range b.blocks {
-		r.checks = append(r.checks, d.check(cb))
+		r.checks = append(r.checks, d.checks(cb)...)
 	}
 	return r
 }
@@ -109,6 +109,11 @@ func (d *decoder) real(hb *hcl.Block, s *rawService, schema *hcl.BodySchema) *ra
 func (d *decoder) check(hb *hcl.Block) *rawCheck {
 	b := d.open(hb, hb.Body, checkSchema)
 	kind := d.normalise(b.labelAt(), "check kind", hb.Labels[0], checkKinds)
+	return d.checkFrom(b, kind)
+}
+
+// checkFrom decodes a check's attributes from b.
+func (d *decoder) checkFrom(b *block, kind string) *rawCheck {
 	c := &rawCheck{b: b, kind: kind, interval: DefaultCheckInterval, timeout: DefaultCheckTimeout, rise: 1}
 	d.dur(b, "interval", &c.interval)
 	d.dur(b, "timeout", &c.timeout)

@@ -68,12 +68,11 @@ func finishPre(source *Source, body hcl.Body, diags hcl.Diagnostics, pre []prede
 		raw.services = append(services, raw.services...)
 	}
 	diags = append(diags, d.diags...)
-	grouped, gdiags := expandServiceGroups(raw)
-	diags = append(diags, gdiags...)
+	diags = append(diags, expandServiceGroups(raw)...)
 	diags = append(diags, validate(raw)...)
-	if grouped {
-		diags = dedupeDiagnostics(diags)
-	}
+	// Group members and url blocks share settings: a mistake in one is
+	// found once per member or url.
+	diags = dedupeDiagnostics(diags)
 	sortDiagnostics(diags)
 	if diags.HasErrors() {
 		source.slim(pre)

@@ -121,5 +121,5 @@ var checkSchema = func() *hcl.BodySchema {
 			}
 		}
 	}
-	return &hcl.BodySchema{Attributes: attrs(names...)}
+	return &hcl.BodySchema{Attributes: attrs(names...), Blocks: []hcl.BlockHeaderSchema{{Type: "url"}}}
 }()

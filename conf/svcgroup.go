@@ -37,11 +37,11 @@ func (d *decoder) svcGroup(hb *hcl.Block) *rawSvcGroup {
 }
 
 // expandServiceGroups replaces every virtual_service that names a group by
-// one service per member of the group. It reports whether any service was
-// expanded, and the errors of the groups themselves.
-func expandServiceGroups(f *rawFile) (bool, hcl.Diagnostics) {
+// one service per member of the group, and returns the errors of the
+// groups themselves.
+func expandServiceGroups(f *rawFile) hcl.Diagnostics {
 	if len(f.svcGroups) == 0 && !slices.ContainsFunc(f.services, func(s *rawService) bool { return s.group != "" }) {
-		return false, nil
+		return nil
 	}
 	v := &validator{}
 	groups := map[string]*rawSvcGroup{}
@@ -85,7 +85,7 @@ func expandServiceGroups(f *rawFile) (bool, hcl.Diagnostics) {
 		}
 	}
 	f.services = out
-	return true, v.diags
+	return v.diags
 }
 
 // members returns a copy of s per member of g: each copy has the member's
@@ -130,8 +130,8 @@ func member(s *rawService, name string, val cty.Value, rng *hcl.Range) *rawServi
 	return &m
 }
 
-// dedupeDiagnostics drops repeated diagnostics: the members of a group
-// share their settings, so a mistake in one is found once per member.
+// dedupeDiagnostics drops repeated diagnostics (the same message at the
+// same place).
 func dedupeDiagnostics(diags hcl.Diagnostics) hcl.Diagnostics {
 	seen := map[string]bool{}
 	out := diags[:0]

@@ -144,6 +144,7 @@ virtual_service "web" {
     digest             = "9b3a0c85a887a256d6939da88aabd8cd"
     regex              = "ok"
     # regex_no_match   = true                    # the body must NOT match regex
+    # url { path = "/ready" status = ["200"] }   # http, https: more URLs, each a check with these settings; all must pass
     # tls_ca           = "/etc/havsd/ca.pem"     # https, with tls_verify: the CA that signs the servers
     # tls_cert         = "/etc/havsd/client.pem" # https: client certificate (with tls_key)
     # tls_key          = "/etc/havsd/client.key"
