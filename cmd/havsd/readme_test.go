@@ -142,4 +142,7 @@ func TestREADMEExamples(t *testing.T) {
 	if !strings.Contains(readme, want) || exitOK != 0 || exitFailure != 1 || exitUsage != 2 || exitBadConfig != 3 {
 		t.Errorf("README.md's exit codes are not %q", want)
 	}
+	if want := "`havsd status` exits 4 when"; !strings.Contains(readme, want) || exitNoVRRP != 4 {
+		t.Errorf("README.md does not document havsd status's exit code %d (%q)", exitNoVRRP, want)
+	}
 }
