@@ -105,6 +105,10 @@ var (
 		"Virtual addresses the kernel has that the instance's state does not want (a backup holding them).", []string{"vrrp_instance", "vrid"}, nil)
 	descPeerMismatch = prometheus.NewDesc("havsd_vrrp_peer_vip_mismatch",
 		"Peers whose adverts carry another virtual address list than this instance's.", []string{"vrrp_instance", "vrid"}, nil)
+	descYielding = prometheus.NewDesc("havsd_vrrp_yielding",
+		"1 while a backup does not preempt after a handover (havsd resume, yield_timeout or the next handover back ends it), else 0.", []string{"vrrp_instance", "vrid"}, nil)
+	descFault = prometheus.NewDesc("havsd_vrrp_fault",
+		"1 while the instance is in FAULT, labelled with the class of its reason (interface_missing, interface_down, tracked_interface, no_address, socket, sync_group, tracker, other); absent otherwise.", []string{"vrrp_instance", "vrid", "reason"}, nil)
 	descDrops = prometheus.NewDesc("havsd_vrrp_drops_total",
 		"VRRP packets dropped, by reason.", []string{"vrrp_instance", "vrid", "reason"}, nil)
 	descSvcConns = prometheus.NewDesc("havsd_ipvs_service_connections_total",
@@ -146,7 +150,7 @@ type collector struct{ snap Snapshot }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descVRRPState, descVRRPPriority, descVRRPTransitions, descAdvertsSent, descAdvertsRecv,
-		descVIPsMissing, descVIPsUnexpected, descPeerMismatch,
+		descVIPsMissing, descVIPsUnexpected, descPeerMismatch, descYielding, descFault,
 		descDrops, descSvcConns, descSvcPackets, descSvcBytes, descSvcProgrammed, descSvcQuorum, descRealWeight, descRealConfigured,
 		descRealHealth, descRealActive, descRealInactive, descRealConns, descRealBytes, descReconciles, descReconOps, descReconErrs,
 		descIPVSAvail, descReloadOK, descReloadTime, descReloads} {
@@ -186,6 +190,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descVIPsMissing, float64(len(in.MissingVIPs)), in.Name, vrid)
 		gauge(descVIPsUnexpected, float64(len(in.UnexpectedVIPs)), in.Name, vrid)
 		gauge(descPeerMismatch, float64(len(in.PeerVIPMismatch)), in.Name, vrid)
+		gauge(descYielding, b2f(in.Yielding != nil), in.Name, vrid)
+		if in.State == "fault" {
+			gauge(descFault, 1, in.Name, vrid, faultClass(in.FaultReason))
+		}
 		for reason, n := range in.Drops {
 			counter(descDrops, float64(n), in.Name, vrid, reason)
 		}

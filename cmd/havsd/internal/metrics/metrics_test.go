@@ -25,6 +25,10 @@ func status() director.Status {
 		Instances: []director.InstanceStatus{{
 			Name: "VI_1", VRID: 51, State: "master", EffectivePriority: 150, Transitions: 3,
 			AdvertsSent: 100, AdvertsReceived: 7, Drops: map[string]uint64{"ttl": 2},
+		}, {
+			Name: "VI_2", VRID: 52, State: "fault", FaultReason: "interface eth1 does not exist", EffectivePriority: 100,
+		}, {
+			Name: "VI_3", VRID: 53, State: "backup", EffectivePriority: 100, Yielding: &director.Yield{Since: time.Unix(1700000000, 0)},
 		}},
 		Services: []director.ServiceStatus{{
 			Key: "tcp 172.25.254.100:80", Programmed: true, Wanted: true, QuorumUp: true,
