@@ -64,6 +64,8 @@ vrrp_instance "VI_1" {
   advert_interval   = "1s"         # v2: whole seconds
   preempt           = true
   preempt_delay     = "0s"
+  dont_track_primary = false       # true: keep running while interface is down (keepalived's); default: FAULT, VIPs released
+  yield_timeout     = "0s"         # after a handover this backup yields (no preempt) until the new master fails, havsd resume, the next handover back, or this long (0s: no time limit)
   # auth_pass       = "secret"     # v2 only, at most 8 bytes
   virtual_ipaddress = ["172.25.254.100/24", "172.25.254.101/24"]
   vip {                            # alternative long form, for another device
