@@ -108,6 +108,9 @@ func isTimeout(ctx context.Context, err error) bool {
 // dialer returns a net.Dialer bound to the spec's source address, if any.
 func dialer(spec Spec, network string) *net.Dialer {
 	d := &net.Dialer{KeepAlive: -1}
+	if spec.BindIf != "" {
+		d.Control = bindToDevice(spec.BindIf)
+	}
 	if spec.Source.IsValid() {
 		switch network {
 		case "tcp":

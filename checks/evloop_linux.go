@@ -61,12 +61,12 @@ type evConn struct {
 func evJobOf(c Checker) (evJob, bool) {
 	switch c := c.(type) {
 	case *tcpChecker:
-		if c.spec.Target.Addr().Zone() != "" {
+		if c.spec.Target.Addr().Zone() != "" || c.spec.BindIf != "" {
 			return evJob{}, false
 		}
 		return evJob{target: c.spec.Target, source: c.spec.Source, timeout: c.spec.Timeout}, true
 	case *httpChecker:
-		if c.spec.Kind != KindHTTP || c.get.keepAlive || c.digest != "" || c.re != nil || c.spec.Target.Addr().Zone() != "" {
+		if c.spec.Kind != KindHTTP || c.get.keepAlive || c.digest != "" || c.re != nil || c.spec.Target.Addr().Zone() != "" || c.spec.BindIf != "" {
 			return evJob{}, false
 		}
 		return evJob{target: c.spec.Target, source: c.spec.Source, timeout: c.spec.Timeout,

@@ -108,6 +108,9 @@ type Spec struct {
 	UDP              *UDPSpec
 	DNS              *DNSSpec
 	SMTP             *SMTPSpec
+	// BindIf binds the check's socket to this interface (keepalived's
+	// bind_if, SO_BINDTODEVICE); empty for none. Not for ping or script.
+	BindIf string
 }
 
 // Defaults applied by WithDefaults to zero fields, after keepalived's.

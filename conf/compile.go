@@ -145,7 +145,7 @@ func compileCheck(c *rawCheck, addr netip.Addr, port uint16) checks.Spec {
 	sp := checks.Spec{Kind: kinds[c.kind], Target: netip.AddrPortFrom(addr, port), Source: c.source,
 		// keepalived's retry N: N more checks after the first failure.
 		Interval: c.interval, Timeout: c.timeout, Retry: int(c.retry) + 1, Rise: int(c.rise),
-		DelayBeforeRetry: c.delay, Warmup: c.warmup, Alpha: c.alpha}
+		DelayBeforeRetry: c.delay, Warmup: c.warmup, Alpha: c.alpha, BindIf: c.bindIf}
 	switch c.kind {
 	case "http", "https":
 		h := &checks.HTTPSpec{Path: c.path, Host: c.host, Digest: c.digest, Regex: c.regex,

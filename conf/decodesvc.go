@@ -125,6 +125,7 @@ func (d *decoder) checkFrom(b *block, kind string) *rawCheck {
 	d.integer(b, "port", &c.port)
 	d.addr(b, "source", &c.source)
 	d.addr(b, "connect_ip", &c.connectIP)
+	d.str(b, "bind_if", &c.bindIf)
 	d.str(b, "path", &c.path)
 	d.str(b, "host", &c.host)
 	d.strs(b, "status", &c.status)

@@ -328,6 +328,7 @@ func formatCheck(b *hclwrite.Body, c checks.Spec, realAddr netip.Addr, realPort 
 		b.SetAttributeValue("port", num(int64(c.Target.Port())))
 	}
 	setAddr(b, "source", c.Source)
+	setStr(b, "bind_if", c.BindIf, "")
 	if c.Kind != checks.KindScript && c.Target.Addr() != realAddr {
 		setAddr(b, "connect_ip", c.Target.Addr())
 	}

@@ -151,4 +151,5 @@ type rawCheck struct {
 	connectIP                          netip.Addr // connect_ip: the address checked, if not the real server's
 	regexNoMatch                       bool       // httpextras.go
 	tlsCA, tlsCert, tlsKey             string
+	bindIf                             string // bind_if
 }

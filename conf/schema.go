@@ -94,14 +94,14 @@ var classifySchema = &hcl.BodySchema{Attributes: append(attrs("protocol", "ports
 var checkCommon = []string{"interval", "timeout", "retry", "delay_before_retry", "rise", "warmup", "alpha"}
 
 var checkAttrs = map[string][]string{
-	"tcp":    {"port", "connect_ip", "source"},
-	"http":   {"port", "connect_ip", "source", "path", "host", "status", "digest", "regex", "max_body", "regex_no_match"},
-	"https":  {"port", "connect_ip", "source", "path", "host", "status", "digest", "regex", "max_body", "tls_server_name", "tls_verify", "regex_no_match", "tls_ca", "tls_cert", "tls_key"},
+	"tcp":    {"port", "connect_ip", "bind_if", "source"},
+	"http":   {"port", "connect_ip", "bind_if", "source", "path", "host", "status", "digest", "regex", "max_body", "regex_no_match"},
+	"https":  {"port", "connect_ip", "bind_if", "source", "path", "host", "status", "digest", "regex", "max_body", "tls_server_name", "tls_verify", "regex_no_match", "tls_ca", "tls_cert", "tls_key"},
 	"script": {"command"},
-	"udp":    {"port", "connect_ip", "source", "payload", "expect_reply"},
-	"dns":    {"port", "connect_ip", "source", "query_name", "query_type"},
+	"udp":    {"port", "connect_ip", "bind_if", "source", "payload", "expect_reply"},
+	"dns":    {"port", "connect_ip", "bind_if", "source", "query_name", "query_type"},
 	"ping":   {"source", "connect_ip"},
-	"smtp":   {"port", "connect_ip", "source", "helo_name"},
+	"smtp":   {"port", "connect_ip", "bind_if", "source", "helo_name"},
 }
 
 var checkKinds = []string{"tcp", "http", "https", "script", "udp", "dns", "ping", "smtp"}

@@ -518,6 +518,9 @@ func (v *validator) checkKind(c *rawCheck) {
 		}
 	}
 	v.validateHTTPExtras(c)
+	if b.has("bind_if") && (c.bindIf == "" || len(c.bindIf) > 15 || strings.ContainsAny(c.bindIf, "/ \t")) {
+		v.errorf(b.at("bind_if"), "Invalid bind_if", "%q is not an interface name (1-15 characters, no '/' or space).", c.bindIf)
+	}
 	if b.has("max_body") && c.maxBody < 0 {
 		v.errorf(b.at("max_body"), "Invalid max_body", "max_body must not be negative.")
 	}

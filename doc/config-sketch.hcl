@@ -140,6 +140,7 @@ virtual_service "web" {
     port               = 80                    # default: the real server's port
     source             = "192.168.0.1"
     # connect_ip       = "192.168.0.150"         # check this address, not the real server's (all kinds but script)
+    # bind_if          = "eth1"                  # bind the check's socket to an interface (not ping, script)
     path               = "/health"
     host               = "www.example.com"
     status             = ["200-299", "301"]

@@ -256,6 +256,11 @@ func (c *converter) finishCheck(s *service, r *real, k *check, t templates) []ch
 		sp.Target = netip.AddrPortFrom(k.connectIP, port)
 	}
 	sp.Source = k.source
+	if k.kind != "ping" && k.kind != "script" {
+		sp.BindIf = k.bindIf
+	} else if k.bindIf != "" {
+		c.note(k.node, "bind_if is not taken by havsd's %s check: dropped", k.kind)
+	}
 	switch k.kind {
 	case "script":
 		if len(k.command) == 0 {

@@ -83,6 +83,7 @@ type check struct {
 	reply       bool
 	heloName    string // SMTP_CHECK
 	connectIP   netip.Addr
+	bindIf      string
 }
 
 type url struct {

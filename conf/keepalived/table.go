@@ -404,7 +404,12 @@ var rules = []rule{
 		}
 	}, "", ""},
 	{scopeCheck, "bind_port", nil, "checks from a fixed source port", "none"},
-	{scopeCheck, "bind_if", nil, "checks through an interface (IPv6 link-local sources)", "none"},
+	{scopeCheck, "bind_if", func(c *converter, n *Node) {
+		if v, ok := c.arg(n, 1); ok {
+			c.extra(n, 1)
+			c.chk.bindIf = v
+		}
+	}, "", ""},
 	{scopeCheck, "fwmark", nil, "marks check packets", "none"},
 	{scopeCheck, "log_all_failures", nil, "logs every failure, not only transitions", "log_level = \"debug\""},
 
