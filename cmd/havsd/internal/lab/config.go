@@ -47,6 +47,10 @@ type Params struct {
 	Version  int           // VRRP version, 2 or 3
 	Advert   time.Duration // advert interval; whole seconds for v2
 	Services bool          // configure the virtual service and its checks
+	// Sync adds ipvs_sync to the havsd configs, so the directors share
+	// their IPVS connections and established ones survive a failover;
+	// only where the kernel has IPVS.
+	Sync bool
 }
 
 // Priorities of d1 and d2: d1 is the preferred master.
@@ -85,12 +89,26 @@ func (p Params) MasterDown() time.Duration {
 // gateway reports whether the real servers' gateway VIP floats too.
 func (p Params) gateway() bool { return p.Mode == netlab.ModeNAT && p.Reals > 0 }
 
+// SyncInterface is the link the IPVS sync messages use: the internal
+// network in NAT mode, where the directors have one, else the external.
+func (p Params) SyncInterface() string {
+	if p.gateway() {
+		return "eth1"
+	}
+	return "eth0"
+}
+
 // HavsdConfig renders the HCL of director i (0 or 1), in the shape of
 // doc/config-sketch.hcl.
 func (p Params) HavsdConfig(i int, socket string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# havsd lab: director d%d (%s mode)\n", i+1, p.Mode)
-	fmt.Fprintf(&b, "global {\n  router_id      = %q\n  control_socket = %q\n  log_level      = \"info\"\n}\n\n", fmt.Sprintf("lab-d%d", i+1), socket)
+	fmt.Fprintf(&b, "global {\n  router_id      = %q\n  control_socket = %q\n  log_level      = \"info\"\n", fmt.Sprintf("lab-d%d", i+1), socket)
+	if p.Sync {
+		// The sync id defaults to the instance's VRID.
+		fmt.Fprintf(&b, "\n  ipvs_sync {\n    interface = %q\n    instance  = \"VI_EXT\"\n  }\n", p.SyncInterface())
+	}
+	b.WriteString("}\n\n")
 	inst := func(name, dev string, vrid int, vip string) {
 		fmt.Fprintf(&b, "vrrp_instance %q {\n", name)
 		fmt.Fprintf(&b, "  interface         = %q\n  virtual_router_id = %d\n  priority          = %d\n", dev, vrid, priorities[i])

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/havsd/havsd/conf"
 	"github.com/havsd/havsd/netlab"
 )
 
@@ -59,5 +60,44 @@ func TestConfigs(t *testing.T) {
 	p.Version, p.Advert = 2, time.Second
 	if k := p.KeepalivedConfig(0); !strings.Contains(k, "advert_int 1\n") || !strings.Contains(k, "auth_pass hvlab") {
 		t.Errorf("v2 keepalived config:\n%s", k)
+	}
+}
+
+// TestSyncConfig checks the ipvs_sync block of the IPVS lab: present only
+// with Sync, on the internal link in NAT mode and the external one in DR,
+// driven by VI_EXT with its VRID as sync id.
+func TestSyncConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		p    Params
+		dev  string // "" for no ipvs_sync
+	}{
+		{"nat", Params{Mode: netlab.ModeNAT, Reals: 2, Sync: true}, "eth1"},
+		{"dr", Params{Mode: netlab.ModeDR, Reals: 2, Sync: true}, "eth0"},
+		{"nat without reals", Params{Mode: netlab.ModeNAT, Sync: true}, "eth0"},
+		{"no IPVS", Params{Mode: netlab.ModeNAT, Reals: 2}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.p.Kind, tt.p.Version, tt.p.Advert, tt.p.Services = KindHavsd, 3, time.Second, true
+			src := tt.p.HavsdConfig(0, "/run/x.sock")
+			c, _, diags := conf.LoadBytes("lab.hcl", []byte(src))
+			if diags.HasErrors() {
+				t.Fatalf("%s\n%s", diags.Error(), src)
+			}
+			s := c.Global.Sync
+			if tt.dev == "" {
+				if s != nil {
+					t.Fatalf("ipvs_sync without Sync:\n%s", src)
+				}
+				return
+			}
+			if s == nil {
+				t.Fatalf("no ipvs_sync:\n%s", src)
+			}
+			if s.Interface != tt.dev || s.Instance != "VI_EXT" || s.SyncID != vridExt {
+				t.Errorf("ipvs_sync = %+v, want interface %s, instance VI_EXT, sync id %d\n%s", *s, tt.dev, vridExt, src)
+			}
+		})
 	}
 }
