@@ -34,7 +34,7 @@ func (c *cli) labResponder(ctx context.Context, args []string) int {
 type labFlags struct {
 	mode, director, dir, events, target, prefix, stateDir, jsonOut, vmCache string
 	keep, vm                                                                bool
-	version, n, reals                                                       int
+	version, n, reals, streams                                              int
 	advert, interval, timeout, mtbf                                         time.Duration
 }
 
@@ -61,6 +61,7 @@ func (c *cli) lab(ctx context.Context, args []string) int {
 	fs.StringVar(&f.events, "events", "", "comma-separated `events` to drill: crash, link, stop, handover (default crash,handover; crash,stop for keepalived)")
 	fs.IntVar(&f.n, "n", 3, "repetitions of each event")
 	fs.IntVar(&f.reals, "reals", 2, "number of real servers")
+	fs.IntVar(&f.streams, "streams", 20, "`N` long-lived connections through the VIP during each event where the kernel has IPVS and the directors sync connections (0: none)")
 	fs.StringVar(&f.target, "target", "http://"+netlab.VIP.String()+"/", "probe `target` from the client: http://VIP/, tcp://VIP:80 or icmp://VIP")
 	fs.DurationVar(&f.interval, "interval", 5*time.Millisecond, "probe `interval`")
 	fs.DurationVar(&f.timeout, "timeout", 500*time.Millisecond, "probe `timeout`")
@@ -106,6 +107,9 @@ func (f *labFlags) options() (lab.Options, []string, error) {
 	}
 	if f.n < 1 || f.interval <= 0 || f.timeout <= 0 {
 		return opt, nil, errors.New("-n, -interval and -timeout must be positive")
+	}
+	if f.streams < 0 {
+		return opt, nil, errors.New("-streams must not be negative")
 	}
 	if _, err := drill.ParseTarget(f.target); err != nil {
 		return opt, nil, err
@@ -161,6 +165,10 @@ func (c *cli) runLab(ctx context.Context, f labFlags, opt lab.Options, events []
 	opt.Dir, opt.Log = f.dir, out
 	if !ipvsAvailable(ctx) {
 		fmt.Fprintln(out, "note: this kernel has no IPVS (ip_vs): the lab shows VRRP, VIP movement and health checks; the VIP is served by a responder on the master itself (use --vm for IPVS)")
+	} else if opt.Kind == lab.KindHavsd {
+		// With IPVS the directors sync their connections, and the drills
+		// show that established ones survive.
+		opt.Sync = true
 	}
 	fmt.Fprintf(out, "building a %s lab: client, directors d1 and d2 (%s, VRRPv%d, advert %s), %d real servers; namespaces %s*\n",
 		opt.Mode, opt.Kind, opt.Version, opt.Advert, opt.Reals, opt.Prefix)
@@ -197,7 +205,7 @@ func (c *cli) runLab(ctx context.Context, f labFlags, opt lab.Options, events []
 	if err := c.labTraffic(ctx, l, f.target); err != nil {
 		return err
 	}
-	all, err := c.labDrills(ctx, l, f, events)
+	all, err := c.labDrills(ctx, l, f, events, opt.Sync)
 	cpu := c.labCPU(l)
 	if f.jsonOut != "" && len(all) > 0 {
 		if werr := writeDrillJSON(f.jsonOut, opt, all, cpu); werr != nil && err == nil {
@@ -261,7 +269,7 @@ type eventResults struct {
 	Results []drill.Result
 }
 
-func (c *cli) labDrills(ctx context.Context, l *lab.Lab, f labFlags, events []string) ([]eventResults, error) {
+func (c *cli) labDrills(ctx context.Context, l *lab.Lab, f labFlags, events []string, sync bool) ([]eventResults, error) {
 	v, err := drill.EnterNS(l.ClientNS())
 	if err != nil {
 		return nil, err
@@ -281,6 +289,12 @@ func (c *cli) labDrills(ctx context.Context, l *lab.Lab, f labFlags, events []st
 		return nil, err
 	}
 	defer garp.Close()
+	// The long-lived connections send keep-alive HTTP requests to the real
+	// servers' responders through the VIP, whatever the probe target.
+	st, err := drill.ParseTarget("http://" + netlab.VIP.String() + "/")
+	if err != nil {
+		return nil, err
+	}
 	var all []eventResults
 	for _, name := range events {
 		ev, err := l.Event(name)
@@ -293,16 +307,40 @@ func (c *cli) labDrills(ctx context.Context, l *lab.Lab, f labFlags, events []st
 			Lead: 300 * time.Millisecond, Jitter: max(f.advert, 10*time.Millisecond),
 			Settle: max(time.Second, 3*f.advert), GARP: garp, VIP: l.VIPs, Log: c.stdout,
 		}
+		var streams []drill.StreamsReport
+		if sync && f.streams > 0 {
+			sc := drill.StreamsConfig{Target: st, N: f.streams, Gap: 20 * time.Millisecond}
+			ev = drill.WithStreams(ev, v, sc, func(r drill.StreamsReport) {
+				fmt.Fprintln(c.stdout, "  "+r.Line())
+				streams = append(streams, r)
+			})
+		}
 		rs, err := drill.Run(ctx, cfg, ev)
 		if len(rs) > 0 {
 			drill.WriteSummary(c.stdout, name, rs, f.mtbf)
 			all = append(all, eventResults{Event: name, Results: rs})
+		}
+		if len(streams) > 0 {
+			fmt.Fprintf(c.stdout, "%s: %s\n", name, streamsTotal(streams))
 		}
 		if err != nil {
 			return all, err
 		}
 	}
 	return all, nil
+}
+
+// streamsTotal sums the long-lived connections of every repetition of an
+// event: "established connections survived: 58/60 (longest stall 1.2s)".
+func streamsTotal(rs []drill.StreamsReport) string {
+	var survived, n int
+	var stall time.Duration
+	for _, r := range rs {
+		survived += r.Survived
+		n += len(r.Streams)
+		stall = max(stall, r.MaxStall)
+	}
+	return fmt.Sprintf("established connections survived: %d/%d (longest stall %v)", survived, n, stall.Round(time.Millisecond))
 }
 
 // drillJSON is the machine-readable form of a lab's results (the failover

@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/havsd/havsd/cmd/havsd/internal/drill"
 )
 
 func TestStripVMFlags(t *testing.T) {
@@ -36,6 +40,7 @@ func TestLabAndDrillUsage(t *testing.T) {
 		{"v2 needs whole seconds", []string{"lab", "-vrrp-version", "2", "-advert", "100ms"}, exitUsage, "whole seconds"},
 		{"keepalived has no handover", []string{"lab", "-director", "keepalived", "-events", "handover"}, exitUsage, "not available with keepalived"},
 		{"bad target", []string{"lab", "-target", "udp://10.0.0.1:53"}, exitUsage, "scheme must be"},
+		{"negative streams", []string{"lab", "-streams", "-1"}, exitUsage, "-streams must not be negative"},
 		{"lab down with nothing up", []string{"lab", "down", "-prefix", "hv-lbnone-", "-state-dir", "/nonexistent-hv-lb"}, exitOK, "no lab is up"},
 		{"responder needs a name", []string{"lab-responder"}, exitUsage, "usage: havsd lab-responder NAME"},
 		{"drill needs a target", []string{"drill"}, exitUsage, "-target is required"},
@@ -67,5 +72,31 @@ func TestLabResponderIsHidden(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "lab ") || strings.Contains(out.String(), "lab-responder") {
 		t.Errorf("usage should list lab but not lab-responder:\n%s", out.String())
+	}
+}
+
+func TestStreamsTotal(t *testing.T) {
+	ok := drill.StreamResult{Survived: true}
+	broken := drill.StreamResult{Err: errors.New("connection reset by peer")}
+	tests := []struct {
+		name string
+		rs   []drill.StreamsReport
+		want string
+	}{
+		{"all survived", []drill.StreamsReport{
+			{Streams: []drill.StreamResult{ok, ok}, Survived: 2, MaxStall: 310 * time.Millisecond},
+			{Streams: []drill.StreamResult{ok, ok}, Survived: 2, MaxStall: 1200400 * time.Microsecond},
+		}, "established connections survived: 4/4 (longest stall 1.2s)"},
+		{"some broke", []drill.StreamsReport{
+			{Streams: []drill.StreamResult{ok, broken, broken}, Survived: 1, MaxStall: 5 * time.Millisecond},
+			{Streams: []drill.StreamResult{ok, ok, ok}, Survived: 3, MaxStall: 40 * time.Millisecond},
+		}, "established connections survived: 4/6 (longest stall 40ms)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := streamsTotal(tt.rs); got != tt.want {
+				t.Errorf("streamsTotal = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
