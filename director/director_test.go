@@ -547,3 +547,65 @@ func TestDeferredInstanceGetsItsPriority(t *testing.T) {
 	h.eventually("the replacement started", func() bool { return h.built.Load() == 2 })
 	h.eventually("the replacement's priority lowered by 60", func() bool { return h.vrrp("VI_1").delta.Load() == 60 })
 }
+
+// TestReloadRefusesEmptyConfig: a file with no vrrp_instance and no
+// virtual_service reloaded over one that has any is refused and changes
+// nothing (a truncated file would take the site down); an empty file over
+// an empty one, or a non-empty file, is applied.
+func TestReloadRefusesEmptyConfig(t *testing.T) {
+	const refusal = "test.hcl: the new configuration is empty (no vrrp_instance, no virtual_service): reload refused; stop havsd to remove everything"
+	withInstance := func() *conf.Config {
+		c := webConfig(true, 0, 0)
+		c.Instances = []vrrp.Config{instanceCfg("VI_1", 51, 100)}
+		return c
+	}
+	onlyService := func() *conf.Config { return webConfig(true, 0, 0) }
+	onlyInstance := func() *conf.Config { return &conf.Config{Instances: []vrrp.Config{instanceCfg("VI_1", 51, 100)}} }
+	emptyCfg := func() *conf.Config { return &conf.Config{} }
+	tests := []struct {
+		name         string
+		running, new func() *conf.Config
+		refused      bool
+	}{
+		{"instance and service → empty", withInstance, emptyCfg, true},
+		{"service only → empty", onlyService, emptyCfg, true},
+		{"instance only → empty", onlyInstance, emptyCfg, true},
+		{"empty → empty", emptyCfg, emptyCfg, false},
+		{"empty → instance", emptyCfg, onlyInstance, false},
+		{"instance and service → service only", withInstance, onlyService, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			running := tt.running()
+			h := newHarness(t, running)
+			before := h.status()
+			h.next.Store(&Loaded{Config: tt.new()})
+			st := h.reload()
+			if !tt.refused {
+				if !st.OK || strings.Contains(st.Diagnostics, "reload refused") {
+					t.Fatalf("reload = %+v, want it applied", st)
+				}
+				return
+			}
+			if st.OK || !strings.Contains(st.Diagnostics, refusal) {
+				t.Fatalf("reload = %+v, want refused with %q", st, refusal)
+			}
+			after := h.status()
+			if len(after.Services) != len(before.Services) || len(after.Instances) != len(before.Instances) {
+				t.Errorf("after a refused reload: %d services, %d instances; want %d, %d",
+					len(after.Services), len(after.Instances), len(before.Services), len(before.Instances))
+			}
+			for _, in := range running.Instances {
+				f := h.vrrp(in.Name)
+				select {
+				case <-f.stopped:
+					t.Errorf("instance %s stopped by a refused reload", in.Name)
+				default:
+				}
+			}
+			if after.LastReload.OK || !strings.Contains(after.LastReload.Summary, "refused") {
+				t.Errorf("status last_reload = %+v, want refused", after.LastReload)
+			}
+		})
+	}
+}

@@ -25,6 +25,16 @@ func (d *Director) doReload(l Loaded) ReloadStatus {
 		LogDiagnostics(d.log, "reload rejected", l.Diagnostics)
 		return d.reload
 	}
+	if empty(l.Config) && !empty(d.cfg) {
+		// A truncated file (an interrupted write by config management)
+		// would otherwise remove every instance and service at once.
+		msg := d.configFile + ": the new configuration is empty (no vrrp_instance, no virtual_service): reload refused; stop havsd to remove everything"
+		d.reload.OK = false
+		d.reload.Diagnostics = msg + "\n" + l.Diagnostics
+		d.reload.Summary = "refused: the new configuration is empty; the running configuration is unchanged"
+		d.log.Error("reload refused; keeping the running configuration", "err", msg)
+		return d.reload
+	}
 	old := d.cfg
 	kept := restartOnly(old, l.Config) // reloadkeep.go
 	d.cfg = l.Config
@@ -52,6 +62,12 @@ func (d *Director) doReload(l Loaded) ReloadStatus {
 	d.reload.Summary = strings.Join(summary, "; ")
 	d.log.Info("reloaded configuration", "changes", d.reload.Summary)
 	return d.reload
+}
+
+// empty reports whether c has neither a VRRP instance nor a virtual
+// service: loading it would leave the director doing nothing.
+func empty(c *conf.Config) bool {
+	return c == nil || len(c.Instances) == 0 && len(c.Services) == 0
 }
 
 // reconfigureInstances updates kept instances in place, stops removed ones
