@@ -85,8 +85,8 @@ func applyTun(d *lvs.Destination, own, svc tunSpec) {
 	d.TunType, d.TunPort, d.TunFlags = t.typ, t.port, t.flags
 }
 
-// opsFlag reads ops: keepalived programs one-packet scheduling for UDP
-// services only and drops it elsewhere, as the conversion does.
+// opsFlag reads ops. It acts on UDP only: the conversion keeps it on UDP
+// services and drops it, with a note, elsewhere.
 func (c *converter) opsFlag(n *Node) {
 	c.extra(n, 0)
 	c.svc.ops = true
@@ -99,7 +99,7 @@ func (c *converter) finishOps(s *service, svc *lvs.Service) {
 		return
 	}
 	if svc.Key.Proto != lvs.UDP {
-		c.note(s.opsNode, "keepalived sets one-packet scheduling on UDP services only; dropped on %s", svc.Key)
+		c.note(s.opsNode, "one-packet scheduling acts on UDP only (keepalived reports it inactive elsewhere, the kernel ignores it): dropped on %s", svc.Key)
 		return
 	}
 	svc.OnePacket = true

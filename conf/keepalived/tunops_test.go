@@ -39,7 +39,7 @@ virtual_server 10.0.0.100 80 {
 	if !udp.Service.OnePacket || tcp.Service.OnePacket {
 		t.Errorf("OnePacket udp %v tcp %v, want true false", udp.Service.OnePacket, tcp.Service.OnePacket)
 	}
-	if !hasDiag(diags, Note, "one-packet scheduling on UDP services only") {
+	if !hasDiag(diags, Note, "one-packet scheduling acts on UDP only") {
 		t.Errorf("no note for the dropped ops: %v", diags)
 	}
 	want := map[string]lvs.Destination{
