@@ -330,6 +330,12 @@ func TestVMForwardingAndOptions(t *testing.T) {
 			Destinations: []lvs.Destination{rs("2001:db8:1::2", 80, 1, lvs.Masq), rs("2001:db8:1::3", 80, 2, lvs.Route)}}},
 		{"IPv6 fwmark", lvs.Service{Key: lvs.ServiceKey{Family: lvs.IPv6, FWMark: 7}, Scheduler: "rr",
 			Destinations: []lvs.Destination{rs("2001:db8:1::2", 0, 1, lvs.Route)}}},
+		{"one-packet scheduling", lvs.Service{Key: lvs.ServiceKey{Family: lvs.IPv4, Proto: lvs.UDP, Addr: netip.MustParseAddr("10.9.1.9"), Port: 53},
+			Scheduler: "rr", OnePacket: true, Destinations: []lvs.Destination{rs("10.0.0.2", 53, 1, lvs.Masq)}}},
+		{"GUE and GRE tunnels", lvs.Service{Key: tcpKey("10.9.1.10", 80), Scheduler: "rr", Destinations: []lvs.Destination{
+			{Addr: netip.MustParseAddr("10.0.0.2"), Port: 80, Weight: 1, Forward: lvs.Tunnel, TunType: lvs.TunGUE, TunPort: 6080, TunFlags: lvs.TunCsum},
+			{Addr: netip.MustParseAddr("10.0.0.3"), Port: 80, Weight: 1, Forward: lvs.Tunnel, TunType: lvs.TunGRE, TunFlags: lvs.TunCsum},
+			{Addr: netip.MustParseAddr("10.0.0.4"), Port: 80, Weight: 1, Forward: lvs.Tunnel, TunType: lvs.TunGUE, TunPort: 6081, TunFlags: lvs.TunRemCsum}}}},
 		{"SIP persistence engine", lvs.Service{Key: lvs.ServiceKey{Family: lvs.IPv4, Proto: lvs.UDP, Addr: netip.MustParseAddr("10.9.1.8"), Port: 5060},
 			Scheduler: "rr", Timeout: 120 * time.Second, PE: "sip", Destinations: []lvs.Destination{rs("10.0.0.2", 5060, 1, lvs.Masq)}}},
 	}
