@@ -3,7 +3,6 @@ package checks
 import (
 	"context"
 	"net"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -16,21 +15,7 @@ import (
 // bound checks to the goroutine checkers that honour it.
 func TestBindIf(t *testing.T) {
 	need.Root(t, "SO_BINDTODEVICE needs CAP_NET_RAW")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	target := netip.MustParseAddrPort(ln.Addr().String())
+	target := serveTCP(t, "127.0.0.1", func(c net.Conn) { c.Close() })
 	for _, tt := range []struct {
 		kind    Kind
 		ifname  string

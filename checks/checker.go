@@ -122,16 +122,27 @@ func dialer(spec Spec, network string) *net.Dialer {
 	return d
 }
 
+// dialTarget connects to the spec's target over network ("tcp" or "udp")
+// with the spec's source and device. It returns the target's address for
+// messages; a failure is reported by netErr under op.
+func dialTarget(ctx context.Context, spec Spec, network, op string) (net.Conn, string, error) {
+	addr := spec.Target.String()
+	conn, err := dialer(spec, network).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, addr, netErr(ctx, op, addr, spec.Timeout, err)
+	}
+	return conn, addr, nil
+}
+
 // tcpChecker passes when a TCP connection to the target is established.
 type tcpChecker struct{ spec Spec }
 
 func (c *tcpChecker) Check(ctx context.Context) error {
 	ctx, cancel := withTimeout(ctx, c.spec.Timeout)
 	defer cancel()
-	addr := c.spec.Target.String()
-	conn, err := dialer(c.spec, "tcp").DialContext(ctx, "tcp", addr)
+	conn, _, err := dialTarget(ctx, c.spec, "tcp", "connect")
 	if err != nil {
-		return netErr(ctx, "connect", addr, c.spec.Timeout, err)
+		return err
 	}
 	// Linger 0 sends RST: the check leaves no TIME_WAIT socket behind.
 	if tc, ok := conn.(*net.TCPConn); ok {

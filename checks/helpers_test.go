@@ -39,6 +39,24 @@ func listenTCP(t *testing.T, ip string) net.Listener {
 	return ln
 }
 
+// serveTCP listens on a loopback address and passes every connection it
+// accepts to handle, on one goroutine, until the test ends; handle closes the
+// connection (or starts a goroutine that does).
+func serveTCP(t *testing.T, ip string, handle func(net.Conn)) netip.AddrPort {
+	t.Helper()
+	ln := listenTCP(t, ip)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			handle(c)
+		}
+	}()
+	return addrPort(t, ln.Addr())
+}
+
 func addrPort(t *testing.T, a net.Addr) netip.AddrPort {
 	t.Helper()
 	ap, err := netip.ParseAddrPort(a.String())

@@ -38,10 +38,9 @@ func newSMTPChecker(spec Spec) (Checker, error) {
 func (c *smtpChecker) Check(ctx context.Context) error {
 	ctx, cancel := withTimeout(ctx, c.spec.Timeout)
 	defer cancel()
-	addr := c.spec.Target.String()
-	conn, err := dialer(c.spec, "tcp").DialContext(ctx, "tcp", addr)
+	conn, addr, err := dialTarget(ctx, c.spec, "tcp", "connect")
 	if err != nil {
-		return netErr(ctx, "connect", addr, c.spec.Timeout, err)
+		return err
 	}
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {

@@ -14,37 +14,25 @@ import (
 // given greeting and HELO reply, and sends what HELO said to helos.
 func smtpServer(t *testing.T, greeting, heloReply string, helos chan<- string) netip.AddrPort {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
+	return serveTCP(t, "127.0.0.1", func(c net.Conn) {
+		go func() {
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			c.Write([]byte(greeting + "\r\n"))
+			r := bufio.NewReader(c)
+			line, err := r.ReadString('\n')
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				c.Write([]byte(greeting + "\r\n"))
-				r := bufio.NewReader(c)
-				line, err := r.ReadString('\n')
-				if err != nil {
-					return
-				}
-				select {
-				case helos <- strings.TrimSpace(line):
-				default:
-				}
-				c.Write([]byte(heloReply + "\r\n"))
-				r.ReadString('\n') // QUIT
-				c.Write([]byte("221 bye\r\n"))
-			}()
-		}
-	}()
-	return netip.MustParseAddrPort(ln.Addr().String())
+			select {
+			case helos <- strings.TrimSpace(line):
+			default:
+			}
+			c.Write([]byte(heloReply + "\r\n"))
+			r.ReadString('\n') // QUIT
+			c.Write([]byte("221 bye\r\n"))
+		}()
+	})
 }
 
 func TestSMTPCheck(t *testing.T) {
@@ -79,11 +67,8 @@ func TestSMTPCheck(t *testing.T) {
 		})
 	}
 	t.Run("nothing listening", func(t *testing.T) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := netip.MustParseAddrPort(ln.Addr().String())
+		ln := listenTCP(t, "127.0.0.1")
+		addr := addrPort(t, ln.Addr())
 		ln.Close()
 		c, _ := New(Spec{Kind: KindSMTP, Target: addr, Timeout: time.Second})
 		if err := c.Check(context.Background()); err == nil {
@@ -91,12 +76,8 @@ func TestSMTPCheck(t *testing.T) {
 		}
 	})
 	t.Run("silent server times out", func(t *testing.T) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ln.Close() })
-		c, _ := New(Spec{Kind: KindSMTP, Target: netip.MustParseAddrPort(ln.Addr().String()), Timeout: 200 * time.Millisecond})
+		ln := listenTCP(t, "127.0.0.1")
+		c, _ := New(Spec{Kind: KindSMTP, Target: addrPort(t, ln.Addr()), Timeout: 200 * time.Millisecond})
 		if err := c.Check(context.Background()); err == nil {
 			t.Error("Check passed against a server that never greets")
 		}

@@ -30,10 +30,9 @@ func newUDPChecker(spec Spec) (*udpChecker, error) {
 func (c *udpChecker) Check(ctx context.Context) error {
 	ctx, cancel := withTimeout(ctx, c.spec.Timeout)
 	defer cancel()
-	addr := c.spec.Target.String()
-	conn, err := dialer(c.spec, "udp").DialContext(ctx, "udp", addr)
+	conn, addr, err := dialTarget(ctx, c.spec, "udp", "udp")
 	if err != nil {
-		return netErr(ctx, "udp", addr, c.spec.Timeout, err)
+		return err
 	}
 	defer conn.Close()
 	stop := closeOnDone(ctx, conn)
