@@ -2,6 +2,7 @@ package vrrp
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"slices"
 
@@ -25,7 +26,7 @@ func (NetlinkWatcher) Watch(ctx context.Context, names []string, out chan<- Link
 	errs := make(chan error, 1)
 	err := netlink.LinkSubscribeWithOptions(updates, done, netlink.LinkSubscribeOptions{
 		ListExisting:  true,
-		ErrorCallback: func(err error) { trySend(errs, err) },
+		ErrorCallback: func(err error) { keepLatest(errs, err) },
 	})
 	if err != nil {
 		return err
@@ -43,7 +44,7 @@ func (NetlinkWatcher) Watch(ctx context.Context, names []string, out chan<- Link
 		select {
 		case u, ok := <-updates:
 			if !ok {
-				return nil
+				return subscriptionEnded(ctx, "link", errs)
 			}
 			a := u.Attrs()
 			if !slices.Contains(names, a.Name) {
@@ -56,8 +57,6 @@ func (NetlinkWatcher) Watch(ctx context.Context, names []string, out chan<- Link
 			case <-ctx.Done():
 				return nil
 			}
-		case err := <-errs:
-			return err
 		case <-ctx.Done():
 			return nil
 		}
@@ -71,7 +70,7 @@ func (NetlinkWatcher) WatchAddrs(ctx context.Context, kick chan<- struct{}) erro
 	defer close(done)
 	errs := make(chan error, 1)
 	err := netlink.AddrSubscribeWithOptions(updates, done, netlink.AddrSubscribeOptions{
-		ErrorCallback: func(err error) { trySend(errs, err) },
+		ErrorCallback: func(err error) { keepLatest(errs, err) },
 	})
 	if err != nil {
 		return err
@@ -80,15 +79,39 @@ func (NetlinkWatcher) WatchAddrs(ctx context.Context, kick chan<- struct{}) erro
 		select {
 		case _, ok := <-updates:
 			if !ok {
-				return nil
+				return subscriptionEnded(ctx, "address", errs)
 			}
 			trySend(kick, struct{}{})
-		case err := <-errs:
-			return err
 		case <-ctx.Done():
 			return nil
 		}
 	}
+}
+
+// subscriptionEnded is the error of a netlink subscription whose channel
+// closed: the library closes it only when the socket fails. Errors it
+// reports through ErrorCallback without closing are not fatal (a message
+// from a user-space sender, "Wrong sender portid", is skipped by the
+// library): the watcher keeps going and errs keeps the latest, for here.
+func subscriptionEnded(ctx context.Context, what string, errs <-chan error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	select {
+	case err := <-errs:
+		return fmt.Errorf("netlink %s subscription ended: %w", what, err)
+	default:
+		return fmt.Errorf("netlink %s subscription ended", what)
+	}
+}
+
+// keepLatest replaces the error held in a one-slot channel.
+func keepLatest(c chan error, err error) {
+	select {
+	case <-c:
+	default:
+	}
+	trySend(c, err)
 }
 
 func trySend[T any](c chan<- T, v T) {
