@@ -20,19 +20,9 @@ const (
 )
 
 // String returns the lower-case name ipvsadm uses ("tcp", "udp", "sctp").
-func (p Protocol) String() string {
-	switch p {
-	case ProtoNone:
-		return "none"
-	case TCP:
-		return "tcp"
-	case UDP:
-		return "udp"
-	case SCTP:
-		return "sctp"
-	}
-	return fmt.Sprintf("Protocol(%d)", uint8(p))
-}
+func (p Protocol) String() string { return enumString(p, protocolNames, "Protocol") }
+
+var protocolNames = map[Protocol]string{ProtoNone: "none", TCP: "tcp", UDP: "udp", SCTP: "sctp"}
 
 // Family is an address family. Its zero value is invalid.
 type Family uint8
@@ -45,14 +35,16 @@ const (
 )
 
 // String returns "inet" or "inet6".
-func (f Family) String() string {
-	switch f {
-	case IPv4:
-		return "inet"
-	case IPv6:
-		return "inet6"
+func (f Family) String() string { return enumString(f, familyNames, "Family") }
+
+var familyNames = map[Family]string{IPv4: "inet", IPv6: "inet6"}
+
+// enumString returns v's name in names, or typ(v) for a value without one.
+func enumString[T ~uint8](v T, names map[T]string, typ string) string {
+	if s, ok := names[v]; ok {
+		return s
 	}
-	return fmt.Sprintf("Family(%d)", uint8(f))
+	return fmt.Sprintf("%s(%d)", typ, uint8(v))
 }
 
 // FamilyOf returns the family of a.
@@ -79,17 +71,9 @@ const (
 )
 
 // String returns the method name ("masq", "route", "tunnel").
-func (f Forward) String() string {
-	switch f {
-	case Masq:
-		return "masq"
-	case Route:
-		return "route"
-	case Tunnel:
-		return "tunnel"
-	}
-	return fmt.Sprintf("Forward(%d)", uint8(f))
-}
+func (f Forward) String() string { return enumString(f, forwardNames, "Forward") }
+
+var forwardNames = map[Forward]string{Masq: "masq", Route: "route", Tunnel: "tunnel"}
 
 // TunType is the encapsulation of a tunnel real server. The values are the
 // kernel's (IP_VS_CONN_F_TUNNEL_TYPE_*), where zero is IP-in-IP, the
@@ -104,17 +88,9 @@ const (
 )
 
 // String returns the name ipvsadm uses: "ipip", "gue", "gre".
-func (t TunType) String() string {
-	switch t {
-	case TunIPIP:
-		return "ipip"
-	case TunGUE:
-		return "gue"
-	case TunGRE:
-		return "gre"
-	}
-	return fmt.Sprintf("TunType(%d)", uint8(t))
-}
+func (t TunType) String() string { return enumString(t, tunTypeNames, "TunType") }
+
+var tunTypeNames = map[TunType]string{TunIPIP: "ipip", TunGUE: "gue", TunGRE: "gre"}
 
 // TunFlags are the checksum options of a GUE or GRE tunnel
 // (IP_VS_TUNNEL_ENCAP_FLAG_*); zero is no checksum (ipvsadm --tun-nocsum).

@@ -24,23 +24,9 @@ const (
 )
 
 // String names the kind ("add-service", "update-dest", ...).
-func (k OpKind) String() string {
-	switch k {
-	case OpAddService:
-		return "add-service"
-	case OpUpdateService:
-		return "update-service"
-	case OpAddDest:
-		return "add-dest"
-	case OpUpdateDest:
-		return "update-dest"
-	case OpDelDest:
-		return "del-dest"
-	case OpDelService:
-		return "del-service"
-	}
-	return fmt.Sprintf("OpKind(%d)", uint8(k))
-}
+func (k OpKind) String() string { return enumString(k, opKindNames, "OpKind") }
+
+var opKindNames = map[OpKind]string{OpAddService: "add-service", OpUpdateService: "update-service", OpAddDest: "add-dest", OpUpdateDest: "update-dest", OpDelDest: "del-dest", OpDelService: "del-service"}
 
 // Op is one change to the IPVS table. Service carries the service's
 // attributes (without destinations); Dest is set for destination operations.

@@ -248,17 +248,23 @@ func (r *Reconciler) Stats() ReconcileStats {
 	return r.stats
 }
 
+// tickEvery returns a channel that receives every d and the function that
+// stops it; for d <= 0 the channel is nil and never ready.
+func tickEvery(d time.Duration) (<-chan time.Time, func()) {
+	if d <= 0 {
+		return nil, func() {}
+	}
+	t := time.NewTicker(d)
+	return t.C, t.Stop
+}
+
 // Run reconciles until ctx is done, then returns nil: after SetDesired only
 // the services changed since the last pass (ReconcileChanged), after Trigger
 // and every interval the whole table (Reconcile). Failures are logged and retried on
 // the next pass.
 func (r *Reconciler) Run(ctx context.Context) error {
-	var tick <-chan time.Time
-	if r.opts.Interval > 0 {
-		t := time.NewTicker(r.opts.Interval)
-		defer t.Stop()
-		tick = t.C
-	}
+	tick, stop := tickEvery(r.opts.Interval)
+	defer stop()
 	for {
 		var res Result
 		var err error

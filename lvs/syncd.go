@@ -19,15 +19,9 @@ const (
 )
 
 // String returns "master" or "backup", as ipvsadm names them.
-func (r SyncRole) String() string {
-	switch r {
-	case SyncMaster:
-		return "master"
-	case SyncBackup:
-		return "backup"
-	}
-	return fmt.Sprintf("SyncRole(%d)", uint8(r))
-}
+func (r SyncRole) String() string { return enumString(r, syncRoleNames, "SyncRole") }
+
+var syncRoleNames = map[SyncRole]string{SyncMaster: "master", SyncBackup: "backup"}
 
 // Defaults of the kernel's sync daemons (net/netfilter/ipvs/ip_vs_sync.c),
 // which keepalived's lvs_sync_daemon and ipvsadm --start-daemon also use

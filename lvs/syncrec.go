@@ -117,12 +117,8 @@ func (r *SyncReconciler) Status() SyncStatus {
 // Run makes a pass on every SetDesired that changed something and every
 // interval, until ctx is done.
 func (r *SyncReconciler) Run(ctx context.Context) error {
-	var tick <-chan time.Time
-	if r.opts.Interval > 0 {
-		t := time.NewTicker(r.opts.Interval)
-		defer t.Stop()
-		tick = t.C
-	}
+	tick, stop := tickEvery(r.opts.Interval)
+	defer stop()
 	for {
 		select {
 		case <-ctx.Done():

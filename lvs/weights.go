@@ -1,9 +1,6 @@
 package lvs
 
-import (
-	"fmt"
-	"slices"
-)
+import "slices"
 
 // QuorumState says whether a service's healthy real servers carry enough
 // weight. Its zero value, QuorumUnknown, behaves like QuorumUp, as keepalived
@@ -18,17 +15,9 @@ const (
 )
 
 // String returns "unknown", "up" or "lost".
-func (q QuorumState) String() string {
-	switch q {
-	case QuorumUnknown:
-		return "unknown"
-	case QuorumUp:
-		return "up"
-	case QuorumLost:
-		return "lost"
-	}
-	return fmt.Sprintf("QuorumState(%d)", uint8(q))
-}
+func (q QuorumState) String() string { return enumString(q, quorumStateNames, "QuorumState") }
+
+var quorumStateNames = map[QuorumState]string{QuorumUnknown: "unknown", QuorumUp: "up", QuorumLost: "lost"}
 
 // Real is one configured real server and what its health checks say.
 type Real struct {
