@@ -23,7 +23,7 @@ func TestVRRPTshark(t *testing.T) {
 	pcap := filepath.Join(t.TempDir(), "vrrp.pcap")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	dump := exec.CommandContext(ctx, "ip", "netns", "exec", l.Bridge, "tcpdump", "-i", "br0", "-U", "-n", "-w", pcap, "ip proto 112 or ip6 proto 112")
+	dump := exec.CommandContext(ctx, "ip", "netns", "exec", l.Bridge, "tcpdump", "-i", "br0", "-U", "--immediate-mode", "-n", "-w", pcap, "ip proto 112 or ip6 proto 112")
 	dump.Cancel = func() error { return dump.Process.Signal(syscall.SIGTERM) }
 	stderr := &strings.Builder{}
 	dump.Stderr = stderr
@@ -62,7 +62,11 @@ func TestVRRPTshark(t *testing.T) {
 	d1 := l.start(t, l.d1, six("d1", 200))
 	d2 := l.start(t, l.d2, six("d2", 100))
 	d1.WaitState(vrrp.StateMaster, 5*time.Second)
-	d2.WaitState(vrrp.StateBackup, 5*time.Second)
+	// d2 starts in BACKUP: wait until it has heard d1 as master, so that
+	// the v6 election really ran (and its adverts were sent) before d1 stops.
+	vrnet.WaitFor(t, "d2 BACKUP hearing d1's IPv6 adverts", 5*time.Second, func() bool {
+		return d2.State() == vrrp.StateBackup && d2.Status().Received >= 3
+	})
 	if !l.d1.HasAddr(vrVIP6) || l.d2.HasAddr(vrVIP6) {
 		t.Errorf("IPv6 VIP on d1 %v, d2 %v", l.d1.HasAddr(vrVIP6), l.d2.HasAddr(vrVIP6))
 	}
