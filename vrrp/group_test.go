@@ -79,15 +79,8 @@ func TestTrackedInterfaceAndSyncGroup(t *testing.T) {
 	if _, err := NewGroup(SyncGroup{Name: "g", Instances: []string{"ext", "int"}}, []*Instance{a.inst, b.inst}, discard()); err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range []*director{a, b} {
-		ctx, cancel := context.WithCancel(context.Background())
-		d.cancel = cancel
-		go func() { d.done <- d.inst.Run(ctx) }()
-		t.Cleanup(func() {
-			cancel()
-			lb.waitFor("stopped", func() bool { return len(d.done) == 1 })
-		})
-	}
+	lb.run(a, "ext")
+	lb.run(b, "int")
 	lb.waitFor("both master", func() bool { return a.state() == StateMaster && b.state() == StateMaster })
 
 	links.ch <- LinkState{Name: "eth1", Up: false}

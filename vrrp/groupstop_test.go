@@ -1,7 +1,6 @@
 package vrrp
 
 import (
-	"context"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -31,15 +30,8 @@ func TestGroupStopNotify(t *testing.T) {
 	if _, err := NewGroup(sg, []*Instance{a.inst, b.inst}, discard()); err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range []*director{a, b} {
-		ctx, cancel := context.WithCancel(context.Background())
-		d.cancel = cancel
-		go func() { d.done <- d.inst.Run(ctx) }()
-		t.Cleanup(func() {
-			cancel()
-			lb.waitFor("stopped", func() bool { return len(d.done) == 1 })
-		})
-	}
+	lb.run(a, "ext")
+	lb.run(b, "int")
 	lb.waitFor("both master", func() bool { return a.state() == StateMaster && b.state() == StateMaster })
 	a.cancel()
 	lb.waitFor("ext stopped", func() bool { return len(a.done) == 1 })

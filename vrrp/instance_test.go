@@ -59,12 +59,19 @@ func (lb *lab) start(cfg Config, local string) *director {
 		lb.t.Fatal(err)
 	}
 	d.inst = inst
+	lb.run(d, cfg.Name)
+	return d
+}
+
+// run runs d's instance until d.cancel or the end of the test, when it
+// waits for Run to return. Run's result lands in d.done.
+func (lb *lab) run(d *director, name string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
-	go func() { d.done <- inst.Run(ctx) }()
+	go func() { d.done <- d.inst.Run(ctx) }()
 	lb.t.Cleanup(func() {
 		cancel()
-		lb.waitFor("stopped "+cfg.Name, func() bool {
+		lb.waitFor("stopped "+name, func() bool {
 			select {
 			case <-d.done:
 				return true
@@ -73,7 +80,6 @@ func (lb *lab) start(cfg Config, local string) *director {
 			}
 		})
 	})
-	return d
 }
 
 // waitFor advances the fake clock in 1 ms steps until cond holds, failing
