@@ -16,6 +16,20 @@ import (
 	"github.com/havsd/havsd/vrrp"
 )
 
+// serveControl serves h on a control socket in a temporary directory until
+// the test ends and returns the socket's path.
+func serveControl(t *testing.T, h control.Handler) string {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "havsd.sock")
+	srv := control.NewServer(sock, h, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ln, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(t.Context(), ln)
+	return sock
+}
+
 func instances(states ...string) []director.InstanceStatus {
 	var ins []director.InstanceStatus
 	for i, s := range states {
@@ -46,17 +60,9 @@ func TestStatusExitNoVRRP(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sock := filepath.Join(t.TempDir(), "havsd.sock")
-			srv := control.NewServer(sock, func(ctx context.Context, req control.Request) (any, error) {
+			sock := serveControl(t, func(ctx context.Context, req control.Request) (any, error) {
 				return director.Status{RouterID: "d1", Instances: instances(tt.states...)}, nil
-			}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			ln, err := srv.Listen()
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			t.Cleanup(cancel)
-			go srv.Serve(ctx, ln)
+			})
 			for _, args := range [][]string{{"-s", sock}, {"-s", sock, "-json"}} {
 				code, _, errs := runCmd(t, "", (*cli).status, args...)
 				if code != tt.code {

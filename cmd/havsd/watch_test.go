@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -98,10 +96,9 @@ func TestHuman(t *testing.T) {
 // TestStatusWatch runs the refreshing view against a control socket whose
 // director changes state between frames, until it is interrupted.
 func TestStatusWatch(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "havsd.sock")
 	var mu sync.Mutex
 	calls := 0
-	srv := control.NewServer(sock, func(ctx context.Context, req control.Request) (any, error) {
+	sock := serveControl(t, func(ctx context.Context, req control.Request) (any, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		calls++
@@ -110,14 +107,8 @@ func TestStatusWatch(t *testing.T) {
 			state = "master"
 		}
 		return watchFixture(state, time.Now().Add(-time.Hour)), nil
-	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ln, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go srv.Serve(ctx, ln)
+	})
+	ctx := t.Context()
 
 	for _, asJSON := range []bool{false, true} {
 		out := &poll.Buffer{}
