@@ -6,18 +6,13 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
-
-	"github.com/havsd/havsd/conf"
 )
 
 // TestDumpReadable: the dump speaks the status vocabulary (no Go field
 // names, no numeric codes, no nanoseconds) and LogDump writes one record
 // per item.
 func TestDumpReadable(t *testing.T) {
-	cfg, _, diags := conf.Load("../examples/full.hcl")
-	if cfg == nil {
-		t.Fatal(diags)
-	}
+	cfg := fullExample(t)
 	ds := DumpState{Config: cfg, Desired: Compute(cfg, Inputs{}).Desired,
 		Status: Status{RouterID: "d1", Instances: []InstanceStatus{{Name: "VI_PUBLIC", State: "master"}},
 			Services: []ServiceStatus{{Name: "web", Key: "tcp 172.25.254.100:80", Reals: []RealStatus{{Address: "192.168.0.101:80", Health: "up"}}}}}}

@@ -10,13 +10,20 @@ import (
 	"github.com/havsd/havsd/lvs"
 )
 
-// TestServiceStatusRates: a service's and a real server's counters and the
-// kernel's rate estimates reach the status as read from the table.
-func TestServiceStatusRates(t *testing.T) {
+// fullExample loads examples/full.hcl, the configuration with every feature.
+func fullExample(t *testing.T) *conf.Config {
+	t.Helper()
 	cfg, _, diags := conf.Load("../examples/full.hcl")
 	if cfg == nil {
 		t.Fatal(diags)
 	}
+	return cfg
+}
+
+// TestServiceStatusRates: a service's and a real server's counters and the
+// kernel's rate estimates reach the status as read from the table.
+func TestServiceStatusRates(t *testing.T) {
+	cfg := fullExample(t)
 	d := New(cfg, "full.hcl", Deps{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	vs := &cfg.Services[0]
 	rs := vs.Reals[0].Dest
