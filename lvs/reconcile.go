@@ -85,18 +85,23 @@ type Reconciler struct {
 	foreignSeen map[ServiceKey]bool
 }
 
+// componentLog returns l, or a logger that discards when l is nil, naming
+// the component in every record.
+func componentLog(l *slog.Logger, component string) *slog.Logger {
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	return l.With("component", component)
+}
+
 // NewReconciler returns a reconciler over t. It does no I/O; call Run, or
 // Reconcile for one pass.
 func NewReconciler(t Table, opts ReconcilerOptions) *Reconciler {
 	if opts.Interval == 0 {
 		opts.Interval = DefaultInterval
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	return &Reconciler{
-		t: t, opts: opts, log: log.With("component", "lvs"),
+		t: t, opts: opts, log: componentLog(opts.Logger, "lvs"),
 		trigger:     make(chan struct{}, 1),
 		owned:       make(map[ServiceKey]bool),
 		dirty:       make(map[ServiceKey]bool),

@@ -74,11 +74,7 @@ func NewSyncReconciler(t SyncTable, opts SyncOptions) *SyncReconciler {
 	if opts.Interval == 0 {
 		opts.Interval = DefaultInterval
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &SyncReconciler{t: t, opts: opts, log: log.With("component", "ipvs-sync"),
+	return &SyncReconciler{t: t, opts: opts, log: componentLog(opts.Logger, "ipvs-sync"),
 		trigger: make(chan struct{}, 1), owned: map[SyncRole]bool{}, good: map[SyncRole]bool{}}
 }
 
