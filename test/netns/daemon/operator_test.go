@@ -56,7 +56,7 @@ func (p *pair) opMetrics(node string) (map[string]string, error) {
 // opJSON returns `havsd status --json` of a node as text and decoded.
 func (p *pair) opJSON(node string) (string, map[string]any) {
 	p.t.Helper()
-	out, err := p.havsdCmd(node, "status", "-s", p.socket(node), "--json")
+	out, err := p.statusJSON(node)
 	if err != nil {
 		p.t.Fatalf("havsd status --json: %v\n%s", err, out)
 	}

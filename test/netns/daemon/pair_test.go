@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -155,8 +156,20 @@ type status struct {
 	} `json:"services"`
 }
 
-func (p *pair) status(node string) (status, error) {
+// statusJSON runs `havsd status --json` on a node. Exit code 4 (every VRRP
+// instance in FAULT or stopped) still prints the whole document: it reports
+// a state, not a failed command.
+func (p *pair) statusJSON(node string) (string, error) {
 	out, err := p.havsdCmd(node, "status", "-s", p.socket(node), "--json")
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 4 {
+		err = nil
+	}
+	return out, err
+}
+
+func (p *pair) status(node string) (status, error) {
+	out, err := p.statusJSON(node)
 	var st status
 	if err != nil {
 		return st, fmt.Errorf("%v: %s", err, out)

@@ -41,7 +41,7 @@ type trackJSON struct {
 }
 
 func (p *pair) trackStatus(node string) (trackJSON, error) {
-	out, err := p.havsdCmd(node, "status", "-s", p.socket(node), "--json")
+	out, err := p.statusJSON(node)
 	var st trackJSON
 	if err != nil {
 		return st, fmt.Errorf("%v: %s", err, out)
