@@ -24,11 +24,12 @@ import (
 
 // addrMonitor is `ip monitor address` running in a node.
 type addrMonitor struct {
-	p    *pair
-	node string
-	cmd  *exec.Cmd
-	out  poll.Buffer
-	n    int // markers placed
+	p     *pair
+	node  string
+	cmd   *exec.Cmd
+	out   poll.Buffer
+	n     int    // markers placed
+	first string // the first marker the monitor reported
 }
 
 func (m *addrMonitor) text() string { return m.out.String() }
@@ -37,12 +38,35 @@ func (m *addrMonitor) text() string { return m.out.String() }
 // every address change the kernel made before is in the output by then.
 func (m *addrMonitor) mark() {
 	m.p.t.Helper()
+	addr := m.place()
+	poll.Until(m.p.t, 10*time.Second, "ip monitor reporting "+addr, func() bool { return strings.Contains(m.text(), addr) })
+}
+
+// place adds the next marker address to lo and returns it.
+func (m *addrMonitor) place() string {
+	m.p.t.Helper()
 	m.n++
 	addr := fmt.Sprintf("127.7.7.%d", m.n)
 	if err := m.p.topo.IP(context.Background(), m.node, "addr", "add", addr+"/32", "dev", "lo"); err != nil {
 		m.p.t.Fatal(err)
 	}
-	poll.Until(m.p.t, 5*time.Second, "ip monitor reporting "+addr, func() bool { return strings.Contains(m.text(), addr) })
+	return addr
+}
+
+// subscribed places markers until the monitor reports one: a marker added
+// before ip monitor has subscribed is never reported, so the first may be
+// lost on a loaded machine.
+func (m *addrMonitor) subscribed() {
+	m.p.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		addr := m.place()
+		if poll.For(500*time.Millisecond, func() bool { return strings.Contains(m.text(), addr+"/") }) {
+			m.first = addr + "/32"
+			return
+		}
+	}
+	m.p.t.Fatal("ip monitor reported none of its markers within 10s")
 }
 
 // watchAddrs starts `ip monitor address` in node and returns once it
@@ -55,7 +79,7 @@ func (p *pair) watchAddrs(node string) *addrMonitor {
 		p.t.Fatal(err)
 	}
 	p.t.Cleanup(func() { _ = m.cmd.Process.Kill(); _ = m.cmd.Wait() })
-	m.mark()
+	m.subscribed()
 	return m
 }
 
@@ -65,7 +89,7 @@ func (m *addrMonitor) changesSinceStart() string {
 	m.p.t.Helper()
 	m.mark()
 	text := m.text()
-	_, after, _ := strings.Cut(text, "127.7.7.1/32")
+	_, after, _ := strings.Cut(text, m.first)
 	return after
 }
 
