@@ -90,7 +90,7 @@ func checkCosts(t testing.TB, n, rounds int) (havsd, ka cost) {
 // and keepalived -t of 10,000 services × 4 real servers in the same run,
 // wall time (best of 3), CPU and peak RSS, with the ratios. Run with
 //
-//	flock /tmp/havsd-heavy.lock go test -run XX -bench CheckVsKeepalived -benchtime 1x ./cmd/havsd
+//	go test -run XX -bench CheckVsKeepalived -benchtime 1x ./cmd/havsd
 func BenchmarkCheckVsKeepalived(b *testing.B) {
 	for b.Loop() {
 		h, k := checkCosts(b, 10000, 3)
