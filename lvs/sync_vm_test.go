@@ -265,14 +265,36 @@ func (l *syncLab) echoServer(node string, port int) {
 	}); err != nil {
 		l.t.Fatal(err)
 	}
-	l.t.Cleanup(func() { ln.Close() })
+	// The cleanup closes the listener and every accepted connection (a
+	// client whose director was killed never closes its side) and waits for
+	// the goroutines, so none outlives the test.
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+		wg    sync.WaitGroup
+	)
+	l.t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			go func() { defer c.Close(); io.Copy(c, c) }()
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Add(1)
+			go func() { defer wg.Done(); defer c.Close(); io.Copy(c, c) }()
 		}
 	}()
 }
