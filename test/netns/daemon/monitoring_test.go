@@ -2,7 +2,9 @@ package daemon
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -19,9 +21,9 @@ import (
 	"github.com/havsd/havsd/netlab"
 )
 
-// scrape reads a director's /metrics from inside its namespace.
-func (p *pair) scrape(node string) (map[string]*dto.MetricFamily, error) {
-	var families map[string]*dto.MetricFamily
+// metricsBody reads a director's /metrics from inside its namespace.
+func (p *pair) metricsBody(node string) ([]byte, error) {
+	var body []byte
 	err := p.topo.Do(node, func() error {
 		// Dial here: http.Client would dial on another thread, outside the namespace.
 		c, err := net.DialTimeout("tcp", "127.0.0.1:9473", 5*time.Second)
@@ -36,11 +38,20 @@ func (p *pair) scrape(node string) (map[string]*dto.MetricFamily, error) {
 			return err
 		}
 		defer resp.Body.Close()
-		parser := expfmt.NewTextParser(model.UTF8Validation)
-		families, err = parser.TextToMetricFamilies(resp.Body)
+		body, err = io.ReadAll(resp.Body)
 		return err
 	})
-	return families, err
+	return body, err
+}
+
+// scrape reads a director's /metrics as metric families.
+func (p *pair) scrape(node string) (map[string]*dto.MetricFamily, error) {
+	body, err := p.metricsBody(node)
+	if err != nil {
+		return nil, err
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	return parser.TextToMetricFamilies(bytes.NewReader(body))
 }
 
 var metricName = regexp.MustCompile(`\bhavsd_[a-z0-9_]+`)

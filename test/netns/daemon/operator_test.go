@@ -1,13 +1,9 @@
 package daemon
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -25,32 +21,19 @@ import (
 // opMetrics reads a director's /metrics from inside its namespace as
 // series → value.
 func (p *pair) opMetrics(node string) (map[string]string, error) {
+	body, err := p.metricsBody(node)
+	if err != nil {
+		return nil, err
+	}
 	series := map[string]string{}
-	err := p.topo.Do(node, func() error {
-		// Dial here: http.Client would dial on another thread, outside the namespace.
-		c, err := net.DialTimeout("tcp", "127.0.0.1:9473", 5*time.Second)
-		if err != nil {
-			return err
+	for line := range strings.Lines(string(body)) {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "havsd_") {
+			i := strings.LastIndexByte(line, ' ') // label values hold spaces
+			series[line[:i]] = line[i+1:]
 		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-		fmt.Fprint(c, "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		for line := range strings.Lines(string(body)) {
-			line = strings.TrimSpace(line)
-			if strings.HasPrefix(line, "havsd_") {
-				i := strings.LastIndexByte(line, ' ') // label values hold spaces
-				series[line[:i]] = line[i+1:]
-			}
-		}
-		return err
-	})
-	return series, err
+	}
+	return series, nil
 }
 
 // opJSON returns `havsd status --json` of a node as text and decoded.
