@@ -106,6 +106,7 @@ func (c *converter) finishService(s *service, t templates, labels map[string]int
 	vs.Service = svc
 	vs.Quorum, vs.Hysteresis = s.quorum.or(1), s.hysteresis
 	vs.QuorumUp, vs.QuorumDown = s.quorumUp, s.quorumDown
+	vs.Omega = s.omega
 	if vs.Quorum == 1 && vs.Hysteresis == 0 {
 		vs.Quorum = 0 // havsd's default means keepalived's quorum 1
 	}

@@ -50,6 +50,7 @@ type service struct {
 	ops          bool
 	opsNode      *Node
 	sorryInhibit bool
+	omega        bool // run the down notifiers at shutdown
 	label        string
 }
 

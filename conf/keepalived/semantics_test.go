@@ -441,12 +441,14 @@ func TestRealPorts(t *testing.T) {
 	}
 }
 
-// TestHooks: quorum_up/quorum_down and notify_up/notify_down commands.
+// TestHooks: quorum_up/quorum_down and notify_up/notify_down commands, and
+// omega (the down notifiers at shutdown).
 func TestHooks(t *testing.T) {
 	cfg, diags := convert(t, `virtual_server 10.0.0.1 80 {
     protocol TCP
     quorum_up "/bin/echo up 10.0.0.1"
     quorum_down /bin/true
+    omega
     real_server 10.0.1.1 80 {
         notify_up "/bin/echo rs up"
         notify_down /bin/false
@@ -458,5 +460,11 @@ func TestHooks(t *testing.T) {
 	want := [][]string{{"/bin/echo", "up", "10.0.0.1"}, {"/bin/true"}, {"/bin/echo", "rs", "up"}, {"/bin/false"}}
 	if d := cmp.Diff(want, got); d != "" || diags.LeftOut() {
 		t.Errorf("(-want +got):\n%s\n%v", d, diags)
+	}
+	if !vs.Omega {
+		t.Error("omega lost")
+	}
+	if _, diags := convert(t, "virtual_server 10.0.0.1 80 {\n protocol TCP\n omega 1\n}\n"); !hasDiag(diags, NotConverted, "k.conf:3: not converted: omega 1: extra words") {
+		t.Errorf("omega with an argument: no diagnostic: %v", diags)
 	}
 }

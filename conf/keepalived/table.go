@@ -346,7 +346,10 @@ var rules = []rule{
 	}, "", ""},
 	{scopeVS, "quorum_up", hook(func(c *converter) *[]string { return &c.svc.quorumUp }), "", ""},
 	{scopeVS, "quorum_down", hook(func(c *converter) *[]string { return &c.svc.quorumDown }), "", ""},
-	{scopeVS, "omega", nil, "runs down notifiers at shutdown", "none"},
+	{scopeVS, "omega", func(c *converter, n *Node) {
+		c.extra(n, 0)
+		c.svc.omega = true
+	}, "", ""},
 	{scopeVS, "ha_suspend", nil, "suspends checks while the VIP is not on this host", "ipvs_mode = \"master\" in global programs IPVS on the master only"},
 	{scopeVS, "smtp_alert", nil, noMail, mailAlt},
 	{scopeVS, "snmp_name", nil, noSNMP, snmpAlt},
