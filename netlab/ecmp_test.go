@@ -1,0 +1,132 @@
+package netlab
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/havsd/havsd/test/need"
+)
+
+func labBird() BirdConf {
+	c := BirdConf{RouterID: ECMPRouterIP, ASN: ECMPRouterASN, HoldTime: 3 * time.Second, MergePaths: true}
+	for i := 0; i < 3; i++ {
+		c.Neighbors = append(c.Neighbors, BirdNeighbor{Name: ECMPDirectorName(i), Address: ECMPDirectorIP(i), ASN: ECMPDirectorASN})
+	}
+	c.Neighbors[2].Password = "s3cret"
+	return c
+}
+
+func TestBirdConfString(t *testing.T) {
+	s := labBird().String()
+	for _, want := range []string{
+		"router id 10.97.0.1;", "merge paths on;", "local 10.97.0.1 as 65000;", "hold time 3;", "keepalive time 1;",
+		"graceful restart off;", "(65535, 0) ~ bgp_community", "protocol bgp d2 from director {\n  neighbor 10.97.0.12 as 65001;",
+		"password \"s3cret\";",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("bird.conf lacks %q:\n%s", want, s)
+		}
+	}
+	c := labBird()
+	c.MergePaths, c.HoldTime = false, time.Second
+	s = c.String()
+	if strings.Contains(s, "merge paths") || !strings.Contains(s, "hold time 3;") {
+		t.Errorf("without merge paths and with a 1s hold time (BIRD's minimum is 3):\n%s", s)
+	}
+}
+
+// TestBirdConfParses has BIRD itself check the generated file (bird -p).
+func TestBirdConfParses(t *testing.T) {
+	need.Binaries(t, "bird")
+	p := filepath.Join(t.TempDir(), "bird.conf")
+	if err := os.WriteFile(p, []byte(labBird().String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("bird", "-p", "-c", p).CombinedOutput(); err != nil {
+		t.Fatalf("bird -p: %v\n%s", err, out)
+	}
+}
+
+func TestParseBirdProtocols(t *testing.T) {
+	out := `BIRD 2.0.12 ready.
+Name       Proto      Table      State  Since         Info
+device1    Device     ---        up     14:50:01.123  
+kernel1    Kernel     master4    up     14:50:01.123  
+d1         BGP        ---        up     14:50:02.456  Established   
+d2         BGP        ---        start  14:50:01.123  Active        Socket: Connection refused
+d3         BGP        ---        down   14:50:01.123  
+`
+	got := parseBirdProtocols(out)
+	want := map[string]string{"d1": "Established", "d2": "Active", "d3": "Idle"}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %q, want %q", k, got[k], v)
+		}
+	}
+}
+
+// TestECMPTopology builds the ECMP layout with BIRD on the router and a
+// static multipath route standing in for BGP: the client's flows reach
+// every director, and the route watch sees the next hops change.
+func TestECMPTopology(t *testing.T) {
+	needRoot(t)
+	need.Binaries(t, "bird", "birdc")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	spec := ECMP(RandomPrefix("hv-ec"), ECMPOptions{Directors: 3, Reals: 1, Sources: 4, VIPOnDirectors: true})
+	spec.StateDir = t.TempDir()
+	topo, err := Build(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = topo.Close() })
+	out, err := topo.Exec(ctx, ECMPRouter, "sysctl", "-n", "net.ipv4.fib_multipath_hash_policy")
+	if err != nil || strings.TrimSpace(string(out)) != "1" {
+		t.Errorf("router's multipath hash policy = %q, %v; want 1 (L4)", out, err)
+	}
+	b, err := topo.StartBird(ctx, ECMPRouter, t.TempDir(), labBird(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := b.Protocols(ctx)
+	if err != nil || len(ps) != 3 || ps["d1"] == "Established" {
+		t.Errorf("BIRD's protocols with no director speaking BGP: %v, %v", ps, err)
+	}
+	w, err := topo.WatchFIB(ECMPRouter, netip.PrefixFrom(ECMPVIP, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if nh := w.NextHops(); len(nh) != 0 {
+		t.Fatalf("route to the VIP before anyone announced it: %v", nh)
+	}
+	// A static multipath route, as BIRD would install it.
+	if err := topo.IP(ctx, ECMPRouter, "route", "add", ECMPVIP.String()+"/32",
+		"nexthop", "via", ECMPDirectorIP(0).String(), "nexthop", "via", ECMPDirectorIP(1).String()); err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Addr{ECMPDirectorIP(0), ECMPDirectorIP(1)}
+	if _, ok := w.Wait(5*time.Second, func(nh []netip.Addr) bool { return len(nh) == 2 && nh[0] == want[0] && nh[1] == want[1] }); !ok {
+		t.Fatalf("route watch: %v, want %v", w.NextHops(), want)
+	}
+	for i := 0; i < 4; i++ {
+		if out, err := topo.Exec(ctx, ECMPClient, "ping", "-c1", "-W2", "-I", ECMPSource(i).String(), ECMPVIP.String()); err != nil {
+			t.Errorf("client %s → VIP: %v\n%s", ECMPSource(i), err, out)
+		}
+	}
+	if err := topo.IP(ctx, ECMPRouter, "route", "del", ECMPVIP.String()+"/32"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := w.Wait(5*time.Second, func(nh []netip.Addr) bool { return len(nh) == 0 }); !ok {
+		t.Errorf("route watch after the delete: %v", w.NextHops())
+	}
+}
