@@ -15,18 +15,18 @@ vrrp_instance "VI_1" {
   virtual_router_id = 51
   virtual_ipaddress = ["192.0.2.1"]
   notify {
-    generic = ["/usr/local/bin/notify-all"]
+    generic = ["/bin/true"]
   }
 }
 vrrp_sync_group "G" {
   instances = ["VI_1"]
   notify {
-    generic = ["/usr/local/bin/notify-all", "group"]
+    generic = ["/bin/true", "group"]
   }
 }`)
 	if cfg.Global.NotifyFIFO != "/run/havsd/notify.fifo" ||
-		!slices.Equal(cfg.Instances[0].Notify.Generic, []string{"/usr/local/bin/notify-all"}) ||
-		!slices.Equal(cfg.SyncGroups[0].Notify.Generic, []string{"/usr/local/bin/notify-all", "group"}) {
+		!slices.Equal(cfg.Instances[0].Notify.Generic, []string{"/bin/true"}) ||
+		!slices.Equal(cfg.SyncGroups[0].Notify.Generic, []string{"/bin/true", "group"}) {
 		t.Fatalf("global %+v, instance notify %+v, group notify %+v", cfg.Global, cfg.Instances[0].Notify, cfg.SyncGroups[0].Notify)
 	}
 	back := mustLoad(t, string(Format(cfg)))

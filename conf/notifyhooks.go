@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/havsd/havsd/track"
+	"github.com/havsd/havsd/vrrp"
 )
 
 // scriptUser is the user scripts run as: the configured script_user, else
@@ -31,6 +32,21 @@ func (v *validator) notifyHooks(f *rawFile) {
 		for _, r := range s.reals {
 			r.notifyUp = v.command(r.b, "notify_up", r.notifyUp)
 			r.notifyDown = v.command(r.b, "notify_down", r.notifyDown)
+		}
+	}
+}
+
+// notifyCommands checks the commands of a vrrp_instance's or sync group's
+// notify block as the other commands are checked (keepalived checks its
+// notify scripts with enable_script_security too), and resolves their
+// programs to absolute paths. Empty commands are the caller's to report.
+func (v *validator) notifyCommands(b *block, n *vrrp.Notify) {
+	for _, c := range []struct {
+		name string
+		argv *[]string
+	}{{"master", &n.Master}, {"backup", &n.Backup}, {"fault", &n.Fault}, {"stop", &n.Stop}, {"generic", &n.Generic}} {
+		if len(*c.argv) > 0 && (*c.argv)[0] != "" {
+			*c.argv = v.command(b, c.name, *c.argv)
 		}
 	}
 }

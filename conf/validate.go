@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/havsd/havsd/vrrp"
 )
 
 // validator is the semantic pass: it checks a decoded rawFile and
@@ -204,7 +205,7 @@ func (v *validator) instance(in *rawInstance) {
 			v.errorf(t.b.at("weight"), "Invalid track weight", "weight must be -254 to 254 (> 0: added while the interface is up, < 0: added while it is down, 0: FAULT while down), not %d.", t.weight)
 		}
 	}
-	v.notify(in.notifyBlock)
+	v.notify(in.notifyBlock, &in.notify)
 	if g := in.garpBlock; g != nil {
 		for _, n := range []string{"count", "repeat_count"} {
 			val := map[string]int{"count": in.garp.Count, "repeat_count": in.garp.RepeatCount}[n]
@@ -300,7 +301,7 @@ func (v *validator) instanceAddrs(in *rawInstance, familyOK bool) {
 	}
 }
 
-func (v *validator) notify(b *block) {
+func (v *validator) notify(b *block, cmds *vrrp.Notify) {
 	if b == nil {
 		return
 	}
@@ -312,6 +313,7 @@ func (v *validator) notify(b *block) {
 			}
 		}
 	}
+	v.notifyCommands(b, cmds) // notifyhooks.go
 }
 
 func (v *validator) groups(gs []*rawGroup, ins []*rawInstance) {
@@ -344,6 +346,6 @@ func (v *validator) groups(gs []*rawGroup, ins []*rawInstance) {
 				member[name] = g.name
 			}
 		}
-		v.notify(g.notifyBlock)
+		v.notify(g.notifyBlock, &g.notify)
 	}
 }

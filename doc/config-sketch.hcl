@@ -85,11 +85,11 @@ vrrp_instance "VI_1" {
   track_service "web" {
     weight = 60                    # lower priority by 60 while service "web" has lost quorum
   }
-  notify {
-    master = ["/usr/local/bin/notify", "master"]
-    backup = ["/usr/local/bin/notify", "backup"]
-    fault  = ["/usr/local/bin/notify", "fault"]
-    stop   = ["/usr/local/bin/notify", "stop"]
+  notify {                         # argv lists, never a shell; only root may be able to modify the program
+    master = ["/usr/bin/logger", "-t", "havsd", "master"]
+    backup = ["/usr/bin/logger", "-t", "havsd", "backup"]
+    fault  = ["/usr/bin/logger", "-t", "havsd", "fault"]
+    stop   = ["/usr/bin/logger", "-t", "havsd", "stop"]
     # generic = ["/usr/local/bin/notify-all"]  # every transition, + INSTANCE name MASTER|BACKUP|FAULT|STOP priority
   }
   garp {
@@ -126,8 +126,8 @@ virtual_service "web" {
   # ops               = true                   # one-packet scheduling, udp only (ipvsadm -o)
   inhibit_on_failure  = true                   # default for real servers
   # sorry_server_inhibit = true                # the sorry server stays in the table at weight 0 while quorum holds
-  # quorum_up   = ["/usr/local/bin/notify", "up"]     # run when quorum is gained (as script_user)
-  # quorum_down = ["/usr/local/bin/notify", "down"]   # run when it is lost
+  # quorum_up   = ["/usr/bin/logger", "-t", "havsd", "up"]     # run when quorum is gained (as script_user)
+  # quorum_down = ["/usr/bin/logger", "-t", "havsd", "down"]   # run when it is lost
 
   check "https" {                              # service-level: applies to reals with no check of their own
     interval           = "2s"
@@ -162,8 +162,8 @@ virtual_service "web" {
     snat_source     = "192.168.0.1"           # fullnat only
     upper_threshold = 0
     lower_threshold = 0
-    # notify_up   = ["/usr/local/bin/notify", "rs-up"]   # run when the checks find it up (as script_user)
-    # notify_down = ["/usr/local/bin/notify", "rs-down"] # and down
+    # notify_up   = ["/usr/bin/logger", "-t", "havsd", "rs-up"]   # run when the checks find it up (as script_user)
+    # notify_down = ["/usr/bin/logger", "-t", "havsd", "rs-down"] # and down
     check "tcp" {
       interval = "1s"
     }

@@ -40,10 +40,10 @@ vrrp_instance "VI_PUBLIC" {
     weight = 60                       # priority 150 -> 90 while "web" has lost quorum
   }
   notify {
-    master = ["/usr/local/bin/havsd-notify", "master", "VI_PUBLIC"]
-    backup = ["/usr/local/bin/havsd-notify", "backup", "VI_PUBLIC"]
-    fault  = ["/usr/local/bin/havsd-notify", "fault", "VI_PUBLIC"]
-    stop   = ["/usr/local/bin/havsd-notify", "stop", "VI_PUBLIC"]
+    master = ["/usr/bin/logger", "-t", "havsd", "master", "VI_PUBLIC"]
+    backup = ["/usr/bin/logger", "-t", "havsd", "backup", "VI_PUBLIC"]
+    fault  = ["/usr/bin/logger", "-t", "havsd", "fault", "VI_PUBLIC"]
+    stop   = ["/usr/bin/logger", "-t", "havsd", "stop", "VI_PUBLIC"]
   }
   garp {
     count        = 5
@@ -83,7 +83,7 @@ vrrp_instance "VI_V6" {
 vrrp_sync_group "DIRECTOR" {
   instances = ["VI_PUBLIC", "VI_PRIVATE"]
   notify {
-    master = ["/usr/local/bin/havsd-notify", "group-master"]
+    master = ["/usr/bin/logger", "-t", "havsd", "group-master"]
   }
 }
 

@@ -386,7 +386,7 @@ func TestParityKeywords(t *testing.T) {
     notify_fifo /run/ka.fifo
 }
 `+vrrpHead+` dont_track_primary
-    notify "/usr/local/bin/state.sh any"
+    notify "/bin/echo any"
 }
 virtual_server 10.0.0.100 80 {
     protocol TCP
@@ -404,7 +404,7 @@ virtual_server 10.0.0.100 80 {
 		t.Errorf("sync %+v, want %+v", cfg.Global.Sync, want)
 	}
 	in := cfg.Instances[0]
-	if !in.DontTrackPrimary || !cmp.Equal(in.Notify.Generic, []string{"/usr/local/bin/state.sh", "any"}) || cfg.Global.NotifyFIFO != "/run/ka.fifo" {
+	if !in.DontTrackPrimary || !cmp.Equal(in.Notify.Generic, []string{"/bin/echo", "any"}) || cfg.Global.NotifyFIFO != "/run/ka.fifo" {
 		t.Errorf("dont_track_primary %v, notify %q, fifo %q", in.DontTrackPrimary, in.Notify.Generic, cfg.Global.NotifyFIFO)
 	}
 	if s := cfg.Services[0].Sorry; s == nil || !s.InhibitOnFailure {

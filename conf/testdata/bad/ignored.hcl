@@ -9,7 +9,7 @@ vrrp_sync_group "G" {
   notify {
     master = [""]
     backup = []
-    stop   = ["/usr/local/bin/notify", "stop"]
+    stop   = ["/bin/true", "stop"]
   }
 }
 
