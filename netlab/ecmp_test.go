@@ -130,3 +130,32 @@ func TestECMPTopology(t *testing.T) {
 		t.Errorf("route watch after the delete: %v", w.NextHops())
 	}
 }
+
+func TestQuorumLostIn(t *testing.T) {
+	log := []byte(`{"time":"2026-12-02T15:00:00.100Z","level":"WARN","msg":"quorum changed","service":"tcp 10.97.100.10:80","old":"unknown","new":"up"}
+not json
+{"time":"2026-12-02T15:00:01.000Z","level":"WARN","msg":"quorum changed","service":"tcp 10.97.100.10:80","old":"up","new":"lost"}
+{"time":"2026-12-02T15:00:05.000Z","level":"WARN","msg":"quorum changed","service":"tcp 10.97.100.10:80","old":"up","new":"lost"}
+`)
+	at := func(s string) time.Time { v, _ := time.Parse(time.RFC3339Nano, s); return v }
+	if got, ok := QuorumLostIn(log, at("2026-12-02T15:00:00Z")); !ok || !got.Equal(at("2026-12-02T15:00:01Z")) {
+		t.Errorf("first loss = %v, %v", got, ok)
+	}
+	if got, ok := QuorumLostIn(log, at("2026-12-02T15:00:02Z")); !ok || !got.Equal(at("2026-12-02T15:00:05Z")) {
+		t.Errorf("loss after 15:00:02 = %v, %v", got, ok)
+	}
+	if _, ok := QuorumLostIn(log, at("2026-12-02T15:00:06Z")); ok {
+		t.Error("a loss after the last one")
+	}
+}
+
+func TestECMPHavsdString(t *testing.T) {
+	s := ECMPHavsd{Director: 1, Socket: "/run/d2.sock", HoldTime: 3 * time.Second, CheckInterval: 300 * time.Millisecond, Reals: 2,
+		Extra: []ECMPNeighbor{{Address: "10.97.0.21", ASN: 65000, Port: 1790}}}.String()
+	for _, want := range []string{`router_id = "10.97.0.12"`, `neighbor "10.97.0.1" {` + "\n    asn       = 65000", `announce  = "bgp"`,
+		`real_server "10.97.0.22:80"`, `port      = 1790`, `interval = "300ms"`, `log_format     = "json"`} {
+		if !strings.Contains(s, want) {
+			t.Errorf("config lacks %q:\n%s", want, s)
+		}
+	}
+}

@@ -35,6 +35,8 @@ type labFlags struct {
 	mode, director, dir, events, target, prefix, stateDir, jsonOut, vmCache string
 	keep, vm                                                                bool
 	version, n, reals, streams                                              int
+	directors, sources, share                                               int           // --mode ecmp
+	hold                                                                    time.Duration // --mode ecmp
 	advert, interval, timeout, mtbf                                         time.Duration
 }
 
@@ -50,7 +52,7 @@ func (c *cli) lab(ctx context.Context, args []string) int {
 		fmt.Fprintln(c.stderr, "       havsd lab down        remove a lab left up (--keep) or after a crash")
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&f.mode, "mode", "nat", "forwarding `mode` of the lab: nat or dr")
+	fs.StringVar(&f.mode, "mode", "nat", "`mode` of the lab: nat or dr (a VRRP pair), or ecmp (directors announcing the VIP over BGP to a BIRD 2 router; see doc/lab.md)")
 	fs.BoolVar(&f.keep, "keep", false, "leave the lab up for exploring (remove it with havsd lab down)")
 	fs.StringVar(&f.dir, "dir", "", "`directory` for configs and logs (default: a new one under "+os.TempDir()+")")
 	fs.BoolVar(&f.vm, "vm", false, "run the lab inside the test VM (test/vm), where IPVS is available; needs a static binary; adverts default to 1s there (emulated CPU)")
@@ -69,8 +71,18 @@ func (c *cli) lab(ctx context.Context, args []string) int {
 	fs.StringVar(&f.prefix, "prefix", lab.DefaultPrefix, "namespace name `prefix` (tests use their own)")
 	fs.StringVar(&f.stateDir, "state-dir", netlab.DefaultStateDir, "`directory` of the lab's state file")
 	fs.StringVar(&f.jsonOut, "json", "", "also write the drill results as JSON to `file`")
+	fs.IntVar(&f.directors, "directors", 3, "ecmp: number of directors")
+	fs.IntVar(&f.sources, "sources", 64, "ecmp: extra client source `addresses`")
+	fs.IntVar(&f.share, "share", 300, "ecmp: `N` new connections counted for the flow share per director")
+	fs.DurationVar(&f.hold, "hold", 3*time.Second, "ecmp: BGP hold `time` (whole seconds, at least 3s)")
 	if fs.Parse(args) != nil || fs.NArg() > 0 {
 		return exitUsage
+	}
+	if f.mode == "ecmp" {
+		if !hasFlag(args, "reals") {
+			f.reals = 0 // the ECMP lab's default
+		}
+		return c.labECMP(ctx, f)
 	}
 	if f.vm {
 		return c.labVM(ctx, args, f.vmCache, f.director)

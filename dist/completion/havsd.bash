@@ -19,7 +19,7 @@ _havsd() {
 	debug) flags="-debug -f -gc -s" files="-f -s" dirs="" ;;
 	realserver) flags="-dev -force -mode -state -undo -vip" files="" dirs="-state" ;;
 	digest) flags="-H -any-status -k -max-body -timeout -verify" files="" dirs="" ;;
-	lab) flags="-advert -dir -director -events -interval -json -keep -mode -mtbf -n -prefix -reals -state-dir -streams -target -timeout -vm -vm-cache -vrrp-version" files="-json" dirs="-dir -state-dir -vm-cache" ;;
+	lab) flags="-advert -dir -director -directors -events -hold -interval -json -keep -mode -mtbf -n -prefix -reals -share -sources -state-dir -streams -target -timeout -vm -vm-cache -vrrp-version" files="-json" dirs="-dir -state-dir -vm-cache" ;;
 	drill) flags="-dev -event -exec -hold -interval -lead -mtbf -n -netns -pause -restore -s -settle -stream-gap -streams -target -timeout" files="-s" dirs="" ;;
 	version) flags="" files="" dirs="" ;;
 	esac
