@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"syscall"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
@@ -145,6 +146,29 @@ func growReadBuffer(pc net.PacketConn) {
 			_ = rb.SetReadBuffer(rcvBuf)
 		}
 	}
+}
+
+// FilterSiblings attaches a socket filter that discards, in the kernel,
+// adverts carrying one of siblings' VRIDs other than own (see
+// siblingFilter): an instance is then woken only by adverts it may count.
+func (c *RawConn) FilterSiblings(own uint8, siblings []uint8) error {
+	prog := siblingFilter(own, siblings, c.p4 != nil)
+	if prog == nil {
+		return nil
+	}
+	raw, err := bpf.Assemble(prog)
+	if err != nil {
+		return fmt.Errorf("assembling the VRID filter: %w", err)
+	}
+	if c.p4 != nil {
+		err = c.p4.SetBPF(raw)
+	} else {
+		err = c.p6.SetBPF(raw)
+	}
+	if err != nil {
+		return fmt.Errorf("attaching the VRID filter on %s: %w", c.ifi.Name, err)
+	}
+	return nil
 }
 
 // LocalAddr is the address adverts are sent from.

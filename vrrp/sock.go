@@ -78,6 +78,11 @@ func (s *sock) open(l *loop) {
 			}
 			return
 		}
+		// Without the filter the validator still ignores siblings'
+		// adverts, at the cost of a wake-up each.
+		if err := rc.FilterSiblings(l.cfg.VRID, l.i.opts.SiblingVRIDs); err != nil {
+			l.log.Warn("VRRP socket: siblings' adverts are filtered in user space", "err", err)
+		}
 		c = rc
 	}
 	s.conn, s.why, s.index = c, "", 0
