@@ -6,7 +6,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -157,5 +160,86 @@ func TestECMPHavsdString(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("config lacks %q:\n%s", want, s)
 		}
+	}
+}
+
+// TestECMPRouterMergesPaths has three BIRDs, one per director namespace,
+// announce the VIP to the router's BIRD (from ECMPBird): the router's
+// kernel gets one route with three next hops, L4 hashing spreads the
+// client's flows over them, and a speaker killed leaves within the hold
+// time.
+func TestECMPRouterMergesPaths(t *testing.T) {
+	needRoot(t)
+	need.Binaries(t, "bird", "birdc")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	spec := ECMP(RandomPrefix("hv-ec"), ECMPOptions{Directors: 3, Sources: 16, VIPOnDirectors: true})
+	spec.StateDir = t.TempDir()
+	topo, err := Build(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = topo.Close() })
+	w, err := topo.WatchFIB(ECMPRouter, netip.PrefixFrom(ECMPVIP, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	dir := t.TempDir()
+	if _, err := topo.StartBird(ctx, ECMPRouter, dir, ECMPBird(3, 3*time.Second), nil); err != nil {
+		t.Fatal(err)
+	}
+	var speakers []*Bird
+	for i := 0; i < 3; i++ {
+		d := ECMPDirectorName(i)
+		conf := "log stderr all;\nrouter id " + ECMPDirectorIP(i).String() + ";\nprotocol device {}\n" +
+			"protocol static vip { ipv4; route " + ECMPVIP.String() + "/32 blackhole; }\n" +
+			"protocol bgp r {\n  local " + ECMPDirectorIP(i).String() + " as 65001;\n  neighbor " + ECMPRouterIP.String() + " as 65000;\n" +
+			"  hold time 3;\n  ipv4 { import none; export where proto = \"vip\"; next hop self; };\n}\n"
+		p := filepath.Join(dir, d+".conf")
+		if err := os.WriteFile(p, []byte(conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b := &Bird{Socket: filepath.Join(dir, d+".ctl"), Conf: p}
+		if b.Proc, err = topo.Start(d, "bird-"+d, []string{"bird", "-f", "-c", p, "-s", b.Socket}, ProcOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		speakers = append(speakers, b)
+	}
+	all := []netip.Addr{ECMPDirectorIP(0), ECMPDirectorIP(1), ECMPDirectorIP(2)}
+	if _, ok := w.Wait(30*time.Second, func(nh []netip.Addr) bool { return slices.Equal(nh, all) }); !ok {
+		t.Fatalf("router's next hops %v, want %v", w.NextHops(), all)
+	}
+	// Which director each flow goes to, by the router's own lookup of
+	// the five-tuple.
+	seen := map[string]bool{}
+	for s := 0; s < 16; s++ {
+		for port := 40000; port < 40004; port++ {
+			out, err := topo.Exec(ctx, ECMPRouter, "ip", "route", "get", ECMPVIP.String(), "from", ECMPSource(s).String(), "iif", "eth1",
+				"ipproto", "tcp", "sport", strconv.Itoa(port), "dport", "80")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := strings.Fields(string(out))
+			if i := slices.Index(f, "via"); i >= 0 {
+				seen[f[i+1]] = true
+			}
+		}
+	}
+	if len(seen) != 3 {
+		t.Errorf("64 flows hashed to %v, want all three directors", seen)
+	}
+	t0 := time.Now()
+	if err := speakers[1].Proc.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	at, ok := w.Wait(10*time.Second, func(nh []netip.Addr) bool { return len(nh) == 2 && !Has(nh, ECMPDirectorIP(1)) })
+	if !ok {
+		t.Fatalf("after killing d2's speaker: next hops %v", w.NextHops())
+	}
+	if d := at.Sub(t0); d > 3250*time.Millisecond {
+		t.Errorf("d2 left %s after its speaker died, want within the 3s hold time", d)
+	} else {
+		t.Logf("d2 left the router's FIB %s after its speaker died (hold time 3s)", d.Round(time.Millisecond))
 	}
 }
