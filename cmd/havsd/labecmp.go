@@ -20,12 +20,13 @@ import (
 // Events of the ECMP drill, each on one director in turn.
 const (
 	ecmpKill   = "kill"   // SIGKILL the director's havsd; restart it
+	ecmpCrash  = "crash"  // its link down and its havsd SIGKILLed; link up, restart
 	ecmpStop   = "stop"   // SIGTERM; restart it
 	ecmpDrain  = "drain"  // havsd drain; havsd undrain
 	ecmpQuorum = "quorum" // its real servers become unreachable from it; reachable again
 )
 
-var ecmpEvents = []string{ecmpKill, ecmpDrain, ecmpStop, ecmpQuorum}
+var ecmpEvents = []string{ecmpKill, ecmpCrash, ecmpDrain, ecmpStop, ecmpQuorum}
 
 // ecmpRep is one repetition of an ECMP drill event.
 type ecmpRep struct {
@@ -241,6 +242,8 @@ func (d *ecmpDrill) run(ctx context.Context, ev string, victim int) (ecmpRep, er
 	switch ev {
 	case ecmpKill:
 		err = l.Kill(victim)
+	case ecmpCrash:
+		err = l.Crash(ctx, victim)
 	case ecmpStop:
 		err = l.Stop(victim)
 	case ecmpDrain:
@@ -284,6 +287,8 @@ func (d *ecmpDrill) run(ctx context.Context, ev string, victim int) (ecmpRep, er
 	switch ev {
 	case ecmpKill, ecmpStop:
 		err = l.Restart(ctx, victim)
+	case ecmpCrash:
+		err = l.Reboot(ctx, victim)
 	case ecmpDrain:
 		_, err = l.Havsd(ctx, victim, "undrain")
 	case ecmpQuorum:

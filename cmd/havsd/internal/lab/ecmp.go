@@ -177,6 +177,28 @@ func (l *ECMPLab) Director(i int) *netlab.Proc {
 // go on: only the daemon and its BGP sessions die).
 func (l *ECMPLab) Kill(i int) error { return l.signal(i, syscall.SIGKILL) }
 
+// Crash takes director i's box away: its link drops and its havsd is
+// SIGKILLed, so nothing closes its BGP session and the router's hold timer
+// has to notice.
+func (l *ECMPLab) Crash(ctx context.Context, i int) error {
+	if err := l.Topo.IP(ctx, netlab.ECMPDirectorName(i), "link", "set", "eth0", "down"); err != nil {
+		return err
+	}
+	return l.Kill(i)
+}
+
+// Reboot brings a crashed director back: link up, default route, havsd.
+func (l *ECMPLab) Reboot(ctx context.Context, i int) error {
+	node := netlab.ECMPDirectorName(i)
+	if err := l.Topo.IP(ctx, node, "link", "set", "eth0", "up"); err != nil {
+		return err
+	}
+	if err := l.Topo.IP(ctx, node, "route", "replace", "default", "via", netlab.ECMPRouterIP.String()); err != nil {
+		return err
+	}
+	return l.Restart(ctx, i)
+}
+
 // Stop sends SIGTERM to director i's havsd.
 func (l *ECMPLab) Stop(i int) error { return l.signal(i, syscall.SIGTERM) }
 
