@@ -1,0 +1,60 @@
+package bgp
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+)
+
+// hookHandler passes GoBGP's log records to havsd's handler at Warn and
+// above, and turns its per-neighbour connection failures (logged at Debug,
+// and nowhere else visible) into events for the owner, so Status can say why
+// a neighbour stays in active.
+type hookHandler struct {
+	inner slog.Handler
+	post  func(ctx context.Context, ev event, wait bool)
+	peer  netip.Addr // from the logger's "Key" attribute, GoBGP's neighbour logger
+}
+
+// gobgpMinLevel keeps GoBGP's own chatter (every FSM step at Info or Debug)
+// out of havsd's log; havsd logs session changes itself.
+const gobgpMinLevel = slog.LevelWarn
+
+func (h *hookHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.peer.IsValid() || (l >= gobgpMinLevel && h.inner.Enabled(ctx, l))
+}
+
+func (h *hookHandler) Handle(ctx context.Context, r slog.Record) error {
+	if h.peer.IsValid() && r.Message == "failed to connect" {
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "Error" {
+				h.post(ctx, event{addr: h.peer, connErr: a.Value.String()}, false)
+				return false
+			}
+			return true
+		})
+	}
+	if r.Level < gobgpMinLevel || !h.inner.Enabled(ctx, r.Level) {
+		return nil
+	}
+	return h.inner.Handle(ctx, r)
+}
+
+func (h *hookHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	c := *h
+	c.inner = h.inner.WithAttrs(as)
+	for _, a := range as {
+		if a.Key == "Key" {
+			if addr, err := netip.ParseAddr(a.Value.String()); err == nil {
+				c.peer = addr
+			}
+		}
+	}
+	return &c
+}
+
+func (h *hookHandler) WithGroup(name string) slog.Handler {
+	c := *h
+	c.inner = h.inner.WithGroup(name)
+	return &c
+}

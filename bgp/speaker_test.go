@@ -1,0 +1,75 @@
+package bgp
+
+import (
+	"context"
+	"net/netip"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/havsd/havsd/test/leak"
+	"github.com/havsd/havsd/test/poll"
+)
+
+func TestMain(m *testing.M) { os.Exit(leak.Main(m)) }
+
+// runSpeaker starts s and stops it when the test ends.
+func runSpeaker(t *testing.T, s *Speaker) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+}
+
+// TestLocalRIBFollowsSetRoutes runs GoBGP without neighbours: the routes
+// Status reads back from GoBGP's RIB follow SetRoutes, with the configured
+// communities and GRACEFUL_SHUTDOWN when asked.
+func TestLocalRIBFollowsSetRoutes(t *testing.T) {
+	s, err := New(Config{ASN: 65001, RouterID: netip.MustParseAddr("10.0.0.11"), Communities: []string{"65000:100"}}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runSpeaker(t, s)
+	v4, v6 := netip.MustParsePrefix("192.0.2.10/32"), netip.MustParsePrefix("2001:db8::10/128")
+	s.SetRoutes([]Route{{Prefix: v4}, {Prefix: v6, GracefulShutdown: true}})
+	want := []RouteStatus{
+		{Prefix: v4, Communities: []string{"65000:100"}},
+		{Prefix: v6, GracefulShutdown: true, Communities: []string{"65000:100", "65535:0"}},
+	}
+	waitAnnounced(t, s, want)
+
+	s.SetRoutes([]Route{{Prefix: v6}})
+	waitAnnounced(t, s, []RouteStatus{{Prefix: v6, Communities: []string{"65000:100"}}})
+
+	s.SetRoutes(nil)
+	waitAnnounced(t, s, nil)
+}
+
+// addrs lets go-cmp compare netip values.
+var addrs = cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{})
+
+func waitAnnounced(t *testing.T, s *Speaker, want []RouteStatus) {
+	t.Helper()
+	var last []RouteStatus
+	if !poll.For(5*time.Second, func() bool {
+		last = s.Status().Announced
+		return cmp.Equal(last, want, addrs, cmpopts.EquateEmpty())
+	}) {
+		t.Fatalf("GoBGP's RIB never held the wanted routes (-want +got):\n%s", cmp.Diff(want, last, addrs, cmpopts.EquateEmpty()))
+	}
+}
+
+// testLogger writes the speaker's log into the test's output.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
