@@ -2,8 +2,8 @@ package bgp
 
 import (
 	"context"
-	"net/netip"
 	"log/slog"
+	"net/netip"
 	"os"
 	"testing"
 	"time"
