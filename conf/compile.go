@@ -59,7 +59,9 @@ func compileInstance(in *rawInstance) vrrp.Config {
 		// The VRRP instance lowers the priority by Weight while the
 		// link is down; a positive weight is also added as a bonus
 		// (Trackers.Bonus), so it counts while the link is up.
-		c.Track = append(c.Track, vrrp.TrackInterface{Name: t.name, Weight: int(max(t.weight, -t.weight))})
+		// With reverse both turn around: the weight is added while the
+		// link is down and a positive one taken off while it is up.
+		c.Track = append(c.Track, vrrp.TrackInterface{Name: t.name, Weight: int(max(t.weight, -t.weight)) * sign(t.reverse)})
 	}
 	return c
 }

@@ -138,9 +138,10 @@ func (d *decoder) instance(hb *hcl.Block) *rawInstance {
 				in.vips = append(in.vips, d.vip(addr, dev, vb.at("address")))
 			}
 		case "track_interface":
-			tb := d.open(sb, sb.Body, trackSchema)
+			tb := d.open(sb, sb.Body, trackIfSchema)
 			t := rawTrack{b: tb, name: sb.Labels[0]}
 			d.integer(tb, "weight", &t.weight)
+			d.boolean(tb, "reverse", &t.reverse)
 			in.track = append(in.track, t)
 		case "track_service":
 			tb := d.open(sb, sb.Body, trackSchema)

@@ -163,7 +163,9 @@ func formatInstance(b *hclwrite.Body, in vrrp.Config, tracks []TrackService, trk
 	}
 	for _, t := range in.Track {
 		tb := b.AppendNewBlock("track_interface", []string{t.Name}).Body()
-		setInt(tb, "weight", int64(trk.interfaceWeight(in.Name, t)), 0)
+		w := trk.interfaceWeight(in.Name, t)
+		setInt(tb, "weight", int64(w.Weight), 0)
+		setBool(tb, "reverse", w.Reverse, false)
 	}
 	formatTrackRefs(b, trk.Refs[in.Name])
 	for _, t := range tracks {

@@ -19,6 +19,7 @@ func formatTrackers(body *hclwrite.Body, t Trackers) {
 		setInt(b, "rise", int64(s.Rise), DefaultScriptRise)
 		setInt(b, "fall", int64(s.Fall), DefaultScriptFall)
 		setStr(b, "user", s.User, "")
+		setBool(b, "init_fail", s.InitFail, false)
 	}
 	for _, f := range t.Spec.Files {
 		body.AppendNewline()
@@ -32,6 +33,9 @@ func formatTrackers(body *hclwrite.Body, t Trackers) {
 		if p.Args {
 			b.SetAttributeValue("match", str("args"))
 		}
+		if p.ParamMatch != track.ParamExact {
+			b.SetAttributeValue("param_match", str(p.ParamMatch.String()))
+		}
 		setInt(b, "quorum", int64(p.Quorum), DefaultProcessQuorum)
 		setInt(b, "quorum_max", int64(p.QuorumMax), 0)
 		setDur(b, "delay", p.Delay, 0)
@@ -44,15 +48,16 @@ func formatTrackRefs(b *hclwrite.Body, refs []track.Ref) {
 		typ := map[track.Kind]string{track.KindScript: "track_script", track.KindFile: "track_file", track.KindProcess: "track_process"}[r.Key.Kind]
 		tb := b.AppendNewBlock(typ, []string{r.Key.Name}).Body()
 		tb.SetAttributeValue("weight", num(int64(r.Weight)))
+		setBool(tb, "reverse", r.Reverse, false)
 	}
 }
 
 // interfaceWeight is the signed weight of an instance's track_interface.
-func (t Trackers) interfaceWeight(instance string, ti vrrp.TrackInterface) int {
+func (t Trackers) interfaceWeight(instance string, ti vrrp.TrackInterface) InterfaceWeight {
 	for _, w := range t.Interfaces[instance] {
 		if w.Name == ti.Name {
-			return w.Weight
+			return w
 		}
 	}
-	return ti.Weight
+	return InterfaceWeight{Name: ti.Name, Weight: ti.Weight}
 }

@@ -65,9 +65,10 @@ type rawVIP struct {
 }
 
 type rawTrack struct {
-	b      *block
-	name   string
-	weight int64
+	b       *block
+	name    string
+	weight  int64
+	reverse bool // track_interface only
 }
 
 type rawGroup struct {

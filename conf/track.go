@@ -16,21 +16,24 @@ const (
 )
 
 var scriptSchema = &hcl.BodySchema{
-	Attributes: append(attrs("interval", "timeout", "rise", "fall", "weight", "user"),
+	Attributes: append(attrs("interval", "timeout", "rise", "fall", "weight", "user", "reverse", "init_fail"),
 		hcl.AttributeSchema{Name: "command", Required: true}),
 }
 
 var trackFileSchema = &hcl.BodySchema{
-	Attributes: append(attrs("weight"), hcl.AttributeSchema{Name: "path", Required: true}),
+	Attributes: append(attrs("weight", "reverse"), hcl.AttributeSchema{Name: "path", Required: true}),
 }
 
 var trackProcessSchema = &hcl.BodySchema{
-	Attributes: append(attrs("match", "quorum", "quorum_max", "delay", "weight"),
+	Attributes: append(attrs("match", "quorum", "quorum_max", "delay", "weight", "reverse", "param_match"),
 		hcl.AttributeSchema{Name: "name", Required: true}),
 }
 
 // trackRefSchema is an instance's or sync group's use of a tracker.
-var trackRefSchema = &hcl.BodySchema{Attributes: attrs("weight")}
+var trackRefSchema = &hcl.BodySchema{Attributes: attrs("weight", "reverse")}
+
+// trackIfSchema is a track_interface block.
+var trackIfSchema = &hcl.BodySchema{Attributes: attrs("weight", "reverse")}
 
 // Trackers are the vrrp_script, track_file and track_process blocks, and
 // which instances use them.
@@ -49,6 +52,18 @@ type Trackers struct {
 type InterfaceWeight struct {
 	Name   string
 	Weight int
+	// Reverse turns the adjustment around (keepalived's "weight N
+	// reverse"): a positive weight is taken off while the link is up, a
+	// negative one added while it is down. Not with weight 0.
+	Reverse bool
+}
+
+// sign is -1 for a reversed weight, else 1.
+func sign(reverse bool) int {
+	if reverse {
+		return -1
+	}
+	return 1
 }
 
 // Bonus is what an instance's positive track_interface weights add to its
@@ -59,7 +74,7 @@ func (t Trackers) Bonus(instance string) int {
 	n := 0
 	for _, w := range t.Interfaces[instance] {
 		if w.Weight > 0 {
-			n += w.Weight
+			n += w.Weight * sign(w.Reverse)
 		}
 	}
 	return n
@@ -73,13 +88,15 @@ type rawScript struct {
 	rise, fall, weight int64
 	user               string
 	path               string // command[0] resolved, set by validation
+	reverse, initFail  bool
 }
 
 type rawTrackFile struct {
-	b      *block
-	name   string
-	path   string
-	weight int64
+	b       *block
+	name    string
+	path    string
+	weight  int64
+	reverse bool
 }
 
 type rawTrackProcess struct {
@@ -87,6 +104,8 @@ type rawTrackProcess struct {
 	name, process, match      string
 	quorum, quorumMax, weight int64
 	delay                     time.Duration
+	reverse                   bool
+	paramMatch                string
 }
 
 // rawTrackRef is a track_script, track_file or track_process block inside
@@ -97,6 +116,8 @@ type rawTrackRef struct {
 	name      string
 	weight    int64
 	hasWeight bool
+	reverse   bool // used when hasReverse, else the tracker's
+	hasRev    bool
 }
 
 var refKinds = map[string]track.Kind{"track_script": track.KindScript, "track_file": track.KindFile, "track_process": track.KindProcess}
@@ -111,6 +132,8 @@ func (d *decoder) trackRef(hb *hcl.Block) (rawTrackRef, bool) {
 	r := rawTrackRef{b: b, kind: k, name: hb.Labels[0]}
 	d.integer(b, "weight", &r.weight)
 	r.hasWeight = b.has("weight")
+	d.boolean(b, "reverse", &r.reverse)
+	r.hasRev = b.has("reverse")
 	return r, true
 }
 
@@ -125,6 +148,8 @@ func (d *decoder) script(hb *hcl.Block) *rawScript {
 	d.integer(b, "fall", &s.fall)
 	d.integer(b, "weight", &s.weight)
 	d.str(b, "user", &s.user)
+	d.boolean(b, "reverse", &s.reverse)
+	d.boolean(b, "init_fail", &s.initFail)
 	if !b.has("timeout") {
 		s.timeout = s.interval // keepalived: a script may run for its whole interval
 	}
@@ -136,6 +161,7 @@ func (d *decoder) trackFile(hb *hcl.Block) *rawTrackFile {
 	f := &rawTrackFile{b: b, name: hb.Labels[0], weight: 1}
 	d.str(b, "path", &f.path)
 	d.integer(b, "weight", &f.weight)
+	d.boolean(b, "reverse", &f.reverse)
 	return f
 }
 
@@ -148,5 +174,7 @@ func (d *decoder) trackProcess(hb *hcl.Block) *rawTrackProcess {
 	d.integer(b, "quorum_max", &p.quorumMax)
 	d.dur(b, "delay", &p.delay)
 	d.integer(b, "weight", &p.weight)
+	d.boolean(b, "reverse", &p.reverse)
+	d.str(b, "param_match", &p.paramMatch)
 	return p
 }

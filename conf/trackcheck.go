@@ -176,12 +176,18 @@ func (v *validator) trackProcess(p *rawTrackProcess) {
 		v.errorf(b.at("quorum_max"), "Invalid quorum_max", "quorum_max must be at least quorum (%d) and at most 65535, not %d.", p.quorum, p.quorumMax)
 	}
 	v.weight(b, track.KindProcess, p.weight)
+	if b.has("param_match") && v.oneOf(b, "param_match", p.paramMatch, []string{"exact", "partial", "initial"}) && matchOK && p.match != "args" {
+		v.errorf(b.at("param_match"), "param_match without match = \"args\"", "param_match compares the command line: set match = \"args\" and name the command with its arguments.")
+	}
 }
+
+var paramMatches = map[string]track.ParamMatch{"": track.ParamExact, "exact": track.ParamExact, "partial": track.ParamPartial, "initial": track.ParamInitial}
 
 // compileTrackers builds the trackers' model from a validated file.
 func compileTrackers(f *rawFile) Trackers {
 	var t Trackers
 	weights := map[track.Key]int{}
+	reverse, initFail := map[track.Key]bool{}, map[track.Key]bool{}
 	for _, s := range f.scripts {
 		argv := slices.Clone(s.command)
 		argv[0] = s.path
@@ -190,25 +196,31 @@ func compileTrackers(f *rawFile) Trackers {
 			user = scriptUser(f.global.scriptUser)
 		}
 		t.Spec.Scripts = append(t.Spec.Scripts, track.Script{Name: s.name, Argv: argv, Interval: s.interval,
-			Timeout: s.timeout, Rise: int(s.rise), Fall: int(s.fall), User: user})
-		weights[track.Key{Kind: track.KindScript, Name: s.name}] = int(s.weight)
+			Timeout: s.timeout, Rise: int(s.rise), Fall: int(s.fall), User: user, InitFail: s.initFail})
+		k := track.Key{Kind: track.KindScript, Name: s.name}
+		weights[k], reverse[k], initFail[k] = int(s.weight), s.reverse, s.initFail
 	}
 	for _, x := range f.trackFiles {
 		t.Spec.Files = append(t.Spec.Files, track.File{Name: x.name, Path: x.path})
-		weights[track.Key{Kind: track.KindFile, Name: x.name}] = int(x.weight)
+		k := track.Key{Kind: track.KindFile, Name: x.name}
+		weights[k], reverse[k] = int(x.weight), x.reverse
 	}
 	for _, p := range f.trackProcs {
 		t.Spec.Processes = append(t.Spec.Processes, track.Process{Name: p.name, Match: p.process, Args: p.match == "args",
-			Quorum: int(p.quorum), QuorumMax: int(p.quorumMax), Delay: p.delay})
-		weights[track.Key{Kind: track.KindProcess, Name: p.name}] = int(p.weight)
+			ParamMatch: paramMatches[p.paramMatch], Quorum: int(p.quorum), QuorumMax: int(p.quorumMax), Delay: p.delay})
+		k := track.Key{Kind: track.KindProcess, Name: p.name}
+		weights[k], reverse[k] = int(p.weight), p.reverse
 	}
 	resolve := func(r rawTrackRef) track.Ref {
 		k := track.Key{Kind: r.kind, Name: r.name}
-		w := weights[k]
+		w, rev := weights[k], reverse[k]
 		if r.hasWeight {
 			w = int(r.weight)
 		}
-		return track.Ref{Key: k, Weight: w}
+		if r.hasRev {
+			rev = r.reverse
+		}
+		return track.Ref{Key: k, Weight: w, Reverse: rev, InitFail: initFail[k]}
 	}
 	inGroup := map[string]*rawGroup{}
 	for _, g := range f.groups {
@@ -236,7 +248,7 @@ func compileTrackers(f *rawFile) Trackers {
 			if t.Interfaces == nil {
 				t.Interfaces = map[string][]InterfaceWeight{}
 			}
-			t.Interfaces[in.name] = append(t.Interfaces[in.name], InterfaceWeight{Name: tr.name, Weight: int(tr.weight)})
+			t.Interfaces[in.name] = append(t.Interfaces[in.name], InterfaceWeight{Name: tr.name, Weight: int(tr.weight), Reverse: tr.reverse})
 		}
 	}
 	return t

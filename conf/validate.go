@@ -204,6 +204,9 @@ func (v *validator) instance(in *rawInstance) {
 		if t.weight < -254 || t.weight > 254 {
 			v.errorf(t.b.at("weight"), "Invalid track weight", "weight must be -254 to 254 (> 0: added while the interface is up, < 0: added while it is down, 0: FAULT while down), not %d.", t.weight)
 		}
+		if t.reverse && t.weight == 0 {
+			v.errorf(t.b.at("reverse"), "reverse with weight 0", "havsd does not put an instance in FAULT while a link is up (keepalived's \"weight 0 reverse\"); give a weight, or drop reverse.")
+		}
 	}
 	v.notify(in.notifyBlock, &in.notify)
 	if g := in.garpBlock; g != nil {

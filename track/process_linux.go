@@ -37,10 +37,16 @@ type proc struct {
 
 // matches reports whether p is one of spec's processes.
 func (s Process) matches(p proc) bool {
-	if s.Args {
-		return p.args == s.Match
+	if !s.Args {
+		return p.comm == s.Match
 	}
-	return p.comm == s.Match
+	switch s.ParamMatch {
+	case ParamPartial:
+		return p.args == s.Match || strings.HasPrefix(p.args, s.Match+" ")
+	case ParamInitial:
+		return strings.HasPrefix(p.args, s.Match)
+	}
+	return p.args == s.Match
 }
 
 // scanProcs lists the processes in /proc; args are read only when needed.

@@ -157,6 +157,31 @@ func TestScriptRiseFall(t *testing.T) {
 	}
 }
 
+// init_fail: the script is failed from the start (reported before its
+// first run) and passes only after rise successes.
+func TestScriptInitFail(t *testing.T) {
+	dir := t.TempDir()
+	p := writeScript(t, dir, "chk", "exit 0")
+	ch := make(chan State, 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go runScript(ctx, Script{Name: "chk", Argv: []string{p}, Interval: 20 * time.Millisecond, Timeout: time.Second, Rise: 3, Fall: 1, InitFail: true}, clock.Real{}, slog.Default(), func(s State) { ch <- s })
+	first := waitState(t, ch, "initial state", func(State) bool { return true })
+	if !first.Known || first.OK || !strings.Contains(first.Last, "init_fail") {
+		t.Fatalf("first state %+v, want known and failed by init_fail", first)
+	}
+	passes := 0
+	waitState(t, ch, "OK after 3 passes", func(s State) bool {
+		if strings.HasPrefix(s.Last, "exit 0") {
+			passes++
+		}
+		return s.OK
+	})
+	if passes != 3 {
+		t.Errorf("OK after %d passes, want 3 (rise)", passes)
+	}
+}
+
 func TestFileTrackerFollowsWrites(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "maint")

@@ -95,8 +95,14 @@ func runScript(ctx context.Context, s Script, clk clock.Clock, log *slog.Logger,
 		}
 		cred = &c
 	}
-	h := Hysteresis{Rise: s.Rise, Fall: s.Fall}
+	h := Hysteresis{Rise: s.Rise, Fall: s.Fall, Failed: s.InitFail}
 	st := State{Key: Key{KindScript, s.Name}}
+	if s.InitFail {
+		// keepalived's init_fail: failed from the start, until rise
+		// successes; the status says so before the first run.
+		st.Known, st.Last, st.At = true, "init_fail: failed until it passes", clk.Now()
+		emit(st)
+	}
 	t := clk.NewTimer(0)
 	defer t.Stop()
 	for {

@@ -60,6 +60,14 @@ type State struct {
 type Ref struct {
 	Key    Key
 	Weight int
+	// Reverse turns the adjustment around, as keepalived's "weight N
+	// reverse": a positive weight is taken off while the tracker passes, a
+	// negative one added while it fails, weight 0 faults while it passes,
+	// and a track_file's value × weight is negated.
+	Reverse bool
+	// InitFail counts the tracker as failed until its first result (a
+	// vrrp_script's init_fail); otherwise an unknown tracker passes.
+	InitFail bool
 }
 
 // Contribution is what one tracker adds to an instance's priority.
@@ -70,12 +78,16 @@ type Contribution struct {
 
 // Contribute applies keepalived's weight rules to one tracker state.
 func Contribute(r Ref, s State) Contribution {
+	sign := int64(1)
+	if r.Reverse {
+		sign = -1
+	}
 	if r.Key.Kind == KindFile {
 		v := s.Value
 		if r.Weight == 0 {
-			return Contribution{Fault: v != 0}
+			return Contribution{Fault: (v != 0) != r.Reverse}
 		}
-		p := int64(v) * int64(r.Weight)
+		p := int64(v) * int64(r.Weight) * sign
 		switch {
 		case p <= -254:
 			return Contribution{Fault: true}
@@ -84,14 +96,17 @@ func Contribute(r Ref, s State) Contribution {
 		}
 		return Contribution{Delta: int(p)}
 	}
-	ok := !s.Known || s.OK
+	ok := s.OK
+	if !s.Known {
+		ok = !r.InitFail
+	}
 	switch {
 	case r.Weight == 0:
-		return Contribution{Fault: !ok}
+		return Contribution{Fault: ok == r.Reverse}
 	case r.Weight > 0 && ok:
-		return Contribution{Delta: r.Weight}
+		return Contribution{Delta: r.Weight * int(sign)}
 	case r.Weight < 0 && !ok:
-		return Contribution{Delta: r.Weight}
+		return Contribution{Delta: r.Weight * int(sign)}
 	}
 	return Contribution{}
 }

@@ -14,21 +14,36 @@ func TestContribute(t *testing.T) {
 		state State
 		want  Contribution
 	}{
-		{"positive weight, passing adds", Ref{script, 10}, State{Known: true, OK: true}, Contribution{Delta: 10}},
-		{"positive weight, failing adds nothing", Ref{script, 10}, State{Known: true}, Contribution{}},
-		{"negative weight, failing lowers", Ref{script, -50}, State{Known: true}, Contribution{Delta: -50}},
-		{"negative weight, passing nothing", Ref{script, -50}, State{Known: true, OK: true}, Contribution{}},
-		{"zero weight, failing faults", Ref{script, 0}, State{Known: true}, Contribution{Fault: true}},
-		{"zero weight, passing fine", Ref{script, 0}, State{Known: true, OK: true}, Contribution{}},
-		{"unknown counts as passing", Ref{script, 5}, State{}, Contribution{Delta: 5}},
-		{"unknown with zero weight no fault", Ref{script, 0}, State{}, Contribution{}},
-		{"file value times weight", Ref{file, 3}, State{Known: true, Value: 5}, Contribution{Delta: 15}},
-		{"file negative weight", Ref{file, -1}, State{Known: true, Value: 20}, Contribution{Delta: -20}},
-		{"file capped at 253", Ref{file, 100}, State{Known: true, Value: 5}, Contribution{Delta: 253}},
-		{"file -254 faults", Ref{file, -2}, State{Known: true, Value: 127}, Contribution{Fault: true}},
-		{"file weight 0 non-zero faults", Ref{file, 0}, State{Known: true, Value: 1}, Contribution{Fault: true}},
-		{"file weight 0 zero fine", Ref{file, 0}, State{Known: true}, Contribution{}},
-		{"file huge value does not overflow", Ref{file, 254}, State{Known: true, Value: -1 << 31}, Contribution{Fault: true}},
+		{"positive weight, passing adds", Ref{Key: script, Weight: 10}, State{Known: true, OK: true}, Contribution{Delta: 10}},
+		{"positive weight, failing adds nothing", Ref{Key: script, Weight: 10}, State{Known: true}, Contribution{}},
+		{"negative weight, failing lowers", Ref{Key: script, Weight: -50}, State{Known: true}, Contribution{Delta: -50}},
+		{"negative weight, passing nothing", Ref{Key: script, Weight: -50}, State{Known: true, OK: true}, Contribution{}},
+		{"zero weight, failing faults", Ref{Key: script, Weight: 0}, State{Known: true}, Contribution{Fault: true}},
+		{"zero weight, passing fine", Ref{Key: script, Weight: 0}, State{Known: true, OK: true}, Contribution{}},
+		{"unknown counts as passing", Ref{Key: script, Weight: 5}, State{}, Contribution{Delta: 5}},
+		{"unknown with zero weight no fault", Ref{Key: script, Weight: 0}, State{}, Contribution{}},
+		{"file value times weight", Ref{Key: file, Weight: 3}, State{Known: true, Value: 5}, Contribution{Delta: 15}},
+		{"file negative weight", Ref{Key: file, Weight: -1}, State{Known: true, Value: 20}, Contribution{Delta: -20}},
+		{"file capped at 253", Ref{Key: file, Weight: 100}, State{Known: true, Value: 5}, Contribution{Delta: 253}},
+		{"file -254 faults", Ref{Key: file, Weight: -2}, State{Known: true, Value: 127}, Contribution{Fault: true}},
+		{"file weight 0 non-zero faults", Ref{Key: file, Weight: 0}, State{Known: true, Value: 1}, Contribution{Fault: true}},
+		{"file weight 0 zero fine", Ref{Key: file, Weight: 0}, State{Known: true}, Contribution{}},
+		{"file huge value does not overflow", Ref{Key: file, Weight: 254}, State{Known: true, Value: -1 << 31}, Contribution{Fault: true}},
+		// keepalived's "weight N reverse".
+		{"reverse positive, passing lowers", Ref{Key: script, Weight: 10, Reverse: true}, State{Known: true, OK: true}, Contribution{Delta: -10}},
+		{"reverse positive, failing nothing", Ref{Key: script, Weight: 10, Reverse: true}, State{Known: true}, Contribution{}},
+		{"reverse negative, failing raises", Ref{Key: script, Weight: -50, Reverse: true}, State{Known: true}, Contribution{Delta: 50}},
+		{"reverse negative, passing nothing", Ref{Key: script, Weight: -50, Reverse: true}, State{Known: true, OK: true}, Contribution{}},
+		{"reverse zero, passing faults", Ref{Key: script, Weight: 0, Reverse: true}, State{Known: true, OK: true}, Contribution{Fault: true}},
+		{"reverse zero, failing fine", Ref{Key: script, Weight: 0, Reverse: true}, State{Known: true}, Contribution{}},
+		{"reverse file negates", Ref{Key: file, Weight: 3, Reverse: true}, State{Known: true, Value: 5}, Contribution{Delta: -15}},
+		{"reverse file -254 faults", Ref{Key: file, Weight: 2, Reverse: true}, State{Known: true, Value: 127}, Contribution{Fault: true}},
+		{"reverse file weight 0, zero faults", Ref{Key: file, Weight: 0, Reverse: true}, State{Known: true}, Contribution{Fault: true}},
+		{"reverse file weight 0, non-zero fine", Ref{Key: file, Weight: 0, Reverse: true}, State{Known: true, Value: 1}, Contribution{}},
+		// init_fail: unknown counts as failed.
+		{"init_fail unknown counts as failing", Ref{Key: script, Weight: -20, InitFail: true}, State{}, Contribution{Delta: -20}},
+		{"init_fail unknown, weight 0 faults", Ref{Key: script, Weight: 0, InitFail: true}, State{}, Contribution{Fault: true}},
+		{"init_fail known passing", Ref{Key: script, Weight: 5, InitFail: true}, State{Known: true, OK: true}, Contribution{Delta: 5}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -47,12 +62,12 @@ func TestEffectSums(t *testing.T) {
 		b: {Key: b, Known: true, Value: 2},
 		c: {Key: c, Known: true, OK: true},
 	}
-	got := Effect([]Ref{{a, -20}, {b, 5}, {c, 7}, {Key{KindScript, "absent"}, 3}}, states)
+	got := Effect([]Ref{{Key: a, Weight: -20}, {Key: b, Weight: 5}, {Key: c, Weight: 7}, {Key: Key{KindScript, "absent"}, Weight: 3}}, states)
 	if want := (Contribution{Delta: -20 + 10 + 7 + 3}); got != want {
 		t.Errorf("Effect = %+v, want %+v", got, want)
 	}
 	states[c] = State{Key: c, Known: true}
-	if got := Effect([]Ref{{c, 0}, {a, -20}}, states); !got.Fault {
+	if got := Effect([]Ref{{Key: c, Weight: 0}, {Key: a, Weight: -20}}, states); !got.Fault {
 		t.Errorf("Effect with a failed weight-0 process = %+v, want fault", got)
 	}
 }
@@ -134,5 +149,31 @@ func TestProcessStateDelay(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// keepalived's param_match: partial compares the first words of the
+// command line, initial its beginning (the last word may be longer).
+func TestProcessParamMatch(t *testing.T) {
+	cases := []struct {
+		m    ParamMatch
+		args string
+		want bool
+	}{
+		{ParamExact, "/usr/sbin/haproxy -f /etc/haproxy.cfg", true},
+		{ParamExact, "/usr/sbin/haproxy -f /etc/haproxy.cfg -D", false},
+		{ParamPartial, "/usr/sbin/haproxy -f /etc/haproxy.cfg", true},
+		{ParamPartial, "/usr/sbin/haproxy -f /etc/haproxy.cfg -D", true},
+		{ParamPartial, "/usr/sbin/haproxy -f /etc/haproxy.cfg.new", false},
+		{ParamPartial, "/usr/sbin/haproxy -f", false},
+		{ParamInitial, "/usr/sbin/haproxy -f /etc/haproxy.cfg.new", true},
+		{ParamInitial, "/usr/sbin/haproxy -f /etc/haproxy.cfg -D", true},
+		{ParamInitial, "/usr/sbin/haproxy -f /etc/hap", false},
+	}
+	for _, c := range cases {
+		s := Process{Match: "/usr/sbin/haproxy -f /etc/haproxy.cfg", Args: true, ParamMatch: c.m}
+		if got := s.matches(proc{comm: "haproxy", args: c.args}); got != c.want {
+			t.Errorf("%s match of %q: %v, want %v", c.m, c.args, got, c.want)
+		}
 	}
 }

@@ -3,11 +3,13 @@ package keepalived
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/havsd/havsd/checks"
 	"github.com/havsd/havsd/conf"
 	"github.com/havsd/havsd/track"
 	"github.com/havsd/havsd/vrrp"
@@ -149,6 +151,30 @@ func (c *converter) finish(res *Result) {
 		if s.sorry != nil {
 			res.Origins[fmt.Sprintf("virtual_service/%s/sorry_server/%s", vs.Name, realKey(s, s.sorry))] = s.sorry.node.Pos
 		}
+	}
+	c.applySSL(cfg)
+}
+
+// applySSL gives every https check the SSL block's client certificate.
+func (c *converter) applySSL(cfg *conf.Config) {
+	var https []*checks.HTTPSpec
+	for i := range cfg.Services {
+		vs := &cfg.Services[i]
+		reals := vs.Reals
+		if vs.Sorry != nil {
+			reals = append(slices.Clone(reals), *vs.Sorry)
+		}
+		for _, r := range reals {
+			for _, k := range r.Checks {
+				if k.Kind == checks.KindHTTPS && k.HTTP != nil {
+					https = append(https, k.HTTP)
+				}
+			}
+		}
+	}
+	cert, key := c.finishSSL(len(https) > 0)
+	for _, h := range https {
+		h.TLSCert, h.TLSKey = cert, key
 	}
 }
 

@@ -32,6 +32,7 @@ const (
 	scopeScript
 	scopeTrackFile
 	scopeProcess
+	scopeSSL
 )
 
 var scopeNames = map[scope]string{scopeTop: "the top level", scopeGlobal: "global_defs",
@@ -39,7 +40,7 @@ var scopeNames = map[scope]string{scopeTop: "the top level", scopeGlobal: "globa
 	scopeVS: "virtual_server", scopeRS: "real_server", scopeCheck: "a checker", scopeHTTP: "HTTP_GET/SSL_GET",
 	scopeURL: "url", scopeMisc: "MISC_CHECK", scopeDNS: "DNS_CHECK", scopeUDP: "UDP_CHECK",
 	scopeTCP: "TCP_CHECK", scopePing: "PING_CHECK", scopeSMTP: "SMTP_CHECK", scopeScript: "vrrp_script", scopeTrackFile: "track_file",
-	scopeProcess: "vrrp_track_process"}
+	scopeProcess: "vrrp_track_process", scopeSSL: "SSL"}
 
 // String names the block.
 func (s scope) String() string {
@@ -138,7 +139,7 @@ var rules = []rule{
 	{scopeScript, "fall", scriptCount(true), "", ""},
 	{scopeScript, "weight", (*converter).trackerWeight, "", ""},
 	{scopeScript, "user", (*converter).scriptUser, "", ""},
-	{scopeScript, "init_fail", nil, "starts the script in the failed state", "none: a script starts as passing until its first run"},
+	{scopeScript, "init_fail", (*converter).initFail, "", ""},
 	{scopeTrackFile, "file", (*converter).trackFilePath, "", ""},
 	{scopeTrackFile, "weight", (*converter).trackerWeight, "", ""},
 	{scopeTrackFile, "init_file", nil, "creates the file with a value at start-up", "create the file in the unit (ExecStartPre=)"},
@@ -147,7 +148,7 @@ var rules = []rule{
 	{scopeProcess, "quorum", processQuorum(false), "", ""},
 	{scopeProcess, "quorum_max", processQuorum(true), "", ""},
 	{scopeProcess, "delay", (*converter).processDelay, "", ""},
-	{scopeProcess, "param_match", nil, "matches the process's parameters partially or initially", "match = \"args\" compares the whole command line"},
+	{scopeProcess, "param_match", (*converter).paramMatch, "", ""},
 	{scopeProcess, "full_command", nil, "matches the full command path", "match = \"args\""},
 	{scopeProcess, "terminate_delay", nil, "delays the reaction to a process ending", "delay"},
 	{scopeProcess, "fork_delay", nil, "delays the reaction to a process starting", "delay"},
@@ -159,7 +160,11 @@ var rules = []rule{
 	{scopeTop, "garp_group", nil, "paces gratuitous ARPs per interface", "garp { interval } per instance"},
 	{scopeTop, "linkbeat_interfaces", nil, "polls link state with MII/ethtool", "havsd follows netlink link state"},
 	{scopeTop, "bfd_instance", nil, "runs a BFD session", ""},
-	{scopeTop, "SSL", nil, "sets the client certificate and CA of SSL_GET", "https checks use the system CA pool (tls_verify)"},
+	{scopeTop, "SSL", (*converter).sslBlock, "", ""},
+	{scopeSSL, "ca", sslFile(func(s *sslSettings) (*string, **Node) { return &s.ca, &s.caNode }), "", ""},
+	{scopeSSL, "certificate", sslFile(func(s *sslSettings) (*string, **Node) { return &s.cert, &s.certNode }), "", ""},
+	{scopeSSL, "key", sslFile(func(s *sslSettings) (*string, **Node) { return &s.key, &s.keyNode }), "", ""},
+	{scopeSSL, "password", func(c *converter, n *Node) { c.extra(n, 1); c.global.ssl.passwdNode = n }, "", ""},
 	{scopeTop, "net_namespace", nil, tuning, tuningAlt},
 	{scopeTop, "instance", nil, tuning, tuningAlt},
 

@@ -12,20 +12,23 @@ import (
 // tracker is a vrrp_script, track_file or vrrp_track_process with its
 // default weight.
 type tracker struct {
-	node    *Node
-	key     track.Key
-	weight  int
-	script  *track.Script
-	file    *track.File
-	process *track.Process
+	node       *Node
+	key        track.Key
+	weight     int
+	reverse    bool
+	paramMatch *Node // param_match, applied once the process line is read
+	script     *track.Script
+	file       *track.File
+	process    *track.Process
 }
 
 // trackUse is a track_script / track_file / track_process line of an
 // instance or sync group.
 type trackUse struct {
-	node   *Node
-	key    track.Key
-	weight opt[int]
+	node    *Node
+	key     track.Key
+	weight  opt[int]
+	reverse bool // with weight: keepalived then ignores the tracker's reverse
 }
 
 func defineTracker(kind track.Kind, sc scope) func(*converter, *Node) {
@@ -49,6 +52,9 @@ func defineTracker(kind track.Kind, sc scope) func(*converter, *Node) {
 		c.trk = t
 		c.walk(sc, n.Children)
 		c.trk = nil
+		if t.paramMatch != nil && t.process != nil {
+			c.applyParamMatch(t.paramMatch, t.process)
+		}
 		if t.script != nil && t.script.Timeout == 0 {
 			t.script.Timeout = t.script.Interval // keepalived: the interval
 		}
@@ -61,27 +67,66 @@ func defineTracker(kind track.Kind, sc scope) func(*converter, *Node) {
 }
 
 // trackWeight reads "weight W [reverse|noreverse]" from args.
-func (c *converter) trackWeight(n *Node, args []string) (int, bool) {
+func (c *converter) trackWeight(n *Node, args []string) (w int, reverse, ok bool) {
 	if len(args) < 2 || args[0] != "weight" {
 		c.invalid(n, "expected weight N")
-		return 0, false
+		return 0, false, false
 	}
 	w, err := parseWeight(args[1])
 	if err != nil {
 		c.invalid(n, "weight %q is not an integer in -253..253", args[1])
-		return 0, false
+		return 0, false, false
 	}
-	for _, a := range args[2:] {
-		if a != "noreverse" {
-			c.leftWord(n, a, "reverses the direction of the priority change", "none; negate the weight by hand")
+	if len(args) > 2 {
+		switch args[2] {
+		case "reverse":
+			reverse = true
+		case "noreverse":
+		default:
+			c.invalid(n, "%q is not reverse or noreverse (keepalived ignores the weight)", args[2])
+			return 0, false, false
+		}
+		if len(args) > 3 {
+			c.leftWord(n, strings.Join(args[3:], " "), "extra words keepalived does not take here", "")
 		}
 	}
-	return w, true
+	return w, reverse, true
 }
 
 func (c *converter) trackerWeight(n *Node) {
-	if w, ok := c.trackWeight(n, n.Words); ok {
-		c.trk.weight = w
+	if w, rev, ok := c.trackWeight(n, n.Words); ok {
+		c.trk.weight, c.trk.reverse = w, rev
+	}
+}
+
+// initFail reads a vrrp_script's init_fail.
+func (c *converter) initFail(n *Node) {
+	c.extra(n, 0)
+	c.trk.script.InitFail = true
+}
+
+// paramMatch reads param_match [initial|partial] of a vrrp_track_process.
+func (c *converter) paramMatch(n *Node) {
+	if len(n.Words) > 1 && n.Words[1] != "initial" && n.Words[1] != "partial" {
+		c.invalid(n, "param_match %q is not initial or partial (keepalived ignores it)", n.Words[1])
+		return
+	}
+	c.extra(n, 1)
+	c.trk.paramMatch = n
+}
+
+// applyParamMatch makes a process match its command line: exactly (no
+// argument), its first words (partial), or its beginning (initial). With no
+// parameters on the process line, keepalived's partial and initial accept
+// any arguments after the command, which partial does here.
+func (c *converter) applyParamMatch(n *Node, p *track.Process) {
+	p.Args = true
+	if len(n.Words) < 2 {
+		return
+	}
+	p.ParamMatch = track.ParamPartial
+	if n.Words[1] == "initial" && strings.Contains(p.Match, " ") {
+		p.ParamMatch = track.ParamInitial
 	}
 }
 
@@ -179,11 +224,12 @@ func trackList(kind track.Kind) func(*converter, *Node) {
 		for _, m := range n.Children {
 			u := trackUse{node: m, key: track.Key{Kind: kind, Name: m.Keyword()}}
 			if len(m.Words) > 1 {
-				w, ok := c.trackWeight(m, m.Args())
+				w, rev, ok := c.trackWeight(m, m.Args())
 				if !ok {
 					continue
 				}
 				u.weight.put(w)
+				u.reverse = rev
 			}
 			if c.inst != nil {
 				c.inst.uses = append(c.inst.uses, u)
@@ -232,7 +278,13 @@ func (c *converter) finishTrackers(cfg *conf.Config, converted map[string]bool) 
 			if cfg.Trackers.Refs == nil {
 				cfg.Trackers.Refs = map[string][]track.Ref{}
 			}
-			cfg.Trackers.Refs[inst] = append(cfg.Trackers.Refs[inst], track.Ref{Key: u.key, Weight: u.weight.or(t.weight)})
+			rev := t.reverse // keepalived: a weight on the use brings its own reverse
+			if u.weight.set {
+				rev = u.reverse
+			}
+			ref := track.Ref{Key: u.key, Weight: u.weight.or(t.weight), Reverse: rev}
+			ref.InitFail = t.script != nil && t.script.InitFail
+			cfg.Trackers.Refs[inst] = append(cfg.Trackers.Refs[inst], ref)
 		}
 	}
 	for _, in := range c.instances {

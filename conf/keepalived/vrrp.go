@@ -44,6 +44,7 @@ type globalState struct {
 	sync                 *syncDaemon
 	fifo                 string
 	vrrpStrict, anything bool
+	ssl                  sslSettings // the top-level SSL block (ssl.go)
 }
 
 type instance struct {
@@ -321,12 +322,25 @@ func (c *converter) trackInterface(n *Node) {
 				c.invalid(m, "weight %q is not an integer in -253..253", args[1])
 				continue
 			}
-			t.Weight = max(v, -v)
-			c.inst.ifWeights = append(c.inst.ifWeights, conf.InterfaceWeight{Name: t.Name, Weight: v})
+			iw := conf.InterfaceWeight{Name: t.Name, Weight: v}
 			args = args[2:]
+			if len(args) > 0 && args[0] == "reverse" {
+				if v == 0 {
+					c.left(m, "weight 0 reverse puts the instance in FAULT while the interface is up; the interface is not tracked", "none")
+					continue
+				}
+				iw.Reverse, args = true, args[1:]
+			} else if len(args) > 0 && args[0] == "noreverse" {
+				args = args[1:]
+			}
+			t.Weight = max(v, -v)
+			if iw.Reverse {
+				t.Weight = -t.Weight
+			}
+			c.inst.ifWeights = append(c.inst.ifWeights, iw)
 		}
-		for _, a := range args {
-			c.leftWord(m, a, "reverses the direction of the priority change", "none; adjust the priority and weight by hand")
+		if len(args) > 0 {
+			c.leftWord(m, strings.Join(args, " "), "extra words keepalived does not take here", "")
 		}
 		c.inst.cfg.Track = append(c.inst.cfg.Track, t)
 	}
