@@ -4,6 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"strings"
+
+	gbgp "github.com/osrg/gobgp/v4/pkg/packet/bgp"
 )
 
 // hookHandler passes GoBGP's log records to havsd's handler at Warn and
@@ -25,19 +28,49 @@ func (h *hookHandler) Enabled(ctx context.Context, l slog.Level) bool {
 }
 
 func (h *hookHandler) Handle(ctx context.Context, r slog.Record) error {
-	if h.peer.IsValid() && r.Message == "failed to connect" {
-		r.Attrs(func(a slog.Attr) bool {
-			if a.Key == "Error" {
-				h.post(ctx, event{addr: h.peer, connErr: a.Value.String()}, false)
-				return false
-			}
-			return true
-		})
+	if h.peer.IsValid() {
+		if msg := peerError(r); msg != "" {
+			h.post(ctx, event{addr: h.peer, connErr: msg}, false)
+		}
 	}
 	if r.Level < gobgpMinLevel || !h.inner.Enabled(ctx, r.Level) {
 		return nil
 	}
 	return h.inner.Handle(ctx, r)
+}
+
+// peerError turns GoBGP's record of a failed connection or of a
+// NOTIFICATION into an error text, "" for other records. A session refused
+// in OPEN (a wrong ASN) never reaches a state change GoBGP reports: this is
+// where it shows.
+func peerError(r slog.Record) string {
+	var text, reason string
+	var code, sub int64
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "Error":
+			text = a.Value.String()
+		case "Code":
+			code = a.Value.Int64()
+		case "Subcode":
+			sub = a.Value.Int64()
+		case "Communicated-Reason":
+			reason = a.Value.String()
+		}
+		return true
+	})
+	switch r.Message {
+	case "failed to connect":
+		return text
+	case "sent notification", "received notification":
+		msg := strings.TrimSuffix(r.Message, " notification") + " notification: " +
+			gbgp.NewNotificationErrorCode(uint8(code), uint8(sub)).String()
+		if reason != "" {
+			msg += ": " + reason
+		}
+		return msg
+	}
+	return ""
 }
 
 func (h *hookHandler) WithAttrs(as []slog.Attr) slog.Handler {

@@ -246,8 +246,13 @@ func (o *owner) note(ev event) {
 		return // a neighbour since removed
 	}
 	if ev.connErr != "" {
+		if n, ok := neighborsByAddr(o.cfg.Neighbors)[ev.addr]; ok && n.Password != "" && strings.Contains(ev.connErr, "timeout") {
+			// RFC 2385: a segment with a wrong signature is dropped
+			// silently, so a password mismatch is only a silence.
+			ev.connErr += " (no answer; with a TCP MD5 password set, a password mismatch looks like this)"
+		}
 		if p.lastErr != ev.connErr {
-			o.log.Warn("bgp neighbour unreachable", "neighbor", ev.addr, "state", p.state, "err", ev.connErr)
+			o.log.Warn("bgp neighbour error", "neighbor", ev.addr, "state", p.state, "err", ev.connErr)
 		}
 		p.lastErr = ev.connErr
 		return
