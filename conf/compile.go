@@ -13,6 +13,7 @@ import (
 func compile(f *rawFile) *Config {
 	c := &Config{Global: compileGlobal(f.global), Trackers: compileTrackers(f)}
 	c.Global.Sync = compileSync(f.global.syncs, f.instances)
+	c.BGP = compileBGP(f.bgp)
 	for _, in := range f.instances {
 		c.Instances = append(c.Instances, compileInstance(in))
 		for _, t := range in.trackSvc {
@@ -91,7 +92,8 @@ func compileService(s *rawService) VirtualService {
 		svc.NetmaskBits, _ = netmaskBits(serviceFamily(s), s.netmask)
 	}
 	vs := VirtualService{Name: s.name, Service: svc, Quorum: int(s.quorum), Hysteresis: int(s.hysteresis),
-		Instance: s.instance, DrainFor: s.drainFor, QuorumUp: s.quorumUp, QuorumDown: s.quorumDn, Omega: s.omega}
+		Instance: s.instance, DrainFor: s.drainFor, QuorumUp: s.quorumUp, QuorumDown: s.quorumDn, Omega: s.omega,
+		Announce: s.announce}
 	for _, r := range s.reals {
 		vs.Reals = append(vs.Reals, compileReal(s, r, s.checks))
 	}

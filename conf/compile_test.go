@@ -63,7 +63,8 @@ virtual_service "web" {
 					Checks: []checks.Spec{{Kind: checks.KindHTTP, Target: netip.MustParseAddrPort("192.168.0.102:8081"),
 						Interval: time.Minute, Timeout: 5 * time.Second, Retry: 2, Rise: 1, DelayBeforeRetry: 3 * time.Second,
 						HTTP: &checks.HTTPSpec{Path: "/"}}}},
-			}}},
+			},
+			Announce: AnnounceVRRP}},
 	}
 	if diff := cmp.Diff(want, cfg, cmpAddrs, cmpopts.EquateComparable(netip.Prefix{}, netip.AddrPort{})); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

@@ -23,6 +23,9 @@ type Config struct {
 	// Trackers are the vrrp_script, track_file and track_process trackers
 	// and the signed track_interface weights (track.go).
 	Trackers Trackers
+	// BGP is the bgp block (bgp.go): the speaker announcing the services
+	// with Announce "bgp"; nil without one.
+	BGP *BGP
 }
 
 // TrackService makes a VRRP instance's priority depend on a virtual
@@ -107,6 +110,10 @@ type VirtualService struct {
 	// Graceful removal: a real server dropped from the config is drained
 	// (weight 0) for DrainFor before it is deleted. Zero deletes at once.
 	DrainFor time.Duration
+	// Announce is how the VIP reaches the network: AnnounceVRRP (moved by
+	// a VRRP instance) or AnnounceBGP (announced by the bgp block's speaker
+	// while this director can serve it).
+	Announce string
 }
 
 // RealServer is one real server of a virtual service.

@@ -53,6 +53,8 @@ func (d *decoder) file(body hcl.Body) *rawFile {
 			f.trackFiles = append(f.trackFiles, d.trackFile(hb))
 		case "track_process":
 			f.trackProcs = append(f.trackProcs, d.trackProcess(hb))
+		case "bgp":
+			f.bgp = append(f.bgp, d.bgp(hb))
 		}
 	}
 	if f.global == nil {

@@ -39,6 +39,7 @@ func (d *decoder) service(hb *hcl.Block) *rawService {
 	d.boolean(b, "omega", &s.omega)
 	d.boolean(b, "ops", &s.ops)
 	d.str(b, "group", &s.group)
+	d.announce(b, s)
 	d.decodeTun(b, &s.tun)
 	for _, sb := range b.blocks {
 		switch sb.Type {

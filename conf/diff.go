@@ -37,6 +37,9 @@ type Changes struct {
 	// Trackers is true when the vrrp_script, track_file or track_process
 	// trackers, their uses or the track_interface weights differ.
 	Trackers bool
+	// BGP names what changed in the bgp block ("bgp" when it was added or
+	// removed, else "asn", "communities", "neighbor ADDR", ...).
+	BGP []string
 	// Services added and removed, by key, and the changes of services
 	// present in both.
 	AddedServices, RemovedServices []lvs.ServiceKey
@@ -74,6 +77,7 @@ func Diff(old, new *Config) Changes {
 	c.Marks = !equalSlices(old.Marks, new.Marks)
 	c.TrackServices = !equalSlices(old.TrackServices, new.TrackServices)
 	c.Trackers = !reflect.DeepEqual(old.Trackers, new.Trackers)
+	c.BGP = diffBGP(old.BGP, new.BGP)
 	svcKey := func(s VirtualService) lvs.ServiceKey { return s.Service.Key }
 	var changed []lvs.ServiceKey
 	c.AddedServices, c.RemovedServices, changed = diffKeyed(old.Services, new.Services, svcKey,
@@ -128,6 +132,7 @@ func diffService(a, b VirtualService) ServiceChange {
 	add("hysteresis", a.Hysteresis != b.Hysteresis)
 	add("instance", a.Instance != b.Instance)
 	add("drain_for", a.DrainFor != b.DrainFor)
+	add("announce", a.Announce != b.Announce)
 	add("sorry_server", !reflect.DeepEqual(a.Sorry, b.Sorry))
 	realKey := func(r RealServer) lvs.DestKey { return r.Dest.Key() }
 	sc.AddedReals, sc.RemovedReals, sc.ChangedReals = diffKeyed(a.Reals, b.Reals, realKey,

@@ -22,6 +22,7 @@ func Format(cfg *Config) []byte {
 	f := hclwrite.NewEmptyFile()
 	body := f.Body()
 	formatGlobal(body, cfg.Global)
+	formatBGP(body, cfg.BGP)
 	formatTrackers(body, cfg.Trackers)
 	for _, in := range cfg.Instances {
 		body.AppendNewline()
@@ -227,7 +228,10 @@ func formatService(b *hclwrite.Body, vs VirtualService, marks []lvs.MarkRule) {
 		setStr(b, "protocol", k.Proto.String(), "tcp")
 		b.SetAttributeValue("address", str(netip.AddrPortFrom(k.Addr, k.Port).String()))
 	}
-	setStr(b, "scheduler", s.Scheduler, DefaultScheduler)
+	if vs.Announce == AnnounceBGP {
+		b.SetAttributeValue("announce", str(AnnounceBGP))
+	}
+	setStr(b, "scheduler", s.Scheduler, schedulerDefault(vs.Announce))
 	if s.Flags != 0 {
 		b.SetAttributeValue("sched_flags", strList(strings.Split(ipvsadm.SchedFlagsString(s.Scheduler, s.Flags), ",")))
 	}

@@ -22,6 +22,7 @@ type rawFile struct {
 	scripts    []*rawScript
 	trackFiles []*rawTrackFile
 	trackProcs []*rawTrackProcess
+	bgp        []*rawBGP // bgp blocks (bgp.go); one is allowed
 }
 
 type rawGlobal struct {
@@ -108,6 +109,7 @@ type rawService struct {
 	tun                rawTun // the real servers' default encapsulation
 	group              string // virtual_service_group (svcgroup.go)
 	classify           []*rawClassify
+	announce           string // "vrrp" or "bgp" (bgp.go)
 }
 
 type rawReal struct {

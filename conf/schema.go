@@ -19,6 +19,7 @@ var fileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "vrrp_script", LabelNames: []string{"name"}},
 	{Type: "track_file", LabelNames: []string{"name"}},
 	{Type: "track_process", LabelNames: []string{"name"}},
+	{Type: "bgp"},
 }}
 
 var globalSchema = &hcl.BodySchema{
@@ -68,7 +69,7 @@ var serviceSchema = &hcl.BodySchema{
 	Attributes: attrs("protocol", "address", "fwmark", "family", "scheduler", "sched_flags",
 		"persistence", "persistence_netmask", "persistence_engine", "instance", "quorum",
 		"hysteresis", "drain_for", "forward", "inhibit_on_failure", "sorry_server_inhibit", "quorum_up", "quorum_down", "omega",
-		"ops", "tun_type", "tun_port", "tun_flags", "group"),
+		"ops", "tun_type", "tun_port", "tun_flags", "group", "announce"),
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "check", LabelNames: []string{"kind"}},
 		{Type: "real_server", LabelNames: []string{"address"}},

@@ -25,16 +25,17 @@ func validate(f *rawFile) hcl.Diagnostics {
 	v.instances(f.instances)
 	v.groups(f.groups, f.instances)
 	v.services(f.services, f.instances)
-	if len(f.instances) == 0 && len(f.services) > 0 {
-		v.warnf(f.services[0].b.labelAt(), "No VRRP instance", "This configuration has %d virtual service(s) but no vrrp_instance: nothing moves their addresses "+
+	if vs := vrrpServices(f.services); len(f.instances) == 0 && len(vs) > 0 {
+		v.warnf(vs[0].b.labelAt(), "No VRRP instance", "This configuration has %d virtual service(s) but no vrrp_instance: nothing moves their addresses "+
 			"between directors (no failover), and nothing puts them on this one. Add a vrrp_instance holding the service addresses, "+
-			"unless this is a single director whose addresses are configured by other means.", len(f.services))
+			"unless this is a single director whose addresses are configured by other means.", len(vs))
 	}
 	v.trackServices(f.instances, f.services)
 	v.trackers(f)
 	v.serviceInstances(f)
 	v.notifyFIFO(f.global)
 	v.notifyHooks(f)
+	v.bgp(f)
 	return v.diags
 }
 

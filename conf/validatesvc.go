@@ -245,7 +245,7 @@ func (v *validator) serviceAttrs(s *rawService, instances []string, vipsOf map[s
 	if b.has("instance") && !slices.Contains(instances, s.instance) {
 		v.errorf(b.at("instance"), "Unknown VRRP instance", "No vrrp_instance is named %q.%s", s.instance, didYouMean(s.instance, instances))
 	}
-	if !b.has("instance") && b.has("address") && len(vipsOf) > 0 && !anyVIP(vipsOf, s.addr) {
+	if !b.has("instance") && b.has("address") && len(vipsOf) > 0 && !anyVIP(vipsOf, s.addr) && s.announce != AnnounceBGP {
 		v.warnf(b.at("address"), "Address is no instance's VIP", "%s is not among the virtual addresses of any vrrp_instance: no director will hold it for this service "+
 			"(unless something besides havsd puts it on the director). Add it to an instance's virtual_ipaddress and set instance = \"NAME\".", s.addr)
 	}

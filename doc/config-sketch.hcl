@@ -105,6 +105,21 @@ vrrp_sync_group "G1" {
   instances = ["VI_1"]             # e.g. ["VI_1", "VI_2"]: they change state together
 }
 
+bgp {                                          # active/active: announce VIPs to routers over BGP for ECMP
+  asn         = 65001
+  router_id   = "172.25.254.11"                # an IPv4 address, often the director's own
+  communities = ["65000:100"]                  # on every announced route
+  # listen_port = 179                          # accept sessions too; default 0: connect only
+  neighbor "172.25.254.1" {                    # IPv4 neighbours carry the IPv4 VIPs, IPv6 ones the IPv6 VIPs
+    asn       = 65000
+    hold_time = "9s"                           # keepalive a third of it; default 90s
+    # password = "secret"                      # TCP MD5
+    # source   = "172.25.254.11"               # default: the kernel chooses
+    # multihop = 2                             # eBGP multihop TTL; default: directly connected
+    # port     = 179
+  }
+}
+
 virtual_service "web" {
   protocol            = "tcp"                  # tcp | udp | sctp
   address             = "172.25.254.100:80"    # IPv6: "[2001:db8::1]:80"
@@ -116,6 +131,7 @@ virtual_service "web" {
   persistence_netmask = "255.255.255.0"        # ipvsadm -M (IPv6: a prefix length, "64")
   persistence_engine  = "sip"
   instance            = "VI_1"                 # the VRRP instance that carries this VIP
+  announce            = "vrrp"                 # default: the instance moves the VIP | bgp: see "edge"
   quorum              = 1
   hysteresis          = 0
   drain_for           = "30s"                  # graceful removal of a real server dropped from the config
@@ -207,4 +223,11 @@ virtual_service "fw66" {
     forward  = "tun"                           # real servers take tun_type, tun_port, tun_flags too
     tun_type = "gre"
   }
+}
+
+virtual_service "edge" {
+  address  = "172.25.254.110:443"
+  announce = "bgp"                             # announced by the bgp block while this director can serve it
+  # scheduler = "mh"                           # the default here: every director sends a flow to the same real server
+  real_server "192.168.0.111:443" {}
 }
