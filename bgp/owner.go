@@ -23,6 +23,8 @@ type owner struct {
 	comms  []uint32
 	wanted map[netip.Prefix]Route
 	peers  map[netip.Addr]*peerNote
+	// startErr is why GoBGP is not running after a failed restart.
+	startErr string
 	// lastAnnounced is the wanted set at the last reconcile.
 	lastAnnounced map[netip.Prefix]struct{}
 
@@ -55,6 +57,8 @@ func (o *owner) setConfig(cfg Config) {
 
 // start creates and starts GoBGP and adds the neighbours.
 func (o *owner) start(ctx context.Context) error {
+	o.peers = map[netip.Addr]*peerNote{}
+	o.lastAnnounced = nil
 	h := &hookHandler{inner: o.log.Handler(), post: o.s.post}
 	o.srv = server.NewBgpServer(server.LoggerOption(slog.New(h).With("component", "gobgp"), nil))
 	o.serving.Add(1)
@@ -135,6 +139,7 @@ func (o *owner) stop() {
 	if o.watchEnd != nil {
 		o.watchEnd()
 	}
+	o.srv, o.watchEnd = nil, nil
 	o.log.Info("bgp speaker stopped")
 }
 
@@ -181,21 +186,21 @@ func (o *owner) setWanted(rs []Route) {
 func (o *owner) reconfigure(ctx context.Context, cfg Config) error {
 	old := o.cfg
 	if globalChanged(old, cfg) {
-		o.log.Info("bgp global settings changed, restarting the speaker's sessions",
+		// GoBGP fixes these at start: restart it. The neighbours see
+		// the sessions close and come back with the new settings.
+		o.log.Info("bgp global settings changed, restarting the speaker",
 			"asn", cfg.ASN, "router_id", cfg.RouterID, "listen_port", cfg.ListenPort)
-		if err := o.srv.StopBgp(ctx, &api.StopBgpRequest{}); err != nil {
-			return fmt.Errorf("stopping bgp for the new global settings: %w", err)
-		}
-		o.setConfig(cfg)
-		o.peers = map[netip.Addr]*peerNote{}
-		if err := o.startGlobal(ctx); err != nil {
+		o.stop()
+		if err := o.restart(ctx, cfg); err != nil {
+			if rerr := o.restart(ctx, old); rerr != nil {
+				o.log.Error("bgp speaker not restarted with its previous settings either", "err", rerr)
+			}
 			return err
 		}
-		for _, n := range cfg.Neighbors {
-			o.addPeer(ctx, n)
-		}
-		o.reconcile(ctx)
 		return nil
+	}
+	if o.srv == nil { // a restart failed: try again with this configuration
+		return o.restart(ctx, cfg)
 	}
 	oldN, newN := neighborsByAddr(old.Neighbors), neighborsByAddr(cfg.Neighbors)
 	for _, n := range old.Neighbors {
@@ -215,6 +220,20 @@ func (o *owner) reconfigure(ctx context.Context, cfg Config) error {
 	}
 	o.setConfig(cfg)
 	o.reconcile(ctx) // communities may have changed
+	return nil
+}
+
+// restart starts GoBGP with cfg after a stop; on failure the speaker stays
+// stopped (Status says why) until a later Reconfigure.
+func (o *owner) restart(ctx context.Context, cfg Config) error {
+	o.setConfig(cfg)
+	if err := o.start(ctx); err != nil {
+		o.stop()
+		o.startErr = err.Error()
+		return err
+	}
+	o.startErr = ""
+	o.reconcile(ctx)
 	return nil
 }
 

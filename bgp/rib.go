@@ -85,6 +85,9 @@ func (o *owner) want(r Route) (netip.Addr, []uint32) {
 // reconcile makes GoBGP's local RIB equal to the wanted routes, announcing
 // and withdrawing only the difference.
 func (o *owner) reconcile(ctx context.Context) {
+	if o.srv == nil {
+		return
+	}
 	have, err := o.readLocal()
 	if err != nil {
 		o.log.Error("bgp reconcile skipped", "err", err)
@@ -177,6 +180,9 @@ func (o *owner) announce(pfx netip.Prefix, nh netip.Addr, comms []uint32) error 
 
 // status reads the neighbours and the local RIB from GoBGP.
 func (o *owner) status(ctx context.Context) Status {
+	if o.srv == nil {
+		return configStatus(o.cfg, "bgp speaker not running: "+o.startErr)
+	}
 	st := Status{ASN: o.cfg.ASN, RouterID: o.cfg.RouterID}
 	got := map[netip.Addr]*api.Peer{}
 	err := o.srv.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) {

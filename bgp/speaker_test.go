@@ -73,3 +73,56 @@ func waitAnnounced(t *testing.T, s *Speaker, want []RouteStatus) {
 func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+// TestReconfigureGlobal changes the local AS and router id of a running
+// speaker: GoBGP restarts with them and the wanted routes come back.
+func TestReconfigureGlobal(t *testing.T) {
+	cfg := Config{ASN: 65001, RouterID: netip.MustParseAddr("10.0.0.11")}
+	s, err := New(cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runSpeaker(t, s)
+	v4 := netip.MustParsePrefix("192.0.2.10/32")
+	s.SetRoutes([]Route{{Prefix: v4}})
+	waitAnnounced(t, s, []RouteStatus{{Prefix: v4, Communities: []string{}}})
+
+	cfg.ASN, cfg.RouterID, cfg.Communities = 65002, netip.MustParseAddr("10.0.0.12"), []string{"65002:7"}
+	if err := s.Reconfigure(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Status(); st.ASN != 65002 || st.RouterID != cfg.RouterID {
+		t.Errorf("after Reconfigure Status says AS %d router id %v", st.ASN, st.RouterID)
+	}
+	waitAnnounced(t, s, []RouteStatus{{Prefix: v4, Communities: []string{"65002:7"}}})
+
+	bad := cfg
+	bad.RouterID = netip.MustParseAddr("2001:db8::1")
+	if err := s.Reconfigure(bad); err == nil {
+		t.Error("Reconfigure accepted an IPv6 router id")
+	}
+	if st := s.Status(); st.RouterID != cfg.RouterID {
+		t.Errorf("a refused Reconfigure changed the router id to %v", st.RouterID)
+	}
+}
+
+// TestStatusWithoutRun: before Run, Status lists the configured neighbours
+// as idle; SetRoutes and Reconfigure neither block nor fail.
+func TestStatusWithoutRun(t *testing.T) {
+	n := netip.MustParseAddr("10.0.0.1")
+	s, err := New(Config{ASN: 65001, RouterID: netip.MustParseAddr("10.0.0.11"), Neighbors: []Neighbor{{Address: n, ASN: 65000}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetRoutes([]Route{{Prefix: netip.MustParsePrefix("192.0.2.10/32")}})
+	st := s.Status()
+	if len(st.Neighbors) != 1 || st.Neighbors[0].Address != n || st.Neighbors[0].State != "idle" || len(st.Announced) != 0 {
+		t.Errorf("Status before Run = %+v", st)
+	}
+	if err := s.Reconfigure(Config{ASN: 65003, RouterID: netip.MustParseAddr("10.0.0.11")}); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Status(); st.ASN != 65003 || len(st.Neighbors) != 0 {
+		t.Errorf("Status after Reconfigure before Run = %+v", st)
+	}
+}
