@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/havsd/havsd/bgp/community"
 )
 
 // Config is a speaker's configuration: the local AS and router id, whether to
@@ -39,30 +39,17 @@ type Route struct {
 }
 
 // GracefulShutdownCommunity is RFC 8326's GRACEFUL_SHUTDOWN, 65535:0.
-const GracefulShutdownCommunity uint32 = 0xffff0000
+const GracefulShutdownCommunity = community.GracefulShutdown
 
 // MinHoldTime is the smallest non-zero hold time BGP allows (RFC 4271 4.2).
 const MinHoldTime = 3 * time.Second
 
 // ParseCommunity parses an RFC 1997 community written "ASN:VALUE", each half
 // 0..65535.
-func ParseCommunity(s string) (uint32, error) {
-	hi, lo, ok := strings.Cut(s, ":")
-	if !ok {
-		return 0, fmt.Errorf("community %q: want ASN:VALUE, two numbers 0-65535", s)
-	}
-	a, err1 := strconv.ParseUint(hi, 10, 16)
-	b, err2 := strconv.ParseUint(lo, 10, 16)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("community %q: want ASN:VALUE, two numbers 0-65535", s)
-	}
-	return uint32(a)<<16 | uint32(b), nil
-}
+func ParseCommunity(s string) (uint32, error) { return community.Parse(s) }
 
 // FormatCommunity writes a community as "ASN:VALUE".
-func FormatCommunity(c uint32) string {
-	return fmt.Sprintf("%d:%d", c>>16, c&0xffff)
-}
+func FormatCommunity(c uint32) string { return community.Format(c) }
 
 // Validate reports every problem of the configuration at once.
 func (c Config) Validate() error {

@@ -7,32 +7,6 @@ import (
 	"time"
 )
 
-func TestParseCommunity(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want uint32
-		ok   bool
-	}{
-		{"65000:100", 65000<<16 | 100, true},
-		{"65535:0", GracefulShutdownCommunity, true},
-		{"0:0", 0, true},
-		{"65536:1", 0, false},
-		{"1:65536", 0, false},
-		{"65000", 0, false},
-		{"a:b", 0, false},
-		{"-1:2", 0, false},
-		{"1:2:3", 0, false},
-	} {
-		got, err := ParseCommunity(tc.in)
-		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("ParseCommunity(%q) = %d, %v; want %d, ok=%v", tc.in, got, err, tc.want, tc.ok)
-		}
-		if tc.ok && FormatCommunity(got) != tc.in {
-			t.Errorf("FormatCommunity(%d) = %q, want %q", got, FormatCommunity(got), tc.in)
-		}
-	}
-}
-
 func TestConfigValidate(t *testing.T) {
 	good := func() Config {
 		return Config{ASN: 65001, RouterID: netip.MustParseAddr("10.0.0.11"), Communities: []string{"65000:100"},

@@ -9,7 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 
-	"github.com/havsd/havsd/bgp"
+	"github.com/havsd/havsd/bgp/community"
 )
 
 // The bgp block: an embedded BGP speaker that announces the services with
@@ -54,6 +54,9 @@ const (
 )
 
 var announces = []string{AnnounceVRRP, AnnounceBGP}
+
+// minHoldTime is the smallest non-zero BGP hold time (RFC 4271 4.2).
+const minHoldTime = 3 * time.Second
 
 // DefaultBGPScheduler is the scheduler of a service announced by BGP: with
 // the same real servers in the same order, every director maps a flow to
@@ -180,7 +183,7 @@ func (v *validator) bgpBlock(g *rawBGP) {
 		v.errorf(b.at("listen_port"), "Invalid listen_port", "listen_port must be 1 to 65535, or 0 not to listen, not %d.", g.listen)
 	}
 	for i, c := range g.communities {
-		if _, err := bgp.ParseCommunity(c); err != nil {
+		if _, err := community.Parse(c); err != nil {
 			v.errorf(elemAt(b, "communities", i), "Invalid community", "%q is not a community: write \"ASN:VALUE\", two numbers 0 to 65535, e.g. \"65000:100\".", c)
 		}
 	}
@@ -212,7 +215,7 @@ func (v *validator) neighbor(n *rawNeighbor) {
 	if n.addr.IsUnspecified() || n.addr.IsMulticast() {
 		v.errorf(n.b.labelAt(), "Invalid neighbor address", "%s is not a unicast address.", n.addr)
 	}
-	if b.has("hold_time") && n.hold != 0 && (n.hold < bgp.MinHoldTime || n.hold > 65535*time.Second || n.hold%time.Second != 0) {
+	if b.has("hold_time") && n.hold != 0 && (n.hold < minHoldTime || n.hold > 65535*time.Second || n.hold%time.Second != 0) {
 		v.errorf(b.at("hold_time"), "Invalid hold_time", "The hold time is 0 (the default, 90s) or whole seconds from 3s to 65535s (RFC 4271), not %s.", n.hold)
 	}
 	if b.has("source") && n.source.Is4() != n.addr.Is4() {
