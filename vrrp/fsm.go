@@ -307,8 +307,15 @@ func backup(m Machine, p Params, in Input, now time.Time) (Machine, []Action, st
 	case EvAdvert:
 		a := in.Advert
 		if a.Priority == 0 {
-			// The master is leaving: take over after Skew_Time.
-			m.DownAt = now.Add(SkewTime(p.Version, p.Priority, m.MasterAdverInterval))
+			// The master is leaving: take over after Skew_Time. It
+			// repeats priority 0 every interval until it hears us; a
+			// repeat never moves the deadline later, or a backup that
+			// runs late (a loaded host: the next priority 0 is queued
+			// before its timer fires) would keep postponing the
+			// takeover past the end of the master's handover.
+			if at := now.Add(SkewTime(p.Version, p.Priority, m.MasterAdverInterval)); m.DownAt.IsZero() || at.Before(m.DownAt) {
+				m.DownAt = at
+			}
 			m.LowerMaster = false
 			return m, nil, ""
 		}
@@ -464,8 +471,22 @@ func leave(m Machine, p Params, kind EventKind, now time.Time) (Machine, []Actio
 	if !first {
 		return m, nil, ""
 	}
-	m.LeaveBy = now.Add(MasterDownInterval(p.Version, p.Priority, p.AdvertInterval))
+	m.LeaveBy = now.Add(leaveWait(p, mode))
 	return m, []Action{sendNow(&m, p, now)}, ""
+}
+
+// leaveWait is how long a leaving master keeps its VIPs waiting for a new
+// master: Master_Down_Interval when it stops (it goes anyway), and for a
+// handover as long as a backup's loop may run late without counting as
+// stalled (stallGap: its heartbeat plus Master_Down_Interval). A backup on
+// a loaded host takes over a few hundred milliseconds late; a handover
+// that gave up at Master_Down_Interval failed there, and the late backup
+// then took over for a moment anyway.
+func leaveWait(p Params, mode leaveMode) time.Duration {
+	if mode == leaveHandover {
+		return stallGap(p)
+	}
+	return MasterDownInterval(p.Version, p.Priority, p.AdvertInterval)
 }
 
 // left ends a make-before-break: the VIPs go, then Init (shutdown) or a

@@ -196,13 +196,42 @@ func TestFSMScripts(t *testing.T) {
 			{ev: EvAdvert, adv: adv(peerA, 100, 100*time.Millisecond), state: StateBackup, acts: []Action{rmVIPs}},
 			{wait: 400 * time.Millisecond, state: StateMaster, acts: []Action{addVIPs, send(200)}},
 		}},
+		// A leaving master repeats priority 0 every advert interval until
+		// it hears its successor. A backup late to run its Skew_Time timer
+		// (a loaded host) finds the next priority 0 queued before it: that
+		// one must not push the takeover back, or a slow backup never
+		// takes over before the master gives up its handover.
+		{"backup late to its skew timer: a repeated priority 0 does not postpone the takeover", v3params(100, 100*time.Millisecond), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: 100 * time.Millisecond, ev: EvAdvert, adv: adv(peerA, 150, 100*time.Millisecond), state: StateBackup},
+			{wait: 100 * time.Millisecond, ev: EvAdvert, adv: adv(peerA, 0, 100*time.Millisecond), state: StateBackup},
+			{wait: 100 * time.Millisecond, frozen: true, ev: EvAdvert, adv: adv(peerA, 0, 100*time.Millisecond), state: StateBackup},
+			{state: StateMaster, acts: []Action{addVIPs, send(100)}},
+		}},
+		{"backup hearing priority 0 again after the master came back waits Skew_Time from then", v3params(100, 100*time.Millisecond), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: 100 * time.Millisecond, ev: EvAdvert, adv: adv(peerA, 150, 100*time.Millisecond), state: StateBackup},
+			{wait: 10 * time.Millisecond, ev: EvAdvert, adv: adv(peerA, 0, 100*time.Millisecond), state: StateBackup},
+			{wait: 10 * time.Millisecond, ev: EvAdvert, adv: adv(peerA, 150, 100*time.Millisecond), state: StateBackup},
+			{wait: 100 * time.Millisecond, ev: EvAdvert, adv: adv(peerA, 0, 100*time.Millisecond), state: StateBackup},
+			{wait: SkewTime(3, 100, 100*time.Millisecond) - 1, state: StateBackup},
+			{wait: 1, state: StateMaster, acts: []Action{addVIPs, send(100)}},
+		}},
 		{"handover with nobody to take over: stay master", v2params(200), []op{
 			{ev: EvStartup, state: StateBackup},
 			{wait: 4 * time.Second, state: StateMaster, acts: []Action{addVIPs, send(200)}},
 			{ev: EvHandover, state: StateMaster, acts: []Action{send(0)}},
-			{wait: 3 * time.Second, state: StateMaster, acts: []Action{send(0), send(0), send(0)}},
-			{wait: 218750 * time.Microsecond, state: StateMaster, acts: []Action{send(200)}}, // MDI for 200 = 3.21875 s
+			{wait: 4 * time.Second, state: StateMaster, acts: []Action{send(0), send(0), send(0), send(0)}},
+			{wait: 218750*time.Microsecond - 1, state: StateMaster},
+			{wait: 1, state: StateMaster, acts: []Action{send(200)}}, // MDI for 200 = 3.21875 s, and a second
 			{wait: time.Second, state: StateMaster, acts: []Action{send(200)}},
+		}},
+		{"handover to a backup that runs late: its advert after Master_Down_Interval still completes it", v3params(150, 100*time.Millisecond), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: mdi150, state: StateMaster, acts: []Action{addVIPs, send(150)}},
+			{ev: EvHandover, state: StateMaster, acts: []Action{send(0)}},
+			{wait: mdi150 + 50*time.Millisecond, state: StateMaster, acts: []Action{send(0), send(0), send(0)}},
+			{ev: EvAdvert, adv: adv(peerA, 100, 100*time.Millisecond), state: StateBackup, acts: []Action{rmVIPs}},
 		}},
 		{"v3 backup learns the master's interval", v3params(100, time.Second), []op{
 			{ev: EvStartup, state: StateBackup},

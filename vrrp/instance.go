@@ -272,10 +272,11 @@ func (i *Instance) SetPriorityDelta(delta int) {
 
 // Handover hands mastership over while staying up: a master advertises
 // priority 0, keeps its VIPs until it hears the new master (at most
-// Master_Down_Interval), then releases them and stays a backup that does
-// not preempt until the new master fails or Resume is called. It returns
-// when the handover is complete; ErrNotMaster if not master; an error if no
-// backup took over within Master_Down_Interval (it then stays master).
+// Master_Down_Interval and a second, for a backup running late on a loaded
+// host), then releases them and stays a backup that does not preempt until
+// the new master fails or Resume is called. It returns when the handover
+// is complete; ErrNotMaster if not master; an error if no backup took over
+// in that time (it then stays master).
 func (i *Instance) Handover(ctx context.Context) error {
 	res := make(chan error, 1)
 	ok, stopped := i.do(func(l *loop) { l.handover(res) })
@@ -298,6 +299,7 @@ func (i *Instance) Resume() bool {
 	res := make(chan bool, 1)
 	ok, stopped := i.do(func(l *loop) {
 		was := l.m.Yield
+		l.log.Info("resume requested", "yielding", was, "state", l.m.State.String())
 		l.step(Input{Kind: EvResume})
 		res <- was
 	})

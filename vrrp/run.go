@@ -328,14 +328,11 @@ func (l *loop) step(ev Input) {
 		var err error
 		switch m.State {
 		case StateMaster:
-			err = errors.New("handover aborted: no backup took over within Master_Down_Interval")
+			err = errors.New("handover aborted: no backup took over within Master_Down_Interval and a second")
 		case StateInit:
 			err = errors.New("handover interrupted by shutdown")
 		}
-		for _, c := range l.waitHO {
-			c <- err
-		}
-		l.waitHO = nil
+		l.handoverDone(err, m)
 	}
 	if vipsChanged {
 		l.syncVIPs("")
@@ -345,11 +342,28 @@ func (l *loop) step(ev Input) {
 
 func (l *loop) handover(res chan error) {
 	if l.m.State != StateMaster || l.m.Leaving() {
+		l.log.Info("handover requested: not master here", "state", l.m.State.String(), "leaving", l.m.Leaving(), "waiters", len(l.waitHO))
 		res <- ErrNotMaster
 		return
 	}
 	l.waitHO = append(l.waitHO, res)
+	l.log.Info("handover requested: advertising priority 0 until a new master is heard",
+		"waiters", len(l.waitHO), "give_up_after", leaveWait(l.params(), leaveHandover))
 	l.step(Input{Kind: EvHandover})
+}
+
+// handoverDone answers every waiting Handover with err (nil: a new master
+// took over) and logs how the handover ended.
+func (l *loop) handoverDone(err error, m Machine) {
+	if err != nil {
+		l.log.Warn("handover ended without a new master", "err", err, "state", m.State.String(), "waiters", len(l.waitHO))
+	} else {
+		l.log.Info("handover complete", "state", m.State.String(), "new_master", m.MasterAddr.String(), "yielding", m.Yield, "waiters", len(l.waitHO))
+	}
+	for _, c := range l.waitHO {
+		c <- err
+	}
+	l.waitHO = nil
 }
 
 func (l *loop) transition(from, to State, why string, now time.Time) {
@@ -418,7 +432,12 @@ func (l *loop) receive(d Datagram) {
 		l.log.Info("advert from a router not seen before", "sender", d.Src.String(), "priority", p.Priority, "state", l.m.State.String())
 	}
 	l.checkVIPList(d.Src, p)
+	was := l.m
 	l.step(Input{Kind: EvAdvert, Advert: Advert{Src: d.Src, Priority: p.Priority, Interval: p.AdvertInterval}})
+	if p.Priority == 0 && was.State == StateBackup && l.m.State == StateBackup {
+		l.log.Info("master leaving (priority 0)", "sender", d.Src.String(), "take_over_in", l.m.DownAt.Sub(l.i.clock.Now()).Round(time.Millisecond),
+			"was_due_in", was.DownAt.Sub(l.i.clock.Now()).Round(time.Millisecond))
+	}
 }
 
 // checkVIPList notes a peer whose address list differs from ours: logged
@@ -540,6 +559,9 @@ func (l *loop) groupPoke() {
 		g.setFault(l.i, l.faulted)
 	}
 	if l.i.resume.Swap(false) {
+		if l.m.Yield {
+			l.log.Info("yield ended: a sync group member became master", "state", l.m.State.String())
+		}
 		l.step(Input{Kind: EvResume})
 	}
 	if l.i.stepDown.Swap(false) {
