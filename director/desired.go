@@ -115,23 +115,32 @@ func Compute(cfg *conf.Config, in Inputs) Outcome {
 	return out
 }
 
-// Update recomputes one service of an Outcome that Compute made from cfg,
-// in place, after a change of that service's health alone: the common case,
-// one real server going up or down, costs one service instead of all. It
-// reports false, changing nothing, when the service is not in the table.
-func (o *Outcome) Update(cfg *conf.Config, in Inputs, key lvs.ServiceKey) bool {
-	p, ok := o.pos[key]
-	if !ok {
-		return false
+// Update recomputes the services keyed keys of an Outcome that Compute made
+// from cfg, in place, after a change of their health alone: the common
+// case, real servers going up or down, costs those services instead of
+// all, and one copy of the table however many changed together. It
+// reports false, changing nothing, when one of them is not in the table.
+func (o *Outcome) Update(cfg *conf.Config, in Inputs, keys ...lvs.ServiceKey) bool {
+	for _, k := range keys {
+		if _, ok := o.pos[k]; !ok {
+			return false
+		}
 	}
-	var reals []lvs.Real
-	svc, q, snat := computeService(&cfg.Services[o.conf[key]], in, &reals)
 	// The previous table was handed over: change a copy.
 	o.Desired.Services = slices.Clone(o.Desired.Services)
-	o.Desired.Services[p] = svc
-	o.Quorum[key] = q
-	if len(snat) > 0 || len(o.snat[p]) > 0 {
-		o.snat[p] = snat
+	var reals []lvs.Real
+	snatChanged := false
+	for _, key := range keys {
+		p := o.pos[key]
+		svc, q, snat := computeService(&cfg.Services[o.conf[key]], in, &reals)
+		o.Desired.Services[p] = svc
+		o.Quorum[key] = q
+		if len(snat) > 0 || len(o.snat[p]) > 0 {
+			o.snat[p] = snat
+			snatChanged = true
+		}
+	}
+	if snatChanged {
 		o.Desired.SNAT = slices.Concat(o.snat...)
 	}
 	return true

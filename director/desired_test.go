@@ -156,4 +156,22 @@ func TestUpdateMatchesCompute(t *testing.T) {
 	if out.Update(cfg, in, lvs.ServiceKey{Family: lvs.IPv4, Proto: lvs.TCP, Addr: vip, Port: 8080}) {
 		t.Error("Update of a service not in the table reported true")
 	}
+	// Several services at once (a burst of transitions): one copy, the
+	// same table as Compute, the table handed over before left alone.
+	before = out.Desired
+	in.Health[RealKey{key80, lvs.DestKey{Addr: rs2, Port: 80}}] = false
+	in.Health[RealKey{k443, lvs.DestKey{Addr: rs1, Port: 80}}] = true
+	if !out.Update(cfg, in, key80, k443) {
+		t.Fatal("Update(key80, k443) = false")
+	}
+	want := Compute(cfg, Inputs{Health: in.Health, Quorum: maps.Clone(in.Quorum)})
+	if diff := cmp.Diff(want.Desired, out.Desired, cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+		t.Fatalf("Update of two services differs from Compute (-compute +update):\n%s", diff)
+	}
+	if cmp.Equal(before, out.Desired, cmpopts.EquateComparable(netip.Addr{})) {
+		t.Error("Update of two services changed nothing")
+	}
+	if out.Update(cfg, in, key80, lvs.ServiceKey{Family: lvs.IPv4, Proto: lvs.TCP, Addr: vip, Port: 8080}) {
+		t.Error("Update with a service not in the table reported true")
+	}
 }

@@ -286,14 +286,19 @@ func (d *Director) apply() {
 	d.publish()
 }
 
-// applyService recomputes one service after its health changed.
-func (d *Director) applyService(k lvs.ServiceKey) {
-	was := d.last.Quorum[k]
-	if !d.last.Update(d.cfg, d.inputs(), k) {
+// applyServices recomputes the services whose health changed.
+func (d *Director) applyServices(keys []lvs.ServiceKey) {
+	was := make([]lvs.QuorumState, len(keys))
+	for i, k := range keys {
+		was[i] = d.last.Quorum[k]
+	}
+	if !d.last.Update(d.cfg, d.inputs(), keys...) {
 		d.apply()
 		return
 	}
-	d.logQuorum(k, was, d.last.Quorum[k])
+	for i, k := range keys {
+		d.logQuorum(k, was[i], d.last.Quorum[k])
+	}
 	d.publish()
 }
 
@@ -317,17 +322,36 @@ func (d *Director) publish() {
 	d.pushPriorities()
 }
 
+// onHealth records a health transition, with those already queued behind
+// it, and recomputes the services they change: a burst (10,000 checks
+// failing at start, a switch going down) costs one copy of the table and
+// one hand-over to the reconciler per burst, not per real server.
 func (d *Director) onHealth(hc HealthChange) {
+	var changed []lvs.ServiceKey
+	changed = d.health1(hc, changed)
+	for n := len(d.healthCh); n > 0; n-- {
+		changed = d.health1(<-d.healthCh, changed)
+	}
+	if len(changed) > 0 {
+		d.applyServices(changed)
+	}
+}
+
+// health1 records one transition and adds its service to changed.
+func (d *Director) health1(hc HealthChange, changed []lvs.ServiceKey) []lvs.ServiceKey {
 	k, ok := d.ids[hc.ID]
 	if !ok {
-		return // a target of an older configuration
+		return changed // a target of an older configuration
 	}
 	if was, ok := d.up[k]; ok && was == hc.Up {
-		return
+		return changed
 	}
 	d.healthHook(k, hc.Up) // hooks.go
 	d.up[k] = hc.Up        // the scheduler has logged the transition
-	d.applyService(k.Service)
+	if !slices.Contains(changed, k.Service) {
+		changed = append(changed, k.Service)
+	}
+	return changed
 }
 
 // logStopping says what a stop waits for: each master advertises priority
