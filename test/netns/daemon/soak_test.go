@@ -16,6 +16,8 @@ import (
 	"math"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -33,6 +35,8 @@ type soakState struct {
 	vi2VRID      int    // its VRID: 60 or 61 (changing it replaces the instance)
 	extraService bool   // a second virtual service
 	reals        int    // real servers of "web": 1 or 2
+	sched        string // "web"'s scheduler: "rr" or "wlc"
+	weight       int    // the first real server's weight: 1 or 3
 	check        string // "web"'s checked real server: "", "1s" or "2s" interval
 }
 
@@ -73,9 +77,9 @@ vrrp_instance "VI_2" {
 virtual_service "web" {
   protocol  = "tcp"
   address   = "%s:80"
-  scheduler = "rr"
-  real_server "10.99.0.1:80" {}
-`, netlab.VIP)
+  scheduler = %q
+  real_server "10.99.0.1:80" { weight = %d }
+`, netlab.VIP, s.sched, s.weight)
 	if s.reals > 1 {
 		b.WriteString("  real_server \"10.99.0.2:80\" {}\n")
 	}
@@ -141,7 +145,11 @@ func soakActions() []soakAction {
 		{"reload instance added/removed", false, true, flip(func(c *soakState) { c.vi2 = !c.vi2 })},
 		{"reload instance replaced", false, true, flip(func(c *soakState) { c.vi2 = true; c.vi2VRID = 121 - c.vi2VRID })},
 		{"reload service added/removed", false, true, flip(func(c *soakState) { c.extraService = !c.extraService })},
+		{"reload service changed", false, true, flip(func(c *soakState) {
+			c.sched = map[string]string{"rr": "wlc", "wlc": "rr"}[c.sched]
+		})},
 		{"reload real server added/removed", false, true, flip(func(c *soakState) { c.reals = 3 - c.reals })},
+		{"reload real server changed", false, true, flip(func(c *soakState) { c.weight = 4 - c.weight })},
 		{"reload check added/changed/removed", false, true, flip(func(c *soakState) {
 			c.check = map[string]string{"": "1s", "1s": "2s", "2s": ""}[c.check]
 		})},
@@ -287,7 +295,7 @@ func TestSoak(t *testing.T) {
 	p := newPair(t, "100ms")
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	s := &soak{pair: p, cfg: soakState{prio: 150, vi2VRID: 60, reals: 1}, rs: &realServer{p: p}, ctx: ctx}
+	s := &soak{pair: p, cfg: soakState{prio: 150, vi2VRID: 60, reals: 1, sched: "rr", weight: 1}, rs: &realServer{p: p}, ctx: ctx}
 	t.Cleanup(s.rs.close)
 	s.writeConfig("d1", s.cfg.config(p))
 	s.reloadD1(true)
@@ -339,7 +347,30 @@ func TestSoak(t *testing.T) {
 		}
 	}
 	samples = append(samples, s.sample(start))
+	s.heapTop()
 	done = true
+}
+
+// heapTop logs where d1's heap sits at the end: `havsd debug pprof -gc
+// heap` through the control socket, summarised by `go tool pprof -top`.
+func (s *soak) heapTop() {
+	s.t.Helper()
+	cmd := exec.Command("ip", "netns", "exec", s.topo.NS("d1"), havsd, "debug", "pprof", "-gc", "-s", s.socket("d1"), "heap")
+	prof, err := cmd.Output()
+	if err != nil {
+		s.t.Errorf("havsd debug pprof heap: %v", err)
+		return
+	}
+	file := filepath.Join(s.t.TempDir(), "heap.pb.gz")
+	if err := os.WriteFile(file, prof, 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+	top, err := exec.Command("go", "tool", "pprof", "-top", "-sample_index=inuse_space", "-nodecount=15", file).CombinedOutput()
+	if err != nil {
+		s.t.Logf("go tool pprof -top: %v (the profile is %d bytes)\n%s", err, len(prof), top)
+		return
+	}
+	s.t.Logf("d1's heap in use at the end (havsd debug pprof -gc heap | go tool pprof -top):\n%s", top)
 }
 
 // soakReport prints the run's table and fails the test if a metric grew
@@ -375,7 +406,9 @@ func soakReport(t *testing.T, s *soak, probe *probeLog, tallies map[string]*soak
 		return
 	}
 	first, last := after[0], after[len(after)-1]
-	t.Logf("%-12s %12s %12s %14s %14s %12s %12s", "d1", "after warm", "end", "slope/hour", "slope/1000rl", "noise(σ)", "allowed")
+	t.Logf("noise = the standard deviation of the samples after the warm-up around their least-squares line; " +
+		"a metric is flat when its fitted growth over that window is at most max(3 noise, floor)")
+	t.Logf("%-11s %9s %10s %9s %11s %12s %9s %9s  %s", "d1", "start", "after warm", "end", "slope/hour", "slope/1000rl", "noise", "allowed", "verdict")
 	metrics := []struct {
 		name  string
 		get   func(runtimeSample) float64
@@ -399,11 +432,14 @@ func soakReport(t *testing.T, s *soak, probe *probeLog, tallies map[string]*soak
 		window := (last.At - first.At).Hours()
 		growth := perHour * window
 		allowed := math.Max(3*sigma, m.floor)
-		t.Logf("%-12s %12.2f %12.2f %14.2f %14.2f %12.2f %12.2f", m.name, m.get(first)/m.unit, m.get(last)/m.unit, perHour, perK, sigma, allowed)
+		verdict := fmt.Sprintf("flat (fitted growth %.2f)", growth)
 		if growth > allowed {
+			verdict = fmt.Sprintf("GROWS %.2f", growth)
 			t.Errorf("%s grows %.2f over the %s after the warm-up (%.2f per hour, %.2f per 1000 reloads): more than the noise allows (%.2f = max(3σ, %.1f))",
 				m.name, growth, (last.At - first.At).Round(time.Second), perHour, perK, allowed, m.floor)
 		}
+		t.Logf("%-11s %9.2f %10.2f %9.2f %11.2f %12.2f %9.2f %9.2f  %s", m.name, m.get(samples[0])/m.unit, m.get(first)/m.unit, m.get(last)/m.unit,
+			perHour, perK, sigma, allowed, verdict)
 	}
 	for _, r := range samples {
 		t.Logf("  sample t=%-6s reloads=%-5d rss=%.1fMB heap=%.1fMB goroutines=%.0f fds=%.0f",
