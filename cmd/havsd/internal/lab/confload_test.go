@@ -28,3 +28,19 @@ func TestHavsdConfigLoads(t *testing.T) {
 		}
 	}
 }
+
+// TestECMPConfigLoads checks the ECMP lab's director configurations.
+func TestECMPConfigLoads(t *testing.T) {
+	p := DefaultECMPParams()
+	p.Extra = []netlab.ECMPNeighbor{{Address: "10.97.0.2", ASN: 65099, Port: 1790}}
+	for i := 0; i < p.Directors; i++ {
+		src := p.ECMPConfig(i, "/run/x.sock")
+		cfg, _, diags := conf.LoadBytes("ecmp.hcl", []byte(src))
+		if diags.HasErrors() {
+			t.Fatalf("d%d: %s\n%s", i+1, diags.Error(), src)
+		}
+		if cfg.BGP == nil || len(cfg.BGP.Neighbors) != 2 || cfg.Services[0].Announce != conf.AnnounceBGP {
+			t.Errorf("d%d: bgp block %+v, services %+v", i+1, cfg.BGP, cfg.Services)
+		}
+	}
+}
