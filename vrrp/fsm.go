@@ -149,6 +149,15 @@ type Machine struct {
 	// for clients that followed the loser's gratuitous ARP.
 	LowerSeen  time.Time
 	AnnounceAt time.Time
+	// A master that lost a split brain tells the winner (priority 0,
+	// unicast) that it gave up the VIPs, so the winner re-announces them
+	// to clients that followed the loser's gratuitous ARP. That notice is
+	// one packet and may be lost as the loser's adverts were: it is sent
+	// again at NotifyAt, NotifyLeft more times, while the winner is the
+	// master heard.
+	NotifyAt   time.Time
+	NotifyLeft int
+	NotifyDst  netip.Addr
 }
 
 // Leaving reports whether a master is handing over (priority-0 adverts sent,
@@ -158,7 +167,7 @@ func (m Machine) Leaving() bool { return m.Leave != leaveNone }
 // Next returns the earliest running deadline, or the zero time.
 func (m Machine) Next() time.Time {
 	var next time.Time
-	for _, t := range []time.Time{m.DownAt, m.AdvertAt, m.LeaveBy, m.AnnounceAt} {
+	for _, t := range []time.Time{m.DownAt, m.AdvertAt, m.LeaveBy, m.AnnounceAt, m.NotifyAt} {
 		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
 			next = t
 		}
@@ -268,6 +277,7 @@ func toFault(m Machine, p Params) (Machine, []Action, string) {
 func toMaster(m Machine, p Params, now time.Time, why string) (Machine, []Action, string) {
 	m.State = StateMaster
 	m.DownAt, m.LowerMaster, m.Yield, m.YieldSince = time.Time{}, false, false, time.Time{}
+	m.stopNotify()
 	m.MasterAddr, m.MasterPriority, m.MasterAdverInterval = p.Local, p.Priority, p.AdvertInterval
 	m.AdvertAt = now.Add(p.AdvertInterval)
 	// VIPs and their first gratuitous ARP go before the advert: a master
@@ -304,8 +314,20 @@ func backup(m Machine, p Params, in Input, now time.Time) (Machine, []Action, st
 		if m.LowerMaster && due(m.PreemptAfter, now) && p.Preempt && !m.Yield {
 			return toMaster(m, p, now, fmt.Sprintf("preempting master %v (priority %d) after preempt delay", m.MasterAddr, m.MasterPriority))
 		}
+		if due(m.NotifyAt, now) {
+			a := Action{Kind: ActNotifyWinner, Dst: m.NotifyDst}
+			m.NotifyLeft--
+			m.NotifyAt = now.Add(m.MasterAdverInterval)
+			if m.NotifyLeft <= 0 {
+				m.stopNotify()
+			}
+			return m, []Action{a}, ""
+		}
 	case EvAdvert:
 		a := in.Advert
+		if a.Src != m.NotifyDst || a.Priority == 0 {
+			m.stopNotify() // another master, or the winner leaving
+		}
 		if a.Priority == 0 {
 			// The master is leaving: take over after Skew_Time. It
 			// repeats priority 0 every interval until it hears us; a
@@ -392,6 +414,8 @@ func master(m Machine, p Params, in Input, now time.Time) (Machine, []Action, st
 			// learnt from us.
 			m, acts, why := toBackup(m, p, now, a.Src, a.Priority, a.Interval,
 				fmt.Sprintf("higher priority advert from %v (priority %d, ours %d)", a.Src, a.Priority, p.Priority))
+			m.NotifyDst, m.NotifyLeft = a.Src, notifyRepeats(m.MasterAdverInterval)
+			m.NotifyAt = now.Add(m.MasterAdverInterval)
 			return m, append(acts, Action{Kind: ActNotifyWinner, Dst: a.Src}), why
 		default:
 			// Another master with lower priority, or one that gave up
@@ -425,6 +449,21 @@ func master(m Machine, p Params, in Input, now time.Time) (Machine, []Action, st
 		}
 	}
 	return m, nil, ""
+}
+
+// notifyRepeats is how many times a loser repeats its notice to the
+// winner, one Master_Adver_Interval apart: for a second, and at least 3
+// times. Under 50 % loss of the packets between the directors, the notice
+// and all its repeats are lost once in 2^11 split brains at 100 ms adverts
+// (the winner may also have heard one of the loser's adverts).
+func notifyRepeats(masterAdverInterval time.Duration) int {
+	return max(3, int(notifyFor/max(masterAdverInterval, time.Millisecond)))
+}
+
+const notifyFor = time.Second
+
+func (m *Machine) stopNotify() {
+	m.NotifyAt, m.NotifyLeft, m.NotifyDst = time.Time{}, 0, netip.Addr{}
 }
 
 // splitOver is how long a master must not hear a lower master before the

@@ -374,3 +374,48 @@ func TestStateStrings(t *testing.T) {
 }
 
 var addrCmp = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
+
+// TestLoserNotifiesWinnerAgain: a master that loses a split brain tells
+// the winner it gave up the VIPs at once and again every
+// Master_Adver_Interval for a second, so that one lost packet does not
+// leave clients on the loser's MAC; the repeats stop when another master
+// is heard, the winner leaves, or the loser becomes master again.
+func TestLoserNotifiesWinnerAgain(t *testing.T) {
+	iv := 100 * time.Millisecond
+	mdi := MasterDownInterval(3, 100, iv)
+	lose := []op{
+		{ev: EvStartup, state: StateBackup},
+		{wait: mdi, state: StateMaster, acts: []Action{addVIPs, send(100)}},
+		{ev: EvAdvert, adv: adv(peerA, 150, iv), state: StateBackup, acts: []Action{rmVIPs, notifyWinner(peerA)}},
+	}
+	t.Run("for a second", func(t *testing.T) {
+		s := append([]op(nil), lose...)
+		for range notifyRepeats(iv) {
+			s = append(s, op{wait: iv, ev: EvAdvert, adv: adv(peerA, 150, iv), state: StateBackup, acts: []Action{notifyWinner(peerA)}})
+		}
+		s = append(s, op{wait: iv, ev: EvAdvert, adv: adv(peerA, 150, iv), state: StateBackup})
+		replay(t, v3params(100, iv), s)
+	})
+	t.Run("until another master is heard", func(t *testing.T) {
+		s := append(append([]op(nil), lose...),
+			op{wait: iv, state: StateBackup, acts: []Action{notifyWinner(peerA)}},
+			op{wait: iv / 2, ev: EvAdvert, adv: adv(peerL, 200, iv), state: StateBackup},
+			op{wait: iv, ev: EvAdvert, adv: adv(peerL, 200, iv), state: StateBackup})
+		replay(t, v3params(100, iv), s)
+	})
+	t.Run("until the winner leaves", func(t *testing.T) {
+		s := append(append([]op(nil), lose...),
+			op{wait: iv / 2, ev: EvAdvert, adv: adv(peerA, 0, iv), state: StateBackup},
+			op{wait: iv, state: StateMaster, acts: []Action{addVIPs, send(100)}})
+		replay(t, v3params(100, iv), s)
+	})
+	t.Run("until the loser is master again", func(t *testing.T) {
+		s := append(append([]op(nil), lose...),
+			op{wait: mdi, state: StateMaster, acts: []Action{notifyWinner(peerA), notifyWinner(peerA), notifyWinner(peerA), addVIPs, send(100)}},
+			op{wait: 2 * iv, state: StateMaster, acts: []Action{send(100), send(100)}})
+		m, _ := replay(t, v3params(100, iv), s)
+		if !m.NotifyAt.IsZero() || m.NotifyLeft != 0 {
+			t.Errorf("master still notifying: %+v", m)
+		}
+	})
+}
