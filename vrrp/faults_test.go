@@ -102,6 +102,29 @@ func TestStalledMasterReleasedAndReelected(t *testing.T) {
 	}
 }
 
+// TestSwitchSparesResumedLoop: once a stalled loop has resumed (its first
+// act in an iteration is takeReleased), the dead-man switch no longer
+// counts its stall: a master that resumed and was re-elected in the same
+// iteration lost its VIPs again (a 6 s SIGSTOP left the pair without a
+// holder for ~50 ms).
+func TestSwitchSparesResumedLoop(t *testing.T) {
+	lb := newLab(t)
+	a := lb.start(testConfig("a", 200), "10.0.0.1")
+	lb.waitFor("a master", func() bool { return a.state() == StateMaster })
+	block, unblock := make(chan struct{}), make(chan struct{})
+	go a.inst.do(func(*loop) { close(block); <-unblock })
+	<-block
+	lb.clock.Advance(StallRelease(100*time.Millisecond) + time.Millisecond)
+	if a.inst.takeReleased() { // what the loop does first when it runs again
+		t.Fatal("released before the switch ran")
+	}
+	rel, silent, err := a.inst.ReleaseIfStalled()
+	close(unblock)
+	if rel || err != nil || !a.vips.has(vip100) {
+		t.Fatalf("switch after the loop resumed: ReleaseIfStalled = %v, %v, %v; VIP held %v", rel, silent, err, a.vips.has(vip100))
+	}
+}
+
 // TestBackupStallNoFlurry: a backup whose loop stood still longer than
 // Master_Down_Interval does not take over on resuming while the master's
 // adverts flow.

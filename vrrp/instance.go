@@ -333,7 +333,14 @@ func (i *Instance) ReleaseIfStalled() (released bool, silent time.Duration, err 
 		return false, silent, nil
 	}
 	defer i.vipMu.Unlock()
-	if i.released {
+	// The loop marks itself running under vipMu as it resumes
+	// (takeReleased): read the heartbeat again, or a loop that resumed
+	// meanwhile and became master again would lose its VIPs.
+	i.mu.Lock()
+	st = i.status
+	i.mu.Unlock()
+	silent = i.clock.Now().Sub(st.Heartbeat)
+	if i.released || st.State != StateMaster || silent < StallRelease(cfg.AdvertInterval) {
 		return false, silent, nil
 	}
 	i.released = true
@@ -346,9 +353,16 @@ func (i *Instance) ReleaseIfStalled() (released bool, silent time.Duration, err 
 }
 
 // takeReleased reports (once) that the dead-man switch released the VIPs.
+// The loop calls it first in every iteration: it also marks the loop as
+// running (Status.Heartbeat) under the switch's lock, so the switch either
+// released before the loop resumed, and the loop hears of it now, or it
+// sees the loop running and releases nothing the loop goes on to hold.
 func (i *Instance) takeReleased() bool {
 	i.vipMu.Lock()
 	defer i.vipMu.Unlock()
+	i.mu.Lock()
+	i.status.Heartbeat = i.clock.Now()
+	i.mu.Unlock()
 	r := i.released
 	i.released = false
 	return r
