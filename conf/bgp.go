@@ -34,6 +34,14 @@ type BGP struct {
 	ListenPort  int        // 0: do not listen
 	Communities []string   // "ASN:VALUE", on every announced route
 	Neighbors   []BGPNeighbor
+	// DrainFor bounds how long havsd drain and a stop wait, once the
+	// routes are withdrawn, for the active connections to end; 0 is the
+	// director's default.
+	DrainFor time.Duration
+	// GracefulShutdown makes a stop re-announce the routes with RFC 8326's
+	// GRACEFUL_SHUTDOWN community, instead of withdrawing them, while it
+	// waits.
+	GracefulShutdown bool
 }
 
 // BGPNeighbor is one neighbor block.
@@ -64,7 +72,7 @@ const minHoldTime = 3 * time.Second
 const DefaultBGPScheduler = "mh"
 
 var bgpSchema = &hcl.BodySchema{
-	Attributes: append(attrs("communities", "listen_port"),
+	Attributes: append(attrs("communities", "listen_port", "drain_for", "graceful_shutdown"),
 		hcl.AttributeSchema{Name: "asn", Required: true}, hcl.AttributeSchema{Name: "router_id", Required: true}),
 	Blocks: []hcl.BlockHeaderSchema{{Type: "neighbor", LabelNames: []string{"address"}}},
 }
@@ -77,6 +85,8 @@ type rawBGP struct {
 	routerID    string
 	communities []string
 	neighbors   []*rawNeighbor
+	drainFor    time.Duration
+	gshut       bool
 }
 
 type rawNeighbor struct {
@@ -97,6 +107,8 @@ func (d *decoder) bgp(hb *hcl.Block) *rawBGP {
 	d.str(b, "router_id", &g.routerID)
 	d.integer(b, "listen_port", &g.listen)
 	d.strs(b, "communities", &g.communities)
+	d.dur(b, "drain_for", &g.drainFor)
+	d.boolean(b, "graceful_shutdown", &g.gshut)
 	for _, nb := range b.blocks {
 		n := &rawNeighbor{b: d.open(nb, nb.Body, neighborSchema), label: nb.Labels[0]}
 		a, err := parseAddr(n.label)
@@ -239,7 +251,7 @@ func compileBGP(gs []*rawBGP) *BGP {
 	}
 	g := gs[0]
 	out := &BGP{ASN: uint32(g.asn), RouterID: netip.MustParseAddr(g.routerID), ListenPort: int(g.listen),
-		Communities: slices.Clone(g.communities)}
+		Communities: slices.Clone(g.communities), DrainFor: g.drainFor, GracefulShutdown: g.gshut}
 	for _, n := range g.neighbors {
 		out.Neighbors = append(out.Neighbors, BGPNeighbor{Address: n.addr, ASN: uint32(n.asn), HoldTime: n.hold,
 			Password: n.password, Source: n.source, Multihop: uint8(n.multihop), Port: int(n.port)})
@@ -267,6 +279,8 @@ func diffBGP(a, b *BGP) []string {
 	add("router_id", a.RouterID != b.RouterID)
 	add("listen_port", a.ListenPort != b.ListenPort)
 	add("communities", !slices.Equal(a.Communities, b.Communities))
+	add("drain_for", a.DrainFor != b.DrainFor)
+	add("graceful_shutdown", a.GracefulShutdown != b.GracefulShutdown)
 	key := func(n BGPNeighbor) netip.Addr { return n.Address }
 	added, removed, changed := diffKeyed(a.Neighbors, b.Neighbors, key, func(x, y BGPNeighbor) bool { return x == y }, netip.Addr.Compare)
 	for _, as := range [][]netip.Addr{added, removed, changed} {
@@ -290,6 +304,8 @@ func formatBGP(body *hclwrite.Body, g *BGP) {
 	if len(g.Communities) > 0 {
 		b.SetAttributeValue("communities", strList(g.Communities))
 	}
+	setDur(b, "drain_for", g.DrainFor, 0)
+	setBool(b, "graceful_shutdown", g.GracefulShutdown, false)
 	for _, n := range g.Neighbors {
 		nb := b.AppendNewBlock("neighbor", []string{n.Address.String()}).Body()
 		nb.SetAttributeValue("asn", num(int64(n.ASN)))

@@ -110,6 +110,8 @@ bgp {                                          # active/active: announce VIPs to
   router_id   = "172.25.254.11"                # an IPv4 address, often the director's own
   communities = ["65000:100"]                  # on every announced route
   # listen_port = 179                          # accept sessions too; default 0: connect only
+  drain_for   = "20s"                          # havsd drain and a stop wait at most this for active connections to end
+  graceful_shutdown = false                    # true: a stop re-announces with GRACEFUL_SHUTDOWN (RFC 8326) instead of withdrawing
   neighbor "172.25.254.1" {                    # IPv4 neighbours carry the IPv4 VIPs, IPv6 ones the IPv6 VIPs
     asn       = 65000
     hold_time = "9s"                           # keepalive a third of it; default 90s
