@@ -225,8 +225,13 @@ func speakerAgainstBIRD(t *testing.T, env birdEnv) {
 		if out := b.run("show", "route", vip6, "all"); !strings.Contains(out, "BGP.next_hop: "+dirV6) {
 			t.Errorf("BIRD's IPv6 route is not via the director's session address:\n%s", out)
 		}
-		if st := s.Status(); len(st.Announced) != 2 {
+		st := s.Status()
+		if len(st.Announced) != 2 {
 			t.Errorf("Status().Announced = %+v, want both VIPs", st.Announced)
+		}
+		// Each session carries its own family's VIP.
+		if n4, n6 := neighbor(st, good4), neighbor(st, good6); n4.Advertised != 1 || n6.Advertised != 1 || n4.UpdatesSent == 0 {
+			t.Errorf("advertised %d (IPv4 session, %d updates sent) and %d (IPv6 session), want 1 each", n4.Advertised, n4.UpdatesSent, n6.Advertised)
 		}
 	})
 	t.Run("bad neighbours reported", func(t *testing.T) {

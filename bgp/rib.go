@@ -185,7 +185,7 @@ func (o *owner) status(ctx context.Context) Status {
 	}
 	st := Status{ASN: o.cfg.ASN, RouterID: o.cfg.RouterID}
 	got := map[netip.Addr]*api.Peer{}
-	err := o.srv.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) {
+	err := o.srv.ListPeer(ctx, &api.ListPeerRequest{EnableAdvertised: true}, func(p *api.Peer) {
 		if a, err := netip.ParseAddr(p.GetConf().GetNeighborAddress()); err == nil {
 			got[a] = p
 		}
@@ -232,6 +232,7 @@ func fillNeighbor(ns *NeighborStatus, p *api.Peer) {
 	ns.UpdatesSent, ns.UpdatesReceived = m.GetSent().GetUpdate(), m.GetReceived().GetUpdate()
 	for _, af := range p.GetAfiSafis() {
 		ns.Accepted += int(af.GetState().GetAccepted())
+		ns.Advertised += int(af.GetState().GetAdvertised())
 	}
 }
 

@@ -28,6 +28,7 @@ type NeighborStatus struct {
 	MsgsSent, MsgsReceived       uint64
 	UpdatesSent, UpdatesReceived uint64
 	Accepted                     int // routes received and accepted (havsd rejects every import: 0)
+	Advertised                   int // routes GoBGP has sent this neighbour (its Adj-RIB-Out)
 }
 
 // RouteStatus is one route in GoBGP's local RIB.
