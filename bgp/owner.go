@@ -176,6 +176,10 @@ func (o *owner) setWanted(rs []Route) {
 			o.log.Warn("bgp route ignored: invalid prefix", "vip", r.Prefix)
 			continue
 		}
+		if r.NextHop.IsValid() && r.NextHop.Is4() != r.Prefix.Addr().Is4() {
+			o.log.Warn("bgp route ignored: next hop of another family", "vip", r.Prefix, "next_hop", r.NextHop)
+			continue
+		}
 		r.Prefix = r.Prefix.Masked()
 		w[r.Prefix] = r
 	}
