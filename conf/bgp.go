@@ -174,6 +174,9 @@ func (v *validator) bgp(f *rawFile) {
 		if b.has("instance") {
 			v.errorf(b.at("instance"), "Instance on a BGP service", `A service announced by BGP is not tied to a VRRP instance: remove instance here, or remove announce = "bgp" to have the instance move the VIP.`)
 		}
+		if len(f.bgp) > 0 && len(f.bgp[0].neighbors) > 0 && b.has("address") && !hasNeighborFamily(f.bgp[0], s.addr.Is4()) {
+			v.warnf(b.at("address"), "No neighbour of this family", "%s is announced only to neighbours of its own address family, and the bgp block has none: nobody will learn it.", s.addr)
+		}
 		if b.has("scheduler") && s.scheduler != DefaultBGPScheduler {
 			v.warnf(b.at("scheduler"), "Scheduler is not mh", `With announce = "bgp" the router spreads flows over the directors and moves some when one comes or goes; `+
 				`with scheduler %q a moved flow may reach another real server and break. "mh" (the default here) sends it to the same one on every director.`, s.scheduler)
@@ -335,4 +338,10 @@ func vrrpServices(ss []*rawService) []*rawService {
 		}
 	}
 	return out
+}
+
+// hasNeighborFamily says whether g has a neighbour of the family (IPv4 or
+// IPv6): each session carries the VIPs of its own family.
+func hasNeighborFamily(g *rawBGP, ipv4 bool) bool {
+	return slices.ContainsFunc(g.neighbors, func(n *rawNeighbor) bool { return n.addrOK && n.addr.Is4() == ipv4 })
 }

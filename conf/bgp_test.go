@@ -165,6 +165,31 @@ bgp {
 	}
 }
 
+// TestBGPFamilyWarning: a VIP of a family no neighbour has is announced to
+// nobody, which check says.
+func TestBGPFamilyWarning(t *testing.T) {
+	_, _, diags := LoadBytes("t.hcl", []byte(`bgp {
+  asn       = 65001
+  router_id = "10.0.0.11"
+  neighbor "10.0.0.1" { asn = 65000 }
+}
+virtual_service "v6" {
+  address  = "[2001:db8::10]:80"
+  announce = "bgp"
+}
+virtual_service "v4" {
+  address  = "192.0.2.10:80"
+  announce = "bgp"
+}`))
+	var got []string
+	for _, d := range diags {
+		got = append(got, fmt.Sprintf("%s at %d:%d", d.Summary, d.Subject.Start.Line, d.Subject.Start.Column))
+	}
+	if diags.HasErrors() || !slices.Equal(got, []string{"No neighbour of this family at 7:14"}) {
+		t.Errorf("diagnostics %q, want one warning for the IPv6 VIP", got)
+	}
+}
+
 func TestBGPDiff(t *testing.T) {
 	old := mustLoad(t, bgpGood)
 	for _, tc := range []struct {
