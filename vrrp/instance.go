@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -127,6 +128,9 @@ type Instance struct {
 	// trackFault, guarded by mu, holds the instance in FAULT while not
 	// empty (track.go).
 	trackFault string
+	// siblings, guarded by mu, are Options.SiblingVRIDs as last set
+	// (SetSiblingVRIDs).
+	siblings []uint8
 }
 
 // NewInstance checks cfg and returns an instance; it does no I/O.
@@ -154,7 +158,27 @@ func NewInstance(cfg Config, opts Options) (*Instance, error) {
 		i.opts.VIPs = vip.NewManager(opts.Logger)
 	}
 	i.status = Status{Name: cfg.Name, VRID: cfg.VRID, State: StateInit, Priority: cfg.Priority, EffectivePriority: cfg.Priority}
+	i.siblings = slices.Clone(opts.SiblingVRIDs)
 	return i, nil
+}
+
+// SetSiblingVRIDs replaces Options.SiblingVRIDs after a reload added,
+// removed or renumbered the daemon's other instances on this interface:
+// their adverts are then ignored, not counted as unknown-VRID drops. A
+// socket's kernel filter keeps the VRIDs it was opened with until it is
+// opened again; what it lets through, the validator ignores.
+func (i *Instance) SetSiblingVRIDs(vrids []uint8) {
+	i.mu.Lock()
+	i.siblings = slices.Clone(vrids)
+	i.mu.Unlock()
+	i.do(func(l *loop) { l.val = l.validator(l.cfg) })
+}
+
+// siblingVRIDs returns the VRIDs last set by Options or SetSiblingVRIDs.
+func (i *Instance) siblingVRIDs() []uint8 {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.siblings
 }
 
 func checkConfig(cfg Config) error {

@@ -492,7 +492,7 @@ func (l *loop) countDrop(r DropReason, d Datagram, msg string) {
 
 func (l *loop) validator(cfg Config) validator {
 	v := newValidator(cfg, l.local)
-	v.siblings = l.i.opts.SiblingVRIDs
+	v.siblings = l.i.siblingVRIDs()
 	return v
 }
 

@@ -80,7 +80,7 @@ func (s *sock) open(l *loop) {
 		}
 		// Without the filter the validator still ignores siblings'
 		// adverts, at the cost of a wake-up each.
-		if err := rc.FilterSiblings(l.cfg.VRID, l.i.opts.SiblingVRIDs); err != nil {
+		if err := rc.FilterSiblings(l.cfg.VRID, l.i.siblingVRIDs()); err != nil {
 			l.log.Warn("VRRP socket: siblings' adverts are filtered in user space", "err", err)
 		}
 		c = rc
