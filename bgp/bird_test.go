@@ -176,7 +176,8 @@ func speakerAgainstBIRD(t *testing.T, env birdEnv) {
 			{Address: refused, ASN: birdASN, Port: 1790},
 		},
 	}
-	s, err := New(cfg, testLogger(t))
+	log, rec := newLogRecorder(t)
+	s, err := New(cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,6 +301,22 @@ func speakerAgainstBIRD(t *testing.T, env birdEnv) {
 		after := neighbor(st, good4)
 		if !after.Established() || after.Uptime < before.Uptime {
 			t.Errorf("unchanged neighbour went from %+v to %+v", before, after)
+		}
+	})
+	t.Run("log says why", func(t *testing.T) {
+		for _, want := range []map[string]string{
+			{"msg": "bgp neighbour state changed", "neighbor": birdGoodV4, "new": "established", "reason": "session established"},
+			{"msg": "bgp neighbour state changed", "neighbor": birdGoodV6, "old": "openconfirm", "new": "established"},
+			{"msg": "bgp announce", "vip": vip4, "next_hop": "self", "reason": "wanted"},
+			{"msg": "bgp announce", "vip": vip4, "graceful_shutdown": "true", "reason": "wanted; communities changed"},
+			{"msg": "bgp withdraw", "vip": vip6, "reason": "no longer wanted"},
+			{"msg": "bgp neighbour error", "neighbor": birdWrongAS, "err": "sent notification: code 2(open) subcode 2(bad peer as)"},
+			{"msg": "bgp neighbour error", "neighbor": birdRefused, "err": "dial tcp *"},
+			{"msg": "bgp neighbour removed", "neighbor": birdRefused, "reason": "removed from the configuration"},
+		} {
+			if _, ok := rec.find(want); !ok {
+				t.Errorf("no log record %v", want)
+			}
 		}
 	})
 	t.Run("stop withdraws", func(t *testing.T) {

@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,6 +75,61 @@ func waitAnnounced(t *testing.T, s *Speaker, want []RouteStatus) {
 // testLogger writes the speaker's log into the test's output.
 func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// logRecorder keeps the speaker's log records (message and attributes,
+// group-free) beside writing them to the test's output.
+type logRecorder struct {
+	slog.Handler
+	mu    *sync.Mutex
+	recs  *[]map[string]string
+	attrs []slog.Attr
+}
+
+func newLogRecorder(t *testing.T) (*slog.Logger, *logRecorder) {
+	r := &logRecorder{Handler: testLogger(t).Handler(), mu: &sync.Mutex{}, recs: &[]map[string]string{}}
+	return slog.New(r), r
+}
+
+func (r *logRecorder) Handle(ctx context.Context, rec slog.Record) error {
+	m := map[string]string{"msg": rec.Message}
+	for _, a := range r.attrs {
+		m[a.Key] = a.Value.String()
+	}
+	rec.Attrs(func(a slog.Attr) bool { m[a.Key] = a.Value.String(); return true })
+	r.mu.Lock()
+	*r.recs = append(*r.recs, m)
+	r.mu.Unlock()
+	return r.Handler.Handle(ctx, rec)
+}
+
+func (r *logRecorder) WithAttrs(as []slog.Attr) slog.Handler {
+	c := *r
+	c.Handler = r.Handler.WithAttrs(as)
+	c.attrs = append(slices.Clone(r.attrs), as...)
+	return &c
+}
+
+// find returns the first record with every key=value of want (a value
+// ending in "*" matches as a prefix).
+func (r *logRecorder) find(want map[string]string) (map[string]string, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range *r.recs {
+		ok := true
+		for k, v := range want {
+			got, has := m[k]
+			if p, wild := strings.CutSuffix(v, "*"); wild {
+				ok = ok && has && strings.HasPrefix(got, p)
+			} else {
+				ok = ok && has && got == v
+			}
+		}
+		if ok {
+			return m, true
+		}
+	}
+	return nil, false
 }
 
 // TestReconfigureGlobal changes the local AS and router id of a running
