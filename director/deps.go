@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/havsd/havsd/bgp"
 	"github.com/havsd/havsd/checks"
 	"github.com/havsd/havsd/conf"
 	"github.com/havsd/havsd/internal/clock"
@@ -119,4 +120,13 @@ type Deps struct {
 	// Clock times drains, the dead-man switch and reload stamps; nil is
 	// the real clock.
 	Clock clock.Clock
+	// NewBGP builds the BGP speaker of a bgp block (bgp.go); nil leaves a
+	// configured bgp block without a speaker, said in the log.
+	NewBGP func(cfg bgp.Config) (Speaker, error)
+	// Loopback keeps the VIPs of BGP services on the loopback
+	// (LoopbackVIPs); nil for none.
+	Loopback Loopback
+	// Links watches the track_interface links for the BGP announcements
+	// (bgplinks.go); nil watches none.
+	Links vrrp.LinkWatcher
 }

@@ -52,6 +52,7 @@ type Director struct {
 	// replacement is elected.
 	replaced map[string]replacement
 	trk      *trackRun // vrrp_script, track_file, track_process (track.go)
+	bgp      bgpRun    // the BGP speaker and announcements (bgp.go)
 	started  time.Time
 	wg       sync.WaitGroup
 }
@@ -166,10 +167,13 @@ func (d *Director) do(ctx context.Context, f func()) error {
 	}
 }
 
-// Status returns a snapshot of the director's state.
+// Status returns a snapshot of the director's state. The BGP speaker's
+// sessions are read off the director goroutine.
 func (d *Director) Status(ctx context.Context) (Status, error) {
 	var st Status
-	err := d.do(ctx, func() { st = d.status() })
+	var sp Speaker
+	err := d.do(ctx, func() { st, sp = d.status(), d.bgp.sp })
+	st.BGP.withSpeaker(sp)
 	return st, err
 }
 
@@ -208,24 +212,34 @@ func (d *Director) Run(ctx context.Context) error {
 	}
 	d.apply()
 	d.startTrackers(runCtx)
+	d.startBGP(runCtx) // bgp.go
 
 	const tickEvery = time.Second // drains expire, the dead-man switch looks
 	tick := d.deps.Clock.NewTimer(tickEvery)
 	defer tick.Stop()
 	loading := false
+	done := ctx.Done()
+	stop := func() {
+		d.logStopping()
+		d.stopInstances()
+		d.stopSpeaker() // bgp.go: after the stop's wait
+		cancelAll()
+		d.stopTrackers()
+		d.omega() // hooks.go
+		d.wg.Wait()
+	}
 	for {
 		kick := d.reloadKick
 		if loading {
 			kick = nil // the next kick waits in its buffer for this load
 		}
 		select {
-		case <-ctx.Done():
-			d.logStopping()
-			d.stopInstances()
-			cancelAll()
-			d.stopTrackers()
-			d.omega() // hooks.go
-			d.wg.Wait()
+		case <-done:
+			if d.beginStop() { // bgpdrain.go: announced routes go first
+				done = nil
+				continue
+			}
+			stop()
 			return nil
 		case ev := <-d.events:
 			d.onInstanceEvent(ev)
@@ -233,6 +247,9 @@ func (d *Director) Run(ctx context.Context) error {
 			d.onHealth(hc)
 		case st := <-d.trk.ch:
 			d.onTrackState(st)
+			d.announce()
+		case ls := <-d.bgp.links.ch:
+			d.onLink(ls) // bgplinks.go
 		case <-kick:
 			loading = true
 			d.reloadNow(runCtx)
@@ -246,6 +263,10 @@ func (d *Director) Run(ctx context.Context) error {
 			d.watchdog()
 			if d.expireDrains() {
 				d.apply()
+			}
+			if d.bgpTick() { // the stop's wait is over
+				stop()
+				return nil
 			}
 		}
 	}
@@ -320,6 +341,7 @@ func (d *Director) publish() {
 		}
 	}
 	d.pushPriorities()
+	d.announce() // bgp.go
 }
 
 // onHealth records a health transition, with those already queued behind

@@ -42,6 +42,7 @@ func (d *Director) doReload(l Loaded) ReloadStatus {
 	summary = append(summary, d.reconfigureInstances(d.cfg)...)
 	summary = append(summary, d.reloadTrackers(old, d.cfg)...)
 	summary = append(summary, d.startDrains(old, d.cfg)...)
+	summary = append(summary, d.reloadBGP(old, d.cfg)...)
 	targets, ids := Targets(d.cfg)
 	d.ids = ids
 	for k := range d.up {

@@ -20,6 +20,7 @@ func (d *Director) status() Status {
 		IPVS:       d.deps.IPVS.Status(),
 		Trackers:   d.trackerStatus(),
 		Sync:       d.syncStatus(),
+		BGP:        d.bgpStatus(),
 	}
 	for _, name := range slices.Sorted(maps.Keys(d.instances)) {
 		in := d.instances[name]

@@ -14,6 +14,7 @@ type Status struct {
 	IPVS       IPVSStatus       `json:"ipvs"`
 	Sync       *SyncStatus      `json:"ipvs_sync,omitempty"` // connection-sync daemons (sync.go)
 	Trackers   []TrackerStatus  `json:"trackers"`
+	BGP        *BGPStatus       `json:"bgp,omitempty"` // bgpstatus.go; absent without a bgp block
 }
 
 // ReloadStatus is the outcome of the last reload.
