@@ -71,6 +71,7 @@ type vrrpInstance struct {
 	next  *vrrp.Config // queued update
 	delta *int         // queued priority delta
 	fault *string      // queued tracker fault
+	sibs  *[]uint8     // queued sibling VRIDs
 }
 
 // instanceCore is what the adapter uses of *vrrp.Instance.
@@ -80,6 +81,7 @@ type instanceCore interface {
 	Update(cfg vrrp.Config) error
 	SetPriorityDelta(delta int)
 	SetTrackFault(reason string)
+	SetSiblingVRIDs(vrids []uint8)
 	Handover(ctx context.Context) error
 	Status() vrrp.Status
 	Resume() bool
@@ -123,8 +125,8 @@ func (v *vrrpInstance) apply(life context.Context) {
 			return
 		}
 		v.mu.Lock()
-		cfg, delta, fault := v.next, v.delta, v.fault
-		v.next, v.delta, v.fault = nil, nil, nil
+		cfg, delta, fault, sibs := v.next, v.delta, v.fault, v.sibs
+		v.next, v.delta, v.fault, v.sibs = nil, nil, nil, nil
 		v.mu.Unlock()
 		if cfg != nil {
 			if err := v.in.Update(*cfg); err != nil {
@@ -136,6 +138,9 @@ func (v *vrrpInstance) apply(life context.Context) {
 		}
 		if fault != nil {
 			v.in.SetTrackFault(*fault)
+		}
+		if sibs != nil {
+			v.in.SetSiblingVRIDs(*sibs)
 		}
 	}
 }
@@ -158,6 +163,9 @@ func (v *vrrpInstance) LowerPriority(n int) { v.queue(func() { v.delta = &n }) }
 
 // SetTrackFault queues holding the instance in FAULT (weight-0 trackers).
 func (v *vrrpInstance) SetTrackFault(reason string) { v.queue(func() { v.fault = &reason }) }
+
+// SetSiblings queues replacing the sibling VRIDs.
+func (v *vrrpInstance) SetSiblings(vrids []uint8) { v.queue(func() { v.sibs = &vrids }) }
 
 // Handover hands the master role over; see vrrp.Instance.Handover.
 func (v *vrrpInstance) Handover(ctx context.Context) error { return v.in.Handover(ctx) }

@@ -44,6 +44,8 @@ func (c *fakeCore) SetPriorityDelta(delta int) {
 	defer c.mu.Unlock()
 	c.deltas = append(c.deltas, delta)
 }
+func (c *fakeCore) SetSiblingVRIDs([]uint8) {}
+
 func (c *fakeCore) SetTrackFault(reason string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

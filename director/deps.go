@@ -31,6 +31,10 @@ type VRRP interface {
 	// SetTrackFault queues holding the instance in FAULT while reason is
 	// not empty (a weight-0 tracker failed; see vrrp.Instance.SetTrackFault).
 	SetTrackFault(reason string)
+	// SetSiblings queues replacing the VRIDs of the daemon's other
+	// instances on this one's interface and family, after a reload changed
+	// them (see vrrp.Instance.SetSiblingVRIDs).
+	SetSiblings(vrids []uint8)
 	// Status reports the instance's state for status and metrics.
 	Status() InstanceStatus
 	// Resume ends the yield that follows a handover (`havsd resume`),

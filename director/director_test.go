@@ -3,9 +3,11 @@ package director
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,6 +67,7 @@ type fakeVRRP struct {
 	now       func() time.Time
 	onRelease func(name string) // the dead-man switch released the VIPs
 	released  atomic.Bool
+	siblings  atomic.Pointer[[]uint8] // as built or last set
 }
 
 func (f *fakeVRRP) Run(ctx context.Context) error {
@@ -95,6 +98,7 @@ func (f *fakeVRRP) LowerPriority(n int) { f.delta.Store(int32(n)) }
 func (f *fakeVRRP) Resume() bool        { return false }
 
 func (f *fakeVRRP) SetTrackFault(reason string) { f.fault.Store(&reason) }
+func (f *fakeVRRP) SetSiblings(vrids []uint8)   { f.siblings.Store(&vrids) }
 
 // ReleaseIfStalled releases (once) when the heartbeat is older than
 // vrrp.StallRelease, as the real instance does.
@@ -162,8 +166,9 @@ func newHarness(t *testing.T, cfg *conf.Config) *harness {
 			}
 			return *h.next.Load()
 		},
-		NewVRRP: func(c vrrp.Config, _ []uint8, report Report) (VRRP, error) {
+		NewVRRP: func(c vrrp.Config, sib []uint8, report Report) (VRRP, error) {
 			f := &fakeVRRP{cfg: c, report: report, stopped: make(chan struct{}), fail: make(chan error, 1)}
+			f.siblings.Store(&sib)
 			f.now, f.onRelease = h.clock.Now, func(name string) {
 				h.mu.Lock()
 				h.released = append(h.released, name)
@@ -286,6 +291,40 @@ func TestReloadKeepsInstancesAndRejectsBadFiles(t *testing.T) {
 	}
 	if h.vrrp("VI_1") != vi1 {
 		t.Error("VI_1 was restarted instead of updated")
+	}
+}
+
+// TestReloadTellsSiblings: a kept instance learns the VRIDs of the
+// instances a reload added, removed or renumbered beside it, so their
+// adverts are not counted as unknown-VRID drops.
+func TestReloadTellsSiblings(t *testing.T) {
+	cfg := webConfig(true, 0, 0)
+	cfg.Instances = []vrrp.Config{instanceCfg("VI_1", 51, 100), instanceCfg("VI_2", 60, 100)}
+	h := newHarness(t, cfg)
+	vi1 := h.vrrp("VI_1")
+	if got := *vi1.siblings.Load(); !slices.Equal(got, []uint8{60}) {
+		t.Fatalf("VI_1 built with siblings %v, want [60]", got)
+	}
+	for _, step := range []struct {
+		vrids []uint8 // the other instances' VRIDs in the new file
+		want  []uint8
+	}{
+		{[]uint8{61}, []uint8{61}},         // VI_2 renumbered
+		{[]uint8{61, 70}, []uint8{61, 70}}, // VI_3 added
+		{nil, nil},                         // both removed
+	} {
+		next := webConfig(true, 0, 0)
+		next.Instances = []vrrp.Config{instanceCfg("VI_1", 51, 100)}
+		for i, v := range step.vrids {
+			next.Instances = append(next.Instances, instanceCfg(fmt.Sprintf("VI_%d", i+2), v, 100))
+		}
+		h.next.Store(&Loaded{Config: next})
+		if st := h.reload(); !st.OK {
+			t.Fatalf("reload = %+v", st)
+		}
+		if got := *vi1.siblings.Load(); !slices.Equal(got, step.want) {
+			t.Errorf("after a reload with siblings %v: VI_1 has %v", step.vrids, got)
+		}
 	}
 }
 

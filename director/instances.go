@@ -26,6 +26,9 @@ type instance struct {
 	count  uint64
 	stuck  bool // the dead-man switch released its VIPs
 	delta  int  // priority lowered by tracked services
+	// siblings are the VRIDs of the other instances on its interface and
+	// family, as last given to it.
+	siblings []uint8
 }
 
 // master reports whether the instance is master here.
@@ -42,7 +45,7 @@ type instanceEvent struct {
 
 // buildInstance builds one VRRP instance and registers it; it does not run it.
 func (d *Director) buildInstance(cfg vrrp.Config) (*instance, error) {
-	in := &instance{cfg: cfg, state: vrrp.StateInit}
+	in := &instance{cfg: cfg, state: vrrp.StateInit, siblings: siblings(d.cfg, cfg)}
 	report := func(ctx context.Context, sc StateChange) {
 		select {
 		case d.events <- instanceEvent{in: in, change: sc}:
@@ -50,7 +53,7 @@ func (d *Director) buildInstance(cfg vrrp.Config) (*instance, error) {
 		case <-d.quit:
 		}
 	}
-	v, err := d.deps.NewVRRP(cfg, siblings(d.cfg, cfg), report)
+	v, err := d.deps.NewVRRP(cfg, in.siblings, report)
 	if err != nil {
 		return nil, fmt.Errorf("starting VRRP instance %s: %w", cfg.Name, err)
 	}

@@ -113,6 +113,12 @@ func (d *Director) reconfigureInstances(cur *conf.Config) []string {
 				in.cfg = nc
 				summary = append(summary, "instance "+nc.Name+" updated"+inParens(fields))
 			}
+			// An instance added, removed or renumbered beside it: its
+			// adverts are ignored, not counted as an unknown VRID.
+			if sib := siblings(cur, nc); !slices.Equal(sib, in.siblings) {
+				in.vrrp.SetSiblings(sib)
+				in.siblings = sib
+			}
 		}
 	}
 	d.instances = next
