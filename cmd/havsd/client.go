@@ -159,6 +159,7 @@ func writeStatus(w io.Writer, st director.Status) {
 		}
 	}
 	writeTrackers(w, st) // trackstatus.go
+	writeBGP(w, st.BGP)  // drain.go
 	avail := "available"
 	if !st.IPVS.Available {
 		avail = "not programmed: " + st.IPVS.Error

@@ -46,6 +46,8 @@ func commands() []command {
 		{"reload", "ask the running director to reload its configuration", (*cli).reload},
 		{"handover", "hand the master role over to a backup without a gap", (*cli).handover},
 		{"resume", "end the yield after a handover: preempt again per the configuration", (*cli).resume},
+		{"drain", "withdraw every BGP route, keep serving established flows, wait for them (-for D)", (*cli).drain},
+		{"undrain", "end a drain: announce the BGP routes again where the services can be served", (*cli).undrain},
 		{"dump", "print the running director's full internal state", (*cli).dump},
 		{"debug", "profile the running director (pprof) or show its memory, goroutines and files", (*cli).debug},
 		{"realserver", "prepare this host as a DR or TUN real server (--vip, --mode, --undo)", (*cli).realserver},

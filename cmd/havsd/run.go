@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/havsd/havsd/bgp"
 	"github.com/havsd/havsd/checks"
 	"github.com/havsd/havsd/cmd/havsd/internal/control"
 	"github.com/havsd/havsd/cmd/havsd/internal/metrics"
@@ -138,6 +139,10 @@ func (c *cli) serve(ctx context.Context, file string, cfg *conf.Config, log *slo
 		NewVRRP:   vrrps.New,
 		Bind:      vrrps.Bind,
 		NewHealth: func(ch chan<- director.HealthChange) director.Health { return director.NewHealth(sched, ch) },
+		NewBGP:    func(c bgp.Config) (director.Speaker, error) { return bgp.New(c, log) },
+		// The VIPs of services announced by BGP live on lo, ARP suppressed.
+		Loopback: director.NewLoopbackVIPs(log, cfg.Global.ReconcileInterval, cfg.Global.SetSysctls),
+		Links:    vrrp.NetlinkWatcher{},
 	}
 	deps.IPVS, deps.Sync = openIPVS(cfg, log)
 	nt = newNotifier(func(ctx context.Context) (director.Status, error) { return d.Status(ctx) }, log)
@@ -223,6 +228,10 @@ func handle(ctx context.Context, d *director.Director, nt *notifier, req control
 		return d.Resume(ctx, req.Instance)
 	case "handover":
 		return d.Handover(ctx, req.Instance)
+	case "drain":
+		return drainRequest(ctx, d, req) // drain.go
+	case "undrain":
+		return d.Undrain(ctx)
 	case "debug-pprof", "debug-runtime":
 		return debugAnswer(req) // debug.go
 	}

@@ -3,7 +3,7 @@
 _havsd() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} flags files dirs
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "run check export import status reload handover resume dump debug realserver digest lab drill version" -- "$cur"))
+		COMPREPLY=($(compgen -W "run check export import status reload handover resume drain undrain dump debug realserver digest lab drill version" -- "$cur"))
 		return
 	fi
 	case ${COMP_WORDS[1]} in
@@ -15,6 +15,8 @@ _havsd() {
 	reload) flags="-f -s" files="-f -s" dirs="" ;;
 	handover) flags="-f -s" files="-f -s" dirs="" ;;
 	resume) flags="-f -s" files="-f -s" dirs="" ;;
+	drain) flags="-f -for -s -wait" files="-f -s" dirs="" ;;
+	undrain) flags="-f -s" files="-f -s" dirs="" ;;
 	dump) flags="-f -s" files="-f -s" dirs="" ;;
 	debug) flags="-debug -f -gc -s" files="-f -s" dirs="" ;;
 	realserver) flags="-dev -force -mode -state -undo -vip" files="" dirs="-state" ;;

@@ -19,7 +19,7 @@ import (
 
 // Request is what a client asks of the director.
 type Request struct {
-	Command  string `json:"command"`            // "status", "reload", "handover", "dump", "debug-pprof", "debug-runtime"
+	Command  string `json:"command"`            // "status", "reload", "handover", "dump", "drain", "undrain", "debug-pprof", "debug-runtime"
 	Instance string `json:"instance,omitempty"` // handover: the instance; empty for all
 	// Profile, Debug and GC are for "debug-pprof": the runtime/pprof
 	// profile's name, its text level (0 is the binary protobuf form) and
@@ -27,6 +27,9 @@ type Request struct {
 	Profile string `json:"profile,omitempty"`
 	Debug   int    `json:"debug,omitempty"`
 	GC      bool   `json:"gc,omitempty"`
+	// For is "drain"'s wait for traffic to move ("30s"); empty for the
+	// bgp block's drain_for.
+	For string `json:"for,omitempty"`
 }
 
 // Response is the director's answer. Exactly one of Error or Result is set.

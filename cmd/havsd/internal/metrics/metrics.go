@@ -162,6 +162,9 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range trackerDescs {
 		ch <- d
 	}
+	for _, d := range bgpDescs {
+		ch <- d
+	}
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
@@ -225,6 +228,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descIPVSAvail, b2f(st.IPVS.Available))
 	collectSync(ch, st.Sync)
 	collectTrackers(ch, st.Trackers)
+	collectBGP(ch, st.BGP)
 	if st.LastReload.Count > 0 { // no reload yet: no outcome, as status --json says (null)
 		gauge(descReloadOK, b2f(st.LastReload.OK))
 		gauge(descReloadTime, float64(st.LastReload.At.UnixNano())/1e9)
