@@ -90,8 +90,11 @@ func TestReload10kServices(t *testing.T) {
 		Mapped     float64 `json:"runtime_mapped_bytes"`
 		Goroutines float64 `json:"goroutines"`
 		FDs        float64 `json:"open_fds"`
+		reloads    int
+		at         time.Time
 	}
-	read := func(what string) sample {
+	var samples []sample
+	read := func(what string, reloads int) sample {
 		t.Helper()
 		out, err := cli(30*time.Second, "debug", "runtime", "-gc", "-s", sock)
 		if err != nil {
@@ -103,6 +106,8 @@ func TestReload10kServices(t *testing.T) {
 		}
 		t.Logf("%-24s rss %6.1f MB  heap in use %6.1f MB  runtime mapped %6.1f MB  goroutines %5.0f  fds %3.0f",
 			what, s.RSS/(1<<20), s.HeapInUse/(1<<20), s.Mapped/(1<<20), s.Goroutines, s.FDs)
+		s.reloads, s.at = reloads, time.Now()
+		samples = append(samples, s)
 		return s
 	}
 	// HAVSD_RELOAD10K_PROFILE=DIR keeps heap profiles at the start and the
@@ -129,7 +134,7 @@ func TestReload10kServices(t *testing.T) {
 	// The start: the checks have all run once (10 s interval) and the
 	// first load's garbage is gone.
 	time.Sleep(15 * time.Second) // settling, not synchronisation: there is no event for "steady"
-	start := read("after start")
+	start := read("after start", 0)
 	profile("start")
 	var last sample
 	for i := 1; i <= reloads; i++ {
@@ -138,12 +143,38 @@ func TestReload10kServices(t *testing.T) {
 			t.Fatalf("reload %d: %v\n%s", i, err, out)
 		}
 		if i == 1 || i%5 == 0 {
-			last = read(fmt.Sprintf("reload %d (%s)", i, time.Since(begin).Round(time.Millisecond)))
+			last = read(fmt.Sprintf("reload %d (%s)", i, time.Since(begin).Round(time.Millisecond)), i)
 		}
 	}
 	time.Sleep(15 * time.Second) // the same settling as before the start sample
-	last = read("settled after the last")
+	last = read("settled after the last", reloads)
 	profile("end")
+	// The table the soak prints, over these samples: the change per 1000
+	// reloads is the least-squares slope over the samples taken right after
+	// a reload (each reload returns its garbage to the kernel); the settled
+	// samples include the checks' churn since.
+	minutes := last.at.Sub(start.at).Minutes()
+	t.Logf("%d reloads in %.1f min (%.1f per minute)", reloads, minutes, float64(reloads)/minutes)
+	t.Logf("%-11s %12s %14s %15s %12s %14s", "10k", "after start", "after reload 1", "after reload 20", "settled end", "slope/1000rl")
+	for _, m := range []struct {
+		name string
+		get  func(sample) float64
+		unit float64
+	}{
+		{"RSS MB", func(s sample) float64 { return s.RSS }, 1 << 20},
+		{"heap MB", func(s sample) float64 { return s.HeapInUse }, 1 << 20},
+		{"mapped MB", func(s sample) float64 { return s.Mapped }, 1 << 20},
+		{"goroutines", func(s sample) float64 { return s.Goroutines }, 1},
+		{"open fds", func(s sample) float64 { return s.FDs }, 1},
+	} {
+		var x, y []float64
+		for _, s := range samples[1 : len(samples)-1] {
+			x, y = append(x, float64(s.reloads)/1000), append(y, m.get(s)/m.unit)
+		}
+		perK, _ := fitLine(x, y)
+		t.Logf("%-11s %12.1f %14.1f %15.1f %12.1f %14.1f", m.name, m.get(start)/m.unit, m.get(samples[1])/m.unit,
+			m.get(samples[len(samples)-2])/m.unit, m.get(last)/m.unit, perK)
+	}
 	if growth := last.RSS/start.RSS - 1; growth > 0.10 {
 		t.Errorf("RSS after %d unchanged reloads is %.1f MB, %.0f%% above the %.1f MB after start: want within 10%%",
 			reloads, last.RSS/(1<<20), 100*growth, start.RSS/(1<<20))
