@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -88,29 +90,32 @@ func killDuringReload(p *pair) {
 
 var vip = netlab.VIP.String() + "/24"
 
+// prio is each director's priority, as newPair configures it.
+var prio = map[string]uint8{netlab.D1: 150, netlab.D2: 100}
+
 var faults = []fault{
 	{name: "master paused 1s", reps: 10, do: pause("d1", time.Second)},
 	{name: "master paused 3s", reps: 10, do: pause("d1", 3*time.Second)},
 	{name: "master paused 6s", reps: 10, ci: true, do: pause("d1", 6*time.Second)},
 	{name: "master paused 10s", reps: 10, do: pause("d1", 10*time.Second)},
-	{name: "backup paused 6s", reps: 3, do: pause("d2", 6*time.Second)},
+	{name: "backup paused 6s", reps: 10, do: pause("d2", 6*time.Second)},
 	{name: "VIP deleted on master", reps: 3, ci: true, do: func(p *pair) { p.ipNS("d1", "addr", "del", vip, "dev", "eth0") }},
 	{name: "VIP added on backup", reps: 3, ci: true, do: func(p *pair) { p.ipNS("d2", "addr", "add", vip, "dev", "eth0") }},
 	{name: "master link down 2s", reps: 3, ci: true, do: linkDown("d1", 2*time.Second)},
 	{name: "backup link down 2s", reps: 3, do: linkDown("d2", 2*time.Second)},
 	{name: "backup stops hearing the master 3s", reps: 3, do: dropVRRP(3*time.Second, 100, "d2")},
-	{name: "20% advert loss 10s", reps: 2, do: dropVRRP(10*time.Second, 20, "d1", "d2")},
-	{name: "50% advert loss 10s", reps: 2, do: dropVRRP(10*time.Second, 50, "d1", "d2")},
+	{name: "20% advert loss 10s", reps: 5, do: dropVRRP(10*time.Second, 20, "d1", "d2")},
+	{name: "50% advert loss 10s", reps: 5, do: dropVRRP(10*time.Second, 50, "d1", "d2")},
 	{name: "master killed during reload", reps: 3, ci: true, do: killDuringReload},
 	{name: "rolling edit add+remove VIP", reps: 2, ci: true, do: func(p *pair) {
 		for _, add := range []bool{true, false} {
-			for i, n := range []string{"d2", "d1"} {
+			for _, n := range []string{"d2", "d1"} {
 				if add {
 					p.vips[n] = append(p.vips[n], "10.99.0.101/24")
 				} else {
 					p.vips[n] = p.vips[n][:1]
 				}
-				p.write(n, uint8(100+50*(1-i)))
+				p.write(n, prio[n])
 				p.reload(n)
 				time.Sleep(time.Second)
 			}
@@ -128,6 +133,11 @@ func TestFaults(t *testing.T) {
 	need.Binaries(t, "ip", "keepalived")
 	full := os.Getenv("HAVSD_FAULTS_FULL") != ""
 	only := os.Getenv("HAVSD_FAULTS_CASES") // a substring of the case names to run
+	repsEnv, _ := strconv.Atoi(os.Getenv("HAVSD_FAULTS_REPS"))
+	impls := []string{"havsd", "keepalived"}
+	if i := os.Getenv("HAVSD_FAULTS_IMPL"); i != "" {
+		impls = []string{i}
+	}
 	type row struct{ name, havsd, keepalived string }
 	var rows []row
 	for _, f := range faults {
@@ -138,8 +148,11 @@ func TestFaults(t *testing.T) {
 		if full {
 			reps = f.reps
 		}
+		if repsEnv > 0 {
+			reps = repsEnv
+		}
 		r := row{name: fmt.Sprintf("%s (×%d)", f.name, reps)}
-		for _, impl := range []string{"havsd", "keepalived"} {
+		for _, impl := range impls {
 			t.Run(strings.ReplaceAll(f.name, " ", "_")+"/"+impl, func(t *testing.T) {
 				var recs []record
 				for range reps {
@@ -168,7 +181,7 @@ func TestFaults(t *testing.T) {
 		fmt.Fprintf(w, "%s\t%s\t%s\n", r.name, r.havsd, r.keepalived)
 	}
 	w.Flush()
-	t.Logf("fault table (worst over the repetitions; gap = longest client gap, lost probes, longest 0-holder and 2-holder stretch, convergence after the fault):\n%s", b.String())
+	t.Logf("fault table (worst over the repetitions, median gap in brackets; gap = longest client gap, lost probes, longest 0-holder and 2-holder stretch, most holders in a sample until/after the fault's end, repetitions converged, latest convergence after the fault):\n%s", b.String())
 }
 
 func judge(t *testing.T, r record) {
@@ -185,18 +198,25 @@ func judge(t *testing.T, r record) {
 	}
 }
 
-// summary is the worst of each figure over the repetitions.
+// summary is the worst of each figure over the repetitions, with the
+// median gap.
 func summary(rs []record) string {
+	if len(rs) == 0 {
+		return "not run"
+	}
 	var w record
-	w.converged = true
+	conv := 0
+	gaps := make([]time.Duration, 0, len(rs))
 	for _, r := range rs {
 		w.gap, w.lost, w.sent = max(w.gap, r.gap), max(w.lost, r.lost), max(w.sent, r.sent)
 		w.zeroFor, w.twoFor, w.converge = max(w.zeroFor, r.zeroFor), max(w.twoFor, r.twoFor), max(w.converge, r.converge)
-		w.converged = w.converged && r.converged
+		w.maxDuring, w.maxAfter = max(w.maxDuring, r.maxDuring), max(w.maxAfter, r.maxAfter)
+		gaps = append(gaps, r.gap)
+		if r.converged {
+			conv++
+		}
 	}
-	s := fmt.Sprintf("gap %s, lost %d, 0h %s, 2h %s", ms(w.gap), w.lost, ms(w.zeroFor), ms(w.twoFor))
-	if !w.converged {
-		return s + ", NOT CONVERGED"
-	}
-	return s + ", conv +" + ms(w.converge)
+	slices.Sort(gaps)
+	return fmt.Sprintf("gap %s (%s), lost %d, 0h %s, 2h %s, holders %d/%d, conv %d/%d +%s",
+		ms(w.gap), ms(gaps[len(gaps)/2]), w.lost, ms(w.zeroFor), ms(w.twoFor), w.maxDuring, w.maxAfter, conv, len(rs), ms(w.converge))
 }

@@ -3,12 +3,16 @@
 // 5 ms, and prints a table of what the client and the kernels saw.
 //
 // CI runs a smoke subset (one repetition per case). The full suite, with
-// every pause length and ten repetitions of each pause, runs with
-// HAVSD_FAULTS_FULL=1:
+// every pause length and ten repetitions of each pause (five of each
+// random loss, three of the rest), runs with HAVSD_FAULTS_FULL=1; -run
+// splits it (TestFaults/master_paused_6s/havsd):
 //
 //	HAVSD_FAULTS_FULL=1 go test -count=1 -v -timeout 60m ./test/netns/faults
 //
 // HAVSD_FAULTS_CASES=loss runs only the cases whose name contains "loss";
+// HAVSD_FAULTS_REPS=N repeats each case N times instead;
+// HAVSD_FAULTS_IMPL=havsd runs one implementation only;
+// HAVSD_FAULTS_LOGS=N shows the last N lines of the daemons' logs after each run;
 // HAVSD_FAULTS_BIN uses a prebuilt havsd instead of building one.
 package faults
 
@@ -23,6 +27,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -125,10 +130,10 @@ func newPair(t *testing.T, impl string) *pair {
 		for _, pr := range p.procs {
 			_ = pr.Signal(syscall.SIGCONT) // a paused director must be able to stop
 		}
-		if t.Failed() {
+		if lines := logLines(t); lines > 0 {
 			for _, n := range netlab.Directors {
 				b, _ := os.ReadFile(filepath.Join(p.dir, n+".log"))
-				t.Logf("%s %s log (tail):\n%s", impl, n, tail(string(b), 30))
+				t.Logf("%s %s log (tail):\n%s", impl, n, tail(string(b), lines))
 			}
 		}
 		if err := tp.Close(); err != nil {
@@ -145,6 +150,18 @@ func newPair(t *testing.T, impl string) *pair {
 	}
 	p.waitHolders("d1 holds the VIP", 20*time.Second, "d1")
 	return p
+}
+
+// logLines is how many lines of each daemon's log to show after a run:
+// 30 after a failure, HAVSD_FAULTS_LOGS lines after every run.
+func logLines(t *testing.T) int {
+	if n, _ := strconv.Atoi(os.Getenv("HAVSD_FAULTS_LOGS")); n > 0 {
+		return n
+	}
+	if t.Failed() {
+		return 30
+	}
+	return 0
 }
 
 func tail(s string, n int) string {
@@ -247,6 +264,29 @@ func (p *pair) holders() []string {
 	return out
 }
 
+// sampleHolders counts the VIP's holders for one sample. The two
+// namespaces cannot be read at once: a handover from d2 to d1 (d1 adds,
+// then d2 removes) that falls between the reads of d1 and d2 would read as
+// no holder. d1 is read again after d2, so a sample of zero means there
+// was an instant with no holder: d2 had removed the VIP (before its read)
+// before d1 added it (after its second read). A handover from d1 to d2
+// (d2 adds first) cannot read as zero in this order.
+func (p *pair) sampleHolders() int {
+	addr := netlab.VIP.String()
+	d1, d2 := p.has(netlab.D1, addr), p.has(netlab.D2, addr)
+	n := 0
+	if d1 {
+		n++
+	}
+	if d2 {
+		n++
+	}
+	if n == 0 && p.has(netlab.D1, addr) {
+		n = 1
+	}
+	return n
+}
+
 func (p *pair) has(node, addr string) bool {
 	h, err := netns.GetFromName(p.topo.NS(node))
 	if err != nil {
@@ -324,16 +364,20 @@ func (p *pair) heldVIPsInStatus(node string) ([]string, error) {
 // record is what one run of a case saw.
 type record struct {
 	gap         time.Duration // longest time between two successful probes
+	gapAt       time.Time     // when it began (the last probe answered before it)
 	lost, sent  int
 	zeroFor     time.Duration // longest stretch of samples with no holder
 	twoFor      time.Duration // longest stretch with two holders
+	maxDuring   int           // most holders in one sample while the fault lasted
+	maxAfter    int           // most holders in one sample after the fault's end
 	converge    time.Duration // from the end of the fault to one stable holder the client reaches
 	converged   bool
 	statusAgree bool // havsd: status held_vips matches the kernel on both nodes
 }
 
 func (r record) String() string {
-	s := fmt.Sprintf("gap %s, lost %d/%d, 0 holders %s, 2 holders %s", ms(r.gap), r.lost, r.sent, ms(r.zeroFor), ms(r.twoFor))
+	s := fmt.Sprintf("gap %s (from %s), lost %d/%d, 0 holders %s, 2 holders %s, max holders %d during/%d after",
+		ms(r.gap), r.gapAt.UTC().Format("15:04:05.000"), r.lost, r.sent, ms(r.zeroFor), ms(r.twoFor), r.maxDuring, r.maxAfter)
 	if !r.converged {
 		return s + ", NOT CONVERGED"
 	}
@@ -353,6 +397,7 @@ func (p *pair) observe(fault func()) record {
 		r       record
 		lastOK  = time.Now()
 		samples []int // holders per sample
+		ended   bool  // the fault is over
 	)
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -374,7 +419,9 @@ func (p *pair) observe(fault func()) record {
 					r.lost++
 				} else {
 					c.Close()
-					r.gap = max(r.gap, time.Since(lastOK))
+					if g := time.Since(lastOK); g > r.gap {
+						r.gap, r.gapAt = g, lastOK
+					}
 					lastOK = time.Now()
 				}
 				mu.Unlock()
@@ -391,23 +438,34 @@ func (p *pair) observe(fault func()) record {
 				return
 			case <-tick.C:
 			}
-			n := len(p.holders())
+			n := p.sampleHolders()
 			mu.Lock()
 			samples = append(samples, n)
+			if ended {
+				r.maxAfter = max(r.maxAfter, n)
+			} else {
+				r.maxDuring = max(r.maxDuring, n)
+			}
 			mu.Unlock()
 		}
 	}()
 	time.Sleep(300 * time.Millisecond)
 	fault()
 	end := time.Now()
-	// Converged: one holder, and the client answered for the last 500 ms.
+	mu.Lock()
+	ended = true
+	mu.Unlock()
+	// Converged: one holder in the last 10 samples taken after the fault
+	// (500 ms), and the client answered just now.
 	bound := mdi + 5*time.Second
+	mu.Lock()
+	first := len(samples) // the first sample after the fault
+	mu.Unlock()
 	for {
 		time.Sleep(20 * time.Millisecond)
 		mu.Lock()
-		steady := time.Since(lastOK) < 50*time.Millisecond && len(samples) >= 10
-		one := steady
-		for _, n := range samples[max(0, len(samples)-10):] {
+		one := time.Since(lastOK) < 50*time.Millisecond && len(samples)-first >= 10
+		for _, n := range samples[max(first, len(samples)-10):] {
 			one = one && n == 1
 		}
 		mu.Unlock()
@@ -423,7 +481,9 @@ func (p *pair) observe(fault func()) record {
 	wg.Wait()
 	mu.Lock()
 	defer mu.Unlock()
-	r.gap = max(r.gap, time.Since(lastOK))
+	if g := time.Since(lastOK); g > r.gap {
+		r.gap, r.gapAt = g, lastOK
+	}
 	var zero, two time.Duration
 	for _, n := range samples {
 		zero, two = next(zero, n == 0), next(two, n == 2)
