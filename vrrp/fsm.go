@@ -158,6 +158,12 @@ type Machine struct {
 	NotifyAt   time.Time
 	NotifyLeft int
 	NotifyDst  netip.Addr
+	// Preempted is the lower-priority master this one preempted, from
+	// PreemptedAt until it is heard giving up (priority 0) or for
+	// Master_Down_Interval: its adverts meanwhile were sent before it
+	// heard us, and a handover must not take one for its successor's.
+	Preempted   netip.Addr
+	PreemptedAt time.Time
 }
 
 // Leaving reports whether a master is handing over (priority-0 adverts sent,
@@ -252,6 +258,14 @@ func Step(m Machine, p Params, in Input, now time.Time) (Machine, []Action, stri
 	return m, nil, ""
 }
 
+// preempt takes over from the lower-priority master src, remembered until
+// it gives up (Machine.Preempted).
+func preempt(m Machine, p Params, now time.Time, src netip.Addr, why string) (Machine, []Action, string) {
+	m, acts, why := toMaster(m, p, now, why)
+	m.Preempted, m.PreemptedAt = src, now
+	return m, acts, why
+}
+
 func start(m Machine, p Params, now time.Time, why string) (Machine, []Action, string) {
 	m.Leave, m.LeaveBy, m.Yield, m.YieldSince = leaveNone, time.Time{}, false, time.Time{}
 	if p.Priority == 255 {
@@ -295,6 +309,7 @@ func toBackup(m Machine, p Params, now time.Time, src netip.Addr, prio uint8, in
 	m.State = StateBackup
 	m.AdvertAt, m.Leave, m.LeaveBy = time.Time{}, leaveNone, time.Time{}
 	m.LowerSeen, m.AnnounceAt = time.Time{}, time.Time{}
+	m.Preempted, m.PreemptedAt = netip.Addr{}, time.Time{}
 	m.MasterAddr, m.MasterPriority = src, prio
 	if p.Version == 3 && interval > 0 {
 		m.MasterAdverInterval = interval
@@ -312,7 +327,7 @@ func backup(m Machine, p Params, in Input, now time.Time) (Machine, []Action, st
 			return toMaster(m, p, now, "master down timer expired")
 		}
 		if m.LowerMaster && due(m.PreemptAfter, now) && p.Preempt && !m.Yield {
-			return toMaster(m, p, now, fmt.Sprintf("preempting master %v (priority %d) after preempt delay", m.MasterAddr, m.MasterPriority))
+			return preempt(m, p, now, m.MasterAddr, fmt.Sprintf("preempting master %v (priority %d) after preempt delay", m.MasterAddr, m.MasterPriority))
 		}
 		if due(m.NotifyAt, now) {
 			a := Action{Kind: ActNotifyWinner, Dst: m.NotifyDst}
@@ -343,7 +358,7 @@ func backup(m Machine, p Params, in Input, now time.Time) (Machine, []Action, st
 		}
 		if p.Preempt && !m.Yield && a.Priority < p.Priority {
 			if !now.Before(m.PreemptAfter) {
-				return toMaster(m, p, now, fmt.Sprintf("preempting master %v with lower priority %d", a.Src, a.Priority))
+				return preempt(m, p, now, a.Src, fmt.Sprintf("preempting master %v with lower priority %d", a.Src, a.Priority))
 			}
 			m.LowerMaster = true
 		} else {
@@ -405,9 +420,13 @@ func master(m Machine, p Params, in Input, now time.Time) (Machine, []Action, st
 		a := in.Advert
 		switch {
 		case m.Leave != leaveNone:
-			if a.Priority > 0 {
+			if a.Src == m.Preempted && (a.Priority == 0 || now.Sub(m.PreemptedAt) >= MasterDownInterval(p.Version, p.Priority, p.AdvertInterval)) {
+				m.Preempted, m.PreemptedAt = netip.Addr{}, time.Time{} // it gave up, or never heard us
+			}
+			if a.Priority > 0 && a.Src != m.Preempted {
 				return left(m, p, now, a, fmt.Sprintf("new master %v heard (priority %d)", a.Src, a.Priority))
 			}
+			return m, nil, ""
 		case higher(a, p):
 			// Split brain healing, losing side: give up, and tell the
 			// winner so it re-announces the VIPs clients may have

@@ -226,6 +226,23 @@ func TestFSMScripts(t *testing.T) {
 			{wait: 1, state: StateMaster, acts: []Action{send(200)}}, // MDI for 200 = 3.21875 s, and a second
 			{wait: time.Second, state: StateMaster, acts: []Action{send(200)}},
 		}},
+		// A handover right after this master preempted a lower one: that
+		// one's adverts sent before it heard us are not its succession.
+		{"handover just after a preemption: the preempted master's stale advert is no successor", v3params(150, 100*time.Millisecond), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: 100 * time.Millisecond, ev: EvAdvert, adv: adv(peerL, 100, 100*time.Millisecond), state: StateMaster, acts: []Action{addVIPs, send(150)}},
+			{ev: EvHandover, state: StateMaster, acts: []Action{send(0)}},
+			{wait: 10 * time.Millisecond, ev: EvAdvert, adv: adv(peerL, 100, 100*time.Millisecond), state: StateMaster},
+			{wait: 10 * time.Millisecond, ev: EvAdvert, adv: adv(peerL, 0, 100*time.Millisecond), state: StateMaster}, // it gave up
+			{wait: 70 * time.Millisecond, ev: EvAdvert, adv: adv(peerL, 100, 100*time.Millisecond), state: StateBackup, acts: []Action{rmVIPs}},
+		}},
+		{"handover just after a preemption: a preempted master that never gave up counts after Master_Down_Interval", v3params(150, 100*time.Millisecond), []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: 100 * time.Millisecond, ev: EvAdvert, adv: adv(peerL, 100, 100*time.Millisecond), state: StateMaster, acts: []Action{addVIPs, send(150)}},
+			{ev: EvHandover, state: StateMaster, acts: []Action{send(0)}},
+			{wait: mdi150 - time.Millisecond, ev: EvAdvert, adv: adv(peerL, 100, 100*time.Millisecond), state: StateMaster, acts: []Action{send(0), send(0), send(0)}},
+			{wait: time.Millisecond, ev: EvAdvert, adv: adv(peerL, 100, 100*time.Millisecond), state: StateBackup, acts: []Action{rmVIPs}},
+		}},
 		{"handover to a backup that runs late: its advert after Master_Down_Interval still completes it", v3params(150, 100*time.Millisecond), []op{
 			{ev: EvStartup, state: StateBackup},
 			{wait: mdi150, state: StateMaster, acts: []Action{addVIPs, send(150)}},

@@ -16,8 +16,8 @@ import (
 // Skew_Time timer, and that advert must not push the takeover back (when it
 // did, the master's handover ran out after its Master_Down_Interval and
 // `havsd handover` failed with "no backup took over"). Each handover is
-// followed by `havsd resume`, and the master must be d1 again before the
-// next. HAVSD_HANDOVER_N sets the number of handovers (default 8).
+// followed by `havsd resume`, and the next starts as soon as d1 is master
+// again. HAVSD_HANDOVER_N sets the number of handovers (default 8).
 func TestHandoverToSlowBackup(t *testing.T) {
 	n := 8
 	if v := os.Getenv("HAVSD_HANDOVER_N"); v != "" {
@@ -44,10 +44,10 @@ func TestHandoverToSlowBackup(t *testing.T) {
 		if out, err := p.havsdCmd("d1", "resume", "-s", p.socket("d1"), "VI_1"); err != nil {
 			t.Fatalf("handover %d: havsd resume: %v\n%s", i, err, out)
 		}
+		// The next handover follows at once: d2 may not have heard d1
+		// preempt it yet, and its adverts sent meanwhile must not pass
+		// for a successor's.
 		p.waitMaster("d1")
-		// d2 hears d1 preempt it a moment later: a handover before that
-		// finds d2 still advertising as master.
-		eventually(t, 15*time.Second, "d2 backup again", func() bool { return p.state("d2") == "backup" })
 	}
 	stop()
 	t.Logf("%d handovers to a backup stopped 40 ms of every 50 ms: %d failed", n, len(failed))
