@@ -38,6 +38,7 @@ type target struct {
 	specs  []Spec
 	probes []*probe
 	up     bool
+	weight Weight // what its checks do to the weight (weight.go), as last reported
 }
 
 // probe is one check of one server with its hysteresis state, shared by
@@ -60,6 +61,8 @@ type probe struct {
 	ev         bool               // runs on the epoll loop, as job
 	job        evJob
 	lastErr    error
+	weight     int  // the weight the latest success set (Weigher)
+	weightSet  bool // whether it set one; cleared when the probe goes down
 	lastAt     time.Time
 	latency    time.Duration
 	lastStart  time.Time     // start of the latest check
@@ -178,9 +181,9 @@ func (e *engine) set(now time.Time, want map[ID][]Spec) setResult {
 	for _, ids := range [][]ID{r.added, r.changed} {
 		for _, id := range ids {
 			t := e.targets[id]
-			if up := allUp(t); up != t.up {
-				t.up = up
-				r.transitions = append(r.transitions, Transition{ID: id, Up: up, At: now,
+			if up, w := allUp(t), weightOf(t); up != t.up || w != t.weight {
+				t.up, t.weight = up, w
+				r.transitions = append(r.transitions, Transition{ID: id, Up: up, Weight: w, At: now,
 					Reason: "shares checks already running: " + sharedReason(t, up)})
 			}
 		}
@@ -271,7 +274,7 @@ func probeKey(s Spec) string {
 		k += fmt.Sprintf("|http%+v", *s.HTTP)
 	}
 	if s.Script != nil {
-		k += fmt.Sprintf("|script%q", s.Script.Argv)
+		k += fmt.Sprintf("|script%q%t", s.Script.Argv, s.Script.Dynamic)
 	}
 	if s.UDP != nil {
 		k += fmt.Sprintf("|udp%q%t", s.UDP.Payload, s.UDP.ExpectReply)
@@ -371,12 +374,15 @@ func (e *engine) discard(p *probe, now time.Time) (ok, rearm bool) {
 // returns the transitions of the targets whose state changed. rearm
 // reports that the run loop must re-arm: the probe became the earliest
 // due, or a slot opened under the in-flight limit.
-func (e *engine) result(p *probe, now time.Time, latency time.Duration, err error) (trs []Transition, rearm bool) {
+func (e *engine) result(p *probe, now time.Time, latency time.Duration, err error, dw dynWeight) (trs []Transition, rearm bool) {
 	e.finish(p)
 	if p.removed {
 		return nil, e.capped
 	}
 	p.lastErr, p.lastAt, p.latency, p.stalls = err, now, latency, 0
+	if err == nil {
+		p.weight, p.weightSet = dw.w, dw.set
+	}
 	scheduled := p.next
 	p.next = scheduled.Add(p.spec.Interval) // fixed rate
 	if err == nil {
@@ -388,7 +394,7 @@ func (e *engine) result(p *probe, now time.Time, latency time.Duration, err erro
 		p.succs, p.fails = 0, p.fails+1
 		if p.up {
 			if p.fails >= p.spec.failuresToDown() {
-				p.up = false
+				p.up, p.weightSet = false, false
 			} else {
 				p.next = now.Add(p.spec.DelayBeforeRetry)
 			}
@@ -403,12 +409,19 @@ func (e *engine) result(p *probe, now time.Time, latency time.Duration, err erro
 		if containsTarget(p.users[:i], t) {
 			continue // a target with this check twice
 		}
-		up := allUp(t)
-		if up == t.up {
+		up, w := allUp(t), weightOf(t)
+		if up == t.up && w == t.weight {
 			continue
 		}
-		t.up = up
-		trs = append(trs, Transition{ID: t.id, Up: up, At: now, Reason: reason(p, up, len(t.probes))})
+		why := reason(p, up, len(t.probes))
+		if up == t.up {
+			why = fmt.Sprintf("%s check set the weight to %d", p.spec.Kind, p.weight)
+			if !p.weightSet {
+				why = fmt.Sprintf("%s check passed without setting the weight: the configured weight applies", p.spec.Kind)
+			}
+		}
+		t.up, t.weight = up, w
+		trs = append(trs, Transition{ID: t.id, Up: up, Weight: w, At: now, Reason: why})
 	}
 	return trs, rearm
 }

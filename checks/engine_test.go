@@ -51,7 +51,7 @@ func (s *sim) runUntil(end time.Time) {
 			id, idx := p.users[0].id, indexOf(p)
 			s.runs[id] = append(s.runs[id], s.now)
 			err := s.outcome(id, idx, s.now)
-			trs, _ := s.e.result(p, s.now.Add(s.latency), s.latency, err)
+			trs, _ := s.e.result(p, s.now.Add(s.latency), s.latency, err, dynWeight{})
 			s.trs = append(s.trs, trs...)
 		}
 	}
@@ -258,7 +258,7 @@ func TestEngineSetReload(t *testing.T) {
 	}
 	// A stale result of the removed target is ignored.
 	// "new2" has the same check as "keep": they share one probe.
-	if tr, _ := s.e.result(gone, s.now, 0, nil); tr != nil || len(s.e.queue) != 3 {
+	if tr, _ := s.e.result(gone, s.now, 0, nil, dynWeight{}); tr != nil || len(s.e.queue) != 3 {
 		t.Errorf("stale result: tr=%v queue=%d", tr, len(s.e.queue))
 	}
 	// The changed target comes back only after Rise successes of its new check.
@@ -310,7 +310,7 @@ func TestEngineInFlightLimit(t *testing.T) {
 	if more := s.e.due(t0, t0); len(more) != 0 {
 		t.Fatalf("due while full: %d probes", len(more))
 	}
-	if _, rearm := s.e.result(first[0], t0, 0, nil); !rearm {
+	if _, rearm := s.e.result(first[0], t0, 0, nil, dynWeight{}); !rearm {
 		t.Errorf("a finished check under a full limit did not ask to re-arm")
 	}
 	if next := s.e.due(t0, t0); len(next) != 1 || s.e.inflight != 2 {
@@ -406,7 +406,7 @@ func TestEngineDiscardRetriesThenCounts(t *testing.T) {
 	if ok, _ := s.e.discard(p, now); ok {
 		t.Fatalf("discard allowed past %d in a row", maxStallRetries)
 	}
-	trs, _ := s.e.result(p, now, time.Second, errDown)
+	trs, _ := s.e.result(p, now, time.Second, errDown, dynWeight{})
 	if len(trs) != 1 || trs[0].Up || p.stalls != 0 {
 		t.Errorf("after the cap the failure counts: transitions %+v, stalls %d", trs, p.stalls)
 	}

@@ -14,14 +14,20 @@ type mailbox struct {
 	pending map[ID]queued
 	order   []slot // may hold stale slots; skipped on pop
 	seq     uint64
-	sent    map[ID]bool   // state the consumer has (or is being handed)
-	signal  chan struct{} // buffered(1)
+	sent    map[ID]sentState // state the consumer has (or is being handed)
+	signal  chan struct{}    // buffered(1)
 }
 
 // queued is a pending transition and the sequence number of its slot.
 type queued struct {
 	tr  Transition
 	seq uint64
+}
+
+// sentState is what the consumer knows of an ID.
+type sentState struct {
+	up bool
+	w  Weight
 }
 
 // slot is a place in the delivery order.
@@ -31,7 +37,7 @@ type slot struct {
 }
 
 func newMailbox() *mailbox {
-	return &mailbox{pending: map[ID]queued{}, sent: map[ID]bool{}, signal: make(chan struct{}, 1)}
+	return &mailbox{pending: map[ID]queued{}, sent: map[ID]sentState{}, signal: make(chan struct{}, 1)}
 }
 
 // reset records the state the consumer assumes for a new ID.
@@ -39,7 +45,7 @@ func (m *mailbox) reset(id ID, up bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.pending, id)
-	m.sent[id] = up
+	m.sent[id] = sentState{up: up}
 }
 
 // forget drops everything about a removed ID.
@@ -54,7 +60,7 @@ func (m *mailbox) forget(id ID) {
 func (m *mailbox) put(tr Transition) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if up, ok := m.sent[tr.ID]; ok && up == tr.Up {
+	if st, ok := m.sent[tr.ID]; ok && st == (sentState{tr.Up, tr.Weight}) {
 		delete(m.pending, tr.ID) // back where the consumer thinks it is
 		return
 	}
@@ -84,7 +90,7 @@ func (m *mailbox) pop() (Transition, bool) {
 			continue
 		}
 		delete(m.pending, sl.id)
-		m.sent[sl.id] = q.tr.Up
+		m.sent[sl.id] = sentState{q.tr.Up, q.tr.Weight}
 		return q.tr, true
 	}
 	m.order = nil // release the backing array once drained

@@ -19,10 +19,12 @@ import (
 // "tcp 10.0.0.1:80/192.168.0.10:80". The daemon chooses the format.
 type ID string
 
-// Transition reports that a target went up or down.
+// Transition reports that a target went up or down, or that its checks
+// changed its weight while up.
 type Transition struct {
 	ID     ID
 	Up     bool
+	Weight Weight // what the checks do to the weight (weight.go)
 	Reason string // the failing check's error, or which checks passed
 	At     time.Time
 }
@@ -30,6 +32,7 @@ type Transition struct {
 // Health is a target's current state as Status reports it.
 type Health struct {
 	Up        bool
+	Weight    Weight    // what the checks do to the weight
 	LastError string    // first failing check's last error; "" when all pass
 	LastCheck time.Time // most recent check completion of any of its checks
 	Latency   time.Duration
@@ -250,7 +253,7 @@ func (s *Scheduler) Status() map[ID]Health {
 	defer s.mu.Unlock()
 	out := make(map[ID]Health, len(s.eng.targets))
 	for id, t := range s.eng.targets {
-		h := Health{Up: t.up, Checks: make([]CheckHealth, len(t.probes))}
+		h := Health{Up: t.up, Weight: t.weight, Checks: make([]CheckHealth, len(t.probes))}
 		for i, p := range t.probes {
 			c := CheckHealth{
 				Kind: p.spec.Kind, Up: p.up, LastCheck: p.lastAt, Latency: p.latency,
@@ -401,13 +404,24 @@ func (s *Scheduler) cancelRunning() {
 // once: it says nothing about the server.
 func (s *Scheduler) runCheck(ctx context.Context, p *probe) {
 	start := s.clock.Now()
-	err := s.safeCheck(ctx, p)
-	s.complete(p, start, s.clock.Now(), err, errors.Is(ctx.Err(), context.Canceled))
+	dw, err := s.safeCheck(ctx, p)
+	s.completeWeight(p, start, s.clock.Now(), err, errors.Is(ctx.Err(), context.Canceled), dw)
+}
+
+// dynWeight is the weight a passing check asked for (Weigher).
+type dynWeight struct {
+	w   int
+	set bool
 }
 
 // complete feeds the result of a check that ran from start to end to the
 // engine; cancelled says it was cut short by a removal or shutdown.
 func (s *Scheduler) complete(p *probe, start, end time.Time, err error, cancelled bool) {
+	s.completeWeight(p, start, end, err, cancelled, dynWeight{})
+}
+
+// completeWeight is complete with the weight a Weigher asked for.
+func (s *Scheduler) completeWeight(p *probe, start, end time.Time, err error, cancelled bool, dw dynWeight) {
 	latency := end.Sub(start)
 	if cancelled {
 		// Cancelled by a reload or shutdown: not a verdict on the server.
@@ -452,7 +466,7 @@ func (s *Scheduler) complete(p *probe, start, end time.Time, err error, cancelle
 		id = p.users[0].id
 	}
 	s.eng.grow()
-	trs, rearm := s.eng.result(p, end, latency, err)
+	trs, rearm := s.eng.result(p, end, latency, err, dw)
 	for _, tr := range trs {
 		s.mail.put(tr)
 	}
@@ -470,16 +484,20 @@ func (s *Scheduler) complete(p *probe, start, end time.Time, err error, cancelle
 }
 
 // safeCheck runs the checker and turns a panic into a failure.
-func (s *Scheduler) safeCheck(ctx context.Context, p *probe) (err error) {
+func (s *Scheduler) safeCheck(ctx context.Context, p *probe) (dw dynWeight, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.stats.panics.Add(1)
 			s.log.Error("checker panicked", "check", p.key, "kind", p.spec.Kind.String(),
 				"err", fmt.Sprint(r), "stack", string(debug.Stack()))
-			err = fmt.Errorf("%s checker panicked: %v", p.spec.Kind, r)
+			dw, err = dynWeight{}, fmt.Errorf("%s checker panicked: %v", p.spec.Kind, r)
 		}
 	}()
-	return p.checker.Check(ctx)
+	if w, ok := p.checker.(Weigher); ok {
+		dw.w, dw.set, err = w.CheckWeight(ctx)
+		return dw, err
+	}
+	return dw, p.checker.Check(ctx)
 }
 
 func (s *Scheduler) signal() {

@@ -44,6 +44,15 @@ func newScriptChecker(spec Spec) (*scriptChecker, error) {
 }
 
 func (c *scriptChecker) Check(ctx context.Context) error {
+	_, _, err := c.CheckWeight(ctx)
+	return err
+}
+
+// CheckWeight runs the script once. With Dynamic (keepalived's
+// misc_dynamic), exit status 2-255 passes and asks for weight status − 2,
+// 0 passes at the configured weight and 1 fails; without it, any status
+// but 0 fails.
+func (c *scriptChecker) CheckWeight(ctx context.Context) (int, bool, error) {
 	ctx, cancel := withTimeout(ctx, c.spec.Timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.argv[0], c.argv[1:]...)
@@ -65,16 +74,19 @@ func (c *scriptChecker) Check(ctx context.Context) error {
 		if cmd.Process != nil {
 			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		}
-		return timeoutf("script %s: timeout after %s, process group killed%s", c.argv[0], c.spec.Timeout, out.suffix())
+		return 0, false, timeoutf("script %s: timeout after %s, process group killed%s", c.argv[0], c.spec.Timeout, out.suffix())
 	}
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return fmt.Errorf("script %s: %s%s", c.argv[0], ee.ProcessState, out.suffix())
+			if code := ee.ExitCode(); c.spec.Script.Dynamic && code >= 2 && code <= 255 {
+				return code - 2, true, nil
+			}
+			return 0, false, fmt.Errorf("script %s: %s%s", c.argv[0], ee.ProcessState, out.suffix())
 		}
-		return fmt.Errorf("script %s: %w", c.argv[0], err)
+		return 0, false, fmt.Errorf("script %s: %w", c.argv[0], err)
 	}
-	return nil
+	return 0, false, nil
 }
 
 // capBuffer keeps the first maxScriptOutput bytes written and counts the rest.

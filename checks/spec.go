@@ -74,6 +74,10 @@ type HTTPSpec struct {
 // ScriptSpec configures a script check: argv is executed without a shell.
 type ScriptSpec struct {
 	Argv []string
+	// Dynamic is keepalived's misc_dynamic: exit status 0 passes at the
+	// configured weight, 1 fails, 2-255 passes and sets the weight to the
+	// status − 2. Without it, any status but 0 fails.
+	Dynamic bool
 }
 
 // UDPSpec configures a UDP check: send Payload, optionally expect a reply.
