@@ -121,6 +121,7 @@ func compileReal(s *rawService, r *rawReal, inherited []*rawCheck) RealServer {
 	for _, c := range cs {
 		rs.Checks = append(rs.Checks, compileCheck(c, r.addr, port))
 	}
+	rs.TrackFiles = compileFileChecks(r.trackFiles) // filecheck.go
 	return rs
 }
 
@@ -164,7 +165,7 @@ func compileCheck(c *rawCheck, addr netip.Addr, port uint16) checks.Spec {
 		}
 		sp.HTTP = h
 	case "script":
-		sp.Script = &checks.ScriptSpec{Argv: c.command}
+		sp.Script = &checks.ScriptSpec{Argv: c.command, Dynamic: c.miscDynamic}
 	case "udp":
 		sp.UDP = &checks.UDPSpec{Payload: []byte(c.payload), ExpectReply: c.expectReply}
 	case "dns":

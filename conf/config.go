@@ -6,6 +6,7 @@ import (
 
 	"github.com/havsd/havsd/checks"
 	"github.com/havsd/havsd/lvs"
+	"github.com/havsd/havsd/track"
 	"github.com/havsd/havsd/vrrp"
 )
 
@@ -131,4 +132,9 @@ type RealServer struct {
 	// NotifyUp and NotifyDown run (argv) when the checks find the server
 	// up or down (keepalived's notify_up, notify_down).
 	NotifyUp, NotifyDown []string
+	// TrackFiles are keepalived's FILE_CHECKs: track_file trackers whose
+	// value × Weight (negated with Reverse) is added to the server's
+	// weight; with Weight 0 a non-zero value (with Reverse, zero) holds the
+	// server down.
+	TrackFiles []track.Ref
 }

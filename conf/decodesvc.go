@@ -102,6 +102,10 @@ func (d *decoder) real(hb *hcl.Block, s *rawService, schema *hcl.BodySchema) *ra
 	d.strs(b, "notify_down", &r.notifyDown)
 	d.decodeTun(b, &r.tun)
 	for _, cb := range b.blocks {
+		if ref, ok := d.trackRef(cb); ok { // track_file: filecheck.go
+			r.trackFiles = append(r.trackFiles, ref)
+			continue
+		}
 		r.checks = append(r.checks, d.checks(cb)...)
 	}
 	return r
@@ -140,6 +144,7 @@ func (d *decoder) checkFrom(b *block, kind string) *rawCheck {
 	d.str(b, "tls_key", &c.tlsKey)
 	d.integer(b, "max_body", &c.maxBody)
 	d.strs(b, "command", &c.command)
+	d.boolean(b, "misc_dynamic", &c.miscDynamic)
 	d.str(b, "payload", &c.payload)
 	d.boolean(b, "expect_reply", &c.expectReply)
 	d.str(b, "query_name", &c.queryName)

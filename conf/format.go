@@ -317,6 +317,7 @@ func formatReal(b *hclwrite.Body, r RealServer, svcForward string, full bool) {
 	for _, c := range r.Checks {
 		formatCheck(b.AppendNewBlock("check", []string{c.Kind.String()}).Body(), c, d.Addr, d.Port)
 	}
+	formatTrackRefs(b, r.TrackFiles) // FILE_CHECK (filecheck.go)
 }
 
 func formatCheck(b *hclwrite.Body, c checks.Spec, realAddr netip.Addr, realPort uint16) {
@@ -364,6 +365,7 @@ func formatCheck(b *hclwrite.Body, c checks.Spec, realAddr netip.Addr, realPort 
 	}
 	if s := c.Script; s != nil {
 		b.SetAttributeValue("command", strList(s.Argv))
+		setBool(b, "misc_dynamic", s.Dynamic, false)
 	}
 	if u := c.UDP; u != nil {
 		setStr(b, "payload", string(u.Payload), "")

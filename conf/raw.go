@@ -126,6 +126,7 @@ type rawReal struct {
 	notifyUp     []string // notify_up, notify_down (notifyhooks.go)
 	notifyDown   []string
 	tun          rawTun
+	trackFiles   []rawTrackRef // keepalived's FILE_CHECK (filecheck.go)
 }
 
 type rawClassify struct {
@@ -155,4 +156,5 @@ type rawCheck struct {
 	regexNoMatch                       bool       // httpextras.go
 	tlsCA, tlsCert, tlsKey             string
 	bindIf                             string // bind_if
+	miscDynamic                        bool   // keepalived's misc_dynamic (script checks)
 }

@@ -81,7 +81,8 @@ var serviceSchema = &hcl.BodySchema{
 var realSchema = &hcl.BodySchema{
 	Attributes: attrs("weight", "forward", "snat_source", "upper_threshold", "lower_threshold", "inhibit_on_failure", "notify_up", "notify_down",
 		"tun_type", "tun_port", "tun_flags"),
-	Blocks: []hcl.BlockHeaderSchema{{Type: "check", LabelNames: []string{"kind"}}},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "check", LabelNames: []string{"kind"}},
+		{Type: "track_file", LabelNames: []string{"name"}}}, // keepalived's FILE_CHECK (filecheck.go)
 }
 
 var sorrySchema = &hcl.BodySchema{Attributes: attrs("weight", "forward", "snat_source", "tun_type", "tun_port", "tun_flags")}
@@ -98,7 +99,7 @@ var checkAttrs = map[string][]string{
 	"tcp":    {"port", "connect_ip", "bind_if", "source"},
 	"http":   {"port", "connect_ip", "bind_if", "source", "path", "host", "status", "digest", "regex", "max_body", "regex_no_match"},
 	"https":  {"port", "connect_ip", "bind_if", "source", "path", "host", "status", "digest", "regex", "max_body", "tls_server_name", "tls_verify", "regex_no_match", "tls_ca", "tls_cert", "tls_key"},
-	"script": {"command"},
+	"script": {"command", "misc_dynamic"},
 	"udp":    {"port", "connect_ip", "bind_if", "source", "payload", "expect_reply"},
 	"dns":    {"port", "connect_ip", "bind_if", "source", "query_name", "query_type"},
 	"ping":   {"source", "connect_ip"},

@@ -38,6 +38,7 @@ func (v *validator) trackers(f *rawFile) {
 		v.trackProcess(p)
 	}
 	v.scriptUser(f)
+	v.fileChecks(f, names[track.KindFile]) // filecheck.go
 	inGroup := map[string]*rawGroup{}
 	for _, g := range f.groups {
 		for _, n := range g.instances {

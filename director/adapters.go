@@ -252,7 +252,7 @@ func (h *healthAdapter) Run(ctx context.Context) error {
 			select {
 			case tr := <-h.s.Transitions():
 				select {
-				case h.out <- HealthChange{ID: string(tr.ID), Up: tr.Up, Reason: tr.Reason}:
+				case h.out <- HealthChange{ID: string(tr.ID), Up: tr.Up, Weight: tr.Weight, Reason: tr.Reason}:
 				case <-ctx.Done():
 					return
 				}

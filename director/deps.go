@@ -95,6 +95,7 @@ type HealthStatus struct {
 type HealthChange struct {
 	ID     string
 	Up     bool
+	Weight checks.Weight // what the checks do to the weight (misc_dynamic)
 	Reason string
 }
 

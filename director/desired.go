@@ -7,6 +7,7 @@ import (
 	"github.com/havsd/havsd/checks"
 	"github.com/havsd/havsd/conf"
 	"github.com/havsd/havsd/lvs"
+	"github.com/havsd/havsd/track"
 )
 
 // RealID names a real server of a service for health checks, logs and
@@ -41,6 +42,12 @@ type Inputs struct {
 	MasterOnly bool
 	// AllUp counts every real server as up, whatever Health says.
 	AllUp bool
+	// Weights holds what the checks do to real servers' weights
+	// (misc_dynamic); absent: the configured weight.
+	Weights map[RealKey]checks.Weight
+	// Files holds the track_file states that real servers follow
+	// (FILE_CHECK, filecheck.go).
+	Files map[track.Key]track.State
 }
 
 // Drain is a real server on its way out.
@@ -154,7 +161,8 @@ func computeService(vs *conf.VirtualService, in Inputs, reals *[]lvs.Real) (lvs.
 	svc := vs.Service
 	pool := lvs.Pool{Quorum: vs.Quorum, Hysteresis: vs.Hysteresis, Reals: (*reals)[:0]}
 	for _, rs := range vs.Reals {
-		pool.Reals = append(pool.Reals, lvs.Real{Dest: rs.Dest, Healthy: in.AllUp || up(in.Health, key, rs), Inhibit: rs.InhibitOnFailure})
+		dest, filesUp := realDest(in, key, rs) // filecheck.go
+		pool.Reals = append(pool.Reals, lvs.Real{Dest: dest, Healthy: in.AllUp || up(in.Health, key, rs) && filesUp, Inhibit: rs.InhibitOnFailure})
 	}
 	if vs.Sorry != nil {
 		pool.Sorry, pool.SorryInhibit = &vs.Sorry.Dest, vs.Sorry.InhibitOnFailure

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/havsd/havsd/checks"
 	"github.com/havsd/havsd/conf"
 	"github.com/havsd/havsd/internal/clock"
 	"github.com/havsd/havsd/lvs"
@@ -42,7 +43,8 @@ type Director struct {
 	stopping  map[conf.InstanceKey]*instance   // cancelled, not yet returned
 	deferred  map[conf.InstanceKey]vrrp.Config // added, waiting for a stopping one with their key
 	up        map[RealKey]bool
-	ids       map[string]RealKey // health-check IDs of the running config
+	weights   map[RealKey]checks.Weight // what checks do to weights (filecheck.go)
+	ids       map[string]RealKey        // health-check IDs of the running config
 	draining  map[lvs.ServiceKey][]Drain
 	reload    ReloadStatus
 	// last is the desired table last handed to the reconciler, with the
@@ -74,6 +76,7 @@ func New(cfg *conf.Config, configFile string, deps Deps, log *slog.Logger) *Dire
 		instances:  make(map[string]*instance),
 		stopping:   make(map[conf.InstanceKey]*instance),
 		up:         make(map[RealKey]bool),
+		weights:    make(map[RealKey]checks.Weight),
 		draining:   make(map[lvs.ServiceKey][]Drain),
 		trk:        newTrackRun(log, deps.Clock),
 	}
@@ -286,6 +289,8 @@ func (d *Director) goRun(ctx context.Context, name string, run func(context.Cont
 func (d *Director) inputs() Inputs {
 	in := Inputs{
 		Health:     d.up,
+		Weights:    d.weights,
+		Files:      d.trk.states,
 		Master:     make(map[string]bool, len(d.instances)),
 		Quorum:     d.last.Quorum,
 		Draining:   d.draining,
@@ -365,11 +370,12 @@ func (d *Director) health1(hc HealthChange, changed []lvs.ServiceKey) []lvs.Serv
 	if !ok {
 		return changed // a target of an older configuration
 	}
-	if was, ok := d.up[k]; ok && was == hc.Up {
+	if was, ok := d.up[k]; ok && was == hc.Up && d.weights[k] == hc.Weight {
 		return changed
 	}
-	d.healthHook(k, hc.Up) // hooks.go
-	d.up[k] = hc.Up        // the scheduler has logged the transition
+	d.healthHook(k, hc.Up)    // hooks.go
+	d.up[k] = hc.Up           // the scheduler has logged the transition
+	d.setWeight(k, hc.Weight) // filecheck.go
 	if !slices.Contains(changed, k.Service) {
 		changed = append(changed, k.Service)
 	}

@@ -75,6 +75,8 @@ func (d *Director) healthHook(k RealKey, up bool) {
 		if !known {
 			was = !alpha(rs.Checks)
 		}
+		files := filesOK(rs, d.trk.states) // a FILE_CHECK holding it down (filecheck.go)
+		was, up = was && files, up && files
 		switch {
 		case was == up:
 		case up:
@@ -114,7 +116,7 @@ func (d *Director) omega() {
 			run("quorum_down", vs.QuorumDown, "service", k.String(), "reason", "omega")
 		}
 		for _, rs := range vs.Reals {
-			if up(d.up, k, rs) {
+			if up(d.up, k, rs) && filesOK(rs, d.trk.states) {
 				run("notify_down", rs.NotifyDown, "service", k.String(), "backend", rs.Dest.Key().String(), "reason", "omega")
 			}
 		}

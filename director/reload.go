@@ -48,6 +48,7 @@ func (d *Director) doReload(l Loaded) ReloadStatus {
 	for k := range d.up {
 		if _, ok := targets[k.String()]; !ok {
 			delete(d.up, k)
+			delete(d.weights, k)
 		}
 	}
 	d.health.Set(targets)

@@ -102,6 +102,9 @@ func (d *Director) serviceStatus(vs *conf.VirtualService, observed map[lvs.Servi
 				r.Health = "down"
 			}
 		}
+		if len(rs.TrackFiles) > 0 && !filesOK(rs, d.trk.states) { // filecheck.go
+			r.Health, r.Decision = "down", "held down by a track_file (FILE_CHECK)"
+		}
 		if i := slices.IndexFunc(obs.Destinations, func(o lvs.Destination) bool { return o.Key() == rs.Dest.Key() }); i >= 0 {
 			o := obs.Destinations[i]
 			r.KernelWeight = o.Weight

@@ -78,8 +78,12 @@ func (d *Director) onTrackState(st track.State) {
 	if !slices.Contains(d.cfg.Trackers.Spec.Keys(), st.Key) {
 		return // a tracker of an older configuration
 	}
+	old := d.trk.states[st.Key]
 	d.trk.states[st.Key] = st
 	d.pushPriorities()
+	if st.Key.Kind == track.KindFile && old.Value != st.Value && usesFile(d.cfg, st.Key) {
+		d.onFileCheck(old, st) // filecheck.go
+	}
 }
 
 // reloadTrackers applies a reloaded configuration's trackers: unchanged ones

@@ -196,6 +196,7 @@ func (c *converter) finishReal(s *service, r *real, t templates, checked bool) c
 	for _, k := range r.checks {
 		rs.Checks = append(rs.Checks, c.finishCheck(s, r, k, t)...)
 	}
+	rs.TrackFiles = c.finishFileChecks(r) // filecheck.go
 	return rs
 }
 
@@ -268,7 +269,7 @@ func (c *converter) finishCheck(s *service, r *real, k *check, t templates) []ch
 			c.invalid(k.node, "MISC_CHECK without misc_path")
 			return nil
 		}
-		sp.Script = &checks.ScriptSpec{Argv: k.command}
+		sp.Script = &checks.ScriptSpec{Argv: k.command, Dynamic: k.dynamic}
 	case "dns":
 		dt, dn := k.dnsType, k.dnsName
 		if dt == "" {

@@ -66,6 +66,7 @@ type real struct {
 	defaults             checkDefaults
 	checks               []*check
 	notifyUp, notifyDown []string
+	fileChecks           []*fileCheck // FILE_CHECK (filecheck.go)
 }
 
 type check struct {
@@ -85,6 +86,7 @@ type check struct {
 	heloName    string // SMTP_CHECK
 	connectIP   netip.Addr
 	bindIf      string
+	dynamic     bool // misc_dynamic
 }
 
 type url struct {

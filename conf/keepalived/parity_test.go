@@ -166,3 +166,61 @@ func clientCert(t *testing.T) (cert, key string) {
 	os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
 	return cert, key
 }
+
+// TestMiscDynamicAndFileCheck: misc_dynamic and FILE_CHECK convert; a
+// FILE_CHECK without a weight takes its track_file's weight and reverse.
+func TestMiscDynamicAndFileCheck(t *testing.T) {
+	cfg, diags := convert(t, `track_file maint {
+    file /run/maint
+    weight 5 reverse
+}
+track_file stop {
+    file /run/stop
+}
+virtual_server 10.0.0.1 80 {
+    protocol TCP
+    real_server 10.0.1.1 80 {
+        MISC_CHECK {
+            misc_path "/bin/true 10.0.1.1"
+            misc_dynamic
+        }
+        FILE_CHECK {
+            track_file maint
+        }
+        FILE_CHECK {
+            track_file stop
+            weight 0
+        }
+    }
+    real_server 10.0.1.2 80 {
+        FILE_CHECK {
+            track_file maint
+            weight -3
+        }
+        FILE_CHECK {
+            track_file nope
+        }
+    }
+}
+`)
+	rs := cfg.Services[0].Reals
+	if s := rs[0].Checks[0].Script; s == nil || !s.Dynamic {
+		t.Errorf("misc_dynamic lost: %+v", rs[0].Checks)
+	}
+	key := func(n string) track.Key { return track.Key{Kind: track.KindFile, Name: n} }
+	want := [][]track.Ref{
+		{{Key: key("maint"), Weight: 5, Reverse: true}, {Key: key("stop"), Weight: 0}},
+		{{Key: key("maint"), Weight: -3}},
+	}
+	if d := cmp.Diff(want, [][]track.Ref{rs[0].TrackFiles, rs[1].TrackFiles}); d != "" {
+		t.Errorf("FILE_CHECKs (-want +got):\n%s", d)
+	}
+	if !hasDiag(diags, NotConverted, "k.conf:28: not converted: FILE_CHECK: tracks track_file nope, which is not defined") {
+		t.Errorf("undefined track_file not reported: %v", diags)
+	}
+	for _, d := range diags {
+		if d.Severity == NotConverted && (d.Keyword == "misc_dynamic" || d.Keyword == "FILE_CHECK" && d.Pos.Line != 28) {
+			t.Errorf("reported as not converted: %v", d)
+		}
+	}
+}

@@ -33,6 +33,7 @@ const (
 	scopeTrackFile
 	scopeProcess
 	scopeSSL
+	scopeFileCheck
 )
 
 var scopeNames = map[scope]string{scopeTop: "the top level", scopeGlobal: "global_defs",
@@ -40,7 +41,7 @@ var scopeNames = map[scope]string{scopeTop: "the top level", scopeGlobal: "globa
 	scopeVS: "virtual_server", scopeRS: "real_server", scopeCheck: "a checker", scopeHTTP: "HTTP_GET/SSL_GET",
 	scopeURL: "url", scopeMisc: "MISC_CHECK", scopeDNS: "DNS_CHECK", scopeUDP: "UDP_CHECK",
 	scopeTCP: "TCP_CHECK", scopePing: "PING_CHECK", scopeSMTP: "SMTP_CHECK", scopeScript: "vrrp_script", scopeTrackFile: "track_file",
-	scopeProcess: "vrrp_track_process", scopeSSL: "SSL"}
+	scopeProcess: "vrrp_track_process", scopeSSL: "SSL", scopeFileCheck: "FILE_CHECK"}
 
 // String names the block.
 func (s scope) String() string {
@@ -389,7 +390,7 @@ var rules = []rule{
 	}, "", ""},
 	{scopeSMTP, "host", nil, "checks several addresses in one SMTP_CHECK", "one check \"smtp\" per address"},
 	{scopeRS, "BFD_CHECK", nil, "follows a BFD session", "none"},
-	{scopeRS, "FILE_CHECK", nil, "sets the weight from a number in a file", notYet},
+	{scopeRS, "FILE_CHECK", (*converter).fileCheckBlock, "", ""},
 	{scopeRS, "notify_up", hook(func(c *converter) *[]string { return &c.rs.notifyUp }), "", ""},
 	{scopeRS, "notify_down", hook(func(c *converter) *[]string { return &c.rs.notifyDown }), "", ""},
 	{scopeRS, "smtp_alert", nil, noMail, mailAlt},
@@ -447,7 +448,10 @@ var rules = []rule{
 	// MISC_CHECK.
 	{scopeMisc, "misc_path", (*converter).miscPath, "", ""},
 	{scopeMisc, "misc_timeout", (*converter).miscTimeout, "", ""},
-	{scopeMisc, "misc_dynamic", nil, "sets the real server's weight from the script's exit status", "none; the exit status only says up (0) or down"},
+	{scopeMisc, "misc_dynamic", func(c *converter, n *Node) {
+		c.extra(n, 0)
+		c.chk.dynamic = true
+	}, "", ""},
 	{scopeMisc, "user", nil, perUser, perUserAlt},
 
 	// DNS_CHECK.
