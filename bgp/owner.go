@@ -11,6 +11,7 @@ import (
 	"time"
 
 	api "github.com/osrg/gobgp/v4/api"
+	"github.com/osrg/gobgp/v4/pkg/config/oc"
 	"github.com/osrg/gobgp/v4/pkg/server"
 )
 
@@ -99,6 +100,9 @@ func (o *owner) startGlobal(ctx context.Context) error {
 		Asn:        o.cfg.ASN,
 		RouterId:   o.cfg.RouterID.String(),
 		ListenPort: port,
+		// Only the tables havsd uses: GoBGP makes one per family, and
+		// its default (every family it knows) costs about 7 MB at rest.
+		Families: []uint32{uint32(oc.AFI_SAFI_TYPE_IPV4_UNICAST.ToInt()), uint32(oc.AFI_SAFI_TYPE_IPV6_UNICAST.ToInt())},
 	}})
 	if err != nil {
 		return fmt.Errorf("starting bgp (asn %d, router id %v, listen port %d): %w", o.cfg.ASN, o.cfg.RouterID, o.cfg.ListenPort, err)
