@@ -16,7 +16,8 @@ type ECMPHavsd struct {
 	Socket   string // control socket
 	HoldTime time.Duration
 	// CheckInterval is the real servers' HTTP check interval; a real
-	// server is down after two failed checks (retry 1).
+	// server is down after two failed checks (retry 1, half an interval
+	// apart).
 	CheckInterval time.Duration
 	Reals         int
 	Extra         []ECMPNeighbor // more neighbours beyond the router
@@ -50,8 +51,8 @@ func (c ECMPHavsd) String() string {
 	b.WriteString("}\n\n")
 	fmt.Fprintf(&b, "virtual_service \"web\" {\n  protocol  = \"tcp\"\n  address   = \"%s:80\"\n  announce  = \"bgp\"\n  forward   = \"dr\"\n  quorum    = 1\n", ECMPVIP)
 	b.WriteString("  inhibit_on_failure = true\n\n")
-	fmt.Fprintf(&b, "  check \"http\" {\n    interval = %q\n    timeout  = %q\n    retry    = 1\n    path     = \"/\"\n    status   = [\"200-299\"]\n  }\n",
-		c.CheckInterval.String(), (c.CheckInterval * 2 / 3).String())
+	fmt.Fprintf(&b, "  check \"http\" {\n    interval = %q\n    timeout  = %q\n    retry    = 1\n    delay_before_retry = %q\n    path     = \"/\"\n    status   = [\"200-299\"]\n  }\n",
+		c.CheckInterval.String(), (c.CheckInterval * 2 / 3).String(), (c.CheckInterval / 2).String())
 	for r := 0; r < c.Reals; r++ {
 		fmt.Fprintf(&b, "\n  real_server \"%s:80\" {\n    weight = 1\n  }\n", ECMPRealIP(r))
 	}
