@@ -37,6 +37,7 @@ const (
 	dirWrongAS  = "10.98.0.4" // director's source for the wrong-ASN session
 	dirMD5      = "10.98.0.3" // director's source for the MD5 session
 	vip4        = "192.0.2.10/32"
+	birdStatic  = "198.51.100.0/24" // BIRD sends it to the speaker, which must not take it
 	vip6        = "2001:db8:10::10/128"
 	childEnv    = "HAVSD_BGP_BIRD_CHILD"
 	birdPeerV4  = "good4"
@@ -52,6 +53,7 @@ router id %[1]s;
 protocol device { scan time 10; }
 protocol kernel { ipv4 { import none; export all; }; }
 protocol kernel { ipv6 { import none; export all; }; }
+protocol static { ipv4; route %[14]s blackhole; }
 template bgp dir {
   local as %[2]d;
   connect delay time 1;
@@ -62,7 +64,7 @@ template bgp dir {
 protocol bgp %[8]s from dir {
   local %[1]s as %[2]d;
   neighbor %[3]s as %[4]d;
-  ipv4 { import all; export none; };
+  ipv4 { import all; export where source = RTS_STATIC; };
 }
 protocol bgp %[9]s from dir {
   local %[5]s as %[2]d;
@@ -81,7 +83,7 @@ protocol bgp %[11]s from dir {
   ipv4 { import all; export none; };
 }
 `, birdGoodV4, birdASN, dirV4, speakerASN, birdGoodV6, dirV6, birdWrongAS, birdPeerV4, birdPeerV6,
-		dirWrongAS, birdPeerMD5, birdMD5, dirMD5)
+		dirWrongAS, birdPeerMD5, birdMD5, dirMD5, birdStatic)
 }
 
 // birdEnv is what the parent hands the re-executed child.
@@ -210,6 +212,12 @@ func speakerAgainstBIRD(t *testing.T, env birdEnv) {
 		all := b.run("show", "protocols", "all", birdPeerV4)
 		if !regexp.MustCompile(`Hold timer:\s+[0-9.]+/9\b`).MatchString(all) || !regexp.MustCompile(`Keepalive timer:\s+[0-9.]+/3\b`).MatchString(all) {
 			t.Errorf("BIRD's session does not hold 9 s with 3 s keepalives:\n%s", all)
+		}
+	})
+	t.Run("received routes rejected", func(t *testing.T) {
+		n := waitNeighbor(t, s, good4, "BIRD's route to reach the speaker", func(n NeighborStatus) bool { return n.Received == 1 })
+		if n.Accepted != 0 || len(s.Status().Announced) != 0 {
+			t.Errorf("the speaker took BIRD's %s: accepted %d, RIB %v", birdStatic, n.Accepted, s.Status().Announced)
 		}
 	})
 	t.Run("announce", func(t *testing.T) {

@@ -117,7 +117,7 @@ func (o *owner) startGlobal(ctx context.Context) error {
 			Actions:    &api.Actions{RouteAction: api.RouteAction_ROUTE_ACTION_ACCEPT},
 		}},
 	}})
-	if err != nil && !strings.Contains(err.Error(), "already") {
+	if err != nil {
 		return fmt.Errorf("adding the bgp import policy: %w", err)
 	}
 	err = o.srv.SetPolicyAssignment(ctx, &api.SetPolicyAssignmentRequest{Assignment: &api.PolicyAssignment{

@@ -21,7 +21,16 @@ type ribRoute struct {
 
 // readLocal reads GoBGP's locally originated IPv4 and IPv6 unicast routes.
 func (o *owner) readLocal() (map[netip.Prefix]ribRoute, error) {
+	have, _, err := o.readRIB()
+	return have, err
+}
+
+// readRIB reads GoBGP's IPv4 and IPv6 unicast RIB: the locally originated
+// routes, and how many routes from each neighbour it holds (none, while
+// the import policy rejects them).
+func (o *owner) readRIB() (map[netip.Prefix]ribRoute, map[netip.Addr]int, error) {
 	have := map[netip.Prefix]ribRoute{}
+	received := map[netip.Addr]int{}
 	for _, fam := range []gbgp.Family{gbgp.RF_IPv4_UC, gbgp.RF_IPv6_UC} {
 		err := o.srv.ListPath(apiutil.ListPathRequest{TableType: api.TableType_TABLE_TYPE_GLOBAL, Family: fam},
 			func(nlri gbgp.NLRI, paths []*apiutil.Path) {
@@ -30,17 +39,20 @@ func (o *owner) readLocal() (map[netip.Prefix]ribRoute, error) {
 					return
 				}
 				for _, p := range paths {
-					if p.PeerAddress.IsValid() || p.Withdrawal {
-						continue // received, not ours
+					switch {
+					case p.Withdrawal:
+					case p.PeerAddress.IsValid():
+						received[p.PeerAddress]++
+					default:
+						have[pfx] = readPath(p)
 					}
-					have[pfx] = readPath(p)
 				}
 			})
 		if err != nil {
-			return nil, fmt.Errorf("reading bgp local rib (%s): %w", fam, err)
+			return nil, nil, fmt.Errorf("reading bgp rib (%s): %w", fam, err)
 		}
 	}
-	return have, nil
+	return have, received, nil
 }
 
 func nlriPrefix(n gbgp.NLRI) (netip.Prefix, bool) {
@@ -203,9 +215,12 @@ func (o *owner) status(ctx context.Context) Status {
 		}
 		st.Neighbors = append(st.Neighbors, ns)
 	}
-	have, err := o.readLocal()
+	have, received, err := o.readRIB()
 	if err != nil {
 		o.log.Error("bgp status: routes not read", "err", err)
+	}
+	for i := range st.Neighbors {
+		st.Neighbors[i].Accepted = received[st.Neighbors[i].Address]
 	}
 	for pfx, h := range have {
 		rs := RouteStatus{Prefix: pfx, Communities: commStrings(h.comms)}
@@ -231,7 +246,7 @@ func fillNeighbor(ns *NeighborStatus, p *api.Peer) {
 	ns.MsgsSent, ns.MsgsReceived = m.GetSent().GetTotal(), m.GetReceived().GetTotal()
 	ns.UpdatesSent, ns.UpdatesReceived = m.GetSent().GetUpdate(), m.GetReceived().GetUpdate()
 	for _, af := range p.GetAfiSafis() {
-		ns.Accepted += int(af.GetState().GetAccepted())
+		ns.Received += int(af.GetState().GetReceived())
 		ns.Advertised += int(af.GetState().GetAdvertised())
 	}
 }

@@ -27,7 +27,8 @@ type NeighborStatus struct {
 	LastError                    string
 	MsgsSent, MsgsReceived       uint64
 	UpdatesSent, UpdatesReceived uint64
-	Accepted                     int // routes received and accepted (havsd rejects every import: 0)
+	Received                     int // routes this neighbour sent (its Adj-RIB-In)
+	Accepted                     int // of those, routes in GoBGP's RIB (havsd rejects every import: 0)
 	Advertised                   int // routes GoBGP has sent this neighbour (its Adj-RIB-Out)
 }
 
