@@ -37,7 +37,11 @@
 // netip.Addr, path attributes) instead of protobuf Any messages, so the code
 // here builds and reads routes without marshalling; v4 is also the branch
 // that receives fixes. Weight: both embed the same server with the same
-// gRPC and protobuf dependencies, so neither is lighter; the gRPC API server
-// is not started (no GrpcListenAddress), and nothing of GoBGP runs unless a
-// Speaker is Run, which havsd does only when a bgp block is configured.
+// gRPC and protobuf dependencies, so neither is lighter. Linking the
+// speaker adds about 9 MB to the havsd binary (7 MB stripped; Go 1.26,
+// amd64), and GoBGP's package initialisation runs in every havsd command.
+// The gRPC API server is not started (no GrpcListenAddress), nothing of
+// GoBGP runs before Run, GoBGP keeps tables for IPv4 and IPv6 unicast only
+// (an idle speaker holds about 1.5 MB of heap), and the configuration
+// package checks communities with bgp/community, which does not link GoBGP.
 package bgp
