@@ -35,8 +35,8 @@
 // default) that would need an adapter and pulls in logrus. API: v4's path
 // calls (AddPath, DeletePath, ListPath) take and return Go values (bgp.NLRI,
 // netip.Addr, path attributes) instead of protobuf Any messages, so the code
-// here builds and reads routes without marshalling; v4 is also the branch
-// that receives fixes. Weight: both embed the same server with the same
+// here builds and reads routes without marshalling; v4 is the current major
+// version. Weight: both embed the same server with the same
 // gRPC and protobuf dependencies, so neither is lighter. Linking the
 // speaker adds about 9 MB to the havsd binary (7 MB stripped; Go 1.26,
 // amd64), and GoBGP's package initialisation runs in every havsd command.
