@@ -23,8 +23,12 @@ func compile(f *rawFile) *Config {
 	for _, g := range f.groups {
 		c.SyncGroups = append(c.SyncGroups, vrrp.SyncGroup{Name: g.name, Instances: g.instances, Notify: g.notify})
 	}
+	c.ServiceGroups = compileServiceGroups(f) // svcgroupfmt.go
 	for _, s := range f.services {
 		vs := compileService(s)
+		if s.groupSvc != "" {
+			vs.Group, vs.GroupService = s.group, s.groupSvc
+		}
 		c.Services = append(c.Services, vs)
 		for _, cl := range s.classify {
 			m := lvs.MarkRule{Mark: uint32(s.fwmark), Addr: cl.addr, Proto: protocolOf(cl.protocol)}

@@ -24,6 +24,9 @@ type Config struct {
 	// Trackers are the vrrp_script, track_file and track_process trackers
 	// and the signed track_interface weights (track.go).
 	Trackers Trackers
+	// ServiceGroups are the virtual_service_group blocks; the services of
+	// their members are in Services (svcgroup.go).
+	ServiceGroups []ServiceGroup
 	// BGP is the bgp block (bgp.go): the speaker announcing the services
 	// with Announce "bgp"; nil without one.
 	BGP *BGP
@@ -108,6 +111,11 @@ type VirtualService struct {
 	// Omega runs, when the daemon stops, quorum_down if the quorum holds
 	// and notify_down of every server up (keepalived's omega).
 	Omega bool
+	// Group is the virtual_service_group this service is a member of, and
+	// GroupService the label of the virtual_service that names the group
+	// (this service is "GroupService/MEMBER"); empty for a service of its
+	// own.
+	Group, GroupService string
 	// Graceful removal: a real server dropped from the config is drained
 	// (weight 0) for DrainFor before it is deleted. Zero deletes at once.
 	DrainFor time.Duration

@@ -34,10 +34,7 @@ func Format(cfg *Config) []byte {
 		gb.SetAttributeValue("instances", strList(g.Instances))
 		formatNotify(gb, g.Notify)
 	}
-	for _, s := range cfg.Services {
-		body.AppendNewline()
-		formatService(body.AppendNewBlock("virtual_service", []string{s.Name}).Body(), s, cfg.Marks)
-	}
+	formatServices(body, cfg) // svcgroupfmt.go: services, and groups with their members
 	return bytes.TrimLeft(f.Bytes(), "\n")
 }
 

@@ -108,6 +108,7 @@ type rawService struct {
 	ops                bool   // one-packet scheduling (tunops.go)
 	tun                rawTun // the real servers' default encapsulation
 	group              string // virtual_service_group (svcgroup.go)
+	groupSvc           string // a member's virtual_service label (svcgroup.go)
 	classify           []*rawClassify
 	announce           string // "vrrp" or "bgp" (bgp.go)
 }

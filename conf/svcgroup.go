@@ -101,6 +101,7 @@ func (v *validator) members(s *rawService, g *rawSvcGroup) []*rawService {
 		}
 		m := member(s, "address", cty.StringVal(text), at)
 		m.name = s.name + "/" + netip.AddrPortFrom(a, uint16(max(port, 0))).String()
+		m.groupSvc = s.name
 		m.addr, m.port = a, port
 		out = append(out, m)
 	}
@@ -109,6 +110,7 @@ func (v *validator) members(s *rawService, g *rawSvcGroup) []*rawService {
 		m := member(s, "fwmark", cty.NumberIntVal(mark), at)
 		m.name = s.name + "/fwmark-" + strconv.FormatInt(mark, 10)
 		m.fwmark = mark
+		m.groupSvc = s.name
 		if len(g.addrs) > 0 {
 			delete(m.b.attrs, "protocol") // the address members' protocol
 		}

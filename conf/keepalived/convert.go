@@ -35,6 +35,7 @@ type converter struct {
 	services  []*service
 	trackers  []*tracker
 	vsgs      map[string][]vsgEntry
+	vsgNodes  map[string]*Node // each virtual_server_group's statement
 	// The block being converted, for the handlers of its keywords.
 	inst *instance
 	grp  *group

@@ -2,6 +2,7 @@ package keepalived
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -31,15 +32,36 @@ func (r *Result) Files() []File {
 	if len(v.Instances) > 0 || len(v.SyncGroups) > 0 || r.Origins["global"] != (Pos{}) {
 		out = append(out, File{Name: "vrrp.hcl", Data: r.write(&v)})
 	}
+	done := map[string]bool{}
 	for _, s := range r.Config.Services {
+		if s.GroupService != "" && done[s.GroupService] {
+			continue
+		}
 		// The global block lives in vrrp.hcl only.
 		one := &conf.Config{Global: r.global, Services: []conf.VirtualService{s}}
+		name := s.Name
+		if s.GroupService != "" {
+			// A group's members, and the group, in one file.
+			done[s.GroupService], name, one.Services = true, s.GroupService, nil
+			for _, m := range r.Config.Services {
+				if m.GroupService == s.GroupService {
+					one.Services = append(one.Services, m)
+				}
+			}
+			for _, g := range r.Config.ServiceGroups {
+				if g.Name == s.Group {
+					one.ServiceGroups = append(one.ServiceGroups, g)
+				}
+			}
+		}
 		for _, m := range r.Config.Marks {
-			if m.Mark == s.Service.Key.FWMark && s.Service.Key.FWMark != 0 {
+			if slices.ContainsFunc(one.Services, func(x conf.VirtualService) bool {
+				return x.Service.Key.FWMark != 0 && m.Mark == x.Service.Key.FWMark
+			}) {
 				one.Marks = append(one.Marks, m)
 			}
 		}
-		out = append(out, File{Name: "service-" + fileName(s.Name) + ".hcl", Data: r.write(one)})
+		out = append(out, File{Name: "service-" + fileName(name) + ".hcl", Data: r.write(one)})
 	}
 	return out
 }

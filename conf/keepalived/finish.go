@@ -122,7 +122,11 @@ func (c *converter) finish(res *Result) {
 	var services []*service
 	for _, s := range c.services {
 		if s.group != "" {
-			services = append(services, c.expandGroup(s)...)
+			name := s.group
+			if labels[name]++; labels[name] > 1 {
+				name = fmt.Sprintf("%s-%d", name, labels[name])
+			}
+			services = append(services, c.expandGroup(s, name)...)
 		} else {
 			services = append(services, s)
 		}
@@ -145,6 +149,14 @@ func (c *converter) finish(res *Result) {
 		}
 		cfg.Services = append(cfg.Services, vs)
 		res.Origins["virtual_service/"+vs.Name] = s.node.Pos
+		if s.fromGroup {
+			res.Origins["virtual_service/"+s.groupSvc] = s.node.Pos
+			res.Origins["virtual_service_group/"+s.groupName] = c.vsgNodes[s.groupName].Pos
+			for _, r := range s.reals { // with and without a port, as Format writes it
+				res.Origins[fmt.Sprintf("virtual_service/%s/real_server/%s", s.groupSvc, r.addr)] = r.node.Pos
+				res.Origins[fmt.Sprintf("virtual_service/%s/real_server/%s", s.groupSvc, realKey(s, r))] = r.node.Pos
+			}
+		}
 		for _, r := range s.reals {
 			res.Origins[fmt.Sprintf("virtual_service/%s/real_server/%s", vs.Name, realKey(s, r))] = r.node.Pos
 		}
@@ -152,6 +164,7 @@ func (c *converter) finish(res *Result) {
 			res.Origins[fmt.Sprintf("virtual_service/%s/sorry_server/%s", vs.Name, realKey(s, s.sorry))] = s.sorry.node.Pos
 		}
 	}
+	c.finishGroups(cfg) // group.go
 	c.applySSL(cfg)
 }
 

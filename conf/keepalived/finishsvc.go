@@ -69,6 +69,10 @@ func (c *converter) finishService(s *service, t templates, labels map[string]int
 		c.note(s.node, "no protocol: keepalived programs a UDP service (it logs \"no protocol set - defaulting to UDP\"); so does the conversion. Add protocol TCP to keepalived.conf if TCP was meant")
 	}
 	name := label(s)
+	if s.fromGroup {
+		name = s.groupSvc + "/" + memberName(s) // as havsd names a group's members
+		vs.Group, vs.GroupService = s.groupName, s.groupSvc
+	}
 	if labels[name]++; labels[name] > 1 {
 		name = fmt.Sprintf("%s-%d", name, labels[name])
 	}
@@ -178,7 +182,7 @@ func (c *converter) finishReal(s *service, r *real, t templates, checked bool) c
 	case r.port != 0 && port != r.port:
 		c.note(r.node, "keepalived resets the port of a %s server to %d (it warns that the ports don't match)", fwd, port)
 	case s.fromGroup && r.port == 0 && port != 0:
-		c.note(r.node, "in a virtual_server_group keepalived programs this server with port 0, which IPVS reads as the service's port %d; havsd writes %d", port, port)
+		c.note(r.node, "in a virtual_server_group keepalived programs this server with port 0, which IPVS reads as each member's port; havsd gives a real server without a port each member's port too")
 	}
 	rs.Dest = lvs.Destination{Addr: r.addr, Port: port, Weight: r.weight.or(s.weight.or(1)),
 		Forward: forwards[fwd], UpperThreshold: uint32(r.upper), LowerThreshold: uint32(r.lower)}

@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"math/big"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/havsd/havsd/conf"
 )
 
 // maxGroupAddrs bounds the addresses one virtual_server_group line expands to.
@@ -67,6 +70,10 @@ func (c *converter) serverGroup(n *Node) {
 		}
 	}
 	c.vsgs[name] = entries
+	if c.vsgNodes == nil {
+		c.vsgNodes = map[string]*Node{}
+	}
+	c.vsgNodes[name] = n
 }
 
 func (c *converter) groupMark(m *Node) (vsgEntry, bool) {
@@ -149,20 +156,20 @@ func expandRange(s string) ([]netip.Addr, bool) {
 	}
 }
 
-// expandGroup returns one service per entry of the group s uses.
-func (c *converter) expandGroup(s *service) []*service {
+// expandGroup returns one service per entry of the group s uses: the
+// members of the virtual_service (labelled svcLabel) that names the
+// virtual_service_group, as havsd expands it too.
+func (c *converter) expandGroup(s *service, svcLabel string) []*service {
 	entries, ok := c.vsgs[s.group]
 	if !ok {
 		c.left(s.node, fmt.Sprintf("uses virtual_server_group %s, which is not defined (keepalived ignores the virtual server)", s.group), "")
 		return nil
 	}
-	if len(entries) > 0 {
-		c.note(s.node, "virtual_server_group %s: one virtual_service per address and fwmark (%d), the IPVS services keepalived programs for it", s.group, len(entries))
-	}
 	var out []*service
 	for _, e := range entries {
 		x := *s
 		x.group, x.node, x.fromGroup = "", s.node, true
+		x.groupName, x.groupSvc = s.group, svcLabel
 		x.addr, x.port, x.fwmark = e.addr, e.port, e.fwmark
 		if e.fwmark != 0 {
 			x.family = e.family
@@ -170,4 +177,49 @@ func (c *converter) expandGroup(s *service) []*service {
 		out = append(out, &x)
 	}
 	return out
+}
+
+// memberName is the part of a group member's name after its service's:
+// "ADDR:PORT" or "fwmark-N".
+func memberName(s *service) string {
+	if s.fwmark != 0 {
+		return fmt.Sprintf("fwmark-%d", s.fwmark)
+	}
+	return netip.AddrPortFrom(s.addr, s.port).String()
+}
+
+// finishGroups adds the virtual_service_groups the converted services use,
+// with their members as keepalived expands them (ranges and prefixes one
+// address at a time). A member's instance is kept only when every member
+// of its service has the same, since the grouped service has one.
+func (c *converter) finishGroups(cfg *conf.Config) {
+	instances := map[string]map[string]bool{} // group service -> instances of its members
+	for _, vs := range cfg.Services {
+		if vs.GroupService == "" {
+			continue
+		}
+		if instances[vs.GroupService] == nil {
+			instances[vs.GroupService] = map[string]bool{}
+		}
+		instances[vs.GroupService][vs.Instance] = true
+		if slices.ContainsFunc(cfg.ServiceGroups, func(g conf.ServiceGroup) bool { return g.Name == vs.Group }) {
+			continue
+		}
+		g := conf.ServiceGroup{Name: vs.Group}
+		for _, e := range c.vsgs[vs.Group] {
+			if e.fwmark != 0 {
+				g.FWMarks = append(g.FWMarks, e.fwmark)
+			} else {
+				g.Addresses = append(g.Addresses, netip.AddrPortFrom(e.addr, e.port).String())
+			}
+		}
+		cfg.ServiceGroups = append(cfg.ServiceGroups, g)
+		c.note(c.vsgNodes[vs.Group], "virtual_service_group %s: %d address(es) and %d fwmark(s); keepalived and havsd program one IPVS service for each, and havsd checks each real server once for all of them", vs.Group, len(g.Addresses), len(g.FWMarks))
+	}
+	for i := range cfg.Services {
+		vs := &cfg.Services[i]
+		if vs.GroupService != "" && len(instances[vs.GroupService]) > 1 {
+			vs.Instance = ""
+		}
+	}
 }

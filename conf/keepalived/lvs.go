@@ -43,7 +43,9 @@ type service struct {
 	group        string // virtual_server group NAME
 	quorumUp     []string
 	quorumDown   []string
-	fromGroup    bool // expanded from a virtual_server_group
+	fromGroup    bool   // expanded from a virtual_server_group
+	groupName    string // that group, for a member
+	groupSvc     string // the member's virtual_service label (its name is groupSvc/MEMBER)
 	sorryFwd     string
 	tun          tunSpec // after lvs_method TUN (tunops.go)
 	sorryTun     tunSpec

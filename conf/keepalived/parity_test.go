@@ -10,12 +10,15 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/havsd/havsd/checks"
 	"github.com/havsd/havsd/conf"
+	"github.com/havsd/havsd/lvs"
+	"github.com/havsd/havsd/lvs/ipvsadm"
 	"github.com/havsd/havsd/track"
 )
 
@@ -222,5 +225,68 @@ virtual_server 10.0.0.1 80 {
 		if d.Severity == NotConverted && (d.Keyword == "misc_dynamic" || d.Keyword == "FILE_CHECK" && d.Pos.Line != 28) {
 			t.Errorf("reported as not converted: %v", d)
 		}
+	}
+}
+
+// TestServerGroup: a virtual_server_group becomes a virtual_service_group
+// and one virtual_service naming it; havsd loads it to the IPVS services
+// keepalived programs (one per address and fwmark, real-server ports as
+// keepalived gives them), named SERVICE/MEMBER.
+func TestServerGroup(t *testing.T) {
+	src := `virtual_server_group G {
+    10.77.0.5 80
+    10.77.0.6-7 8080
+    fwmark 78
+}
+virtual_server group G {
+    protocol TCP
+    lvs_sched wrr
+    persistence_timeout 30
+    real_server 10.77.1.1 80 {
+        weight 2
+        TCP_CHECK {
+        }
+    }
+    real_server 10.77.1.2 8080 {
+        weight 3
+    }
+}
+`
+	p, pd := Parse("k.conf", memFS(map[string]string{"k.conf": src}))
+	res, _ := Convert(p)
+	hcl := string(res.HCL())
+	for _, w := range []string{`virtual_service_group "G" {`, `address = ["10.77.0.5:80", "10.77.0.6:8080", "10.77.0.7:8080"]`, `fwmark  = [78]`,
+		`virtual_service "G" {`, `group       = "G"`} {
+		if !strings.Contains(hcl, w) {
+			t.Errorf("HCL lacks %q:\n%s\n%v", w, hcl, pd)
+		}
+	}
+	cfg, _ := convert(t, src)
+	var names []string
+	var svcs []lvs.Service
+	for _, s := range cfg.Services {
+		names = append(names, s.Name)
+		svc := s.Service
+		for _, r := range s.Reals {
+			svc.Destinations = append(svc.Destinations, r.Dest)
+		}
+		svcs = append(svcs, svc)
+	}
+	if d := cmp.Diff([]string{"G/10.77.0.5:80", "G/10.77.0.6:8080", "G/10.77.0.7:8080", "G/fwmark-78"}, names); d != "" {
+		t.Errorf("services (-want +got):\n%s", d)
+	}
+	want := ""
+	for _, m := range []string{"-t 10.77.0.5:80", "-t 10.77.0.6:8080", "-t 10.77.0.7:8080", "-f 78"} {
+		want += "-A " + m + " -s wrr -p 30\n" +
+			"-a " + m + " -r 10.77.1.1:80 -m -w 2\n" +
+			"-a " + m + " -r 10.77.1.2:8080 -m -w 3\n"
+	}
+	if d := cmp.Diff(want, ipvsadm.Format(svcs)); d != "" {
+		t.Errorf("IPVS table (-want +got):\n%s", d)
+	}
+	// conf.d: the group and its service in one file.
+	files := res.Files()
+	if len(files) != 1 || files[0].Name != "service-G.hcl" || !strings.Contains(string(files[0].Data), "virtual_service_group") {
+		t.Errorf("files: %+v", files)
 	}
 }
