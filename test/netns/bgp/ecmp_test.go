@@ -138,9 +138,9 @@ func TestBGPECMP(t *testing.T) {
 		d := out.Sub(t0)
 		t.Logf("d3 left the router's FIB %s after its crash (hold time %s)", d.Round(time.Millisecond), hold)
 		// BIRD's hold timer runs from the last message received, so the
-		// route goes at most one hold time after the crash; 250 ms for
-		// the timer's and the kernel's granularity.
-		if d > hold+250*time.Millisecond {
+		// route goes at most one hold time after the crash; 500 ms for
+		// the timer's granularity and a loaded machine's scheduling.
+		if d > hold+500*time.Millisecond {
 			t.Errorf("withdrawn %s after the crash, want within the hold time %s", d, hold)
 		}
 		ip(t, l, "d3", "link", "set", "eth0", "up")
