@@ -63,7 +63,8 @@ func TestSiblingFilter(t *testing.T) {
 
 // TestSiblingFilterKernel attaches the filter to real protocol-112 sockets
 // on loopback: the kernel discards a sibling's advert and delivers the
-// stranger's and the instance's own, in order.
+// stranger's and the instance's own, in order, with the addresses, TTL and
+// interface the raw receive path reads.
 func TestSiblingFilterKernel(t *testing.T) {
 	need.Root(t, "opens raw protocol-112 sockets")
 	for _, fam := range []struct {
@@ -107,6 +108,15 @@ func TestSiblingFilterKernel(t *testing.T) {
 					t.Fatalf("after VRIDs %v: %v", got, err)
 				}
 				got = append(got, d.Data[1])
+				// What the raw receive path reports (rawio_linux.go).
+				if d.Src != fam.addr || d.Dst != fam.addr || d.TTL != 255 || d.IfIndex != rx.IfIndex() {
+					t.Errorf("datagram from %v to %v, TTL %d, interface %d; want from and to %v, TTL 255, interface %d",
+						d.Src, d.Dst, d.TTL, d.IfIndex, fam.addr, rx.IfIndex())
+				}
+				v := newValidator(cfg, netip.MustParseAddr("192.0.2.1"))
+				if _, r, msg := v.check(d); d.Data[1] == 51 && r != DropNone {
+					t.Errorf("validator dropped the instance's own VRID: %v %s", r, msg)
+				}
 			}
 			if got[0] != 70 || got[1] != 51 {
 				t.Errorf("received VRIDs %v, want [70 51] (60 discarded)", got)

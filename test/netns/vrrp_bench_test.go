@@ -233,6 +233,13 @@ func vrStrace(t *testing.T, who string, pid int) {
 	cmd := exec.CommandContext(ctx, "strace", "-c", "-f", "-p", fmt.Sprint(pid))
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
 	out, _ := cmd.CombinedOutput()
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	// One "Process N attached/detached" line per thread comes first: keep
+	// the table.
+	var lines []string
+	for _, ln := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if !strings.HasPrefix(ln, "strace: Process ") {
+			lines = append(lines, ln)
+		}
+	}
 	t.Logf("strace -c -f of the %s over 5 s:\n%s", who, strings.Join(lines[:min(len(lines), 16)], "\n"))
 }
