@@ -225,6 +225,7 @@ func (d *Director) reloadBGP(old, cur *conf.Config) []string {
 		return nil
 	case cur.BGP == nil:
 		d.stopSpeaker()
+		d.bgp.drain = nil // a bgp block added later starts undrained
 		return []string{"bgp removed"}
 	case d.bgp.sp == nil:
 		d.startSpeaker(BGPConfig(cur.BGP))

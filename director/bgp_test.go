@@ -640,8 +640,11 @@ func TestBGPReload(t *testing.T) {
 	}
 	sp.mu.Unlock()
 
-	// The service moves to VRRP and the bgp block goes: the route is
-	// withdrawn and the speaker stops.
+	// The service moves to VRRP and the bgp block goes, during a drain:
+	// the route is withdrawn, the speaker stops and the drain ends.
+	if _, err := h.d.Drain(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
 	plain := webConfig(true, 0, 0)
 	h.mu.Lock()
 	h.next = plain
@@ -653,6 +656,20 @@ func TestBGPReload(t *testing.T) {
 	if st := h.status(); st.BGP != nil {
 		t.Errorf("status keeps a bgp section: %+v", st.BGP)
 	}
+
+	// The bgp block comes back: a new speaker, announcing (not drained).
+	h.mu.Lock()
+	h.next = bgpConfig(bgpService("web", bgp80))
+	h.mu.Unlock()
+	if st, err := h.d.Reload(context.Background()); err != nil || !strings.Contains(st.Summary, "bgp added") {
+		t.Fatalf("reload = %+v, %v", st, err)
+	}
+	h.eventually("a second speaker announcing", func() bool {
+		h.mu.Lock()
+		n := len(h.speakers)
+		h.mu.Unlock()
+		return n == 2 && h.lastRoutes() == "[192.0.2.10/32]"
+	})
 }
 
 // fakeLinks hands each watch (the names and the channel) to the test.
