@@ -154,10 +154,11 @@ func growReadBuffer(pc net.PacketConn) {
 // FilterSiblings attaches a socket filter that discards, in the kernel,
 // adverts carrying one of siblings' VRIDs other than own (see
 // siblingFilter): an instance is then woken only by adverts it may count.
+// With no sibling left the filter accepts everything.
 func (c *RawConn) FilterSiblings(own uint8, siblings []uint8) error {
 	prog := siblingFilter(own, siblings, c.p4 != nil)
 	if prog == nil {
-		return nil
+		prog = []bpf.Instruction{bpf.RetConstant{Val: bpfAccept}}
 	}
 	raw, err := bpf.Assemble(prog)
 	if err != nil {

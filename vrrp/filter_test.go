@@ -121,6 +121,25 @@ func TestSiblingFilterKernel(t *testing.T) {
 			if got[0] != 70 || got[1] != 51 {
 				t.Errorf("received VRIDs %v, want [70 51] (60 discarded)", got)
 			}
+			// The sibling gone (a reload): its VRID is delivered again.
+			if err := rx.FilterSiblings(51, nil); err != nil {
+				t.Fatal(err)
+			}
+			p := Packet{Version: 3, Type: 1, VRID: 60, Priority: 100, AdvertInterval: time.Second, Addresses: []netip.Addr{fam.addr}}
+			b, err := p.Seal(fam.addr, fam.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tx.WriteTo(b, fam.addr); err != nil {
+				t.Fatal(err)
+			}
+			d, err := rx.ReadFrom(buf)
+			if err != nil {
+				t.Fatalf("after the filter was lifted: %v", err)
+			}
+			if d.Data[1] != 60 {
+				t.Errorf("after the filter was lifted: VRID %d, want 60", d.Data[1])
+			}
 		})
 	}
 }

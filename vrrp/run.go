@@ -493,6 +493,7 @@ func (l *loop) countDrop(r DropReason, d Datagram, msg string) {
 func (l *loop) validator(cfg Config) validator {
 	v := newValidator(cfg, l.local)
 	v.siblings = l.i.siblingVRIDs()
+	l.sock.filter(l, cfg.VRID, v.siblings) // sock.go
 	return v
 }
 

@@ -2,6 +2,7 @@ package vrrp
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -34,16 +35,19 @@ func release(d Datagram) {
 // sock is the loop's socket: open while the instance can work, nil with
 // the reason while it cannot (no interface, no primary address, lost).
 type sock struct {
-	inj     Conn // Options.Conn: used once, never re-opened
-	used    bool
-	conn    Conn
-	index   int    // interface index the socket is bound to (0: unknown)
-	why     string // why there is no socket
-	gen     int    // bumped per socket, so a stale reader's error is ignored
-	rx      chan Datagram
-	rxErr   chan sockErr
-	quit    chan struct{}
-	readers sync.WaitGroup
+	inj   Conn // Options.Conn: used once, never re-opened
+	used  bool
+	conn  Conn
+	index int    // interface index the socket is bound to (0: unknown)
+	why   string // why there is no socket
+	gen   int    // bumped per socket, so a stale reader's error is ignored
+	// filtered are the sibling VRIDs the socket's kernel filter discards
+	// (nil: no filter yet).
+	filtered []uint8
+	rx       chan Datagram
+	rxErr    chan sockErr
+	quit     chan struct{}
+	readers  sync.WaitGroup
 }
 
 type sockErr struct {
@@ -78,19 +82,14 @@ func (s *sock) open(l *loop) {
 			}
 			return
 		}
-		// Without the filter the validator still ignores siblings'
-		// adverts, at the cost of a wake-up each.
-		if err := rc.FilterSiblings(l.cfg.VRID, l.i.siblingVRIDs()); err != nil {
-			l.log.Warn("VRRP socket: siblings' adverts are filtered in user space", "err", err)
-		}
 		c = rc
 	}
-	s.conn, s.why, s.index = c, "", 0
+	s.conn, s.why, s.index, s.filtered = c, "", 0, nil
 	if x, ok := c.(interface{ IfIndex() int }); ok {
 		s.index = x.IfIndex()
 	}
 	l.local = c.LocalAddr()
-	l.val = l.validator(l.cfg)
+	l.val = l.validator(l.cfg) // and the socket's VRID filter (filter)
 	s.gen++
 	s.quit = make(chan struct{})
 	s.readers.Add(1)
@@ -98,6 +97,21 @@ func (s *sock) open(l *loop) {
 		defer s.readers.Done()
 		read(c, gen, s.rx, s.rxErr, quit)
 	}(c, s.gen, s.quit)
+}
+
+// filter makes the kernel discard the siblings' adverts on a real socket
+// (RawConn.FilterSiblings), whenever the siblings change. Without the
+// filter the validator still ignores them, at the cost of a wake-up each.
+func (s *sock) filter(l *loop, own uint8, siblings []uint8) {
+	rc, ok := s.conn.(*RawConn)
+	if !ok || s.filtered != nil && slices.Equal(s.filtered, siblings) {
+		return
+	}
+	if err := rc.FilterSiblings(own, siblings); err != nil {
+		l.log.Warn("VRRP socket: siblings' adverts are filtered in user space", "err", err)
+		return
+	}
+	s.filtered = append(make([]uint8, 0, len(siblings)), siblings...)
 }
 
 // lost closes the socket, recording why the instance has none.
