@@ -32,6 +32,9 @@ const (
 	birdWrongAS = "10.98.0.9" // BIRD is 65000; the speaker expects 65099
 	birdMD5     = "10.98.0.7" // BIRD wants password "right"; the speaker sends "wrong"
 	birdRefused = "10.98.0.8" // the speaker connects to port 1790, where nothing listens
+	birdInbound = "10.98.0.6" // BIRD connects to the speaker's listen port; the speaker's own attempts go to a closed port
+	dirListen   = "10.98.0.5" // director address BIRD connects to
+	listenPort  = 1179
 	dirV4       = "10.98.0.2" // director, good session
 	dirV6       = "fd98::2"   // director, IPv6 session
 	dirWrongAS  = "10.98.0.4" // director's source for the wrong-ASN session
@@ -76,6 +79,11 @@ protocol bgp wrongas from dir {
   neighbor %[10]s as %[4]d;
   ipv4 { import all; export none; };
 }
+protocol bgp inbound from dir {
+  local %[15]s as %[2]d;
+  neighbor %[16]s port %[17]d as %[4]d;
+  ipv4 { import all; export none; };
+}
 protocol bgp %[11]s from dir {
   local %[12]s as %[2]d;
   neighbor %[13]s as %[4]d;
@@ -83,7 +91,7 @@ protocol bgp %[11]s from dir {
   ipv4 { import all; export none; };
 }
 `, birdGoodV4, birdASN, dirV4, speakerASN, birdGoodV6, dirV6, birdWrongAS, birdPeerV4, birdPeerV6,
-		dirWrongAS, birdPeerMD5, birdMD5, dirMD5, birdStatic)
+		dirWrongAS, birdPeerMD5, birdMD5, dirMD5, birdStatic, birdInbound, dirListen, listenPort)
 }
 
 // birdEnv is what the parent hands the re-executed child.
@@ -116,10 +124,10 @@ func TestSpeakerAgainstBIRD(t *testing.T) {
 		Nets:     []string{"lan"},
 		Nodes: []netlab.Node{
 			{Name: "r", Links: []netlab.Link{{Net: "lan", Dev: "eth0", Addrs: []string{
-				birdGoodV4 + "/24", birdWrongAS + "/24", birdMD5 + "/24", birdRefused + "/24", birdGoodV6 + "/64"}}},
+				birdGoodV4 + "/24", birdWrongAS + "/24", birdMD5 + "/24", birdRefused + "/24", birdInbound + "/24", birdGoodV6 + "/64"}}},
 				Sysctls: map[string]string{"net.ipv6.conf.eth0.accept_dad": "0"}},
 			{Name: "d", Links: []netlab.Link{{Net: "lan", Dev: "eth0", Addrs: []string{
-				dirV4 + "/24", dirWrongAS + "/24", dirMD5 + "/24", dirV6 + "/64"}}},
+				dirV4 + "/24", dirWrongAS + "/24", dirMD5 + "/24", dirListen + "/24", dirV6 + "/64"}}},
 				Sysctls: map[string]string{"net.ipv6.conf.eth0.accept_dad": "0"}},
 		},
 	})
@@ -168,6 +176,7 @@ func TestSpeakerAgainstBIRD(t *testing.T) {
 func speakerAgainstBIRD(t *testing.T, env birdEnv) {
 	good4, good6 := netip.MustParseAddr(birdGoodV4), netip.MustParseAddr(birdGoodV6)
 	wrongAS, md5, refused := netip.MustParseAddr(birdWrongAS), netip.MustParseAddr(birdMD5), netip.MustParseAddr(birdRefused)
+	inbound := netip.MustParseAddr(birdInbound)
 	cfg := Config{
 		ASN: speakerASN, RouterID: netip.MustParseAddr(dirV4), Communities: []string{"65000:100"},
 		Neighbors: []Neighbor{
@@ -176,7 +185,9 @@ func speakerAgainstBIRD(t *testing.T, env birdEnv) {
 			{Address: wrongAS, ASN: 65099, Source: netip.MustParseAddr(dirWrongAS)},
 			{Address: md5, ASN: birdASN, Password: "wrong", Source: netip.MustParseAddr(dirMD5)},
 			{Address: refused, ASN: birdASN, Port: 1790},
+			{Address: inbound, ASN: birdASN, Port: 1790},
 		},
+		ListenPort: listenPort,
 	}
 	log, rec := newLogRecorder(t)
 	s, err := New(cfg, log)
@@ -212,6 +223,14 @@ func speakerAgainstBIRD(t *testing.T, env birdEnv) {
 		all := b.run("show", "protocols", "all", birdPeerV4)
 		if !regexp.MustCompile(`Hold timer:\s+[0-9.]+/9\b`).MatchString(all) || !regexp.MustCompile(`Keepalive timer:\s+[0-9.]+/3\b`).MatchString(all) {
 			t.Errorf("BIRD's session does not hold 9 s with 3 s keepalives:\n%s", all)
+		}
+	})
+	t.Run("listen port accepts", func(t *testing.T) {
+		// The speaker cannot reach this neighbour (port 1790 is closed):
+		// the session is BIRD's connection to listen_port.
+		waitNeighbor(t, s, inbound, "the session BIRD opened to the listen port", NeighborStatus.Established)
+		if st := birdState(b.run("show", "protocols"), "inbound"); st != "Established" {
+			t.Errorf("BIRD's inbound session is %q", st)
 		}
 	})
 	t.Run("received routes rejected", func(t *testing.T) {
