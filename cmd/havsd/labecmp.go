@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/havsd/havsd/cmd/havsd/internal/drill"
@@ -45,6 +46,12 @@ type ecmpRep struct {
 	// NewToVictim counts new connections answered by the victim after
 	// its withdrawal (must be 0).
 	NewToVictim int `json:"new_to_victim"`
+	// The client's view, from a new connection every -interval from its
+	// addresses in turn: the longest time between two that connected, and
+	// how many sent from the event on failed.
+	GapMS float64 `json:"gap_ms"`
+	Lost  int     `json:"lost"`
+	Sent  int     `json:"sent"`
 }
 
 type ecmpJSON struct {
@@ -163,7 +170,7 @@ func (c *cli) runECMPLab(ctx context.Context, f labFlags, opt lab.ECMPOptions, e
 		res.Share = lab.Share(ctx, v, l.Sources(), dst, f.share)
 		fmt.Fprintf(out, "flow share of %d new connections from %d source addresses: %s\n", f.share, len(l.Sources()), lab.FormatShare(res.Share))
 	}
-	d := &ecmpDrill{l: l, v: v, dst: dst, streams: f.streams, out: out}
+	d := &ecmpDrill{l: l, v: v, dst: dst, streams: f.streams, interval: f.interval, timeout: f.timeout, out: out}
 	for _, ev := range events {
 		fmt.Fprintf(out, "\ndrill: %s, %d times, a director in turn, %d long-lived connections\n", ev, f.n, f.streams)
 		for k := 0; k < f.n; k++ {
@@ -192,23 +199,26 @@ func (c *cli) runECMPLab(ctx context.Context, f labFlags, opt lab.ECMPOptions, e
 }
 
 func (r ecmpRep) line() string {
-	return fmt.Sprintf("%s %s: out of the router's FIB after %.0f ms, back %.0f ms after the restore; long-lived connections broken: %d/%d through %s, %d/%d through the others; new connections to %s while out: %d",
-		r.Event, r.Director, r.WithdrawMS, r.ReturnMS, r.BrokenVictim, r.FlowsVictim, r.Director, r.BrokenOthers, r.FlowsOthers, r.Director, r.NewToVictim)
+	return fmt.Sprintf("%s %s: out of the router's FIB after %.0f ms, back %.0f ms after the restore; client gap %.0f ms, lost %d/%d; long-lived connections broken: %d/%d through %s, %d/%d through the others; new connections to %s while out: %d",
+		r.Event, r.Director, r.WithdrawMS, r.ReturnMS, r.GapMS, r.Lost, r.Sent, r.BrokenVictim, r.FlowsVictim, r.Director, r.BrokenOthers, r.FlowsOthers, r.Director, r.NewToVictim)
 }
 
 // ecmpSummary prints the median withdraw time and the flows broken of one
 // event over its repetitions.
 func ecmpSummary(w interface{ Write([]byte) (int, error) }, ev string, reps []ecmpRep) {
-	var ms []time.Duration
-	var fv, bv, fo, bo int
+	var ms, gaps []time.Duration
+	var fv, bv, fo, bo, lost, sent int
 	for _, r := range reps {
 		if r.Event != ev {
 			continue
 		}
 		ms = append(ms, time.Duration(r.WithdrawMS*float64(time.Millisecond)))
+		gaps = append(gaps, time.Duration(r.GapMS*float64(time.Millisecond)))
+		lost, sent = lost+r.Lost, sent+r.Sent
 		fv, bv, fo, bo = fv+r.FlowsVictim, bv+r.BrokenVictim, fo+r.FlowsOthers, bo+r.BrokenOthers
 	}
-	fmt.Fprintf(w, "%s: out of the FIB %s; broken %d/%d through the director, %d/%d through the others\n", ev, drill.Summarize(ms), bv, fv, bo, fo)
+	fmt.Fprintf(w, "%s: out of the FIB %s; client gap %s, lost %d/%d; broken %d/%d through the director, %d/%d through the others\n",
+		ev, drill.Summarize(ms), drill.Summarize(gaps), lost, sent, bv, fv, bo, fo)
 }
 
 // ecmpDrill runs repetitions against an ECMP lab.
@@ -217,7 +227,9 @@ type ecmpDrill struct {
 	v       *drill.Vantage
 	dst     netip.AddrPort
 	streams int
-	out     interface{ Write([]byte) (int, error) }
+	// interval and timeout of the client's new-connection probes
+	interval, timeout time.Duration
+	out               interface{ Write([]byte) (int, error) }
 }
 
 func (d *ecmpDrill) run(ctx context.Context, ev string, victim int) (ecmpRep, error) {
@@ -236,6 +248,14 @@ func (d *ecmpDrill) run(ctx context.Context, ev string, victim int) (ecmpRep, er
 			return r, err
 		}
 		defer flows.Stop()
+	}
+	probes := lab.StartProbes(ctx, d.v, l.Sources(), d.dst, d.interval, d.timeout)
+	stopProbes := sync.OnceValue(probes.Stop)
+	defer stopProbes()
+	select { // probing before the event
+	case <-ctx.Done():
+		return r, ctx.Err()
+	case <-time.After(300 * time.Millisecond):
 	}
 	t0 := time.Now()
 	var err error
@@ -273,6 +293,8 @@ func (d *ecmpDrill) run(ctx context.Context, ev string, victim int) (ecmpRep, er
 		return r, ctx.Err()
 	case <-time.After(time.Second):
 	}
+	o := drill.Analyze(stopProbes(), t0, time.Now(), d.interval)
+	r.GapMS, r.Lost, r.Sent = msf(o.Gap), o.Lost, o.Sent
 	if flows != nil {
 		for via, c := range lab.CountFlows(flows.Stop()) {
 			if via == name {

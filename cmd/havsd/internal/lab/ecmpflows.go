@@ -9,12 +9,14 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/havsd/havsd/cmd/havsd/internal/drill"
+	"golang.org/x/sys/unix"
 )
 
 // The ECMP drill's traffic: HTTP requests from the client's many source
@@ -22,16 +24,56 @@ import (
 // every request tells which director (or, with IPVS, which real server)
 // the router's hash sent it to.
 
-// dialFrom opens a TCP connection from src (any port) to dst inside the
-// vantage's namespace.
+// dialFrom opens a TCP connection from src (any port) to dst: the socket
+// is made and bound inside the vantage's namespace, the connect waits in
+// the runtime poller, so a connect that hangs holds up no other.
 func dialFrom(ctx context.Context, v *drill.Vantage, src netip.Addr, dst netip.AddrPort, timeout time.Duration) (net.Conn, error) {
-	var c net.Conn
+	var fd int
 	err := v.Do(func() (err error) {
-		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: src.AsSlice()}, Timeout: timeout}
-		c, err = d.DialContext(ctx, "tcp", dst.String())
+		if fd, err = unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0); err != nil {
+			return err
+		}
+		if err = unix.Bind(fd, &unix.SockaddrInet4{Addr: src.As4()}); err != nil {
+			unix.Close(fd)
+		}
 		return err
 	})
-	return c, err
+	if err != nil {
+		return nil, fmt.Errorf("opening a socket on %s: %w", src, err)
+	}
+	if err := unix.Connect(fd, &unix.SockaddrInet4{Port: int(dst.Port()), Addr: dst.Addr().As4()}); err != nil && !errors.Is(err, unix.EINPROGRESS) {
+		unix.Close(fd)
+		return nil, fmt.Errorf("connecting to %s: %w", dst, err)
+	}
+	f := os.NewFile(uintptr(fd), "flow")
+	defer f.Close() // FileConn dups the descriptor
+	dl := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
+		dl = d
+	}
+	_ = f.SetWriteDeadline(dl)
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var cerr error
+	werr := rc.Write(func(fd uintptr) bool {
+		n, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
+		if err == nil && n != 0 {
+			err = unix.Errno(n)
+		}
+		if err != nil {
+			cerr = err
+			return true
+		}
+		_, err = unix.Getpeername(int(fd))
+		return !errors.Is(err, unix.ENOTCONN) // still connecting: wait for writability
+	})
+	if err := errors.Join(werr, cerr); err != nil {
+		return nil, fmt.Errorf("connecting to %s: %w", dst, err)
+	}
+	_ = f.SetWriteDeadline(time.Time{})
+	return net.FileConn(f)
 }
 
 // exchange sends one keep-alive GET on c and returns the body's first line.
@@ -232,3 +274,57 @@ func CountFlows(fl []Flow) map[string]FlowCount {
 
 // ErrNoFlows is returned when a drill has no long-lived connections.
 var ErrNoFlows = errors.New("no long-lived connections")
+
+// Probes open a new connection to the VIP every interval, from the client's
+// source addresses in turn, each with its own timeout, and record when
+// each was sent and whether it connected.
+type Probes struct {
+	mu      sync.Mutex
+	samples []drill.Sample
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// StartProbes starts probing.
+func StartProbes(ctx context.Context, v *drill.Vantage, sources []netip.Addr, dst netip.AddrPort, interval, timeout time.Duration) *Probes {
+	p := &Probes{stop: make(chan struct{})}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for k := 0; ; k++ {
+			select {
+			case <-p.stop:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			src := sources[k%len(sources)]
+			p.wg.Add(1)
+			go func() {
+				defer p.wg.Done()
+				sent := time.Now()
+				c, err := dialFrom(ctx, v, src, dst, timeout)
+				if err == nil {
+					c.Close()
+				}
+				p.mu.Lock()
+				p.samples = append(p.samples, drill.Sample{Sent: sent, Done: time.Now(), OK: err == nil})
+				p.mu.Unlock()
+			}()
+		}
+	}()
+	return p
+}
+
+// Stop ends the probing and returns the samples in the order sent.
+func (p *Probes) Stop() []drill.Sample {
+	close(p.stop)
+	p.wg.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	sort.Slice(p.samples, func(i, j int) bool { return p.samples[i].Sent.Before(p.samples[j].Sent) })
+	return p.samples
+}
