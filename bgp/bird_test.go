@@ -3,7 +3,6 @@ package bgp
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
@@ -105,11 +104,8 @@ type birdEnv struct {
 // binary re-executes itself inside the director namespace, where the
 // speaker runs, and the child makes the assertions.
 func TestSpeakerAgainstBIRD(t *testing.T) {
-	if v := os.Getenv(childEnv); v != "" {
-		var env birdEnv
-		if err := json.Unmarshal([]byte(v), &env); err != nil {
-			t.Fatal(err)
-		}
+	var env birdEnv
+	if inChild(t, &env) {
 		speakerAgainstBIRD(t, env)
 		return
 	}
@@ -117,28 +113,7 @@ func TestSpeakerAgainstBIRD(t *testing.T) {
 	need.Binaries(t, "ip", "bird", "birdc")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	dir := t.TempDir()
-	topo, err := netlab.Build(ctx, netlab.Spec{
-		Prefix:   netlab.RandomPrefix("hbgp"),
-		StateDir: dir,
-		Nets:     []string{"lan"},
-		Nodes: []netlab.Node{
-			{Name: "r", Links: []netlab.Link{{Net: "lan", Dev: "eth0", Addrs: []string{
-				birdGoodV4 + "/24", birdWrongAS + "/24", birdMD5 + "/24", birdRefused + "/24", birdInbound + "/24", birdGoodV6 + "/64"}}},
-				Sysctls: map[string]string{"net.ipv6.conf.eth0.accept_dad": "0"}},
-			{Name: "d", Links: []netlab.Link{{Net: "lan", Dev: "eth0", Addrs: []string{
-				dirV4 + "/24", dirWrongAS + "/24", dirMD5 + "/24", dirListen + "/24", dirV6 + "/64"}}},
-				Sysctls: map[string]string{"net.ipv6.conf.eth0.accept_dad": "0"}},
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := topo.Close(); err != nil {
-			t.Errorf("removing the namespaces: %v", err)
-		}
-	})
+	topo, dir := labTopology(t, ctx)
 	conf := filepath.Join(dir, "bird.conf")
 	if err := os.WriteFile(conf, []byte(birdConf()), 0o644); err != nil {
 		t.Fatal(err)
@@ -158,18 +133,7 @@ func TestSpeakerAgainstBIRD(t *testing.T) {
 	if !poll.For(10*time.Second, func() bool { return exec.Command("birdc", "-s", sock, "show", "status").Run() == nil }) {
 		t.Fatal("BIRD never answered on its control socket")
 	}
-	env, _ := json.Marshal(birdEnv{RouterNS: topo.NS("r"), Socket: sock})
-	var out bytes.Buffer
-	child, err := topo.Start("d", "speaker", []string{os.Args[0], "-test.run", "^TestSpeakerAgainstBIRD$", "-test.v", "-test.count", "1"},
-		netlab.ProcOptions{Env: []string{childEnv + "=" + string(env)}, Out: &out})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = child.Wait(ctx)
-	t.Logf("speaker side (in %s):\n%s", topo.NS("d"), out.String())
-	if err != nil {
-		t.Fatalf("the speaker side failed: %v", err)
-	}
+	runSpeakerSide(t, ctx, topo, birdEnv{RouterNS: topo.NS("r"), Socket: sock})
 }
 
 // speakerAgainstBIRD runs in the director namespace.
