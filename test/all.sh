@@ -16,10 +16,11 @@ fi
 
 # Debian packages the tests use: iproute2 and nftables (namespaces, rules),
 # keepalived (interop peer and failover baseline), tshark/tcpdump (advert
-# decoding), qemu/cpio/kmod/ipvsadm/busybox-static (VM), setpriv (util-linux).
+# decoding), qemu/cpio/kmod/ipvsadm/busybox-static (VM), setpriv (util-linux),
+# bird2 and frr (the routers the BGP speaker and the ECMP lab peer with).
 # lintian, man-db, prometheus (promtool) and systemd (systemd-analyze) check the
 # Debian package, its man pages, alert rules and unit.
-need=(iproute2 nftables keepalived tshark tcpdump qemu-system-x86 cpio kmod ipvsadm iputils-ping util-linux ca-certificates
+need=(iproute2 nftables keepalived tshark tcpdump qemu-system-x86 cpio kmod ipvsadm iputils-ping util-linux ca-certificates bird2 frr
 	lintian man-db prometheus systemd)
 missing=()
 for p in "${need[@]}"; do
