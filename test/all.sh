@@ -31,6 +31,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq "${missing[@]}" >/dev/null
+	# bird2 and frr start their services on install; the tests run their
+	# own routers inside namespaces, never in the host's.
+	if [ -d /run/systemd/system ]; then
+		case " ${missing[*]} " in *" bird2 "*) systemctl disable --now bird.service >/dev/null 2>&1 || true ;; esac
+		case " ${missing[*]} " in *" frr "*) systemctl disable --now frr.service >/dev/null 2>&1 || true ;; esac
+	fi
 fi
 
 echo "== gofmt and go vet"
