@@ -43,16 +43,19 @@ global {
 #   fall     = 3
 #   weight   = -50
 #   user     = "nobody"             # default: global script_user, else havsd_script if it exists, else root
+#   init_fail = true                # failed from the start until rise passes (keepalived's init_fail)
 # }
 track_file "maint" {
   path   = "/run/havsd/maint"       # holds an integer; priority += value x weight
   weight = 1
+  # reverse = true                  # any tracker (or its use): the adjustment turns around (keepalived's "weight N reverse")
 }
 track_process "haproxy" {
   name   = "haproxy"                # the process's comm; match = "args" compares the full command line
   quorum = 1                        # processes needed (quorum_max: at most)
   delay  = "0s"                     # how long a change must last before it counts
   weight = 0
+  # param_match = "partial"         # with match = "args": more arguments may follow ("initial": the last may be longer too)
 }
 
 vrrp_instance "VI_1" {
@@ -76,6 +79,7 @@ vrrp_instance "VI_1" {
   unicast_peers  = ["10.0.0.2"]
   track_interface "eth1" {
     weight = 0                     # 0: fault while down; N > 0: added while up; N < 0: added while down
+    # reverse = true               # N > 0: taken off while up; N < 0: added while down (not with 0)
   }
   # track_script "chk_haproxy" {}  # a vrrp_script (below); may override its weight
   track_file "maint" {
@@ -187,7 +191,9 @@ virtual_service "web" {
     }
     check "script" {
       command = ["/usr/local/bin/check", "--fast"]
+      # misc_dynamic = true        # exit 2-255 sets the weight to the status - 2 (keepalived's misc_dynamic)
     }
+    # track_file "maint" { weight = 10 }  # keepalived's FILE_CHECK: value x weight added to the weight; 0: down while not 0
     # check "udp"  { payload = "ping" expect_reply = true }
     # check "dns"  { query_name = "example.com" query_type = "A" }
     # check "ping" {}
