@@ -34,6 +34,11 @@ const (
 	birdInbound = "10.98.0.6" // BIRD connects to the speaker's listen port; the speaker's own attempts go to a closed port
 	dirListen   = "10.98.0.5" // director address BIRD connects to
 	listenPort  = 1179
+	birdFar     = "10.99.0.2"  // BIRD's address behind the forwarder: one routed hop away
+	dirFar      = "10.98.0.12" // director's source for the multihop session
+	farNet      = "10.99.0.0/24"
+	fwLan       = "10.98.0.30"
+	fwFar       = "10.99.0.1"
 	dirV4       = "10.98.0.2" // director, good session
 	dirV6       = "fd98::2"   // director, IPv6 session
 	dirWrongAS  = "10.98.0.4" // director's source for the wrong-ASN session
@@ -83,6 +88,12 @@ protocol bgp inbound from dir {
   neighbor %[16]s port %[17]d as %[4]d;
   ipv4 { import all; export none; };
 }
+protocol bgp far from dir {
+  local %[18]s as %[2]d;
+  neighbor %[19]s as %[4]d;
+  multihop 2;
+  ipv4 { import all; export none; };
+}
 protocol bgp %[11]s from dir {
   local %[12]s as %[2]d;
   neighbor %[13]s as %[4]d;
@@ -90,7 +101,7 @@ protocol bgp %[11]s from dir {
   ipv4 { import all; export none; };
 }
 `, birdGoodV4, birdASN, dirV4, speakerASN, birdGoodV6, dirV6, birdWrongAS, birdPeerV4, birdPeerV6,
-		dirWrongAS, birdPeerMD5, birdMD5, dirMD5, birdStatic, birdInbound, dirListen, listenPort)
+		dirWrongAS, birdPeerMD5, birdMD5, dirMD5, birdStatic, birdInbound, dirListen, listenPort, birdFar, dirFar)
 }
 
 // birdEnv is what the parent hands the re-executed child.
@@ -140,7 +151,7 @@ func TestSpeakerAgainstBIRD(t *testing.T) {
 func speakerAgainstBIRD(t *testing.T, env birdEnv) {
 	good4, good6 := netip.MustParseAddr(birdGoodV4), netip.MustParseAddr(birdGoodV6)
 	wrongAS, md5, refused := netip.MustParseAddr(birdWrongAS), netip.MustParseAddr(birdMD5), netip.MustParseAddr(birdRefused)
-	inbound := netip.MustParseAddr(birdInbound)
+	inbound, far := netip.MustParseAddr(birdInbound), netip.MustParseAddr(birdFar)
 	cfg := Config{
 		ASN: speakerASN, RouterID: netip.MustParseAddr(dirV4), Communities: []string{"65000:100"},
 		Neighbors: []Neighbor{
@@ -150,6 +161,7 @@ func speakerAgainstBIRD(t *testing.T, env birdEnv) {
 			{Address: md5, ASN: birdASN, Password: "wrong", Source: netip.MustParseAddr(dirMD5)},
 			{Address: refused, ASN: birdASN, Port: 1790},
 			{Address: inbound, ASN: birdASN, Port: 1790},
+			{Address: far, ASN: birdASN, Multihop: 2, Source: netip.MustParseAddr(dirFar)},
 		},
 		ListenPort: listenPort,
 	}
@@ -196,6 +208,11 @@ func speakerAgainstBIRD(t *testing.T, env birdEnv) {
 		if st := birdState(b.run("show", "protocols"), "inbound"); st != "Established" {
 			t.Errorf("BIRD's inbound session is %q", st)
 		}
+	})
+	t.Run("multihop", func(t *testing.T) {
+		// One routed hop away: with eBGP's TTL of 1 the forwarder would
+		// drop the session's packets; multihop = 2 lets them through.
+		waitNeighbor(t, s, far, "the multihop session through the forwarder", NeighborStatus.Established)
 	})
 	t.Run("received routes rejected", func(t *testing.T) {
 		n := waitNeighbor(t, s, good4, "BIRD's route to reach the speaker", func(n NeighborStatus) bool { return n.Received == 1 })

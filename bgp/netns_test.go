@@ -18,21 +18,27 @@ import (
 // there the test makes its assertions.
 
 // labTopology builds the router namespace "r" and the director namespace
-// "d" on one bridge, with the addresses of bird_test.go's constants.
+// "d" on one bridge, with the addresses of bird_test.go's constants, and a
+// second path to the router through a forwarder "fw" (lan to far) for the
+// multihop session.
 func labTopology(t *testing.T, ctx context.Context) (*netlab.Topology, string) {
 	t.Helper()
 	dir := t.TempDir()
 	topo, err := netlab.Build(ctx, netlab.Spec{
 		Prefix:   netlab.RandomPrefix("hbgp"),
 		StateDir: dir,
-		Nets:     []string{"lan"},
+		Nets:     []string{"lan", "far"},
 		Nodes: []netlab.Node{
 			{Name: "r", Links: []netlab.Link{{Net: "lan", Dev: "eth0", Addrs: []string{
-				birdGoodV4 + "/24", birdWrongAS + "/24", birdMD5 + "/24", birdRefused + "/24", birdInbound + "/24", birdGoodV6 + "/64"}}},
+				birdGoodV4 + "/24", birdWrongAS + "/24", birdMD5 + "/24", birdRefused + "/24", birdInbound + "/24", birdGoodV6 + "/64"}},
+				{Net: "far", Dev: "eth1", Addrs: []string{birdFar + "/24"}}},
 				Sysctls: map[string]string{"net.ipv6.conf.eth0.accept_dad": "0"}},
 			{Name: "d", Links: []netlab.Link{{Net: "lan", Dev: "eth0", Addrs: []string{
-				dirV4 + "/24", dirWrongAS + "/24", dirMD5 + "/24", dirListen + "/24", dirV6 + "/64"}}},
+				dirV4 + "/24", dirWrongAS + "/24", dirMD5 + "/24", dirListen + "/24", dirFar + "/24", dirV6 + "/64"}}},
+				Routes:  []netlab.Route{{Dst: farNet, Via: fwLan}},
 				Sysctls: map[string]string{"net.ipv6.conf.eth0.accept_dad": "0"}},
+			{Name: "fw", Links: []netlab.Link{{Net: "lan", Dev: "eth0", Addrs: []string{fwLan + "/24"}}, {Net: "far", Dev: "eth1", Addrs: []string{fwFar + "/24"}}},
+				Sysctls: map[string]string{"net.ipv4.ip_forward": "1"}},
 		},
 	})
 	if err != nil {
