@@ -273,7 +273,12 @@ func joinNonEmpty(ss ...string) string {
 
 // hasBGPServices reports whether a service of cfg is announced by BGP.
 func hasBGPServices(cfg *conf.Config) bool {
-	return slices.ContainsFunc(cfg.Services, func(vs conf.VirtualService) bool { return vs.Announce == conf.AnnounceBGP })
+	for i := range cfg.Services { // by index: a service is a large struct
+		if cfg.Services[i].Announce == conf.AnnounceBGP {
+			return true
+		}
+	}
+	return false
 }
 
 // failingTrackers names the vrrp_script, track_file and track_process
