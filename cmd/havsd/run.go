@@ -21,6 +21,7 @@ import (
 	"github.com/havsd/havsd/cmd/havsd/internal/metrics"
 	"github.com/havsd/havsd/conf"
 	"github.com/havsd/havsd/director"
+	"github.com/havsd/havsd/internal/logsink"
 	"github.com/havsd/havsd/lvs"
 	"github.com/havsd/havsd/lvs/nft"
 	"github.com/havsd/havsd/lvs/sysctl"
@@ -76,11 +77,15 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	}
 	cfg := l.Config
 	format, level := first(*logFormat, cfg.Global.LogFormat, "text"), first(*logLevel, cfg.Global.LogLevel, "info")
-	log := newLogger(c.stderr, format, level)
+	// The log goes through a queue: a slow reader (journald, a pipe, a
+	// throttled disk) must not stall a VRRP loop that logs a transition.
+	sink := logsink.New(c.stderr, 0)
+	defer sink.Close(2 * time.Second)
+	log := newLogger(sink, format, level)
 	if l.Diagnostics != "" {
 		director.LogDiagnostics(log, "configuration", l.Diagnostics)
 	}
-	if err := c.serve(ctx, *file, cfg, log); err != nil {
+	if err := c.serve(ctx, *file, cfg, log, sink.Dropped); err != nil {
 		log.Error("havsd stopped", "err", err)
 		return exitFailure
 	}
@@ -97,7 +102,8 @@ func first(s ...string) string {
 }
 
 // serve runs the director with its control socket, metrics and signals.
-func (c *cli) serve(ctx context.Context, file string, cfg *conf.Config, log *slog.Logger) error {
+// logDropped counts the log lines a slow reader made it drop.
+func (c *cli) serve(ctx context.Context, file string, cfg *conf.Config, log *slog.Logger, logDropped func() uint64) error {
 	sock := first(cfg.Global.ControlSocket, defaultSocket)
 	var d *director.Director
 	var nt *notifier
@@ -149,6 +155,7 @@ func (c *cli) serve(ctx context.Context, file string, cfg *conf.Config, log *slo
 	d = director.New(cfg, file, deps, log)
 	m = metrics.New(d.Status)
 	m.WatchChecks(sched.Stats)
+	m.WatchLogDrops(logDropped)
 
 	// What serve starts it stops and waits for: the control socket, the
 	// metrics listener, the signal handler and the notifier end with ctx.
