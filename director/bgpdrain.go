@@ -98,7 +98,7 @@ func (d *Director) Drain(ctx context.Context, forDur time.Duration) (BGPWaitStat
 		now := d.deps.Clock.Now()
 		again := d.bgp.drain != nil
 		d.bgp.drain = &bgpWait{why: "drain", since: now, until: now.Add(forDur)}
-		d.log.Warn("drain: withdrawing every BGP route, serving established flows", "wait_at_most", forDur, "again", again)
+		d.log.Warn("drain: withdrawing every BGP route, serving established flows", "wait_at_most", forDur.String(), "again", again)
 		d.announce()
 		d.bgpWaits()
 		st = d.bgp.drain.status()
@@ -147,7 +147,7 @@ func (d *Director) beginStop() bool {
 	if d.cfg.BGP.GracefulShutdown {
 		how = "re-announcing with GRACEFUL_SHUTDOWN (RFC 8326)"
 	}
-	d.log.Warn("stopping: "+how+" the BGP routes, then waiting until traffic has moved", "wait_at_most", wait)
+	d.log.Warn("stopping: "+how+" the BGP routes, then waiting until traffic has moved", "wait_at_most", wait.String())
 	d.announce()
 	d.bgpWaits()
 	return true
@@ -184,7 +184,7 @@ func (d *Director) bgpWaits() {
 		if w.done(now) {
 			w.ended = true
 			if w.moved {
-				d.log.Info(w.why+": traffic has moved off the withdrawn BGP routes", "after", now.Sub(w.since).Round(time.Millisecond))
+				d.log.Info(w.why+": traffic has moved off the withdrawn BGP routes", "after", now.Sub(w.since).Round(time.Millisecond).String())
 			} else {
 				d.log.Warn(w.why+": drain_for is over with connections still active", "active_connections", w.active, "read", w.read)
 			}

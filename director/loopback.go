@@ -221,9 +221,9 @@ func (l *LoopbackVIPs) checkARP() {
 		}
 		l.arpReported[f.String()] = true
 		if f.OK() {
-			l.log.Info("kernel setting", "component", "sysctl", "finding", f.String())
+			l.log.Info("kernel setting", "finding", f.String())
 		} else {
-			l.log.Warn("kernel setting: the director may answer ARP for its BGP VIPs", "component", "sysctl", "finding", f.String())
+			l.log.Warn("kernel setting: the director may answer ARP for its BGP VIPs", "finding", f.String())
 		}
 	}
 	l.mu.Lock()
