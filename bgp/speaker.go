@@ -127,11 +127,16 @@ func (s *Speaker) Status() Status {
 	defer t.Stop()
 	select {
 	case s.statusReq <- reply:
-		return <-reply
+		st := <-reply
+		st.Running = true
+		return st
 	case <-s.done:
+		return s.last.Load().clone()
 	case <-t.C:
 	}
-	return s.last.Load().clone()
+	st := s.last.Load().clone() // running, but slow to answer
+	st.Running = true
+	return st
 }
 
 // Run starts GoBGP, peers with the neighbours and keeps GoBGP's RIB equal to

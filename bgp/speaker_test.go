@@ -184,3 +184,28 @@ func TestStatusWithoutRun(t *testing.T) {
 		t.Errorf("Status after Reconfigure before Run = %+v", st)
 	}
 }
+
+// TestStatusRunning: Running is false before Run, true while the owner
+// answers, and false again once Run has ended.
+func TestStatusRunning(t *testing.T) {
+	s, err := New(Config{ASN: 65001, RouterID: netip.MustParseAddr("10.0.0.11")}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Status().Running {
+		t.Error("Running before Run")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	if !poll.For(10*time.Second, func() bool { return s.Status().Running }) {
+		t.Error("never Running while Run runs")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if s.Status().Running {
+		t.Error("Running after Run returned")
+	}
+}

@@ -12,6 +12,9 @@ type Status struct {
 	RouterID  netip.Addr
 	Neighbors []NeighborStatus // in configuration order
 	Announced []RouteStatus    // GoBGP's locally originated routes, sorted by prefix
+	// Running is false before Run and after it ended (GoBGP could not
+	// start, or the speaker stopped: each neighbour's LastError says why).
+	Running bool
 }
 
 // NeighborStatus is one session as GoBGP reports it.

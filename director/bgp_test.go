@@ -260,6 +260,7 @@ type fakeSpeaker struct {
 	cfg     bgp.Config
 	routes  []bgp.Route
 	reconfs []bgp.Config
+	dead    bool // Run ended: Status says not running
 }
 
 func (s *fakeSpeaker) Run(ctx context.Context) error {
@@ -282,7 +283,7 @@ func (s *fakeSpeaker) Reconfigure(cfg bgp.Config) error {
 func (s *fakeSpeaker) Status() bgp.Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := bgp.Status{ASN: s.cfg.ASN, Neighbors: []bgp.NeighborStatus{{Address: netip.MustParseAddr("10.0.0.1"), ASN: 65000,
+	st := bgp.Status{ASN: s.cfg.ASN, Running: !s.dead, Neighbors: []bgp.NeighborStatus{{Address: netip.MustParseAddr("10.0.0.1"), ASN: 65000,
 		State: "established", Uptime: time.Minute, MsgsSent: 3}}}
 	for _, r := range s.routes {
 		st.Announced = append(st.Announced, bgp.RouteStatus{Prefix: r.Prefix, GracefulShutdown: r.GracefulShutdown})
@@ -720,4 +721,21 @@ func TestBGPWithdrawnWhileATrackedInterfaceIsDown(t *testing.T) {
 	}
 	w.out <- vrrp.LinkState{Name: "bond0", Gone: true}
 	h.eventually("withdrawn with bond0 gone", func() bool { return h.lastRoutes() == "[]" })
+}
+
+// The status says the speaker runs only while the speaker itself says so
+// (one whose Run ended, say on a listen port in use, is reported).
+func TestBGPStatusRunningFromSpeaker(t *testing.T) {
+	sp := &fakeSpeaker{}
+	st := &BGPStatus{}
+	st.withSpeaker(sp)
+	if !st.Running {
+		t.Error("a running speaker reported as not running")
+	}
+	sp.dead = true
+	st = &BGPStatus{}
+	st.withSpeaker(sp)
+	if st.Running {
+		t.Error("a speaker whose Run ended reported as running")
+	}
 }

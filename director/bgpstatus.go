@@ -115,7 +115,7 @@ func (st *BGPStatus) withSpeaker(sp Speaker) {
 		return
 	}
 	s := sp.Status()
-	st.Running = true
+	st.Running = s.Running
 	for _, n := range s.Neighbors {
 		st.Neighbors = append(st.Neighbors, BGPNeighborStatus{
 			Address: n.Address.String(), ASN: n.ASN, State: n.State, UptimeSeconds: n.Uptime.Seconds(),
