@@ -27,6 +27,8 @@ type RawConn struct {
 	p4    *ipv4.PacketConn
 	p6    *ipv6.PacketConn
 	to    func(netip.Addr) net.Addr // destination address of a peer (tests send over UDP)
+	io    *rawIO                    // raw system calls (rawio_linux.go); nil: through p4/p6
+	port  int                       // destination port of the raw path (tests send over UDP)
 }
 
 var _ Conn = (*RawConn)(nil)
@@ -75,6 +77,7 @@ func newRawConn(cfg Config, ifi *net.Interface, local netip.Addr, pc net.PacketC
 	if err != nil {
 		return nil, fmt.Errorf("setting up VRRP socket on %s: %w", ifi.Name, err)
 	}
+	c.io = newRawIO(pc, cfg.IPv6, local, ifi.Index)
 	return c, nil
 }
 
@@ -200,6 +203,9 @@ func (c *RawConn) ReadFrom(b []byte) (Datagram, error) {
 }
 
 func (c *RawConn) read(b []byte) (Datagram, error) {
+	if c.io != nil {
+		return c.io.read(b)
+	}
 	d := Datagram{TTL: -1}
 	var n int
 	var src net.Addr
@@ -248,9 +254,14 @@ func addrOf(a net.Addr) netip.Addr {
 
 // WriteTo sends b to dst from the local address.
 func (c *RawConn) WriteTo(b []byte, dst netip.Addr) error {
-	to := c.to(dst)
 	var err error
-	if c.p4 != nil {
+	if c.io != nil {
+		scope := 0
+		if dst.Is6() && dst.IsLinkLocalUnicast() {
+			scope = c.ifi.Index
+		}
+		err = c.io.write(b, dst, c.port, scope)
+	} else if to := c.to(dst); c.p4 != nil {
 		cm := &ipv4.ControlMessage{Src: c.local.AsSlice()}
 		if dst.IsMulticast() {
 			cm.IfIndex = c.ifi.Index

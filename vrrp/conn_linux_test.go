@@ -30,7 +30,7 @@ func TestRawConnOverUDP(t *testing.T) {
 	}
 	defer c.Close()
 	port := pc.LocalAddr().(*net.UDPAddr).Port
-	c.to = func(dst netip.Addr) net.Addr { return &net.UDPAddr{IP: dst.AsSlice(), Port: port} }
+	c.port = port
 	p := Packet{Version: 3, Type: 1, VRID: 51, Priority: 100, AdvertInterval: 100 * time.Millisecond, Addresses: []netip.Addr{vip100.Addr()}}
 	b, err := p.Seal(local, local)
 	if err != nil {
