@@ -332,7 +332,7 @@ func backup(m Machine, p Params, in Input, now time.Time) (Machine, []Action, st
 		if due(m.NotifyAt, now) {
 			a := Action{Kind: ActNotifyWinner, Dst: m.NotifyDst}
 			m.NotifyLeft--
-			m.NotifyAt = now.Add(m.MasterAdverInterval)
+			m.NotifyAt = now.Add(notifyGap(m.MasterAdverInterval))
 			if m.NotifyLeft <= 0 {
 				m.stopNotify()
 			}
@@ -434,7 +434,7 @@ func master(m Machine, p Params, in Input, now time.Time) (Machine, []Action, st
 			m, acts, why := toBackup(m, p, now, a.Src, a.Priority, a.Interval,
 				fmt.Sprintf("higher priority advert from %v (priority %d, ours %d)", a.Src, a.Priority, p.Priority))
 			m.NotifyDst, m.NotifyLeft = a.Src, notifyRepeats(m.MasterAdverInterval)
-			m.NotifyAt = now.Add(m.MasterAdverInterval)
+			m.NotifyAt = now.Add(notifyGap(m.MasterAdverInterval))
 			return m, append(acts, Action{Kind: ActNotifyWinner, Dst: a.Src}), why
 		default:
 			// Another master with lower priority, or one that gave up
@@ -471,13 +471,24 @@ func master(m Machine, p Params, in Input, now time.Time) (Machine, []Action, st
 }
 
 // notifyRepeats is how many times a loser repeats its notice to the
-// winner, one Master_Adver_Interval apart: for a second, and at least 3
-// times. Under 50 % loss of the packets between the directors, the notice
-// and all its repeats are lost once in 2^11 split brains at 100 ms adverts
-// (the winner may also have heard one of the loser's adverts).
+// winner, notifyGap apart: for a second, and at least 3 times. Under 50 %
+// loss of the packets between the directors, the notice and all its
+// repeats are lost once in 2^11 split brains at 100 ms adverts (the winner
+// may also have heard one of the loser's adverts).
 func notifyRepeats(masterAdverInterval time.Duration) int {
-	return max(3, int(notifyFor/max(masterAdverInterval, time.Millisecond)))
+	return max(3, int(notifyFor/notifyGap(masterAdverInterval)))
 }
+
+// notifyGap spaces the repeats: one Master_Adver_Interval, but never less
+// than notifyMinGap. Each notice makes the winner advertise and re-announce
+// its VIPs; at 10 ms adverts one notice per interval was 100 per split
+// brain and instance, and with many instances on a loaded host that storm
+// delayed the backups' own loops into further split brains.
+func notifyGap(masterAdverInterval time.Duration) time.Duration {
+	return max(masterAdverInterval, notifyMinGap)
+}
+
+const notifyMinGap = 100 * time.Millisecond
 
 const notifyFor = time.Second
 

@@ -413,6 +413,30 @@ func TestLoserNotifiesWinnerAgain(t *testing.T) {
 		s = append(s, op{wait: iv, ev: EvAdvert, adv: adv(peerA, 150, iv), state: StateBackup})
 		replay(t, v3params(100, iv), s)
 	})
+	t.Run("never faster than 100 ms", func(t *testing.T) {
+		// At 10 ms adverts the repeats are 100 ms apart, 10 in the
+		// second: the winner answers each with an advert and an
+		// announcement, so one per interval was a storm.
+		fast := 10 * time.Millisecond
+		if n := notifyRepeats(fast); n != 10 {
+			t.Fatalf("notifyRepeats(10ms) = %d, want 10", n)
+		}
+		s := []op{
+			{ev: EvStartup, state: StateBackup},
+			{wait: MasterDownInterval(3, 100, fast), state: StateMaster, acts: []Action{addVIPs, send(100)}},
+			{ev: EvAdvert, adv: adv(peerA, 150, fast), state: StateBackup, acts: []Action{rmVIPs, notifyWinner(peerA)}},
+		}
+		for range 10 { // the winner advertises every 10 ms; a notice every 10th
+			for range 9 {
+				s = append(s, op{wait: fast, ev: EvAdvert, adv: adv(peerA, 150, fast), state: StateBackup})
+			}
+			s = append(s, op{wait: fast, ev: EvAdvert, adv: adv(peerA, 150, fast), state: StateBackup, acts: []Action{notifyWinner(peerA)}})
+		}
+		for range 20 { // and then none
+			s = append(s, op{wait: fast, ev: EvAdvert, adv: adv(peerA, 150, fast), state: StateBackup})
+		}
+		replay(t, v3params(100, fast), s)
+	})
 	t.Run("until another master is heard", func(t *testing.T) {
 		s := append(append([]op(nil), lose...),
 			op{wait: iv, state: StateBackup, acts: []Action{notifyWinner(peerA)}},
