@@ -86,7 +86,7 @@ func queriedMetrics(t *testing.T) []string {
 // TestDashboardAndAlertMetricsExist: every metric the Grafana dashboard and
 // the alert rules query is served by a running director, once the events
 // that create per-event series have happened (a health check, a reload, a
-// dropped VRRP packet).
+// dropped VRRP packet, a BGP neighbour and a service announced by BGP).
 func TestDashboardAndAlertMetricsExist(t *testing.T) {
 	want := queriedMetrics(t)
 	p := newPair(t, "100ms")
@@ -95,7 +95,25 @@ func TestDashboardAndAlertMetricsExist(t *testing.T) {
       interval = "200ms"
       timeout  = "100ms"
     }
-  }`))
+  }`)+
+		// A BGP speaker with one neighbour that never answers, and a
+		// service it announces: the BGP rows and alerts have series.
+		`
+bgp {
+  asn       = 65001
+  router_id = "10.99.0.11"
+  neighbor "10.99.0.254" {
+    asn = 65000
+  }
+}
+
+virtual_service "bgp-web" {
+  protocol = "tcp"
+  address  = "10.99.0.200:80"
+  announce = "bgp"
+  real_server "10.99.0.1:80" {}
+}
+`)
 	if out, err := p.havsdCmd(netlab.D1, "reload", "-s", p.socket(netlab.D1)); err != nil {
 		t.Fatalf("havsd reload: %v: %s", err, out)
 	}
