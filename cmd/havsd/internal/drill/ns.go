@@ -1,10 +1,17 @@
 package drill
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net"
+	"net/netip"
+	"os"
 	"runtime"
+	"time"
 
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // Vantage runs functions on one OS thread that lives in a network namespace,
@@ -81,4 +88,62 @@ func (v *Vantage) Close() {
 	default:
 		close(v.stop)
 	}
+}
+
+// DialTCP opens a TCP connection to dst from the vantage's namespace, from
+// src when it is valid (any port): the socket is made (and bound) inside
+// the namespace, then connected from the calling goroutine, waiting in the
+// runtime poller until ctx's deadline, so a connect that hangs holds up no
+// other.
+func (v *Vantage) DialTCP(ctx context.Context, src netip.Addr, dst netip.AddrPort) (net.Conn, error) {
+	var fd int
+	err := v.Do(func() (err error) {
+		if fd, err = unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0); err != nil {
+			return err
+		}
+		if src.IsValid() {
+			if err = unix.Bind(fd, &unix.SockaddrInet4{Addr: src.As4()}); err != nil {
+				unix.Close(fd)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opening a socket: %w", err)
+	}
+	if err := unix.Connect(fd, &unix.SockaddrInet4{Port: int(dst.Port()), Addr: dst.Addr().As4()}); err != nil && !errors.Is(err, unix.EINPROGRESS) {
+		unix.Close(fd)
+		return nil, fmt.Errorf("connecting to %s: %w", dst, err)
+	}
+	f := os.NewFile(uintptr(fd), "tcp")
+	defer f.Close() // FileConn dups the descriptor
+	if dl, ok := ctx.Deadline(); ok {
+		_ = f.SetWriteDeadline(dl)
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var cerr error
+	werr := rc.Write(func(fd uintptr) bool {
+		n, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
+		if err == nil && n != 0 {
+			err = unix.Errno(n)
+		}
+		if err != nil {
+			cerr = err
+			return true
+		}
+		_, err = unix.Getpeername(int(fd))
+		return !errors.Is(err, unix.ENOTCONN) // still connecting: wait for writability
+	})
+	if err := errors.Join(werr, cerr); err != nil {
+		return nil, fmt.Errorf("connecting to %s: %w", dst, err)
+	}
+	_ = f.SetWriteDeadline(time.Time{})
+	c, err := net.FileConn(f)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to %s: %w", dst, err)
+	}
+	return c, nil
 }

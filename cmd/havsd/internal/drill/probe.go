@@ -2,18 +2,13 @@ package drill
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
-	"os"
 	"strings"
-	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Prober performs one probe; nil means the target answered.
@@ -114,58 +109,9 @@ func (p *tcpProber) Probe(ctx context.Context) error {
 
 func (p *tcpProber) Close() error { return nil }
 
-// dial opens a socket in the vantage namespace, then connects it from the
-// calling goroutine, waiting in the runtime poller.
+// dial connects to the probed address from the vantage.
 func (p *tcpProber) dial(ctx context.Context) (net.Conn, error) {
-	var fd int
-	err := p.v.Do(func() (err error) {
-		fd, err = unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("opening socket: %w", err)
-	}
-	sa := &unix.SockaddrInet4{Port: int(p.addr.Port()), Addr: p.addr.Addr().As4()}
-	if err := unix.Connect(fd, sa); err != nil && !errors.Is(err, unix.EINPROGRESS) {
-		unix.Close(fd)
-		return nil, fmt.Errorf("connecting to %s: %w", p.addr, err)
-	}
-	f := os.NewFile(uintptr(fd), "probe")
-	defer f.Close() // FileConn dups the descriptor
-	if dl, ok := ctx.Deadline(); ok {
-		_ = f.SetWriteDeadline(dl)
-	}
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	var cerr error
-	werr := rc.Write(func(fd uintptr) bool {
-		n, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
-		if err == nil && n != 0 {
-			err = unix.Errno(n)
-		}
-		if err != nil {
-			cerr = err
-			return true
-		}
-		if _, err := unix.Getpeername(int(fd)); errors.Is(err, unix.ENOTCONN) {
-			return false // still connecting: wait for writability
-		}
-		return true
-	})
-	if werr != nil {
-		return nil, fmt.Errorf("connecting to %s: %w", p.addr, werr)
-	}
-	if cerr != nil {
-		return nil, fmt.Errorf("connecting to %s: %w", p.addr, cerr)
-	}
-	_ = f.SetWriteDeadline(time.Time{})
-	c, err := net.FileConn(f)
-	if err != nil {
-		return nil, fmt.Errorf("connecting to %s: %w", p.addr, err)
-	}
-	return c, nil
+	return p.v.DialTCP(ctx, netip.Addr{}, p.addr)
 }
 
 type httpProber struct {

@@ -9,14 +9,12 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/havsd/havsd/cmd/havsd/internal/drill"
-	"golang.org/x/sys/unix"
 )
 
 // The ECMP drill's traffic: HTTP requests from the client's many source
@@ -24,56 +22,12 @@ import (
 // every request tells which director (or, with IPVS, which real server)
 // the router's hash sent it to.
 
-// dialFrom opens a TCP connection from src (any port) to dst: the socket
-// is made and bound inside the vantage's namespace, the connect waits in
-// the runtime poller, so a connect that hangs holds up no other.
+// dialFrom opens a TCP connection from src (any port) to dst inside the
+// vantage's namespace, giving up after timeout.
 func dialFrom(ctx context.Context, v *drill.Vantage, src netip.Addr, dst netip.AddrPort, timeout time.Duration) (net.Conn, error) {
-	var fd int
-	err := v.Do(func() (err error) {
-		if fd, err = unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0); err != nil {
-			return err
-		}
-		if err = unix.Bind(fd, &unix.SockaddrInet4{Addr: src.As4()}); err != nil {
-			unix.Close(fd)
-		}
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("opening a socket on %s: %w", src, err)
-	}
-	if err := unix.Connect(fd, &unix.SockaddrInet4{Port: int(dst.Port()), Addr: dst.Addr().As4()}); err != nil && !errors.Is(err, unix.EINPROGRESS) {
-		unix.Close(fd)
-		return nil, fmt.Errorf("connecting to %s: %w", dst, err)
-	}
-	f := os.NewFile(uintptr(fd), "flow")
-	defer f.Close() // FileConn dups the descriptor
-	dl := time.Now().Add(timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
-		dl = d
-	}
-	_ = f.SetWriteDeadline(dl)
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	var cerr error
-	werr := rc.Write(func(fd uintptr) bool {
-		n, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
-		if err == nil && n != 0 {
-			err = unix.Errno(n)
-		}
-		if err != nil {
-			cerr = err
-			return true
-		}
-		_, err = unix.Getpeername(int(fd))
-		return !errors.Is(err, unix.ENOTCONN) // still connecting: wait for writability
-	})
-	if err := errors.Join(werr, cerr); err != nil {
-		return nil, fmt.Errorf("connecting to %s: %w", dst, err)
-	}
-	_ = f.SetWriteDeadline(time.Time{})
-	return net.FileConn(f)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return v.DialTCP(ctx, src, dst)
 }
 
 // exchange sends one keep-alive GET on c and returns the body's first line.
