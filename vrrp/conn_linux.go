@@ -26,9 +26,8 @@ type RawConn struct {
 	pc    net.PacketConn
 	p4    *ipv4.PacketConn
 	p6    *ipv6.PacketConn
-	to    func(netip.Addr) net.Addr // destination address of a peer (tests send over UDP)
-	io    *rawIO                    // raw system calls (rawio_linux.go); nil: through p4/p6
-	port  int                       // destination port of the raw path (tests send over UDP)
+	io    *rawIO // adverts in and out, as raw system calls (rawio_linux.go)
+	port  int    // destination port (tests send over UDP)
 }
 
 var _ Conn = (*RawConn)(nil)
@@ -63,10 +62,14 @@ func Listen(cfg Config) (*RawConn, error) {
 }
 
 // newRawConn wraps pc, a protocol-112 socket (tests pass a UDP socket and
-// set RawConn.to), and sets it up: TTL/hop limit 255, DSCP CS6, control
-// messages, group membership.
+// set RawConn.port), and sets it up: TTL/hop limit 255, DSCP CS6, control
+// messages, group membership. x/net's PacketConn sets the options; adverts
+// move through rawIO.
 func newRawConn(cfg Config, ifi *net.Interface, local netip.Addr, pc net.PacketConn) (*RawConn, error) {
-	c := &RawConn{ifi: ifi, local: local, pc: pc, group: len(cfg.UnicastPeers) == 0, to: ipAddr}
+	c := &RawConn{ifi: ifi, local: local, pc: pc, group: len(cfg.UnicastPeers) == 0}
+	if c.io = newRawIO(pc, cfg.IPv6, local, ifi.Index); c.io == nil {
+		return nil, fmt.Errorf("VRRP socket on %s has no file descriptor", ifi.Name)
+	}
 	growReadBuffer(pc)
 	var err error
 	if cfg.IPv6 {
@@ -77,7 +80,6 @@ func newRawConn(cfg Config, ifi *net.Interface, local netip.Addr, pc net.PacketC
 	if err != nil {
 		return nil, fmt.Errorf("setting up VRRP socket on %s: %w", ifi.Name, err)
 	}
-	c.io = newRawIO(pc, cfg.IPv6, local, ifi.Index)
 	return c, nil
 }
 
@@ -181,8 +183,6 @@ func (c *RawConn) LocalAddr() netip.Addr { return c.local }
 // IfIndex is the index of the interface the socket works on.
 func (c *RawConn) IfIndex() int { return c.ifi.Index }
 
-func ipAddr(dst netip.Addr) net.Addr { return &net.IPAddr{IP: dst.AsSlice()} }
-
 // Close closes the socket; a blocked ReadFrom returns an error.
 func (c *RawConn) Close() error { return c.pc.Close() }
 
@@ -202,79 +202,15 @@ func (c *RawConn) ReadFrom(b []byte) (Datagram, error) {
 	}
 }
 
-func (c *RawConn) read(b []byte) (Datagram, error) {
-	if c.io != nil {
-		return c.io.read(b)
-	}
-	d := Datagram{TTL: -1}
-	var n int
-	var src net.Addr
-	if c.p4 != nil {
-		var cm *ipv4.ControlMessage
-		var err error
-		n, cm, src, err = c.p4.ReadFrom(b)
-		if err != nil {
-			return d, fmt.Errorf("reading advert: %w", err)
-		}
-		if cm != nil {
-			d.TTL, d.IfIndex = cm.TTL, cm.IfIndex
-			d.Dst, _ = netip.AddrFromSlice(cm.Dst.To4())
-		}
-	} else {
-		var cm *ipv6.ControlMessage
-		var err error
-		n, cm, src, err = c.p6.ReadFrom(b)
-		if err != nil {
-			return d, fmt.Errorf("reading advert: %w", err)
-		}
-		if cm != nil {
-			d.TTL, d.IfIndex = cm.HopLimit, cm.IfIndex
-			d.Dst, _ = netip.AddrFromSlice(cm.Dst)
-		}
-	}
-	d.Data = b[:n]
-	d.Src = addrOf(src)
-	return d, nil
-}
-
-func addrOf(a net.Addr) netip.Addr {
-	var ip net.IP
-	switch a := a.(type) {
-	case *net.IPAddr:
-		ip = a.IP
-	case *net.UDPAddr:
-		ip = a.IP
-	}
-	if ip4 := ip.To4(); ip4 != nil {
-		ip = ip4
-	}
-	x, _ := netip.AddrFromSlice(ip)
-	return x
-}
+func (c *RawConn) read(b []byte) (Datagram, error) { return c.io.read(b) }
 
 // WriteTo sends b to dst from the local address.
 func (c *RawConn) WriteTo(b []byte, dst netip.Addr) error {
-	var err error
-	if c.io != nil {
-		scope := 0
-		if dst.Is6() && dst.IsLinkLocalUnicast() {
-			scope = c.ifi.Index
-		}
-		err = c.io.write(b, dst, c.port, scope)
-	} else if to := c.to(dst); c.p4 != nil {
-		cm := &ipv4.ControlMessage{Src: c.local.AsSlice()}
-		if dst.IsMulticast() {
-			cm.IfIndex = c.ifi.Index
-		}
-		_, err = c.p4.WriteTo(b, cm, to)
-	} else {
-		if a, ok := to.(*net.IPAddr); ok && dst.IsLinkLocalUnicast() {
-			a.Zone = c.ifi.Name
-		}
-		cm := &ipv6.ControlMessage{Src: c.local.AsSlice(), IfIndex: c.ifi.Index}
-		_, err = c.p6.WriteTo(b, cm, to)
+	scope := 0
+	if dst.Is6() && dst.IsLinkLocalUnicast() {
+		scope = c.ifi.Index
 	}
-	if err != nil {
+	if err := c.io.write(b, dst, c.port, scope); err != nil {
 		return fmt.Errorf("sending advert to %v: %w", dst, err)
 	}
 	return nil

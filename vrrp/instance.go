@@ -164,9 +164,8 @@ func NewInstance(cfg Config, opts Options) (*Instance, error) {
 
 // SetSiblingVRIDs replaces Options.SiblingVRIDs after a reload added,
 // removed or renumbered the daemon's other instances on this interface:
-// their adverts are then ignored, not counted as unknown-VRID drops. A
-// socket's kernel filter keeps the VRIDs it was opened with until it is
-// opened again; what it lets through, the validator ignores.
+// their adverts are then ignored, not counted as unknown-VRID drops, and
+// the socket's kernel filter is re-attached with the new list.
 func (i *Instance) SetSiblingVRIDs(vrids []uint8) {
 	i.mu.Lock()
 	i.siblings = slices.Clone(vrids)
