@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/havsd/havsd/test/poll"
 )
 
 // levels records the level of each "backend state changed" record.
@@ -52,6 +54,13 @@ func TestTransitionLogLevels(t *testing.T) {
 	await(t, s, "x", false, 5*time.Second)
 	fail.Store(false)
 	await(t, s, "x", true, 5*time.Second)
+	// The scheduler logs a transition just after handing it over, so
+	// the record of the last one may follow await by a moment.
+	poll.Until(t, 5*time.Second, "two transition records", func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return len(rec.got) >= 2
+	})
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if len(rec.got) != 2 || rec.got[0] != "down WARN" || rec.got[1] != "up INFO" {

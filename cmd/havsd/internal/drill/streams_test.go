@@ -38,6 +38,13 @@ func echoServer(t *testing.T) (netip.AddrPort, func(k int)) {
 		}
 	}()
 	kill := func(k int) {
+		// The dials complete in the kernel's backlog before Accept
+		// returns them, so wait for the first k to be accepted.
+		poll.Until(t, 5*time.Second, "the server to accept the connections", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(conns) >= k
+		})
 		mu.Lock()
 		defer mu.Unlock()
 		for _, c := range conns[:k] {
