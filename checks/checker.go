@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"syscall"
 	"time"
@@ -25,9 +26,9 @@ func New(spec Spec) (Checker, error) {
 	}
 	switch spec.Kind {
 	case KindTCP:
-		return &tcpChecker{spec: spec}, nil
+		return &tcpChecker{spec: &spec, target: spec.Target}, nil
 	case KindHTTP, KindHTTPS:
-		return newHTTPChecker(spec)
+		return newHTTPChecker(&shape{spec: spec}, spec.Target)
 	case KindScript:
 		return newScriptChecker(spec)
 	case KindUDP:
@@ -40,6 +41,26 @@ func New(spec Spec) (Checker, error) {
 		return newSMTPChecker(spec)
 	}
 	return nil, fmt.Errorf("building check: invalid kind %s", spec.Kind)
+}
+
+// newShaped builds the checker of target checked as sh says, as New does,
+// sharing with the other checkers of sh what does not depend on the
+// target: a TCP checker is then a pointer and an address, an HTTP one
+// shares its TLS configuration, regex and dialer.
+func newShaped(sh *shape, target netip.AddrPort) (Checker, error) {
+	spec := &sh.spec
+	if !target.IsValid() && spec.Kind != KindScript {
+		return nil, fmt.Errorf("building %s check: no target address", spec.Kind)
+	}
+	switch spec.Kind {
+	case KindTCP:
+		return &tcpChecker{spec: spec, target: target}, nil
+	case KindHTTP, KindHTTPS:
+		return newHTTPChecker(sh, target)
+	}
+	s := *spec
+	s.Target = target
+	return New(s)
 }
 
 // CheckerFunc adapts a function to the Checker interface.
@@ -106,7 +127,7 @@ func isTimeout(ctx context.Context, err error) bool {
 }
 
 // dialer returns a net.Dialer bound to the spec's source address, if any.
-func dialer(spec Spec, network string) *net.Dialer {
+func dialer(spec *Spec, network string) *net.Dialer {
 	d := &net.Dialer{KeepAlive: -1}
 	if spec.BindIf != "" {
 		d.Control = bindToDevice(spec.BindIf)
@@ -125,8 +146,8 @@ func dialer(spec Spec, network string) *net.Dialer {
 // dialTarget connects to the spec's target over network ("tcp" or "udp")
 // with the spec's source and device. It returns the target's address for
 // messages; a failure is reported by netErr under op.
-func dialTarget(ctx context.Context, spec Spec, network, op string) (net.Conn, string, error) {
-	addr := spec.Target.String()
+func dialTarget(ctx context.Context, spec *Spec, target netip.AddrPort, network, op string) (net.Conn, string, error) {
+	addr := target.String()
 	conn, err := dialer(spec, network).DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, addr, netErr(ctx, op, addr, spec.Timeout, err)
@@ -135,12 +156,16 @@ func dialTarget(ctx context.Context, spec Spec, network, op string) (net.Conn, s
 }
 
 // tcpChecker passes when a TCP connection to the target is established.
-type tcpChecker struct{ spec Spec }
+// Its settings are shared with the other checks of its shape.
+type tcpChecker struct {
+	spec   *Spec // Target is not read
+	target netip.AddrPort
+}
 
 func (c *tcpChecker) Check(ctx context.Context) error {
 	ctx, cancel := withTimeout(ctx, c.spec.Timeout)
 	defer cancel()
-	conn, _, err := dialTarget(ctx, c.spec, "tcp", "connect")
+	conn, _, err := dialTarget(ctx, c.spec, c.target, "tcp", "connect")
 	if err != nil {
 		return err
 	}

@@ -68,7 +68,7 @@ func (c *dnsChecker) Check(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("dns %s: packing query: %w", addr, err)
 	}
-	conn, err := dialer(c.spec, "udp").DialContext(ctx, "udp", addr)
+	conn, err := dialer(&c.spec, "udp").DialContext(ctx, "udp", addr)
 	if err != nil {
 		return netErr(ctx, "dns", addr, c.spec.Timeout, err)
 	}

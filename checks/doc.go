@@ -65,6 +65,12 @@
 // any target uses it, so removing one of the services keeps the others'
 // state. Stats.Probes and CheckHealth.SharedBy show the sharing.
 //
+// Checks that differ only in their address (every real server of a
+// service, usually) share their settings: a probe holds a pointer to them
+// and its address, and the package's checkers share what they build from
+// them (an HTTP check's regex, dialer and TLS configuration with its CA
+// pool). A probe holds no context, buffer or goroutine between checks.
+//
 // # A busy director is not a dead server
 //
 // A check's timeout runs from its first system call (the connect), so time

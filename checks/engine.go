@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -18,10 +20,11 @@ import (
 // fans out to all of them.
 type engine struct {
 	targets map[ID]*target
-	probes  map[string]*probe // by probeKey
+	probes  map[probeID]*probe
+	shapes  map[shapeKey]*shape // of the probes, shared
 	queue   probeQueue
-	rand    func(n int64) int64 // uniform in [0, n)
-	build   func(Spec) (Checker, error)
+	rand    func(n int64) int64         // uniform in [0, n)
+	build   func(Spec) (Checker, error) // nil: the package's checkers, built from shapes
 
 	limit    int  // most checks running at once now; 0 for no limit
 	maxLimit int  // the configured bound, that limit grows back to
@@ -32,42 +35,131 @@ type engine struct {
 	lag time.Duration // how late the last due probe started (start - due)
 }
 
-// target is one ID: a real server and the checks that must all pass.
+// target is one ID: a real server and the checks that must all pass. It
+// keeps no copy of its specs: its probes (shape and address) are them.
 type target struct {
 	id     ID
-	specs  []Spec
-	probes []*probe
+	probes []*probe // one per spec, in the order given
 	up     bool
-	weight Weight // what its checks do to the weight (weight.go), as last reported
+	weight Weight    // what its checks do to the weight (weight.go), as last reported
+	sent   sentState // what the consumer of transitions has (mailbox.go)
 }
 
 // probe is one check of one server with its hysteresis state, shared by
-// the targets listed in users.
+// the targets listed in users. Its settings are its shape's, shared with
+// the probes of other servers checked the same way, and its address.
+//
+// With tens of thousands of probes their size is most of the scheduler's
+// memory: the fields are ordered to pack, and nothing lives here that a
+// probe needs only while its check runs.
 type probe struct {
-	key        string
-	users      []*target // a target appears once per spec that maps here
-	spec       Spec      // with defaults
-	checker    Checker
-	up         bool
-	fails      int // consecutive failures
-	succs      int // consecutive successes
-	stalls     int // consecutive results discarded because the checker stalled
-	next       time.Time
-	qidx       int // index in the queue; -1 when not queued
-	running    bool
-	removed    bool
-	ctx        context.Context    // of its checks during one Run; nil between Runs
-	cancel     context.CancelFunc // cancels ctx: removal or shutdown
-	ev         bool               // runs on the epoll loop, as job
-	job        evJob
-	lastErr    error
-	weight     int  // the weight the latest success set (Weigher)
-	weightSet  bool // whether it set one; cleared when the probe goes down
-	lastAt     time.Time
-	latency    time.Duration
-	lastStart  time.Time     // start of the latest check
-	period     time.Duration // time between the latest two starts: the effective interval
-	buildError error
+	shape     *shape
+	target    netip.AddrPort
+	users     []*target // a target appears once per spec that maps here
+	checker   Checker   // a *buildFailure when it could not be built
+	lastErr   error
+	cancel    context.CancelFunc // cancels the running check (goroutine path); nil otherwise
+	next      time.Time
+	lastAt    time.Time
+	lastStart time.Time     // start of the latest check
+	latency   time.Duration // of the latest check
+	period    time.Duration // time between the latest two starts: the effective interval
+	weight    int           // the weight the latest success set (Weigher)
+	qidx      int32         // index in the queue; -1 when not queued
+	fails     int32         // consecutive failures
+	succs     int32         // consecutive successes
+	stalls    uint8         // consecutive results discarded because the checker stalled
+	up        bool
+	running   bool
+	removed   bool
+	ev        bool // runs on the epoll loop
+	weightSet bool // whether the latest success set a weight; cleared when the probe goes down
+}
+
+// spec returns the probe's full spec (with defaults).
+func (p *probe) spec() Spec {
+	s := p.shape.spec
+	s.Target = p.target
+	return s
+}
+
+// kind is the probe's check kind.
+func (p *probe) kind() Kind { return p.shape.spec.Kind }
+
+// String names the probe in logs: "tcp 10.0.0.1:80".
+func (p *probe) String() string { return p.kind().String() + " " + p.target.String() }
+
+// probeID identifies a probe: its shape and its address.
+type probeID struct {
+	shape  *shape
+	target netip.AddrPort
+}
+
+// shape is everything of a check's settings but the address it probes,
+// with defaults: the checks of all the real servers of a service usually
+// share one, so that each probe holds a pointer and an address rather
+// than a whole Spec, and the package's checkers share what they build
+// from the settings (TLS configuration, regex, dialer: http.go).
+type shape struct {
+	key  shapeKey
+	spec Spec // Target is zero
+	refs int  // probes using it
+	http *httpShape
+}
+
+// shapeKey is a Spec with defaults, less its Target, in comparable form:
+// two specs describe the same check of the same address when their
+// targets and keys are equal. Alpha and Warmup only shape a new target's
+// start and are part of it too, so that equal specs, and only those,
+// share a probe.
+type shapeKey struct {
+	kind                             Kind
+	alpha                            bool
+	source                           netip.Addr
+	interval, timeout, delay, warmup time.Duration
+	retry, rise                      int
+	bindIf                           string
+	ext                              string // the kind's own settings, formatted; "" for none
+}
+
+// shapeKeyOf returns the key of s, which has its defaults.
+func shapeKeyOf(s Spec) shapeKey {
+	k := shapeKey{kind: s.Kind, alpha: s.Alpha, source: s.Source, interval: s.Interval, timeout: s.Timeout,
+		delay: s.DelayBeforeRetry, warmup: s.Warmup, retry: s.Retry, rise: s.Rise, bindIf: s.BindIf}
+	if s.HTTP != nil || s.Script != nil || s.UDP != nil || s.DNS != nil || s.SMTP != nil {
+		var b strings.Builder
+		if s.HTTP != nil {
+			fmt.Fprintf(&b, "|http%#v", *s.HTTP)
+		}
+		if s.Script != nil {
+			fmt.Fprintf(&b, "|script%#v", *s.Script)
+		}
+		if s.UDP != nil {
+			fmt.Fprintf(&b, "|udp%#v", *s.UDP)
+		}
+		if s.DNS != nil {
+			fmt.Fprintf(&b, "|dns%#v", *s.DNS)
+		}
+		if s.SMTP != nil {
+			fmt.Fprintf(&b, "|smtp%#v", *s.SMTP)
+		}
+		k.ext = b.String()
+	}
+	return k
+}
+
+// buildFailure is the checker of a probe whose checker could not be
+// built: every check fails with the error.
+type buildFailure struct{ err error }
+
+func (f *buildFailure) Check(context.Context) error { return f.err }
+
+// buildError returns the error of building p's checker, if any.
+func (p *probe) buildError() error {
+	if f, ok := p.checker.(*buildFailure); ok {
+		return f.err
+	}
+	return nil
 }
 
 // maxStallRetries bounds the results of one probe discarded in a row
@@ -85,8 +177,8 @@ func newEngine(rnd func(int64) int64, build func(Spec) (Checker, error), limit i
 	if limit <= 0 {
 		limit = unbounded
 	}
-	return &engine{targets: map[ID]*target{}, probes: map[string]*probe{}, rand: rnd, build: build,
-		limit: limit, maxLimit: limit}
+	return &engine{targets: map[ID]*target{}, probes: map[probeID]*probe{}, shapes: map[shapeKey]*shape{},
+		rand: rnd, build: build, limit: limit, maxLimit: limit}
 }
 
 // backOff halves the in-flight limit (not below minInFlight, nor above
@@ -151,13 +243,12 @@ func (e *engine) set(now time.Time, want map[ID][]Spec) setResult {
 			t = &target{id: id, up: InitialUp(specs)}
 			e.targets[id] = t
 			r.added = append(r.added, id)
-		case specsEqual(t.specs, specs):
+		case sameChecks(t, specs):
 			continue
 		default:
 			detach = append(detach, &target{id: t.id, probes: t.probes})
 			r.changed = append(r.changed, id)
 		}
-		t.specs = append([]Spec(nil), specs...)
 		t.probes = make([]*probe, len(specs))
 		for i, s := range specs {
 			up := t.up
@@ -191,6 +282,15 @@ func (e *engine) set(now time.Time, want map[ID][]Spec) setResult {
 	return r
 }
 
+// sentOf returns what the consumer of transitions has of id (nil for an
+// unknown ID), for the mailbox.
+func (e *engine) sentOf(id ID) *sentState {
+	if t, ok := e.targets[id]; ok {
+		return &t.sent
+	}
+	return nil
+}
+
 func allUp(t *target) bool {
 	for _, p := range t.probes {
 		if !p.up {
@@ -215,25 +315,37 @@ func sharedReason(t *target, up bool) string {
 // returns the error of building a new checker, which then fails every check.
 func (e *engine) attach(now time.Time, t *target, s Spec, up bool) (*probe, error) {
 	s = s.WithDefaults()
-	key := probeKey(s)
-	p := e.probes[key]
-	if p != nil {
-		p.users = append(p.users, t)
-		return p, p.buildError
+	key := shapeKeyOf(s)
+	sh := e.shapes[key]
+	if sh != nil {
+		if p := e.probes[probeID{sh, s.Target}]; p != nil {
+			p.users = append(p.users, t)
+			return p, p.buildError()
+		}
+	} else {
+		sh = &shape{key: key, spec: s}
+		sh.spec.Target = netip.AddrPort{}
+		e.shapes[key] = sh
 	}
-	p = &probe{key: key, users: []*target{t}, spec: s, up: up, qidx: -1}
-	p.checker, p.buildError = e.build(s)
-	if err := p.buildError; err != nil {
-		p.checker = CheckerFunc(func(context.Context) error { return err })
+	sh.refs++
+	p := &probe{shape: sh, target: s.Target, users: []*target{t}, up: up, qidx: -1}
+	var err error
+	if e.build != nil {
+		p.checker, err = e.build(s)
+	} else {
+		p.checker, err = newShaped(sh, s.Target) // checker.go
 	}
-	p.job, p.ev = evJobOf(p.checker)
+	if err != nil {
+		p.checker = &buildFailure{err}
+	}
+	_, p.ev = evJobOf(p.checker)
 	p.next = now
 	if s.Warmup > 0 {
 		p.next = now.Add(time.Duration(e.rand(int64(s.Warmup))))
 	}
-	e.probes[key] = p
+	e.probes[probeID{sh, s.Target}] = p
 	heap.Push(&e.queue, p)
-	return p, p.buildError
+	return p, err
 }
 
 // detach removes old.id from the users of old.probes (once per entry)
@@ -250,12 +362,15 @@ func (e *engine) detach(old *target) {
 			continue
 		}
 		p.removed = true
-		delete(e.probes, p.key)
+		delete(e.probes, probeID{p.shape, p.target})
+		if p.shape.refs--; p.shape.refs == 0 {
+			delete(e.shapes, p.shape.key)
+		}
 		if c, ok := p.checker.(io.Closer); ok {
 			c.Close() // a kept-alive connection; a running check still ends on its own
 		}
 		if p.qidx >= 0 {
-			heap.Remove(&e.queue, p.qidx)
+			heap.Remove(&e.queue, int(p.qidx))
 		}
 		if p.cancel != nil {
 			p.cancel()
@@ -263,34 +378,17 @@ func (e *engine) detach(old *target) {
 	}
 }
 
-// probeKey identifies a probe: every field of the spec (with defaults)
-// that changes how or when the server is probed. Alpha and Warmup only
-// shape a new target's start and are part of it too, so that equal specs,
-// and only those, share a probe.
-func probeKey(s Spec) string {
-	k := fmt.Sprintf("%d|%s|%s|%d|%d|%d|%d|%d|%d|%t", s.Kind, s.Target, s.Source, s.Interval, s.Timeout,
-		s.Retry, s.Rise, s.DelayBeforeRetry, s.Warmup, s.Alpha)
-	if s.HTTP != nil {
-		k += fmt.Sprintf("|http%+v", *s.HTTP)
-	}
-	if s.Script != nil {
-		k += fmt.Sprintf("|script%q%t", s.Script.Argv, s.Script.Dynamic)
-	}
-	if s.UDP != nil {
-		k += fmt.Sprintf("|udp%q%t", s.UDP.Payload, s.UDP.ExpectReply)
-	}
-	if s.DNS != nil {
-		k += fmt.Sprintf("|dns%+v", *s.DNS)
-	}
-	return k
-}
-
-func specsEqual(a, b []Spec) bool {
-	if len(a) != len(b) {
+// sameChecks reports whether t's probes are the checks specs describe, in
+// order: equal with defaults (a field left to its default and the same
+// default spelt out are one check, as they are one probe).
+func sameChecks(t *target, specs []Spec) bool {
+	if len(specs) != len(t.probes) {
 		return false
 	}
-	for i := range a {
-		if !a[i].Equal(b[i]) {
+	for i, s := range specs {
+		s = s.WithDefaults()
+		p := t.probes[i]
+		if p.target != s.Target || p.shape.key != shapeKeyOf(s) {
 			return false
 		}
 	}
@@ -330,6 +428,7 @@ func (e *engine) finish(p *probe) bool {
 		return false
 	}
 	p.running = false
+	p.cancel = nil
 	e.inflight--
 	return true
 }
@@ -357,7 +456,7 @@ func (e *engine) requeue(p *probe) bool {
 // reports false, doing nothing but finish, when p has had maxStallRetries
 // results discarded in a row: the caller then applies the result.
 func (e *engine) discard(p *probe, now time.Time) (ok, rearm bool) {
-	if p.stalls >= maxStallRetries {
+	if int(p.stalls) >= maxStallRetries {
 		return false, false
 	}
 	e.finish(p)
@@ -384,19 +483,20 @@ func (e *engine) result(p *probe, now time.Time, latency time.Duration, err erro
 		p.weight, p.weightSet = dw.w, dw.set
 	}
 	scheduled := p.next
-	p.next = scheduled.Add(p.spec.Interval) // fixed rate
+	spec := &p.shape.spec
+	p.next = scheduled.Add(spec.Interval) // fixed rate
 	if err == nil {
 		p.fails, p.succs = 0, p.succs+1
-		if !p.up && p.succs >= p.spec.Rise {
+		if !p.up && int(p.succs) >= spec.Rise {
 			p.up = true
 		}
 	} else {
 		p.succs, p.fails = 0, p.fails+1
 		if p.up {
-			if p.fails >= p.spec.failuresToDown() {
+			if int(p.fails) >= spec.failuresToDown() {
 				p.up, p.weightSet = false, false
 			} else {
-				p.next = now.Add(p.spec.DelayBeforeRetry)
+				p.next = now.Add(spec.DelayBeforeRetry)
 			}
 		}
 	}
@@ -415,9 +515,9 @@ func (e *engine) result(p *probe, now time.Time, latency time.Duration, err erro
 		}
 		why := reason(p, up, len(t.probes))
 		if up == t.up {
-			why = fmt.Sprintf("%s check set the weight to %d", p.spec.Kind, p.weight)
+			why = fmt.Sprintf("%s check set the weight to %d", p.kind(), p.weight)
 			if !p.weightSet {
-				why = fmt.Sprintf("%s check passed without setting the weight: the configured weight applies", p.spec.Kind)
+				why = fmt.Sprintf("%s check passed without setting the weight: the configured weight applies", p.kind())
 			}
 		}
 		t.up, t.weight = up, w
@@ -437,12 +537,12 @@ func containsTarget(ts []*target, t *target) bool {
 
 func reason(p *probe, up bool, n int) string {
 	if !up {
-		return fmt.Sprintf("%s check failed %d time(s) in a row: %v", p.spec.Kind, p.fails, p.lastErr)
+		return fmt.Sprintf("%s check failed %d time(s) in a row: %v", p.kind(), p.fails, p.lastErr)
 	}
 	if n > 1 {
-		return fmt.Sprintf("%s check passed %d time(s) in a row; all %d checks pass", p.spec.Kind, p.succs, n)
+		return fmt.Sprintf("%s check passed %d time(s) in a row; all %d checks pass", p.kind(), p.succs, n)
 	}
-	return fmt.Sprintf("%s check passed %d time(s) in a row", p.spec.Kind, p.succs)
+	return fmt.Sprintf("%s check passed %d time(s) in a row", p.kind(), p.succs)
 }
 
 // probeQueue is a min-heap of probes by next due time.
@@ -452,11 +552,11 @@ func (q probeQueue) Len() int           { return len(q) }
 func (q probeQueue) Less(i, j int) bool { return q[i].next.Before(q[j].next) }
 func (q probeQueue) Swap(i, j int) {
 	q[i], q[j] = q[j], q[i]
-	q[i].qidx, q[j].qidx = i, j
+	q[i].qidx, q[j].qidx = int32(i), int32(j)
 }
 func (q *probeQueue) Push(x any) {
 	p := x.(*probe)
-	p.qidx = len(*q)
+	p.qidx = int32(len(*q))
 	*q = append(*q, p)
 }
 func (q *probeQueue) Pop() any {

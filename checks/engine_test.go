@@ -440,3 +440,57 @@ func TestEngineInFlightLimitBacksOffAndGrows(t *testing.T) {
 		})
 	}
 }
+
+// Checks that differ only in their address share one shape (their
+// settings, held once); checks that differ in any setting, the device
+// included, are different probes; a shape goes with its last probe.
+func TestEngineShapes(t *testing.T) {
+	s := newSim(t, nil)
+	a, b := netip.MustParseAddrPort("10.0.0.1:80"), netip.MustParseAddrPort("10.0.0.2:80")
+	spec := func(ap netip.AddrPort) Spec { return Spec{Kind: KindTCP, Target: ap, Interval: time.Second} }
+	onDev := spec(a)
+	onDev.BindIf = "eth1"
+	explicit := spec(b)
+	explicit.Timeout = DefaultTimeout // the default spelt out: the same check
+	s.e.set(t0, map[ID][]Spec{"vs1/a": {spec(a)}, "vs1/b": {spec(b)}, "vs2/a": {onDev}})
+	if len(s.e.shapes) != 2 || len(s.e.probes) != 3 {
+		t.Fatalf("shapes %d, probes %d; want 2 and 3", len(s.e.shapes), len(s.e.probes))
+	}
+	if pa, pb := s.e.targets["vs1/a"].probes[0], s.e.targets["vs1/b"].probes[0]; pa.shape != pb.shape || pa.target != a || pb.target != b {
+		t.Errorf("vs1's checks: shapes %p, %p; targets %s, %s", pa.shape, pb.shape, pa.target, pb.target)
+	}
+	keep := s.e.targets["vs1/b"].probes[0]
+	r := s.e.set(t0, map[ID][]Spec{"vs1/b": {explicit}})
+	if len(r.changed) != 0 || s.e.targets["vs1/b"].probes[0] != keep {
+		t.Errorf("an explicit default changed the target: %+v", r)
+	}
+	if len(s.e.shapes) != 1 || len(s.e.probes) != 1 {
+		t.Errorf("after removals: shapes %d, probes %d; want 1 and 1", len(s.e.shapes), len(s.e.probes))
+	}
+	s.e.set(t0, nil)
+	if len(s.e.shapes) != 0 || len(s.e.probes) != 0 || len(s.e.queue) != 0 {
+		t.Errorf("empty: shapes %d, probes %d, queued %d", len(s.e.shapes), len(s.e.probes), len(s.e.queue))
+	}
+}
+
+// The HTTPS checks of one shape share their regex, dialer and TLS
+// configuration; each has its own request and URL.
+func TestHTTPCheckersShareShape(t *testing.T) {
+	sh := &shape{spec: Spec{Kind: KindHTTPS, Timeout: time.Second,
+		HTTP: &HTTPSpec{Path: "/health", Host: "svc.example", Regex: "ok"}}.WithDefaults()}
+	a, err := newShaped(sh, netip.MustParseAddrPort("10.0.0.1:443"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := newShaped(sh, netip.MustParseAddrPort("10.0.0.2:443"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ha, hb := a.(*httpChecker), b.(*httpChecker)
+	if ha.sh != hb.sh || ha.sh.re == nil || ha.get.tls == nil || ha.get.tls != hb.get.tls || ha.get.dialer != hb.get.dialer {
+		t.Errorf("not shared: shapes %p %p, TLS %p %p, dialers %p %p", ha.sh, hb.sh, ha.get.tls, hb.get.tls, ha.get.dialer, hb.get.dialer)
+	}
+	if ha.get.url == hb.get.url || ha.get.tls.ServerName != "svc.example" {
+		t.Errorf("URLs %q %q, server name %q", ha.get.url, hb.get.url, ha.get.tls.ServerName)
+	}
+}

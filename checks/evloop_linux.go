@@ -61,16 +61,16 @@ type evConn struct {
 func evJobOf(c Checker) (evJob, bool) {
 	switch c := c.(type) {
 	case *tcpChecker:
-		if c.spec.Target.Addr().Zone() != "" || c.spec.BindIf != "" {
+		if c.target.Addr().Zone() != "" || c.spec.BindIf != "" {
 			return evJob{}, false
 		}
-		return evJob{target: c.spec.Target, source: c.spec.Source, timeout: c.spec.Timeout}, true
+		return evJob{target: c.target, source: c.spec.Source, timeout: c.spec.Timeout}, true
 	case *httpChecker:
-		if c.spec.Kind != KindHTTP || c.get.keepAlive || c.digest != "" || c.re != nil || c.spec.Target.Addr().Zone() != "" || c.spec.BindIf != "" {
+		if c.spec.Kind != KindHTTP || c.get.keepAlive || c.sh.digest != "" || c.sh.re != nil || c.target.Addr().Zone() != "" || c.spec.BindIf != "" {
 			return evJob{}, false
 		}
-		return evJob{target: c.spec.Target, source: c.spec.Source, timeout: c.spec.Timeout,
-			request: c.get.request, url: c.get.url, status: c.status}, true
+		return evJob{target: c.target, source: c.spec.Source, timeout: c.spec.Timeout,
+			request: c.get.request, url: c.get.url, status: c.sh.status}, true
 	}
 	return evJob{}, false
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -20,17 +21,31 @@ import (
 )
 
 // httpChecker performs a GET and checks status, body digest and regex.
+// What does not depend on its target it shares with the other checks of
+// its shape.
 type httpChecker struct {
-	spec   Spec
+	spec   *Spec // Target is not read
+	target netip.AddrPort
+	sh     *httpShape
 	get    *getter
-	status []StatusRange
-	re     *regexp.Regexp
-	digest string
-	// noMatch is regex_no_match: the body must not match re.
-	noMatch bool
 }
 
-func newHTTPChecker(spec Spec) (*httpChecker, error) {
+// httpShape is what the HTTP checks of one shape share, built from the
+// settings by the first of them: with thousands of real servers checked
+// alike, one compiled regex, one dialer and one TLS configuration (with
+// its CA pool and client certificate) rather than one each.
+type httpShape struct {
+	status  []StatusRange
+	re      *regexp.Regexp
+	digest  string
+	noMatch bool // regex_no_match: the body must not match re
+	dialer  *net.Dialer
+	tls     *tls.Config // the first checker's, with the files loaded; nil for plain HTTP
+}
+
+// newHTTPChecker builds the HTTP check of target checked as sh says.
+func newHTTPChecker(sh *shape, target netip.AddrPort) (*httpChecker, error) {
+	spec := &sh.spec
 	h := HTTPSpec{}
 	if spec.HTTP != nil {
 		h = *spec.HTTP
@@ -43,47 +58,64 @@ func newHTTPChecker(spec Spec) (*httpChecker, error) {
 	if !strings.HasPrefix(path, "/") {
 		path = "/" + path
 	}
-	g, err := newGetter(scheme+"://"+spec.Target.String()+path, h.Host, h.TLSServerName, h.TLSVerify, h.KeepAlive, h.MaxBody)
+	g, err := newGetter(scheme+"://"+target.String()+path, h.Host, h.TLSServerName, h.TLSVerify, h.KeepAlive, h.MaxBody)
 	if err != nil {
 		return nil, fmt.Errorf("building %s check: %w", spec.Kind, err)
 	}
-	g.dialer = dialer(spec, "tcp")
-	if err := useTLSFiles(g.tls, h); err != nil {
-		return nil, fmt.Errorf("building %s check: %w", spec.Kind, err)
+	hs := sh.http
+	if hs == nil {
+		hs = &httpShape{status: h.Status, digest: strings.ToLower(h.Digest), noMatch: h.RegexNoMatch, dialer: dialer(spec, "tcp")}
+		if h.Regex != "" {
+			if hs.re, err = regexp.Compile(h.Regex); err != nil {
+				return nil, fmt.Errorf("building %s check: regex: %w", spec.Kind, err)
+			}
+		}
+		if hs.digest != "" {
+			if b, err := hex.DecodeString(hs.digest); err != nil || len(b) != md5.Size {
+				return nil, fmt.Errorf("building %s check: digest %q is not 32 hex digits", spec.Kind, h.Digest)
+			}
+		}
+		if err := useTLSFiles(g.tls, h); err != nil {
+			return nil, fmt.Errorf("building %s check: %w", spec.Kind, err)
+		}
+		hs.tls = g.tls
+		sh.http = hs // only once it built: a failure is reported by each checker
 	}
-	c := &httpChecker{spec: spec, get: g, status: h.Status, digest: strings.ToLower(h.Digest), noMatch: h.RegexNoMatch}
-	if h.Regex != "" {
-		if c.re, err = regexp.Compile(h.Regex); err != nil {
-			return nil, fmt.Errorf("building %s check: regex: %w", spec.Kind, err)
+	g.dialer = hs.dialer
+	if g.tls != nil && g.tls != hs.tls {
+		// The server name may depend on the target (a verified check
+		// without a host name); the CA pool and certificate do not.
+		if g.tls.ServerName == hs.tls.ServerName {
+			g.tls = hs.tls
+		} else {
+			c := hs.tls.Clone()
+			c.ServerName = g.tls.ServerName
+			g.tls = c
 		}
 	}
-	if c.digest != "" {
-		if b, err := hex.DecodeString(c.digest); err != nil || len(b) != md5.Size {
-			return nil, fmt.Errorf("building %s check: digest %q is not 32 hex digits", spec.Kind, h.Digest)
-		}
-	}
-	return c, nil
+	return &httpChecker{spec: spec, target: target, sh: hs, get: g}, nil
 }
 
 // Check performs one GET under the spec's timeout, which bounds the whole
 // request: connect, TLS, headers and body, so a trickling server cannot
 // overrun it. The timeout runs from the first system call of the check.
 func (c *httpChecker) Check(ctx context.Context) error {
-	res, err := c.get.do(ctx, c.spec.Timeout, c.digest != "" || c.re != nil)
+	sh := c.sh
+	res, err := c.get.do(ctx, c.spec.Timeout, sh.digest != "" || sh.re != nil)
 	if err != nil {
 		return describeFetch(ctx, c.get.url, c.spec.Timeout, res.phase, err)
 	}
-	if !statusOK(c.status, res.status) {
-		return fmt.Errorf("GET %s: HTTP status %d not in %s", c.get.url, res.status, rangesString(c.status))
+	if !statusOK(sh.status, res.status) {
+		return fmt.Errorf("GET %s: HTTP status %d not in %s", c.get.url, res.status, rangesString(sh.status))
 	}
-	if c.digest != "" && res.digest != c.digest {
-		return fmt.Errorf("GET %s: body digest %s != expected %s", c.get.url, res.digest, c.digest)
+	if sh.digest != "" && res.digest != sh.digest {
+		return fmt.Errorf("GET %s: body digest %s != expected %s", c.get.url, res.digest, sh.digest)
 	}
-	if c.re != nil && c.re.Match(res.body) == c.noMatch {
-		if c.noMatch {
-			return fmt.Errorf("GET %s: body matches regex %q (regex_no_match)", c.get.url, c.re.String())
+	if sh.re != nil && sh.re.Match(res.body) == sh.noMatch {
+		if sh.noMatch {
+			return fmt.Errorf("GET %s: body matches regex %q (regex_no_match)", c.get.url, sh.re.String())
 		}
-		return fmt.Errorf("GET %s: body does not match regex %q", c.get.url, c.re.String())
+		return fmt.Errorf("GET %s: body does not match regex %q", c.get.url, sh.re.String())
 	}
 	return nil
 }

@@ -65,7 +65,8 @@ type Options struct {
 	Clock clock.Clock
 	// Rand returns a uniform value in [0, n); it draws warm-up delays.
 	Rand func(n int64) int64
-	// New builds checkers; nil means the package's New.
+	// New builds checkers; nil means the package's own, which share what
+	// identical settings build (New builds one alone).
 	New func(Spec) (Checker, error)
 	// OnResult, if set, is called after every check (for metrics) with
 	// one of the targets the check serves (identical checks run once). It
@@ -159,9 +160,6 @@ func NewScheduler(opts Options) *Scheduler {
 	if opts.Rand == nil {
 		opts.Rand = rand.Int64N
 	}
-	if opts.New == nil {
-		opts.New = New
-	}
 	if opts.Slack <= 0 {
 		opts.Slack = 2 * time.Millisecond
 	}
@@ -191,13 +189,14 @@ func (s *Scheduler) Set(targets map[ID][]Spec) {
 	s.mu.Lock()
 	r := s.eng.set(s.clock.Now(), targets)
 	for _, id := range r.added {
-		s.mail.reset(id, s.eng.targets[id].up)
+		t := s.eng.targets[id]
+		s.mail.reset(&t.sent, id, t.up)
 	}
 	for _, id := range r.removed {
 		s.mail.forget(id)
 	}
 	for _, tr := range r.transitions {
-		s.mail.put(tr)
+		s.mail.put(tr, s.eng.sentOf(tr.ID))
 	}
 	s.mu.Unlock()
 	for _, tr := range r.transitions {
@@ -256,9 +255,9 @@ func (s *Scheduler) Status() map[ID]Health {
 		h := Health{Up: t.up, Weight: t.weight, Checks: make([]CheckHealth, len(t.probes))}
 		for i, p := range t.probes {
 			c := CheckHealth{
-				Kind: p.spec.Kind, Up: p.up, LastCheck: p.lastAt, Latency: p.latency,
-				ConsecutiveFailures: p.fails, ConsecutiveSuccesses: p.succs,
-				Interval: p.spec.Interval, EffectiveInterval: p.period, SharedBy: len(p.users),
+				Kind: p.kind(), Up: p.up, LastCheck: p.lastAt, Latency: p.latency,
+				ConsecutiveFailures: int(p.fails), ConsecutiveSuccesses: int(p.succs),
+				Interval: p.shape.spec.Interval, EffectiveInterval: p.period, SharedBy: len(p.users),
 			}
 			if p.lastErr != nil {
 				c.LastError = p.lastErr.Error()
@@ -324,17 +323,19 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		jobs := s.eng.due(now.Add(s.opts.Slack), now)
 		for _, p := range jobs {
 			if ev != nil && p.ev {
-				ev.submit(p, p.job)
+				job, _ := evJobOf(p.checker)
+				ev.submit(p, job)
 				continue
 			}
-			// One cancel-only context per probe and Run, for removal
-			// and shutdown; each checker applies its spec's timeout (HTTP
-			// on the socket, without a timer) from its first system call.
-			if p.ctx == nil {
-				p.ctx, p.cancel = context.WithCancel(ctx)
-			}
-			pctx := p.ctx
-			wg.Go(func() { s.runCheck(pctx, p) })
+			// A cancel-only context per check, for removal and shutdown,
+			// that ends with it: a probe keeps no context between checks
+			// (one per probe, with the children map its checks' timeouts
+			// left in it, was most of the memory of 40,000 idle probes).
+			// Each checker applies its spec's timeout (HTTP on the
+			// socket, without a timer) from its first system call.
+			cctx, cancel := context.WithCancel(ctx)
+			p.cancel = cancel
+			wg.Go(func() { s.runCheck(cctx, cancel, p) })
 		}
 		next, ok := s.eng.nextDue()
 		if s.eng.inflight > 0 && (!ok || next.Sub(now) > Heartbeat) {
@@ -385,27 +386,29 @@ func (s *Scheduler) stalled(from, to time.Time, inFlight int) bool {
 	return true
 }
 
-// cancelRunning cancels every running check and forgets the contexts of
-// this Run; each running check puts its probe back in the queue, so that a
-// later Run carries on.
+// cancelRunning cancels every running check of this Run; each puts its
+// probe back in the queue, so that a later Run carries on.
 func (s *Scheduler) cancelRunning() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range s.eng.probes {
 		if p.cancel != nil {
 			p.cancel()
+			p.cancel = nil
 		}
-		p.ctx, p.cancel = nil, nil
 	}
 }
 
-// runCheck runs one check and feeds its result to the engine. A timeout
-// across a stall of the checker is discarded and the check retried at
-// once: it says nothing about the server.
-func (s *Scheduler) runCheck(ctx context.Context, p *probe) {
+// runCheck runs one check under ctx, which cancel ends, and feeds its
+// result to the engine. A timeout across a stall of the checker is
+// discarded and the check retried at once: it says nothing about the
+// server.
+func (s *Scheduler) runCheck(ctx context.Context, cancel context.CancelFunc, p *probe) {
 	start := s.clock.Now()
 	dw, err := s.safeCheck(ctx, p)
-	s.completeWeight(p, start, s.clock.Now(), err, errors.Is(ctx.Err(), context.Canceled), dw)
+	cancelled := errors.Is(ctx.Err(), context.Canceled)
+	cancel() // releases the context from the Run's
+	s.completeWeight(p, start, s.clock.Now(), err, cancelled, dw)
 }
 
 // dynWeight is the weight a passing check asked for (Weigher).
@@ -433,7 +436,7 @@ func (s *Scheduler) completeWeight(p *probe, start, end time.Time, err error, ca
 		}
 		return
 	}
-	timeout := p.spec.Timeout
+	timeout := p.shape.spec.Timeout
 	if err != nil && errors.Is(err, ErrTimeout) {
 		// The deadline fired late: this process did not run meanwhile.
 		if late := latency - timeout; late >= max(StallThreshold, timeout/stallFraction) {
@@ -468,7 +471,7 @@ func (s *Scheduler) completeWeight(p *probe, start, end time.Time, err error, ca
 	s.eng.grow()
 	trs, rearm := s.eng.result(p, end, latency, err, dw)
 	for _, tr := range trs {
-		s.mail.put(tr)
+		s.mail.put(tr, s.eng.sentOf(tr.ID))
 	}
 	s.mu.Unlock()
 	for _, tr := range trs {
@@ -476,7 +479,7 @@ func (s *Scheduler) completeWeight(p *probe, start, end time.Time, err error, ca
 		s.logTransition(tr)
 	}
 	if s.opts.OnResult != nil {
-		s.opts.OnResult(id, p.spec.Kind, latency, err)
+		s.opts.OnResult(id, p.kind(), latency, err)
 	}
 	if rearm {
 		s.signal()
@@ -488,9 +491,9 @@ func (s *Scheduler) safeCheck(ctx context.Context, p *probe) (dw dynWeight, err 
 	defer func() {
 		if r := recover(); r != nil {
 			s.stats.panics.Add(1)
-			s.log.Error("checker panicked", "check", p.key, "kind", p.spec.Kind.String(),
+			s.log.Error("checker panicked", "check", p.String(), "kind", p.kind().String(),
 				"err", fmt.Sprint(r), "stack", string(debug.Stack()))
-			dw, err = dynWeight{}, fmt.Errorf("%s checker panicked: %v", p.spec.Kind, r)
+			dw, err = dynWeight{}, fmt.Errorf("%s checker panicked: %v", p.kind(), r)
 		}
 	}()
 	if w, ok := p.checker.(Weigher); ok {

@@ -38,7 +38,7 @@ func newSMTPChecker(spec Spec) (Checker, error) {
 func (c *smtpChecker) Check(ctx context.Context) error {
 	ctx, cancel := withTimeout(ctx, c.spec.Timeout)
 	defer cancel()
-	conn, addr, err := dialTarget(ctx, c.spec, "tcp", "connect")
+	conn, addr, err := dialTarget(ctx, &c.spec, c.spec.Target, "tcp", "connect")
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ func newUDPChecker(spec Spec) (*udpChecker, error) {
 func (c *udpChecker) Check(ctx context.Context) error {
 	ctx, cancel := withTimeout(ctx, c.spec.Timeout)
 	defer cancel()
-	conn, addr, err := dialTarget(ctx, c.spec, "udp", "udp")
+	conn, addr, err := dialTarget(ctx, &c.spec, c.spec.Target, "udp", "udp")
 	if err != nil {
 		return err
 	}
