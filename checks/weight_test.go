@@ -112,15 +112,15 @@ func TestEngineDynamicWeight(t *testing.T) {
 // The mailbox keeps a weight change of an up target, and drops one that
 // returns to what the consumer has.
 func TestMailboxWeight(t *testing.T) {
-	m := newMailbox()
-	m.reset("a", true)
-	m.put(Transition{ID: "a", Up: true, Weight: Weight{Sets: 1, Sum: 4}})
+	m, st := newMailbox(), new(sentState)
+	m.reset(st, "a", true)
+	m.put(Transition{ID: "a", Up: true, Weight: Weight{Sets: 1, Sum: 4}}, st)
 	tr, ok := m.pop()
 	if !ok || tr.Weight.Sum != 4 {
 		t.Fatalf("pop = %+v, %v", tr, ok)
 	}
-	m.put(Transition{ID: "a", Up: true, Weight: Weight{Sets: 1, Sum: 9}})
-	m.put(Transition{ID: "a", Up: true, Weight: Weight{Sets: 1, Sum: 4}})
+	m.put(Transition{ID: "a", Up: true, Weight: Weight{Sets: 1, Sum: 9}}, st)
+	m.put(Transition{ID: "a", Up: true, Weight: Weight{Sets: 1, Sum: 4}}, st)
 	if tr, ok := m.pop(); ok {
 		t.Errorf("a change back to what the consumer has was delivered: %+v", tr)
 	}
