@@ -1,6 +1,7 @@
 package conf
 
 import (
+	"cmp"
 	"fmt"
 	"math/big"
 	"net/netip"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 )
@@ -22,16 +24,77 @@ type block struct {
 	labels      []string
 	labelRanges []hcl.Range
 	defRange    hcl.Range
-	attrs       hcl.Attributes
+	attrs       []attr // in source order
 	blocks      hcl.Blocks
 	bad         map[string]bool // nil until an attribute fails (markBad)
 	unknown     []string        // attribute and block names the schema does not take
 }
 
+// attr is one attribute of a block. Its ranges are held compactly (a
+// large table has hundreds of thousands of attributes); the file name is
+// the block's.
+type attr struct {
+	name string
+	// expr is the value as written; nil once a literal value has been
+	// decoded (slimBlock), when rng alone stands for it.
+	expr      hcl.Expression
+	rng, nrng span   // the value's and the name's ranges
+	file      string // the file of the ranges when not the block's (a group member's address)
+}
+
+// span is an hcl.Range without its file name.
+type span struct {
+	startLine, startCol, startByte int32
+	endLine, endCol, endByte       int32
+}
+
+func spanOf(r hcl.Range) span {
+	return span{int32(r.Start.Line), int32(r.Start.Column), int32(r.Start.Byte),
+		int32(r.End.Line), int32(r.End.Column), int32(r.End.Byte)}
+}
+
+// in returns the range of s in the file named file.
+func (s span) in(file string) hcl.Range {
+	return hcl.Range{Filename: file,
+		Start: hcl.Pos{Line: int(s.startLine), Column: int(s.startCol), Byte: int(s.startByte)},
+		End:   hcl.Pos{Line: int(s.endLine), Column: int(s.endCol), Byte: int(s.endByte)}}
+}
+
+// attrFrom makes an attr of a decoded attribute.
+func attrFrom(name string, expr hcl.Expression, nameRange hcl.Range) attr {
+	return attr{name: name, expr: expr, rng: spanOf(expr.Range()), nrng: spanOf(nameRange)}
+}
+
+// attr returns the attribute called name, or nil.
+func (b *block) attr(name string) *attr {
+	for i := range b.attrs {
+		if b.attrs[i].name == name {
+			return &b.attrs[i]
+		}
+	}
+	return nil
+}
+
+// written reports whether the attribute is present, decoded well or not.
+func (b *block) written(name string) bool { return b.attr(name) != nil }
+
+// setAttr adds the attribute, or replaces the one of the same name.
+func (b *block) setAttr(a attr) {
+	if old := b.attr(a.name); old != nil {
+		*old = a
+		return
+	}
+	b.attrs = append(b.attrs, a)
+}
+
+// delAttr removes the attribute called name, if present.
+func (b *block) delAttr(name string) {
+	b.attrs = slices.DeleteFunc(b.attrs, func(a attr) bool { return a.name == name })
+}
+
 // has reports whether the attribute is present and decoded well.
 func (b *block) has(name string) bool {
-	_, ok := b.attrs[name]
-	return ok && !b.bad[name]
+	return b.attr(name) != nil && !b.bad[name]
 }
 
 // markBad marks an attribute that failed to decode.
@@ -45,12 +108,26 @@ func (b *block) markBad(name string) {
 // at returns the range of the attribute's value, or the block header if the
 // attribute is absent.
 func (b *block) at(name string) *hcl.Range {
-	if a, ok := b.attrs[name]; ok {
-		r := a.Expr.Range()
+	if a := b.attr(name); a != nil {
+		r := a.rng.in(a.fileIn(b))
 		return &r
 	}
 	r := b.defRange
 	return &r
+}
+
+// nameAt returns the range of the attribute's name.
+func (a *attr) nameAt(b *block) *hcl.Range {
+	r := a.nrng.in(a.fileIn(b))
+	return &r
+}
+
+// fileIn returns the name of the file holding a, an attribute of b.
+func (a *attr) fileIn(b *block) string {
+	if a.file != "" {
+		return a.file
+	}
+	return b.defRange.Filename
 }
 
 // misspelt reports whether a name the schema does not take looks like one
@@ -87,29 +164,119 @@ func (d *decoder) errorf(subject *hcl.Range, summary, format string, args ...any
 
 // open decodes body against schema.
 func (d *decoder) open(hb *hcl.Block, body hcl.Body, schema *hcl.BodySchema) *block {
-	content, diags := body.Content(schema)
-	unknown := unknownNames(body, schema)
-	d.diags = append(d.diags, explainUnknown(body, schema, unknown, diags)...)
-	b := &block{attrs: content.Attributes, blocks: content.Blocks, unknown: unknown}
+	b := openSyntax(body, schema)
+	if b == nil {
+		b = d.openContent(body, schema)
+	}
 	if hb != nil {
 		b.typ, b.labels, b.labelRanges, b.defRange = hb.Type, hb.Labels, hb.LabelRanges, hb.DefRange
 	}
 	return b
 }
 
+// openContent decodes body through hcl's Content, which reports what the
+// schema does not take, a missing required attribute and wrong labels.
+func (d *decoder) openContent(body hcl.Body, schema *hcl.BodySchema) *block {
+	content, diags := body.Content(schema)
+	unknown := unknownNames(body, schema)
+	d.diags = append(d.diags, explainUnknown(body, schema, unknown, diags)...)
+	b := &block{blocks: content.Blocks, unknown: unknown}
+	b.attrs = make([]attr, 0, len(content.Attributes))
+	for name, a := range content.Attributes {
+		b.attrs = append(b.attrs, attrFrom(name, a.Expr, a.NameRange))
+	}
+	sortAttrs(b.attrs)
+	return b
+}
+
+// openSyntax decodes a native-syntax body that the schema takes as it is
+// (every name known, every required attribute there, every block with its
+// labels), reading the syntax tree directly: Content would find nothing to
+// report, and building its maps is most of the cost of decoding a large
+// table. Nil for any other body.
+func openSyntax(body hcl.Body, schema *hcl.BodySchema) *block {
+	syn, ok := body.(*hclsyntax.Body)
+	if !ok || !readSyntax {
+		return nil
+	}
+	for name := range syn.Attributes {
+		if !slices.ContainsFunc(schema.Attributes, func(a hcl.AttributeSchema) bool { return a.Name == name }) {
+			return nil
+		}
+	}
+	for _, a := range schema.Attributes {
+		if _, ok := syn.Attributes[a.Name]; a.Required && !ok {
+			return nil
+		}
+	}
+	for _, sb := range syn.Blocks {
+		i := slices.IndexFunc(schema.Blocks, func(s hcl.BlockHeaderSchema) bool { return s.Type == sb.Type })
+		if i < 0 || len(sb.Labels) != len(schema.Blocks[i].LabelNames) {
+			return nil
+		}
+	}
+	b := &block{attrs: make([]attr, 0, len(syn.Attributes))}
+	for name, a := range syn.Attributes {
+		b.attrs = append(b.attrs, attrFrom(name, a.Expr, a.NameRange))
+	}
+	sortAttrs(b.attrs)
+	if len(syn.Blocks) > 0 {
+		b.blocks = make(hcl.Blocks, len(syn.Blocks))
+		for i, sb := range syn.Blocks {
+			b.blocks[i] = sb.AsHCLBlock()
+		}
+	}
+	return b
+}
+
+// readSyntax enables openSyntax; its test turns it off to compare.
+var readSyntax = true
+
+// sortAttrs puts attributes in source order.
+func sortAttrs(as []attr) {
+	slices.SortFunc(as, func(x, y attr) int { return cmp.Compare(x.nrng.startByte, y.nrng.startByte) })
+}
+
+// literal returns the value of an expression written as a plain literal:
+// a number, bool or null, or a quoted string without interpolation. Such
+// a value needs no evaluation; anything else is evaluated.
+func literal(x hcl.Expression) (cty.Value, bool) {
+	switch e := x.(type) {
+	case *hclsyntax.LiteralValueExpr:
+		return e.Val, true
+	case *hclsyntax.TemplateExpr:
+		if len(e.Parts) != 1 {
+			return cty.NilVal, false
+		}
+		if lit, ok := e.Parts[0].(*hclsyntax.LiteralValueExpr); ok && lit.Val.Type() == cty.String && !lit.Val.IsNull() {
+			return lit.Val, true
+		}
+	}
+	return cty.NilVal, false
+}
+
+// eval returns an attribute's value: a literal's as written, anything
+// else evaluated without variables or functions.
+func eval(a *attr) (cty.Value, hcl.Diagnostics) {
+	if v, ok := literal(a.expr); ok {
+		return v, nil
+	}
+	return a.expr.Value(nil)
+}
+
 // value evaluates an attribute (no variables or functions) and converts it.
 func (d *decoder) value(b *block, name string, want cty.Type, what string) (cty.Value, bool) {
-	attr, ok := b.attrs[name]
-	if !ok {
+	a := b.attr(name)
+	if a == nil {
 		return cty.NilVal, false
 	}
-	v, diags := attr.Expr.Value(nil)
+	v, diags := eval(a)
 	d.diags = append(d.diags, diags...)
 	if diags.HasErrors() {
 		b.markBad(name)
 		return cty.NilVal, false
 	}
-	rng := attr.Expr.Range()
+	rng := a.rng.in(a.fileIn(b))
 	if v.IsNull() {
 		d.errorf(&rng, "Missing value", "The attribute %q must not be null.", name)
 		b.markBad(name)
@@ -228,11 +395,11 @@ func (d *decoder) nums(b *block, name string, dst *[]int64) {
 
 // dur reads a duration written as a Go duration string ("1s", "100ms").
 func (d *decoder) dur(b *block, name string, dst *time.Duration) {
-	attr, ok := b.attrs[name]
-	if !ok {
+	a := b.attr(name)
+	if a == nil {
 		return
 	}
-	v, diags := attr.Expr.Value(nil)
+	v, diags := eval(a)
 	if diags.HasErrors() || v.IsNull() || !v.IsWhollyKnown() {
 		d.value(b, name, cty.String, "a duration") // reports the problem
 		return

@@ -69,11 +69,11 @@ func (d *decoder) service(hb *hcl.Block) *rawService {
 // netmask reads persistence_netmask as written: a dotted IPv4 mask or a
 // prefix length (a number or a string of digits). validate interprets it.
 func (d *decoder) netmask(b *block, dst *string) {
-	attr, ok := b.attrs["persistence_netmask"]
-	if !ok {
+	a := b.attr("persistence_netmask")
+	if a == nil {
 		return
 	}
-	v, diags := attr.Expr.Value(nil)
+	v, diags := eval(a)
 	if !diags.HasErrors() && !v.IsNull() && v.IsWhollyKnown() && v.Type().Equals(ctyNumber) {
 		if n, ok := whole(v); ok {
 			*dst = itoa(n)

@@ -64,28 +64,9 @@ func slimBlock(b *block) {
 		return
 	}
 	b.blocks = nil
-	for _, a := range b.attrs {
-		if e, ok := literalOf(a.Expr); ok {
-			a.Expr = e
+	for i := range b.attrs {
+		if _, ok := literal(b.attrs[i].expr); ok {
+			b.attrs[i].expr = nil // decoded: its range is kept
 		}
 	}
-}
-
-// literalOf returns a literal standing for a constant expression: a
-// literal itself, or the one literal part of a template, given the
-// template's range (the template is dropped with the syntax tree).
-func literalOf(x hcl.Expression) (*hclsyntax.LiteralValueExpr, bool) {
-	switch e := x.(type) {
-	case *hclsyntax.LiteralValueExpr:
-		return e, true
-	case *hclsyntax.TemplateExpr:
-		if len(e.Parts) != 1 {
-			return nil, false
-		}
-		if lit, ok := e.Parts[0].(*hclsyntax.LiteralValueExpr); ok {
-			lit.SrcRange = e.SrcRange
-			return lit, true
-		}
-	}
-	return nil, false
 }

@@ -68,9 +68,9 @@ func expandServiceGroups(f *rawFile) hcl.Diagnostics {
 		case g == nil:
 			v.errorf(s.b.at("group"), "Unknown virtual_service_group", "No virtual_service_group is named %q.%s", s.group, didYouMean(s.group, names))
 			continue
-		case s.b.attrs["address"] != nil || s.b.attrs["fwmark"] != nil:
+		case s.b.written("address") || s.b.written("fwmark"):
 			at := s.b.at("address")
-			if s.b.attrs["fwmark"] != nil {
+			if s.b.written("fwmark") {
 				at = s.b.at("fwmark")
 			}
 			v.errorf(at, "Group and address", "A service of a virtual_service_group takes its addresses and marks from the group %q: remove address and fwmark here.", s.group)
@@ -112,7 +112,7 @@ func (v *validator) members(s *rawService, g *rawSvcGroup) []*rawService {
 		m.fwmark = mark
 		m.groupSvc = s.name
 		if len(g.addrs) > 0 {
-			delete(m.b.attrs, "protocol") // the address members' protocol
+			m.b.delAttr("protocol") // the address members' protocol
 		}
 		out = append(out, m)
 	}
@@ -123,11 +123,10 @@ func (v *validator) members(s *rawService, g *rawSvcGroup) []*rawService {
 func member(s *rawService, name string, val cty.Value, rng *hcl.Range) *rawService {
 	m := *s
 	b := *s.b
-	b.attrs = make(hcl.Attributes, len(s.b.attrs)+1)
-	for k, a := range s.b.attrs {
-		b.attrs[k] = a
-	}
-	b.attrs[name] = &hcl.Attribute{Name: name, Expr: hcl.StaticExpr(val, *rng), Range: *rng, NameRange: *rng}
+	b.attrs = slices.Clone(s.b.attrs)
+	a := attrFrom(name, hcl.StaticExpr(val, *rng), *rng)
+	a.file = rng.Filename
+	b.setAttr(a)
 	m.b = &b
 	return &m
 }

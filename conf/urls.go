@@ -2,6 +2,7 @@ package conf
 
 import (
 	"maps"
+	"slices"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -30,8 +31,10 @@ func (d *decoder) checks(hb *hcl.Block) []*rawCheck {
 	for _, ub := range c.b.blocks {
 		u := d.open(ub, ub.Body, urlSchema)
 		m := *c.b
-		m.attrs = maps.Clone(c.b.attrs)
-		maps.Copy(m.attrs, u.attrs)
+		m.attrs = slices.Clone(c.b.attrs)
+		for _, a := range u.attrs {
+			m.setAttr(a)
+		}
 		m.bad = maps.Clone(c.b.bad)
 		m.blocks = nil
 		out = append(out, d.checkFrom(&m, c.kind))

@@ -84,11 +84,11 @@ func (v *validator) oneOf(b *block, name, val string, choices []string) bool {
 // elemAt returns the range of element i of a list attribute, or the whole
 // value's range when the list is not written literally.
 func elemAt(b *block, name string, i int) *hcl.Range {
-	attr, ok := b.attrs[name]
-	if !ok {
+	a := b.attr(name)
+	if a == nil || a.expr == nil {
 		return b.at(name)
 	}
-	exprs, diags := hcl.ExprList(attr.Expr)
+	exprs, diags := hcl.ExprList(a.expr)
 	if diags.HasErrors() || i >= len(exprs) {
 		return b.at(name)
 	}
@@ -310,8 +310,8 @@ func (v *validator) notify(b *block, cmds *vrrp.Notify) {
 		return
 	}
 	for _, n := range []string{"master", "backup", "fault", "stop", "generic"} {
-		if a, ok := b.attrs[n]; ok && b.has(n) {
-			val, _ := a.Expr.Value(nil)
+		if a := b.attr(n); a != nil && b.has(n) {
+			val, _ := eval(a)
 			if val.LengthInt() == 0 || val.Index(ctyZero).AsString() == "" {
 				v.errorf(b.at(n), "Empty notify command", "A notify command is an argv list starting with the program, e.g. [\"/usr/local/bin/notify\", %q].", n)
 			}

@@ -147,13 +147,13 @@ func realPort(s *rawService, r *rawReal) int {
 
 func (v *validator) serviceKey(s *rawService) (lvs.ServiceKey, bool) {
 	b := s.b
-	hasFW, hasAddr := b.attrs["fwmark"] != nil, b.attrs["address"] != nil
+	hasFW, hasAddr := b.written("fwmark"), b.written("address")
 	switch {
 	case hasFW && hasAddr:
 		v.errorf(b.at("address"), "fwmark service with an address", "A firewall-mark service matches on the mark: remove address (and protocol), or remove fwmark.")
 		return lvs.ServiceKey{}, false
 	case hasFW:
-		if b.attrs["protocol"] != nil {
+		if b.written("protocol") {
 			v.errorf(b.at("protocol"), "fwmark service with a protocol", "A firewall-mark service balances every protocol carrying the mark; set protocol in a classify block instead.")
 		}
 		if !b.has("fwmark") {
@@ -172,7 +172,7 @@ func (v *validator) serviceKey(s *rawService) (lvs.ServiceKey, bool) {
 		}
 		return lvs.ServiceKey{Family: fam, Proto: lvs.ProtoNone, FWMark: uint32(s.fwmark)}, true
 	case hasAddr:
-		if b.attrs["family"] != nil {
+		if b.written("family") {
 			v.errorf(b.at("family"), "family with an address", "family is only for fwmark services; an address service takes the address's family.")
 		}
 		protoOK := v.oneOf(b, "protocol", s.protocol, protocols)
@@ -322,7 +322,7 @@ func netmaskBits(family, s string) (int, error) {
 }
 
 func (v *validator) classify(s *rawService, marks map[markKey]*hcl.Range) {
-	fw := s.b.attrs["fwmark"] != nil
+	fw := s.b.written("fwmark")
 	for _, c := range s.classify {
 		b := c.b
 		if !fw {
@@ -429,16 +429,16 @@ func (v *validator) check(c *rawCheck, s *rawService, r *rawReal) {
 		return
 	}
 	allowed := append(slices.Clone(checkCommon), checkAttrs[c.kind]...)
-	for name, a := range b.attrs {
-		if !slices.Contains(allowed, name) {
+	for i := range b.attrs {
+		a := &b.attrs[i]
+		if name := a.name; !slices.Contains(allowed, name) {
 			var kinds []string
 			for _, k := range checkKinds {
 				if slices.Contains(checkAttrs[k], name) {
 					kinds = append(kinds, k)
 				}
 			}
-			rng := a.NameRange
-			v.errorf(&rng, "Attribute not valid for a "+c.kind+" check", "%q is only for %s checks.", name, strings.Join(kinds, ", "))
+			v.errorf(a.nameAt(b), "Attribute not valid for a "+c.kind+" check", "%q is only for %s checks.", name, strings.Join(kinds, ", "))
 		}
 	}
 	if c.interval < 10*time.Millisecond {
