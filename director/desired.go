@@ -210,24 +210,37 @@ func alpha(specs []checks.Spec) bool {
 // Targets returns the health-check targets of a configuration, keyed by
 // RealID, and the real server each ID names.
 func Targets(cfg *conf.Config) (map[string][]checks.Spec, map[string]RealKey) {
-	t := make(map[string][]checks.Spec)
 	ids := make(map[string]RealKey)
-	add := func(svc lvs.ServiceKey, rs conf.RealServer) {
+	t := targets(cfg, func(id string, k RealKey) { ids[id] = k })
+	return t, ids
+}
+
+// checkTargets returns the health-check targets of a configuration, keyed
+// by RealID, for the scheduler.
+func checkTargets(cfg *conf.Config) map[string][]checks.Spec {
+	return targets(cfg, func(string, RealKey) {})
+}
+
+func targets(cfg *conf.Config, named func(id string, k RealKey)) map[string][]checks.Spec {
+	t := make(map[string][]checks.Spec)
+	add := func(svc lvs.ServiceKey, rs *conf.RealServer) {
 		if len(rs.Checks) > 0 {
 			k := RealKey{svc, rs.Dest.Key()}
-			t[k.String()] = rs.Checks
-			ids[k.String()] = k
+			id := k.String()
+			t[id] = rs.Checks
+			named(id, k)
 		}
 	}
-	for _, vs := range cfg.Services {
-		for _, rs := range vs.Reals {
-			add(vs.Service.Key, rs)
+	for i := range cfg.Services {
+		vs := &cfg.Services[i]
+		for j := range vs.Reals {
+			add(vs.Service.Key, &vs.Reals[j])
 		}
 		if vs.Sorry != nil {
-			add(vs.Service.Key, *vs.Sorry)
+			add(vs.Service.Key, vs.Sorry)
 		}
 	}
-	return t, ids
+	return t
 }
 
 // PriorityDeltas returns, for every instance with track_service entries, how

@@ -44,7 +44,7 @@ type Director struct {
 	deferred  map[conf.InstanceKey]vrrp.Config // added, waiting for a stopping one with their key
 	up        map[RealKey]bool
 	weights   map[RealKey]checks.Weight // what checks do to weights (filecheck.go)
-	ids       map[string]RealKey        // health-check IDs of the running config
+	ids       *realIDs                  // health-check IDs of the running config (realids.go)
 	draining  map[lvs.ServiceKey][]Drain
 	reload    ReloadStatus
 	// last is the desired table last handed to the reconciler, with the
@@ -193,9 +193,8 @@ func (d *Director) Run(ctx context.Context) error {
 	d.goRun(runCtx, "health", d.health.Run)
 	d.goRun(runCtx, "ipvs", d.deps.IPVS.Run)
 	d.startSync(runCtx)
-	targets, ids := Targets(d.cfg)
-	d.ids = ids
-	d.health.Set(targets)
+	d.ids = newRealIDs(d.cfg)
+	d.health.Set(checkTargets(d.cfg))
 	for _, ic := range d.cfg.Instances {
 		if _, err := d.buildInstance(ic); err != nil {
 			cancelAll()
@@ -366,7 +365,7 @@ func (d *Director) onHealth(hc HealthChange) {
 
 // health1 records one transition and adds its service to changed.
 func (d *Director) health1(hc HealthChange, changed []lvs.ServiceKey) []lvs.ServiceKey {
-	k, ok := d.ids[hc.ID]
+	k, ok := d.ids.lookup(hc.ID)
 	if !ok {
 		return changed // a target of an older configuration
 	}

@@ -43,15 +43,14 @@ func (d *Director) doReload(l Loaded) ReloadStatus {
 	summary = append(summary, d.reloadTrackers(old, d.cfg)...)
 	summary = append(summary, d.startDrains(old, d.cfg)...)
 	summary = append(summary, d.reloadBGP(old, d.cfg)...)
-	targets, ids := Targets(d.cfg)
-	d.ids = ids
+	d.ids = newRealIDs(d.cfg)
 	for k := range d.up {
-		if _, ok := targets[k.String()]; !ok {
+		if !d.ids.checked(k) {
 			delete(d.up, k)
 			delete(d.weights, k)
 		}
 	}
-	d.health.Set(targets)
+	d.health.Set(checkTargets(d.cfg))
 	summary = append(summary, describe(old, d.cfg, conf.Diff(old, d.cfg))...)
 	summary = append(summary, kept...)
 	d.apply()
