@@ -63,6 +63,18 @@ type ECMPOptions struct {
 	// VIPOnDirectors puts the VIP on the directors' lo (with ARP
 	// suppressed) in the topology itself, for a director that does not.
 	VIPOnDirectors bool
+	// HeaderHash makes the router hash each packet's own addresses,
+	// protocol and ports (fib_multipath_hash_policy=3 with
+	// fib_multipath_hash_fields=0x0037, Linux 5.12 or later), as a
+	// hardware router does, so that a flow keeps its next hop for as long
+	// as the route does not change. Under policy 1, the default, the
+	// kernel takes the hash a packet already carries, and a TCP packet
+	// sent from another namespace over a veth carries its socket's
+	// transmit hash, which TCP draws anew on every retransmission timeout
+	// (of a SYN too): a connection can then reach a second director
+	// mid-stream, or leave an IPVS entry on one director with its first
+	// SYN and be established through another.
+	HeaderHash bool
 }
 
 // Validate checks the sizes.
@@ -91,10 +103,11 @@ func arpHidden() map[string]string {
 }
 
 // ECMP returns the ECMP layout. The router forwards between "edge" and
-// "core" and hashes flows over its multipath routes on the L4 five-tuple
-// (fib_multipath_hash_policy=1); it learns the VIP from the directors over
-// BGP (StartBird). The directors and real servers route everything else
-// through the router.
+// "core" and hashes flows over its multipath routes at L4
+// (fib_multipath_hash_policy=1, or the five-tuple of each packet with
+// HeaderHash); it learns the VIP from the directors over BGP (StartBird).
+// The directors and real servers route everything else through the
+// router.
 func ECMP(prefix string, o ECMPOptions) Spec {
 	s := Spec{Prefix: prefix, Nets: []string{"edge", "core"}}
 	cli := Node{Name: ECMPClient, Routes: []Route{{Dst: "default", Via: ECMPRouterGW.String()}}}
@@ -104,7 +117,7 @@ func ECMP(prefix string, o ECMPOptions) Spec {
 	}
 	cli.Links = []Link{{Net: "edge", Dev: "eth0", Addrs: addrs}}
 	s.Nodes = append(s.Nodes, cli)
-	s.Nodes = append(s.Nodes, Node{
+	rtr := Node{
 		Name: ECMPRouter,
 		Links: []Link{
 			{Net: "core", Dev: "eth0", Addrs: []string{pfx(ECMPRouterIP, ECMPCoreNet)}},
@@ -116,7 +129,14 @@ func ECMP(prefix string, o ECMPOptions) Spec {
 			"net.ipv4.conf.all.rp_filter":        "0",
 			"net.ipv4.conf.default.rp_filter":    "0",
 		},
-	})
+	}
+	if o.HeaderHash {
+		// Custom policy over source and destination address, protocol,
+		// source and destination port.
+		rtr.Sysctls["net.ipv4.fib_multipath_hash_policy"] = "3"
+		rtr.Sysctls["net.ipv4.fib_multipath_hash_fields"] = "0x0037"
+	}
+	s.Nodes = append(s.Nodes, rtr)
 	for i := 0; i < o.Directors; i++ {
 		n := Node{
 			Name:   ECMPDirectorName(i),

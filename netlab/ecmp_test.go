@@ -77,6 +77,29 @@ d3         BGP        ---        down   14:50:01.123
 	}
 }
 
+// TestECMPRouterHash: the router hashes at L4 with policy 1 by default and,
+// with HeaderHash, on each packet's five-tuple (custom policy 3, fields
+// source and destination address, protocol, source and destination port).
+func TestECMPRouterHash(t *testing.T) {
+	router := func(o ECMPOptions) map[string]string {
+		for _, n := range ECMP("x-", o).Nodes {
+			if n.Name == ECMPRouter {
+				return n.Sysctls
+			}
+		}
+		t.Fatal("no router in the ECMP layout")
+		return nil
+	}
+	def := router(ECMPOptions{Directors: 3})
+	if p, f := def["net.ipv4.fib_multipath_hash_policy"], def["net.ipv4.fib_multipath_hash_fields"]; p != "1" || f != "" {
+		t.Errorf("default router: hash policy %q, fields %q; want 1 and unset", p, f)
+	}
+	hh := router(ECMPOptions{Directors: 3, HeaderHash: true})
+	if p, f := hh["net.ipv4.fib_multipath_hash_policy"], hh["net.ipv4.fib_multipath_hash_fields"]; p != "3" || f != "0x0037" {
+		t.Errorf("HeaderHash router: hash policy %q, fields %q; want 3 and 0x0037", p, f)
+	}
+}
+
 // TestECMPTopology builds the ECMP layout with BIRD on the router and a
 // static multipath route standing in for BGP: the client's flows reach
 // every director, and the route watch sees the next hops change.
