@@ -3,6 +3,8 @@ package director
 import (
 	"context"
 	"net/netip"
+	"runtime"
+	"runtime/metrics"
 	"testing"
 	"time"
 
@@ -73,4 +75,31 @@ func BenchmarkCompute10k(b *testing.B) {
 	for b.Loop() {
 		Compute(cfg, in)
 	}
+}
+
+// BenchmarkOutcomeMemory10k reports the heap a 10,000-service desired
+// table holds (the Outcome the director keeps between reloads), beyond the
+// configuration it is computed from.
+//
+//	go test -run '^$' -bench OutcomeMemory10k -benchtime 1x ./director
+func BenchmarkOutcomeMemory10k(b *testing.B) {
+	cfg := bigConfig(10000)
+	in := Inputs{Health: map[RealKey]bool{}, Quorum: map[lvs.ServiceKey]lvs.QuorumState{}}
+	for b.Loop() {
+		before := heapLive()
+		out := Compute(cfg, in)
+		held := heapLive() - before
+		runtime.KeepAlive(out)
+		b.ReportMetric(held/(1<<20), "MB")
+		b.ReportMetric(held/float64(len(out.Desired.Services)), "B/service")
+	}
+}
+
+// heapLive collects garbage and returns the bytes of live heap objects.
+func heapLive() float64 {
+	runtime.GC()
+	runtime.GC()
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return float64(s[0].Value.Uint64())
 }

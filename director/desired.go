@@ -61,10 +61,12 @@ type Outcome struct {
 	Desired lvs.Desired
 	Quorum  map[lvs.ServiceKey]lvs.QuorumState
 
-	// For Update: where each service stands in Desired.Services and in the
-	// config, and the SNAT rules each service contributes.
-	pos  map[lvs.ServiceKey]int
+	// For Update: where each service of the table stands in the config,
+	// where each service of the config stands in Desired.Services (by
+	// config index: one map of 10,000 keys rather than two), and the SNAT
+	// rules each service of the table contributes.
 	conf map[lvs.ServiceKey]int
+	pos  []int32
 	snat [][]lvs.SNATRule
 }
 
@@ -77,11 +79,11 @@ func Configured(cfg *conf.Config) Outcome { return Compute(cfg, Inputs{AllUp: tr
 // and false when the outcome leaves it out of the table (master-only mode
 // on a backup).
 func (o Outcome) Service(k lvs.ServiceKey) (lvs.Service, bool) {
-	p, ok := o.pos[k]
+	i, ok := o.conf[k]
 	if !ok {
 		return lvs.Service{}, false
 	}
-	return o.Desired.Services[p], true
+	return o.Desired.Services[o.pos[i]], true
 }
 
 // Compute returns the desired IPVS table and packet-filter rules. It is a pure
@@ -90,7 +92,7 @@ func Compute(cfg *conf.Config, in Inputs) Outcome {
 	n := len(cfg.Services)
 	out := Outcome{
 		Quorum: make(map[lvs.ServiceKey]lvs.QuorumState, n),
-		pos:    make(map[lvs.ServiceKey]int, n),
+		pos:    make([]int32, n),
 		conf:   make(map[lvs.ServiceKey]int, n),
 		snat:   make([][]lvs.SNATRule, 0, n),
 	}
@@ -105,7 +107,7 @@ func Compute(cfg *conf.Config, in Inputs) Outcome {
 		}
 		svc, q, snat := computeService(vs, in, &reals)
 		out.Quorum[key] = q
-		out.pos[key] = len(out.Desired.Services)
+		out.pos[i] = int32(len(out.Desired.Services))
 		out.conf[key] = i
 		out.Desired.Services = append(out.Desired.Services, svc)
 		out.snat = append(out.snat, snat)
@@ -129,7 +131,7 @@ func Compute(cfg *conf.Config, in Inputs) Outcome {
 // reports false, changing nothing, when one of them is not in the table.
 func (o *Outcome) Update(cfg *conf.Config, in Inputs, keys ...lvs.ServiceKey) bool {
 	for _, k := range keys {
-		if _, ok := o.pos[k]; !ok {
+		if _, ok := o.conf[k]; !ok {
 			return false
 		}
 	}
@@ -138,8 +140,9 @@ func (o *Outcome) Update(cfg *conf.Config, in Inputs, keys ...lvs.ServiceKey) bo
 	var reals []lvs.Real
 	snatChanged := false
 	for _, key := range keys {
-		p := o.pos[key]
-		svc, q, snat := computeService(&cfg.Services[o.conf[key]], in, &reals)
+		i := o.conf[key]
+		p := o.pos[i]
+		svc, q, snat := computeService(&cfg.Services[i], in, &reals)
 		o.Desired.Services[p] = svc
 		o.Quorum[key] = q
 		if len(snat) > 0 || len(o.snat[p]) > 0 {

@@ -74,7 +74,14 @@ func (p Pool) Destinations(prev QuorumState) ([]Destination, QuorumState) {
 		}
 	}
 	sorryIn := state == QuorumLost && p.Sorry != nil
-	out := make([]Destination, 0, len(p.Reals)+1)
+	// Room for exactly what can come out: a desired table holds one
+	// such slice per service for as long as it runs, and a spare
+	// Destination in each is a quarter more for a service of 4.
+	n := len(p.Reals)
+	if p.Sorry != nil {
+		n++
+	}
+	out := make([]Destination, 0, n)
 	for _, r := range p.Reals {
 		d := r.Dest
 		switch {
