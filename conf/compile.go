@@ -9,7 +9,7 @@ import (
 )
 
 // compile turns a validated rawFile into a Config. It assumes validate
-// found no errors.
+// found no errors, and it empties f.services.
 func compile(f *rawFile) *Config {
 	c := &Config{Global: compileGlobal(f.global), Trackers: compileTrackers(f)}
 	c.Global.Sync = compileSync(f.global.syncs, f.instances)
@@ -24,7 +24,12 @@ func compile(f *rawFile) *Config {
 		c.SyncGroups = append(c.SyncGroups, vrrp.SyncGroup{Name: g.name, Instances: g.instances, Notify: g.notify})
 	}
 	c.ServiceGroups = compileServiceGroups(f) // svcgroupfmt.go
-	for _, s := range f.services {
+	// The services come last and are let go of as they are compiled: a
+	// large table's raw model then shrinks while its Config grows, rather
+	// than both being held at once.
+	c.Services = make([]VirtualService, 0, len(f.services))
+	for i, s := range f.services {
+		f.services[i] = nil
 		vs := compileService(s)
 		if s.groupSvc != "" {
 			vs.Group, vs.GroupService = s.group, s.groupSvc
@@ -98,6 +103,9 @@ func compileService(s *rawService) VirtualService {
 	vs := VirtualService{Name: s.name, Service: svc, Quorum: int(s.quorum), Hysteresis: int(s.hysteresis),
 		Instance: s.instance, DrainFor: s.drainFor, QuorumUp: s.quorumUp, QuorumDown: s.quorumDn, Omega: s.omega,
 		Announce: s.announce}
+	if len(s.reals) > 0 {
+		vs.Reals = make([]RealServer, 0, len(s.reals))
+	}
 	for _, r := range s.reals {
 		vs.Reals = append(vs.Reals, compileReal(s, r, s.checks))
 	}
@@ -121,6 +129,9 @@ func compileReal(s *rawService, r *rawReal, inherited []*rawCheck) RealServer {
 	cs := r.checks
 	if len(cs) == 0 {
 		cs = inherited
+	}
+	if len(cs) > 0 {
+		rs.Checks = make([]checks.Spec, 0, len(cs))
 	}
 	for _, c := range cs {
 		rs.Checks = append(rs.Checks, compileCheck(c, r.addr, port))

@@ -61,9 +61,10 @@ func finishPre(source *Source, body hcl.Body, diags hcl.Diagnostics, pre []prede
 	raw := d.file(body)
 	if pre != nil {
 		var services []*rawService
-		for _, p := range pre {
-			services = append(services, p.services...)
-			diags = append(diags, p.diags...)
+		for i := range pre {
+			services = append(services, pre[i].services...)
+			diags = append(diags, pre[i].diags...)
+			pre[i].services = nil // held once, in raw (compile lets go of them)
 		}
 		raw.services = append(services, raw.services...)
 	}
