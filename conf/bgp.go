@@ -143,7 +143,7 @@ func (d *decoder) announce(b *block, s *rawService) {
 func (v *validator) bgp(f *rawFile) {
 	for i, g := range f.bgp {
 		if i > 0 {
-			v.errorf(&g.b.defRange, "Duplicate bgp block", "Only one bgp block is allowed; the first is at %s.", pos(f.bgp[0].b.defRange))
+			v.errorf(g.b.defAt(), "Duplicate bgp block", "Only one bgp block is allowed; the first is at %s.", pos(f.bgp[0].b.defAt()))
 			continue
 		}
 		v.bgpBlock(g)
@@ -169,7 +169,7 @@ func (v *validator) bgp(f *rawFile) {
 		}
 		if in := vrrpVIPs[s.addr]; in != nil && b.has("address") {
 			v.errorf(b.at("announce"), "VIP announced twice", `%s is a virtual address of vrrp_instance %q (%s): a VIP is either moved by VRRP or announced by BGP, not both. `+
-				`Remove it from the instance, or drop announce = "bgp".`, s.addr, in.name, pos(in.b.defRange))
+				`Remove it from the instance, or drop announce = "bgp".`, s.addr, in.name, pos(in.b.defAt()))
 		}
 		if b.has("instance") {
 			v.errorf(b.at("instance"), "Instance on a BGP service", `A service announced by BGP is not tied to a VRRP instance: remove instance here, or remove announce = "bgp" to have the instance move the VIP.`)
@@ -203,7 +203,7 @@ func (v *validator) bgpBlock(g *rawBGP) {
 		}
 	}
 	if len(g.neighbors) == 0 {
-		v.warnf(&b.defRange, "No neighbours", "This bgp block has no neighbor block: its services are announced to nobody.")
+		v.warnf(b.defAt(), "No neighbours", "This bgp block has no neighbor block: its services are announced to nobody.")
 	}
 	seen := map[netip.Addr]*rawNeighbor{}
 	for _, n := range g.neighbors {
@@ -211,7 +211,7 @@ func (v *validator) bgpBlock(g *rawBGP) {
 			continue
 		}
 		if first := seen[n.addr]; first != nil {
-			v.errorf(n.b.labelAt(), "Duplicate neighbor", "Neighbour %s is already configured at %s.", n.addr, pos(first.b.defRange))
+			v.errorf(n.b.labelAt(), "Duplicate neighbor", "Neighbour %s is already configured at %s.", n.addr, pos(first.b.defAt()))
 			continue
 		}
 		seen[n.addr] = n

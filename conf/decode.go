@@ -20,14 +20,13 @@ import (
 // and its nested blocks. Attributes that failed to decode are marked bad so
 // that validation does not report them twice.
 type block struct {
-	typ         string
-	labels      []string
-	labelRanges []hcl.Range
-	defRange    hcl.Range
-	attrs       []attr // in source order
-	blocks      hcl.Blocks
-	bad         map[string]bool // nil until an attribute fails (markBad)
-	unknown     []string        // attribute and block names the schema does not take
+	file       string // the file holding the block
+	def, label span   // the header, and the first label (if hasLabel)
+	hasLabel   bool
+	attrs      []attr // in source order
+	blocks     hcl.Blocks
+	bad        map[string]bool // nil until an attribute fails (markBad)
+	unknown    []string        // attribute and block names the schema does not take
 }
 
 // attr is one attribute of a block. Its ranges are held compactly (a
@@ -112,7 +111,12 @@ func (b *block) at(name string) *hcl.Range {
 		r := a.rng.in(a.fileIn(b))
 		return &r
 	}
-	r := b.defRange
+	return b.defAt()
+}
+
+// defAt returns the range of the block's header.
+func (b *block) defAt() *hcl.Range {
+	r := b.def.in(b.file)
 	return &r
 }
 
@@ -127,7 +131,7 @@ func (a *attr) fileIn(b *block) string {
 	if a.file != "" {
 		return a.file
 	}
-	return b.defRange.Filename
+	return b.file
 }
 
 // misspelt reports whether a name the schema does not take looks like one
@@ -143,12 +147,11 @@ func (b *block) misspelt(names ...string) bool {
 
 // label returns the range of the first label, or the block header.
 func (b *block) labelAt() *hcl.Range {
-	if len(b.labelRanges) > 0 {
-		r := b.labelRanges[0]
+	if b.hasLabel {
+		r := b.label.in(b.file)
 		return &r
 	}
-	r := b.defRange
-	return &r
+	return b.defAt()
 }
 
 // decoder turns HCL bodies into blocks and attribute values into Go values,
@@ -169,7 +172,10 @@ func (d *decoder) open(hb *hcl.Block, body hcl.Body, schema *hcl.BodySchema) *bl
 		b = d.openContent(body, schema)
 	}
 	if hb != nil {
-		b.typ, b.labels, b.labelRanges, b.defRange = hb.Type, hb.Labels, hb.LabelRanges, hb.DefRange
+		b.file, b.def = hb.DefRange.Filename, spanOf(hb.DefRange)
+		if len(hb.LabelRanges) > 0 {
+			b.label, b.hasLabel = spanOf(hb.LabelRanges[0]), true
+		}
 	}
 	return b
 }

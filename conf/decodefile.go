@@ -35,7 +35,7 @@ func (d *decoder) file(body hcl.Body) *rawFile {
 		case "global":
 			if f.global != nil {
 				r := hb.DefRange
-				d.errorf(&r, "Duplicate global block", "Only one global block is allowed; the first is at %s.", pos(f.global.b.defRange))
+				d.errorf(&r, "Duplicate global block", "Only one global block is allowed; the first is at %s.", pos(f.global.b.defAt()))
 				continue
 			}
 			f.global = d.global(hb)
@@ -189,7 +189,7 @@ func clampInt(n int64) int {
 
 func (d *decoder) duplicate(hb *hcl.Block, first *block) {
 	r := hb.DefRange
-	d.errorf(&r, "Duplicate "+hb.Type+" block", "Only one %s block is allowed here; the first is at %s.", hb.Type, pos(first.defRange))
+	d.errorf(&r, "Duplicate "+hb.Type+" block", "Only one %s block is allowed here; the first is at %s.", hb.Type, pos(first.defAt()))
 }
 
 func (d *decoder) notify(hb *hcl.Block, n *vrrp.Notify) *block {

@@ -54,7 +54,7 @@ func expandServiceGroups(f *rawFile) hcl.Diagnostics {
 		groups[g.name] = g
 		names = append(names, g.name)
 		if len(g.addrs) == 0 && len(g.marks) == 0 {
-			v.errorf(&g.b.defRange, "Empty virtual_service_group", "List the group's members: address = [\"192.0.2.10:80\", ...] and/or fwmark = [7, ...].")
+			v.errorf(g.b.defAt(), "Empty virtual_service_group", "List the group's members: address = [\"192.0.2.10:80\", ...] and/or fwmark = [7, ...].")
 		}
 	}
 	out := f.services[:0:0]

@@ -141,10 +141,10 @@ func (v *validator) ipvsSync(syncs []*rawSync, ins []*rawInstance) {
 		if i > 0 {
 			first := syncs[0]
 			if s.instance == first.instance {
-				v.errorf(&s.b.defRange, "Duplicate ipvs_sync block", "Instance %q already has an ipvs_sync block at %s.", s.instance, pos(first.b.defRange))
+				v.errorf(s.b.defAt(), "Duplicate ipvs_sync block", "Instance %q already has an ipvs_sync block at %s.", s.instance, pos(first.b.defAt()))
 			} else {
-				v.errorf(&s.b.defRange, "Duplicate ipvs_sync block", "Only one ipvs_sync block is allowed (the first is at %s): "+
-					"the kernel runs one master and one backup sync daemon per network namespace.", pos(first.b.defRange))
+				v.errorf(s.b.defAt(), "Duplicate ipvs_sync block", "Only one ipvs_sync block is allowed (the first is at %s): "+
+					"the kernel runs one master and one backup sync daemon per network namespace.", pos(first.b.defAt()))
 			}
 			continue
 		}

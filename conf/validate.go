@@ -273,7 +273,7 @@ func (v *validator) instanceAddrs(in *rawInstance, familyOK bool) {
 		return "ipv6"
 	}
 	if len(in.vips) == 0 && !b.bad["virtual_ipaddress"] && !b.misspelt("virtual_ipaddress", "vip") {
-		v.errorf(&b.defRange, "No virtual address", "Instance %q needs at least one address in virtual_ipaddress or a vip block.", in.name)
+		v.errorf(b.defAt(), "No virtual address", "Instance %q needs at least one address in virtual_ipaddress or a vip block.", in.name)
 	}
 	seen := map[netip.Addr]bool{}
 	for _, vip := range in.vips {

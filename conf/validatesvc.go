@@ -81,7 +81,7 @@ func (v *validator) services(ss []*rawService, ins []*rawInstance) {
 			v.real(s, s.sorry, fam, true)
 		}
 		for _, r := range s.sorryDup {
-			v.errorf(&r.b.defRange, "Duplicate sorry_server", "A virtual service has at most one sorry_server; the first is at %s.", pos(s.sorry.b.labelAt()))
+			v.errorf(r.b.defAt(), "Duplicate sorry_server", "A virtual service has at most one sorry_server; the first is at %s.", pos(s.sorry.b.labelAt()))
 		}
 		for _, c := range s.checks {
 			v.check(c, s, nil)
@@ -191,7 +191,7 @@ func (v *validator) serviceKey(s *rawService) (lvs.ServiceKey, bool) {
 		}
 		return lvs.ServiceKey{Family: lvs.FamilyOf(s.addr), Proto: protocolOf(s.protocol), Addr: s.addr, Port: uint16(s.port)}, true
 	default:
-		v.errorf(&b.defRange, "Virtual service without a key", "Set address (with protocol) or fwmark.")
+		v.errorf(b.defAt(), "Virtual service without a key", "Set address (with protocol) or fwmark.")
 		return lvs.ServiceKey{}, false
 	}
 }
@@ -326,7 +326,7 @@ func (v *validator) classify(s *rawService, marks map[markKey]*hcl.Range) {
 	for _, c := range s.classify {
 		b := c.b
 		if !fw {
-			v.errorf(&b.defRange, "classify without fwmark", "classify blocks set a firewall mark; they belong in a virtual_service with fwmark.")
+			v.errorf(b.defAt(), "classify without fwmark", "classify blocks set a firewall mark; they belong in a virtual_service with fwmark.")
 			continue
 		}
 		protoOK := v.oneOf(b, "protocol", c.protocol, protocols)
@@ -346,7 +346,7 @@ func (v *validator) classify(s *rawService, marks map[markKey]*hcl.Range) {
 		for i, p := range ports {
 			at := elemAt(b, "ports", i)
 			if len(c.ports) == 0 {
-				at = &b.defRange
+				at = b.defAt()
 			}
 			if p < 0 || p > 65535 || (p == 0 && len(c.ports) > 0) {
 				v.errorf(at, "Invalid port", "Ports are 1-65535, not %d.", p)
@@ -479,7 +479,7 @@ func (v *validator) checkTarget(c *rawCheck, s *rawService, r *rawReal) {
 			continue
 		}
 		if needsPort && realPort(s, rr) == 0 {
-			v.errorf(&b.defRange, "Check without a port", "Real server %s has no port (fwmark service): set port in this %s check.", rr.addr, c.kind)
+			v.errorf(b.defAt(), "Check without a port", "Real server %s has no port (fwmark service): set port in this %s check.", rr.addr, c.kind)
 			needsPort = false
 		}
 		if b.has("connect_ip") {
