@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -498,15 +497,7 @@ func (l *ecmpLab) plainDrill(ctx context.Context, synced bool) (carried, broken 
 // others'; (3) with havsd's ipvs_sync between the directors, the streams
 // through the removed director survive on the directors the router
 // re-hashes them to.
-// vmECMP runs TestVMECMPMaglev: on demand, as its no-sync half is not yet
-// reliable (in about one run in four, some of d1's streams still echo
-// after its next hop left the resilient group, and the test fails).
-var vmECMP = flag.Bool("vm-ecmp", false, "run TestVMECMPMaglev (on demand; see test/vm/README.md)")
-
 func TestVMECMPMaglev(t *testing.T) {
-	if !*vmECMP {
-		t.Skip("on demand: add -vm-ecmp (test/vm/README.md); its no-sync half fails about one run in four")
-	}
 	t.Run("without sync", func(t *testing.T) {
 		l := newECMPLab(t, false)
 		start := time.Now()
