@@ -40,10 +40,7 @@ func NewGroup(cfg SyncGroup, members []*Instance, log *slog.Logger) (*Group, err
 			old.leave(i)
 		}
 		i.groupFault.Store(false)
-		select {
-		case i.wake <- struct{}{}: // re-reports its own fault to g
-		default:
-		}
+		i.poke() // re-reports its own fault to g
 	}
 	return g, nil
 }
@@ -80,10 +77,7 @@ func (g *Group) setFault(from *Instance, fault bool) {
 	}
 	g.mu.Unlock()
 	for _, i := range wake {
-		select {
-		case i.wake <- struct{}{}:
-		default:
-		}
+		i.poke()
 	}
 }
 
@@ -120,10 +114,7 @@ func (g *Group) changed(from *Instance, old, to State, n *notifier) {
 		if to == StateMaster {
 			i.resume.Store(true)
 		}
-		select {
-		case i.wake <- struct{}{}:
-		default:
-		}
+		i.poke()
 	}
 	if runNotify {
 		g.log.Info("sync group state", "state", to.String())

@@ -103,8 +103,12 @@ type Instance struct {
 	opts  Options
 	clock clock.Clock
 
-	cmds   chan func(*loop) // to the running loop
-	wake   chan struct{}    // group state changed
+	cmds chan func(*loop) // to the running loop
+	wake chan struct{}    // group state changed
+	// ev is the running loop's event loop, kicked after queueing an input
+	// on cmds, wake or the watchers' channels (nil: the loop selects on
+	// them).
+	ev     atomic.Pointer[evLoop]
 	events *eventQueue
 	group  atomic.Pointer[Group]
 
@@ -248,10 +252,27 @@ func (i *Instance) do(f func(*loop)) (bool, <-chan struct{}) {
 	}
 	select {
 	case i.cmds <- f:
+		i.kick()
 		return true, stopped
 	case <-stopped:
 		return false, nil
 	}
+}
+
+// kick wakes the running loop after an input was queued for it.
+func (i *Instance) kick() {
+	if e := i.ev.Load(); e != nil {
+		e.wake()
+	}
+}
+
+// poke tells the loop that its sync group's state changed.
+func (i *Instance) poke() {
+	select {
+	case i.wake <- struct{}{}:
+	default:
+	}
+	i.kick()
 }
 
 // Update applies a reloaded configuration without resetting the state: the

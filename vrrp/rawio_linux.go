@@ -36,6 +36,7 @@ type rawIO struct {
 	rxN, rxOOBN int
 	rxErr       syscall.Errno
 	recvFn      func(uintptr) bool
+	recvNowFn   func(uintptr) bool // recv that never waits
 
 	txMu    sync.Mutex // the fields below
 	tx      unix.Msghdr
@@ -61,6 +62,7 @@ func newRawIO(pc net.PacketConn, six bool, local netip.Addr, ifIndex int) *rawIO
 	_, ipConn := pc.(*net.IPConn)
 	r := &rawIO{rc: rc, six: six, strip: ipConn && !six}
 	r.recvFn, r.sendFn = r.recv, r.send
+	r.recvNowFn = func(fd uintptr) bool { r.recv(fd); return true }
 	if six {
 		r.rxOOB = ipv6.NewControlMessage(ipv6.FlagHopLimit | ipv6.FlagDst | ipv6.FlagInterface)
 		r.txOOB = (&ipv6.ControlMessage{Src: local.AsSlice(), IfIndex: ifIndex}).Marshal()
@@ -75,20 +77,33 @@ func newRawIO(pc net.PacketConn, six bool, local netip.Addr, ifIndex int) *rawIO
 // read receives one datagram into b; it waits on the poller while there
 // is none, and fails once the socket is closed or its deadline passes.
 func (r *rawIO) read(b []byte) (Datagram, error) {
+	d, _, err := r.recvInto(b, r.recvFn)
+	return d, err
+}
+
+// readNow is read without waiting: ok false when nothing is queued.
+func (r *rawIO) readNow(b []byte) (d Datagram, ok bool, err error) {
+	return r.recvInto(b, r.recvNowFn)
+}
+
+func (r *rawIO) recvInto(b []byte, fn func(uintptr) bool) (Datagram, bool, error) {
 	d := Datagram{TTL: -1}
 	if len(b) == 0 {
-		return d, errors.New("reading advert: no buffer")
+		return d, false, errors.New("reading advert: no buffer")
 	}
 	r.rxIov.Base = &b[0]
 	r.rxIov.SetLen(len(b))
-	err := r.rc.Read(r.recvFn)
+	err := r.rc.Read(fn)
 	r.rxIov.Base = nil
 	n, oobn, errno := r.rxN, r.rxOOBN, r.rxErr
+	if err == nil && errno == unix.EAGAIN {
+		return d, false, nil
+	}
 	if err == nil && errno != 0 {
 		err = errno
 	}
 	if err != nil {
-		return d, fmt.Errorf("reading advert: %w", err)
+		return d, false, fmt.Errorf("reading advert: %w", err)
 	}
 	d.TTL, d.IfIndex, d.Dst = parseControl(r.rxOOB[:oobn])
 	d.Data = b[:n]
@@ -96,7 +111,7 @@ func (r *rawIO) read(b []byte) (Datagram, error) {
 		d.Data = stripIPv4Header(d.Data)
 	}
 	d.Src = sockaddrAddr(&r.rxSA)
-	return d, nil
+	return d, true, nil
 }
 
 // parseControl reads the TTL or hop limit, the receiving interface and the

@@ -32,6 +32,13 @@ type loop struct {
 	sock    sock   // the socket, or why there is none
 	sendBuf []byte // the advert last sealed, reused for the next
 
+	// ev, when not nil, is the loop's event loop (evloop_linux.go): while
+	// the socket is in it the loop waits there for adverts, its deadline
+	// and kicks of its mailbox (the channels below), instead of in select.
+	ev       *evLoop
+	beatAt   time.Time // the heartbeat's next run, while waiting on ev
+	mailMore bool      // a mailbox input was taken: look for more first
+
 	links   map[string]LinkState // watched link → last state
 	watch   context.CancelFunc
 	watches sync.WaitGroup
@@ -82,6 +89,20 @@ func (i *Instance) Run(ctx context.Context) (err error) {
 		notify: newNotifier(i.log, i.opts.NotifyTimeout),
 	}
 	l.sock.init(i)
+	// The event loop works on the kernel's clock: with a fake clock (tests)
+	// the loop waits in select.
+	if _, real := i.clock.(clock.Real); real {
+		if ev, err := newEvLoop(); err == nil {
+			l.ev = ev
+			i.ev.Store(ev)
+			defer ev.close()
+			defer i.ev.Store(nil)
+			stop := context.AfterFunc(ctx, ev.wake)
+			defer stop()
+		} else {
+			l.log.Debug("VRRP loop waits in select", "err", err)
+		}
+	}
 	l.val = l.validator(cfg)
 
 	stopped := make(chan struct{})
@@ -101,7 +122,7 @@ func (i *Instance) Run(ctx context.Context) (err error) {
 	}()
 	go l.notify.run()
 	defer l.notify.close()
-	defer l.sock.close()
+	defer l.sock.close(l)
 	l.startWatch(ctx)
 	defer l.stopWatch()
 
@@ -143,48 +164,12 @@ func (l *loop) run(ctx context.Context) error {
 				continue
 			}
 		}
-		l.armTimer()
-		select {
-		case <-done:
-			l.resumed()
-			done = nil
-			l.step(Input{Kind: EvShutdown})
-		case d := <-l.sock.rx:
-			l.resumed()
-			l.receive(d)
-			release(d)
-		case <-l.timerC:
-			l.timerC, l.timerT = nil, time.Time{}
-			l.resumed()
-			// Adverts already queued count before a timer: under a
-			// flood, the master's advert may be waiting behind junk.
-			for n := len(l.sock.rx); n > 0; n-- {
-				d := <-l.sock.rx
-				l.receive(d)
-				release(d)
-			}
-			l.step(Input{Kind: EvTimer})
-		case f := <-l.i.cmds:
-			l.resumed()
-			f(l)
-		case <-l.i.wake:
-			l.resumed()
-			l.groupPoke()
-		case ls := <-l.linkCh:
-			l.resumed()
-			l.linkChanged(ls)
-		case <-l.addrCh:
-			l.resumed()
-			l.syncVIPs("address change")
-		case <-heartbeat.C():
-			heartbeat.Reset(heartbeatEvery)
-			l.resumed()
-			l.tick()
-		case e := <-l.sock.rxErr:
-			l.resumed()
-			if err := l.sock.failed(l, e); err != nil {
+		if l.sock.fast {
+			if err := l.waitEv(&done); err != nil {
 				return err
 			}
+		} else if err := l.waitSelect(&done, heartbeat); err != nil {
+			return err
 		}
 		now := l.i.clock.Now()
 		l.lastRun = now
@@ -192,6 +177,164 @@ func (l *loop) run(ctx context.Context) error {
 		l.i.status.Heartbeat = now
 		l.i.mu.Unlock()
 	}
+}
+
+// waitSelect waits for the next input on the channels and handles it: the
+// socket reader's datagrams and errors, the machine's timer, the heartbeat
+// and the mailbox.
+func (l *loop) waitSelect(donep *<-chan struct{}, heartbeat clock.Timer) error {
+	l.beatAt = time.Time{}
+	l.armTimer()
+	select {
+	case <-*donep:
+		l.resumed()
+		*donep = nil
+		l.step(Input{Kind: EvShutdown})
+	case d := <-l.sock.rx:
+		l.resumed()
+		l.receive(d)
+		release(d)
+	case <-l.timerC:
+		l.timerC, l.timerT = nil, time.Time{}
+		l.resumed()
+		// Adverts already queued count before a timer: under a
+		// flood, the master's advert may be waiting behind junk.
+		for n := len(l.sock.rx); n > 0; n-- {
+			d := <-l.sock.rx
+			l.receive(d)
+			release(d)
+		}
+		l.step(Input{Kind: EvTimer})
+	case f := <-l.i.cmds:
+		l.resumed()
+		f(l)
+	case <-l.i.wake:
+		l.resumed()
+		l.groupPoke()
+	case ls := <-l.linkCh:
+		l.resumed()
+		l.linkChanged(ls)
+	case <-l.addrCh:
+		l.resumed()
+		l.syncVIPs("address change")
+	case <-heartbeat.C():
+		heartbeat.Reset(heartbeatEvery)
+		l.resumed()
+		l.tick()
+	case e := <-l.sock.rxErr:
+		l.resumed()
+		if err := l.sock.failed(l, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitEv is waitSelect while the socket is in the event loop: one wait
+// for the socket, the deadline (the machine's next, or the heartbeat's)
+// and a kick of the mailbox; then queued adverts first, one mailbox input,
+// and whatever deadline has passed.
+func (l *loop) waitEv(donep *<-chan struct{}) error {
+	now := l.i.clock.Now()
+	if l.beatAt.IsZero() {
+		l.beatAt = now.Add(heartbeatEvery)
+	}
+	at := l.m.Next()
+	if at.IsZero() || l.beatAt.Before(at) {
+		at = l.beatAt
+	}
+	err := l.ev.arm(at, now)
+	var readable, kicked bool
+	if err == nil {
+		readable, kicked, _, err = l.ev.wait(!l.mailMore)
+	}
+	l.resumed()
+	if err != nil {
+		// The loop cannot wait there: close the socket, which the
+		// heartbeat re-opens with a reader goroutine.
+		l.log.Error("VRRP event loop failed: waiting on channels from now on", "err", err)
+		l.sock.unwatch(l)
+		l.i.ev.Store(nil)
+		l.ev.close()
+		l.ev = nil
+		return l.sock.failed(l, sockErr{l.sock.gen, err})
+	}
+	if readable {
+		// One datagram per wake: the wait that follows looks at the
+		// socket again before it blocks, so a lone advert costs one
+		// recvmsg, not a second that finds nothing.
+		if err := l.readSock(1); err != nil {
+			return err
+		}
+	}
+	if kicked || l.mailMore {
+		l.mailMore = l.takeMail(donep)
+	}
+	now = l.i.clock.Now()
+	if next := l.m.Next(); !next.IsZero() && !now.Before(next) {
+		// Adverts already queued count before a timer (a master's
+		// advert may be waiting behind junk), but a master's own
+		// advert timer need not wait for them.
+		if readable && l.sock.fast && l.m.State != StateMaster {
+			if err := l.readSock(maxReadsPerWake); err != nil {
+				return err
+			}
+		}
+		if next := l.m.Next(); !next.IsZero() && !now.Before(next) {
+			l.step(Input{Kind: EvTimer})
+		}
+	}
+	if !now.Before(l.beatAt) {
+		l.beatAt = now.Add(heartbeatEvery)
+		l.tick()
+	}
+	return nil
+}
+
+// maxReadsPerWake bounds the datagrams read before a deadline, so that a
+// flood does not keep the loop from its mailbox and deadlines.
+const maxReadsPerWake = 256
+
+// readSock handles up to most datagrams queued on the socket.
+func (l *loop) readSock(most int) error {
+	pc := l.sock.conn.(pollConn)
+	gen := l.sock.gen
+	for range most {
+		d, ok, err := pc.readNow(l.sock.buf)
+		if err != nil {
+			return l.sock.failed(l, sockErr{gen, err})
+		}
+		if !ok {
+			return nil
+		}
+		l.receive(d)
+		if !l.sock.fast || l.sock.gen != gen {
+			return nil
+		}
+	}
+	return nil
+}
+
+// takeMail handles one input queued by another goroutine (which then
+// kicked the event loop), and reports whether it took one: there may be
+// more, and the next wait only looks.
+func (l *loop) takeMail(donep *<-chan struct{}) bool {
+	select {
+	case <-*donep:
+		*donep = nil
+		l.step(Input{Kind: EvShutdown})
+	case f := <-l.i.cmds:
+		f(l)
+	case <-l.i.wake:
+		l.groupPoke()
+	case ls := <-l.linkCh:
+		l.linkChanged(ls)
+	case <-l.addrCh:
+		l.syncVIPs("address change")
+	default:
+		return false
+	}
+	return true
 }
 
 // resumed runs first in every iteration: if the loop stood still for

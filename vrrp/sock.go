@@ -48,6 +48,18 @@ type sock struct {
 	rxErr    chan sockErr
 	quit     chan struct{}
 	readers  sync.WaitGroup
+	// fast: the loop reads the socket itself, woken by its event loop
+	// (evloop_linux.go); else a reader goroutine feeds rx.
+	fast bool
+	buf  []byte // the loop's read buffer when fast
+}
+
+// pollConn is a Conn the loop can read itself without waiting, woken by
+// its event loop when the descriptor is readable (RawConn on Linux).
+type pollConn interface {
+	Conn
+	sysfd() (int, error)
+	readNow(b []byte) (d Datagram, ok bool, err error)
 }
 
 type sockErr struct {
@@ -92,11 +104,44 @@ func (s *sock) open(l *loop) {
 	l.val = l.validator(l.cfg) // and the socket's VRID filter (filter)
 	s.gen++
 	s.quit = make(chan struct{})
+	if s.watch(l, c) {
+		return
+	}
 	s.readers.Add(1)
 	go func(c Conn, gen int, quit <-chan struct{}) {
 		defer s.readers.Done()
 		read(c, gen, s.rx, s.rxErr, quit)
 	}(c, s.gen, s.quit)
+}
+
+// watch puts a pollable socket in the loop's event loop, so that the loop
+// reads it itself; false when it cannot (no event loop, another Conn).
+func (s *sock) watch(l *loop, c Conn) bool {
+	pc, ok := c.(pollConn)
+	if l.ev == nil || !ok {
+		return false
+	}
+	fd, err := pc.sysfd()
+	if err == nil {
+		err = l.ev.watch(fd)
+	}
+	if err != nil {
+		l.log.Warn("VRRP socket: read by a goroutine of its own", "err", err)
+		return false
+	}
+	if s.buf == nil {
+		s.buf = make([]byte, 65536)
+	}
+	s.fast = true
+	return true
+}
+
+// unwatch takes the socket out of the event loop before it is closed.
+func (s *sock) unwatch(l *loop) {
+	if s.fast {
+		l.ev.unwatch()
+		s.fast = false
+	}
 }
 
 // filter makes the kernel discard the siblings' adverts on a real socket
@@ -120,6 +165,7 @@ func (s *sock) lost(l *loop, why string) {
 		return
 	}
 	l.log.Warn("VRRP socket closed", "reason", why)
+	s.unwatch(l)
 	close(s.quit)
 	_ = s.conn.Close()
 	s.conn, s.why = nil, why
@@ -141,7 +187,8 @@ func (s *sock) failed(l *loop, e sockErr) error {
 }
 
 // close closes the socket and waits for its reader.
-func (s *sock) close() {
+func (s *sock) close(l *loop) {
+	s.unwatch(l)
 	if s.conn != nil {
 		close(s.quit)
 		_ = s.conn.Close()

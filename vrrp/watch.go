@@ -22,6 +22,16 @@ func (l *loop) startWatch(ctx context.Context) {
 		addrs = l.i.opts.Addrs
 	}
 	out, kick, log := l.linkCh, l.addrCh, l.log
+	if l.ev != nil {
+		// The loop waits in its event loop: forward each input and
+		// kick it.
+		out, kick = make(chan LinkState, cap(l.linkCh)), make(chan struct{}, 1)
+		l.watches.Add(1)
+		go func() {
+			defer l.watches.Done()
+			l.forward(ctx, out, kick)
+		}()
+	}
 	l.watches.Add(2)
 	go func() {
 		defer l.watches.Done()
@@ -35,6 +45,29 @@ func (l *loop) startWatch(ctx context.Context) {
 			log.Error("watching addresses; VIP drift is found by the periodic check only", "err", err)
 		}
 	}()
+}
+
+// forward passes the watchers' inputs on to the loop's channels, kicking
+// its event loop after each.
+func (l *loop) forward(ctx context.Context, links <-chan LinkState, addrs <-chan struct{}) {
+	for {
+		select {
+		case ls := <-links:
+			select {
+			case l.linkCh <- ls:
+			case <-ctx.Done():
+				return
+			}
+		case <-addrs:
+			select {
+			case l.addrCh <- struct{}{}:
+			default:
+			}
+		case <-ctx.Done():
+			return
+		}
+		l.i.kick()
+	}
 }
 
 // stopWatch stops the watchers and waits for them. A watcher blocked on
