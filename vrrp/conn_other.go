@@ -20,3 +20,8 @@ func Listen(cfg Config) (*RawConn, error) {
 func PrimaryAddr(cfg Config, ifi *net.Interface) (netip.Addr, error) {
 	return netip.Addr{}, errors.New("VRRP sockets need Linux")
 }
+
+// FilterSiblings fails: see Listen.
+func (c *RawConn) FilterSiblings(own uint8, siblings []uint8) error {
+	return errors.New("VRRP sockets need Linux")
+}
