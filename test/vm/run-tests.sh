@@ -5,7 +5,7 @@
 # them fails. Arguments are passed to every test binary (e.g. -test.run X).
 #
 # Env: HAVSD_VM_CACHE (default test/vm/cache), HAVSD_VM_PKGS (override the
-#      package list), HAVSD_VM_TIMEOUT (per boot, default 240s),
+#      package list), HAVSD_VM_TIMEOUT (per boot, default 480s: a loaded host runs TCG slowly),
 #      HAVSD_VM_MEM (MiB, default 1024).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
@@ -43,7 +43,7 @@ for p in "${pkgs[@]}"; do
 		continue
 	fi
 	echo "vm: === $p in the VM"
-	if "$bin/vmrun" -cache "$cache" -timeout "${HAVSD_VM_TIMEOUT:-240s}" -mem "${HAVSD_VM_MEM:-1024}" \
+	if "$bin/vmrun" -cache "$cache" -timeout "${HAVSD_VM_TIMEOUT:-480s}" -mem "${HAVSD_VM_MEM:-1024}" \
 		-- "$bin/$name" "$@"; then
 		passed+=("$p")
 	else
