@@ -84,7 +84,7 @@ func newLab(t *testing.T, o labOptions) *lab {
 	l := &lab{t: t, bin: havsd(t), dir: t.TempDir()}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	spec := netlab.ECMP(netlab.RandomPrefix("hv-bg"), netlab.ECMPOptions{Directors: o.directors, Reals: 2, Sources: 16})
+	spec := netlab.ECMP(netlab.RandomPrefix("hv-bg"), netlab.ECMPOptions{Directors: o.directors, Reals: 2, Sources: 16, HeaderHash: true})
 	spec.StateDir = t.TempDir()
 	spec.Nodes = append(spec.Nodes, o.nodes...)
 	topo, err := netlab.Build(ctx, spec)

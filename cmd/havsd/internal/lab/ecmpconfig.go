@@ -43,7 +43,7 @@ func (p ECMPParams) Validate() error {
 }
 
 func (p ECMPParams) topo(vipOnLo bool) netlab.ECMPOptions {
-	return netlab.ECMPOptions{Directors: p.Directors, Reals: p.Reals, Sources: p.Sources, VIPOnDirectors: vipOnLo}
+	return netlab.ECMPOptions{Directors: p.Directors, Reals: p.Reals, Sources: p.Sources, VIPOnDirectors: vipOnLo, HeaderHash: true}
 }
 
 // Bird is the router's BIRD configuration.
