@@ -42,6 +42,7 @@ func BenchmarkScheduler10k(b *testing.B) {
 	}
 	for b.Loop() {
 		base := heapLive()
+		allocs0 := memMetric("/gc/heap/allocs:bytes")
 		s := NewScheduler(Options{})
 		s.Set(targets())
 		ctx, cancel := context.WithCancel(context.Background())
@@ -60,6 +61,7 @@ func BenchmarkScheduler10k(b *testing.B) {
 			st := s.Stats()
 			return st.Checks >= services*reals && st.InFlight == 0
 		})
+		perCheck := (memMetric("/gc/heap/allocs:bytes") - allocs0) / float64(s.Stats().Checks)
 		ran := heapLive() - base
 		s.Set(targets()) // a reload of the same configuration
 		reloaded := heapLive() - base
@@ -72,10 +74,11 @@ func BenchmarkScheduler10k(b *testing.B) {
 		cancel()
 		wg.Wait()
 		n := float64(services * reals)
-		b.Logf("targets %d, probes %d: heap %.1f MB after the first round (%.0f B/target), %.1f MB after a reload (%.0f B/target); stacks %.1f MB; goroutines %d",
-			st.Targets, st.Probes, ran/(1<<20), ran/n, reloaded/(1<<20), reloaded/n, stacks/(1<<20), runtime.NumGoroutine())
+		b.Logf("targets %d, probes %d: heap %.1f MB after the first round (%.0f B/target), %.1f MB after a reload (%.0f B/target); stacks %.1f MB; goroutines %d; allocated %.0f B per check (Set included)",
+			st.Targets, st.Probes, ran/(1<<20), ran/n, reloaded/(1<<20), reloaded/n, stacks/(1<<20), runtime.NumGoroutine(), perCheck)
 		b.ReportMetric(ran/n, "heap-B/target")
 		b.ReportMetric(reloaded/n, "heap-B/target-reloaded")
+		b.ReportMetric(perCheck, "alloc-B/check")
 	}
 }
 
