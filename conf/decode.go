@@ -211,7 +211,10 @@ func openSyntax(body hcl.Body, schema *hcl.BodySchema) *block {
 		}
 	}
 	for _, a := range schema.Attributes {
-		if _, ok := syn.Attributes[a.Name]; a.Required && !ok {
+		if !a.Required {
+			continue
+		}
+		if _, ok := syn.Attributes[a.Name]; !ok {
 			return nil
 		}
 	}
@@ -341,7 +344,7 @@ func (d *decoder) normalise(rng *hcl.Range, what, val string, choices []string) 
 
 func (d *decoder) boolean(b *block, name string, dst *bool) {
 	if v, ok := d.value(b, name, cty.Bool, "true or false"); ok {
-		*dst = v.True()
+		*dst = v.RawEquals(cty.True) // v is a known bool; True() goes through Equals, which allocates
 	}
 }
 
