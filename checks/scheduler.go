@@ -327,15 +327,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				ev.submit(p, job)
 				continue
 			}
-			// A cancel-only context per check, for removal and shutdown,
-			// that ends with it: a probe keeps no context between checks
-			// (one per probe, with the children map its checks' timeouts
-			// left in it, was most of the memory of 40,000 idle probes).
-			// Each checker applies its spec's timeout (HTTP on the
-			// socket, without a timer) from its first system call.
-			cctx, cancel := context.WithCancel(ctx)
-			p.cancel = cancel
-			wg.Go(func() { s.runCheck(cctx, cancel, p) })
+			// Each check makes its own context, on its goroutine
+			// (runCheck): a probe keeps none between checks.
+			wg.Go(func() { s.runCheck(ctx, p) })
 		}
 		next, ok := s.eng.nextDue()
 		if s.eng.inflight > 0 && (!ok || next.Sub(now) > Heartbeat) {
@@ -399,16 +393,39 @@ func (s *Scheduler) cancelRunning() {
 	}
 }
 
-// runCheck runs one check under ctx, which cancel ends, and feeds its
-// result to the engine. A timeout across a stall of the checker is
-// discarded and the check retried at once: it says nothing about the
-// server.
-func (s *Scheduler) runCheck(ctx context.Context, cancel context.CancelFunc, p *probe) {
+// runCheck runs one check under a context of its own within the Run's
+// runCtx and feeds its result to the engine. A timeout across a stall of
+// the checker is discarded and the check retried at once: it says nothing
+// about the server.
+func (s *Scheduler) runCheck(runCtx context.Context, p *probe) {
+	ctx, cancel := checkContext(runCtx, p)
+	s.mu.Lock()
+	if p.removed {
+		cancel() // removed before its check started
+	} else {
+		p.cancel = cancel // for a removal or shutdown meanwhile
+	}
+	s.mu.Unlock()
 	start := s.clock.Now()
 	dw, err := s.safeCheck(ctx, p)
 	cancelled := errors.Is(ctx.Err(), context.Canceled)
 	cancel() // releases the context from the Run's
 	s.completeWeight(p, start, s.clock.Now(), err, cancelled, dw)
+}
+
+// checkContext returns the context of one check of p, made on the check's
+// goroutine right before it starts: a removal or shutdown cancels it and,
+// for the checkers of this package that bound themselves by a timeout
+// context (withTimeout), it already carries that timeout, so that they
+// make no second context within it (a context nested in a per-check one
+// costs a map per check). HTTP checks put their timeout on the socket,
+// without a timer, and other checkers keep to their own.
+func checkContext(ctx context.Context, p *probe) (context.Context, context.CancelFunc) {
+	switch p.checker.(type) {
+	case *tcpChecker, *udpChecker, *dnsChecker, *pingChecker, *smtpChecker, *scriptChecker:
+		return context.WithTimeout(ctx, p.shape.spec.Timeout)
+	}
+	return context.WithCancel(ctx)
 }
 
 // dynWeight is the weight a passing check asked for (Weigher).
