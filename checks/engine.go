@@ -330,9 +330,12 @@ func (e *engine) attach(now time.Time, t *target, s Spec, up bool) (*probe, erro
 	sh.refs++
 	p := &probe{shape: sh, target: s.Target, users: []*target{t}, up: up, qidx: -1}
 	var err error
-	if e.build != nil {
+	switch {
+	case e.build != nil:
 		p.checker, err = e.build(s)
-	} else {
+	case s.Kind == KindTCP && s.Target.IsValid():
+		p.checker = (*tcpProbe)(p) // checker.go
+	default:
 		p.checker, err = newShaped(sh, s.Target) // checker.go
 	}
 	if err != nil {

@@ -60,6 +60,11 @@ type evConn struct {
 // evJobOf returns the loop's job for checker c, if the loop can run it.
 func evJobOf(c Checker) (evJob, bool) {
 	switch c := c.(type) {
+	case *tcpProbe:
+		if c.target.Addr().Zone() != "" || c.shape.spec.BindIf != "" {
+			return evJob{}, false
+		}
+		return evJob{target: c.target, source: c.shape.spec.Source, timeout: c.shape.spec.Timeout}, true
 	case *tcpChecker:
 		if c.target.Addr().Zone() != "" || c.spec.BindIf != "" {
 			return evJob{}, false

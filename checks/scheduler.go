@@ -422,7 +422,7 @@ func (s *Scheduler) runCheck(runCtx context.Context, p *probe) {
 // without a timer, and other checkers keep to their own.
 func checkContext(ctx context.Context, p *probe) (context.Context, context.CancelFunc) {
 	switch p.checker.(type) {
-	case *tcpChecker, *udpChecker, *dnsChecker, *pingChecker, *smtpChecker, *scriptChecker:
+	case *tcpProbe, *tcpChecker, *udpChecker, *dnsChecker, *pingChecker, *smtpChecker, *scriptChecker:
 		return context.WithTimeout(ctx, p.shape.spec.Timeout)
 	}
 	return context.WithCancel(ctx)
