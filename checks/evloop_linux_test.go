@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/havsd/havsd/test/poll"
 )
 
 // onLoop runs checker c once on an epoll loop of its own.
@@ -99,6 +101,48 @@ func TestEvLoopMatchesGoroutineChecks(t *testing.T) {
 			}
 			if (want == nil) != (got == nil) || want != nil && want.Error() != got.Error() {
 				t.Errorf("loop says %v, Check says %v", got, want)
+			}
+		})
+	}
+}
+
+// A scheduler's TCP probes (each its own checker) run on the epoll loop
+// with Options.EventLoop and on goroutines without it, with the same
+// verdicts: a listening server stays up, a closed port goes down with the
+// kernel's reason.
+func TestSchedulerTCPProbes(t *testing.T) {
+	for _, loop := range []bool{false, true} {
+		t.Run(fmt.Sprintf("EventLoop=%v", loop), func(t *testing.T) {
+			noLeaks(t)
+			open := addrPort(t, listenTCP(t, "127.0.0.6").Addr())
+			closedLn := listenTCP(t, "127.0.0.6")
+			closed := addrPort(t, closedLn.Addr())
+			closedLn.Close()
+			s := NewScheduler(Options{EventLoop: loop})
+			spec := func(ap netip.AddrPort) []Spec {
+				return []Spec{{Kind: KindTCP, Target: ap, Interval: 50 * time.Millisecond, Timeout: time.Second}}
+			}
+			s.Set(map[ID][]Spec{"open": spec(open), "closed": spec(closed)})
+			if _, ok := s.eng.targets["open"].probes[0].checker.(*tcpProbe); !ok {
+				t.Fatalf("checker is %T, want the probe itself", s.eng.targets["open"].probes[0].checker)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { s.Run(ctx); close(done) }()
+			defer func() { cancel(); <-done }()
+			select {
+			case tr := <-s.Transitions():
+				if tr.ID != "closed" || tr.Up || !strings.Contains(tr.Reason, "connect "+closed.String()+": connection refused") {
+					t.Errorf("transition %+v", tr)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no transition")
+			}
+			poll.Until(t, 10*time.Second, "two checks of the open port", func() bool {
+				return s.Status()["open"].Checks[0].ConsecutiveSuccesses >= 2
+			})
+			if h := s.Status()["open"]; !h.Up || h.LastError != "" {
+				t.Errorf("open: %+v", h)
 			}
 		})
 	}
