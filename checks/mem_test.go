@@ -20,7 +20,8 @@ import (
 // 10,000 services of 4 real servers (40,000 TCP checks, each of its own
 // server, one spec per service as a configuration gives), after every
 // check has run once and after a reload that hands it equal specs anew:
-// heap bytes per target, and the goroutine stacks. The checks connect to
+// heap bytes per target, and the goroutine stacks; and the bytes allocated
+// (Set included) and the process CPU (Set excluded) per check. The checks connect to
 // unused loopback addresses and are refused at once, like the daemon's
 // 10k reload test whose servers are unreachable.
 //
@@ -45,6 +46,7 @@ func BenchmarkScheduler10k(b *testing.B) {
 		allocs0 := memMetric("/gc/heap/allocs:bytes")
 		s := NewScheduler(Options{})
 		s.Set(targets())
+		cpu0 := cpuTime()
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		wg.Go(func() { s.Run(ctx) })
@@ -61,6 +63,7 @@ func BenchmarkScheduler10k(b *testing.B) {
 			st := s.Stats()
 			return st.Checks >= services*reals && st.InFlight == 0
 		})
+		cpuPerCheck := (cpuTime() - cpu0).Seconds() / float64(s.Stats().Checks) * 1e6
 		perCheck := (memMetric("/gc/heap/allocs:bytes") - allocs0) / float64(s.Stats().Checks)
 		ran := heapLive() - base
 		s.Set(targets()) // a reload of the same configuration
@@ -79,6 +82,7 @@ func BenchmarkScheduler10k(b *testing.B) {
 		b.ReportMetric(ran/n, "heap-B/target")
 		b.ReportMetric(reloaded/n, "heap-B/target-reloaded")
 		b.ReportMetric(perCheck, "alloc-B/check")
+		b.ReportMetric(cpuPerCheck, "cpu-us/check")
 	}
 }
 
