@@ -121,9 +121,15 @@ func (e *evLoop) wake() {
 }
 
 // arm makes the timerfd fire at the latest at; a zero at leaves it as it
-// is (a timer that fires with nothing due is harmless).
+// is (a timer that fires with nothing due is harmless). After the timer
+// fired, the loop calls arm with a deadline before it waits again: setting
+// the timer clears its expiry, so the fired timer is not reported again.
 func (e *evLoop) arm(at, now time.Time) error {
-	if at.IsZero() || !e.armed.IsZero() && !at.Before(e.armed) {
+	if at.IsZero() && !e.armed.IsZero() || !e.armed.IsZero() && !at.Before(e.armed) {
+		return nil
+	}
+	if at.IsZero() {
+		e.drain(e.tfd) // fired, and nothing to wait for
 		return nil
 	}
 	d := max(at.Sub(now), time.Nanosecond) // zero would disarm it
@@ -168,9 +174,10 @@ func (e *evLoop) wait(block bool) (sock, kicked, timer bool, err error) {
 			kicked = true
 			e.drain(e.kfd)
 		case e.tfd:
+			// Not read: the next arm (before the next wait) sets the
+			// timer again, which clears it; close does not care.
 			timer = true
 			e.armed = time.Time{}
-			e.drain(e.tfd)
 		}
 	}
 	return sock, kicked, timer, nil
