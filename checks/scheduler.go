@@ -314,6 +314,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	timer := s.clock.NewTimer(time.Hour)
 	defer timer.Stop()
 	var armedFor time.Time // when the timer is due; zero when stopped
+	var launch []*probe    // due checks to start on goroutines
 	for {
 		s.mu.Lock()
 		now := s.clock.Now()
@@ -321,21 +322,27 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			s.eng.backOff()
 		}
 		jobs := s.eng.due(now.Add(s.opts.Slack), now)
+		launch = launch[:0]
 		for _, p := range jobs {
 			if ev != nil && p.ev {
 				job, _ := evJobOf(p.checker)
 				ev.submit(p, job)
 				continue
 			}
-			// Each check makes its own context, on its goroutine
-			// (runCheck): a probe keeps none between checks.
-			wg.Go(func() { s.runCheck(ctx, p) })
+			launch = append(launch, p)
 		}
 		next, ok := s.eng.nextDue()
 		if s.eng.inflight > 0 && (!ok || next.Sub(now) > Heartbeat) {
 			next, ok = now.Add(Heartbeat), true
 		}
 		s.mu.Unlock()
+		// Each check makes its own context on its goroutine (runCheck),
+		// which takes the lock once: started after the loop let go of
+		// it, a batch of checks does not queue on it.
+		for _, p := range launch {
+			wg.Go(func() { s.runCheck(ctx, p) })
+		}
+		clear(launch)
 		if ok {
 			d := max(next.Sub(now), 0)
 			timer.Reset(d)
